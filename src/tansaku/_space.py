@@ -1,0 +1,472 @@
+"""Search spaces: ``Float``, ``Int``, ``Categorical`` and the ordered ``Space`` of them.
+
+Every sampler works through one transform to and from the unit cube, defined here:
+
+* continuous floats map linearly (or linearly in ``log``) onto ``[0, 1]``;
+* discrete parameters (ints, stepped floats) with ``n`` levels own equal bins in unit space, level
+  ``k`` decoded from ``[k/n, (k+1)/n)`` and encoded at the bin centre ``(k + 0.5) / n``; log ints
+  own bins of equal width in ``log`` space instead (``[ln(v - 0.5), ln(v + 0.5)]``);
+* a categorical with ``k`` choices is one coordinate, choice ``i`` at ``(i + 0.5) / k``.
+
+``from_unit(to_unit(v)) == v`` for every valid value, and ``from_unit`` accepts any real number
+(values outside ``[0, 1]`` are clipped), so a core can never produce an invalid parameter.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+from tansaku._errors import ConfigError
+from tansaku.algorithms._types import Dim
+
+__all__ = ["Categorical", "Distribution", "Float", "Int", "Space", "as_space"]
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_SCALAR_TYPES = (str, int, float, bool, type(None))
+
+
+def _is_real(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def _describe(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _clip01(u: float) -> float:
+    if not math.isfinite(u):  # nan -> middle; +-inf -> edges
+        return 0.5 if math.isnan(u) else (1.0 if u > 0 else 0.0)
+    return 0.0 if u < 0.0 else (1.0 if u > 1.0 else u)
+
+
+def _bin(u: float, n: int) -> int:
+    return min(int(_clip01(u) * n), n - 1)
+
+
+@dataclass(frozen=True, init=False)
+class Float:
+    """A real parameter in ``[low, high]``; ``log=True`` searches on a log scale; ``step`` makes it
+    discrete (``low, low + step, ..., high``)."""
+
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = None
+
+    def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None) -> None:
+        if not _is_real(low) or not math.isfinite(low):
+            raise ConfigError(f"low must be a finite number, got {_describe(low)}", field="low")
+        if not _is_real(high) or not math.isfinite(high):
+            raise ConfigError(f"high must be a finite number, got {_describe(high)}", field="high")
+        low, high = float(low), float(high)
+        if not isinstance(log, bool):
+            raise ConfigError(f"log must be true or false, got {_describe(log)}", field="log")
+        if low >= high:
+            raise ConfigError(f"low must be < high, got low={low:g} high={high:g}", field="low")
+        if log and low <= 0:
+            raise ConfigError(f"log=True needs low > 0, got low={low:g}", field="low")
+        if step is not None:
+            if log:
+                raise ConfigError("step cannot be combined with log=True", field="step")
+            if not _is_real(step) or not math.isfinite(step) or step <= 0:
+                raise ConfigError(f"step must be a positive number, got {_describe(step)}", field="step")
+            step = float(step)
+            n = (high - low) / step
+            if abs(n - round(n)) > 1e-9 * max(1.0, n):
+                raise ConfigError(
+                    f"step={step:g} does not divide the range [{low:g}, {high:g}]", field="step"
+                )
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+        object.__setattr__(self, "log", log)
+        object.__setattr__(self, "step", step)
+
+    # -- discrete structure -------------------------------------------------------------------
+    @property
+    def levels(self) -> int | None:
+        """Number of distinct values, or None when continuous."""
+        if self.step is None:
+            return None
+        return int(round((self.high - self.low) / self.step)) + 1
+
+    def values(self) -> list[float]:
+        """All values of a stepped float (for grids)."""
+        n = self.levels
+        if n is None:
+            raise ConfigError("a continuous Float has no finite list of values; give it a step")
+        return [self._level(k) for k in range(n)]
+
+    def _level(self, k: int) -> float:
+        assert self.step is not None
+        return min(self.high, round(self.low + k * self.step, 12))
+
+    @property
+    def dim(self) -> Dim:
+        n = self.levels
+        return Dim("continuous") if n is None else Dim("discrete", n)
+
+    # -- checks and transforms ----------------------------------------------------------------
+    def validate(self, value: Any) -> float:
+        if not _is_real(value) or not math.isfinite(float(value)):
+            raise ConfigError(f"expected a finite number, got {_describe(value)}")
+        v = float(value)
+        tol = 1e-12 * max(1.0, abs(self.low), abs(self.high))
+        if v < self.low - tol or v > self.high + tol:
+            raise ConfigError(f"expected a value in [{self.low:g}, {self.high:g}], got {v:g}")
+        v = min(max(v, self.low), self.high)
+        if self.step is not None:
+            k = (v - self.low) / self.step
+            if abs(k - round(k)) > 1e-6:
+                raise ConfigError(f"expected a multiple of step={self.step:g} from {self.low:g}, got {v:g}")
+            v = self._level(int(round(k)))
+        return v
+
+    def to_unit(self, value: Any) -> float:
+        v = float(value)
+        if self.step is not None:
+            n = self.levels
+            assert n is not None
+            k = min(max(int(round((v - self.low) / self.step)), 0), n - 1)
+            return (k + 0.5) / n
+        if self.log:
+            a, b = math.log(self.low), math.log(self.high)
+            return _clip01((math.log(max(v, self.low)) - a) / (b - a))
+        return _clip01((v - self.low) / (self.high - self.low))
+
+    def from_unit(self, u: float) -> float:
+        if self.step is not None:
+            n = self.levels
+            assert n is not None
+            return self._level(_bin(u, n))
+        u = _clip01(float(u))
+        if self.log:
+            a, b = math.log(self.low), math.log(self.high)
+            v = math.exp(a + u * (b - a))
+        else:
+            v = self.low + u * (self.high - self.low)
+        return min(max(v, self.low), self.high)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": "float", "low": self.low, "high": self.high}
+        if self.log:
+            d["log"] = True
+        if self.step is not None:
+            d["step"] = self.step
+        return d
+
+
+@dataclass(frozen=True, init=False)
+class Int:
+    """An integer parameter in ``[low, high]`` (both included); ``log=True`` for scale-like ints
+    (hidden units, batch sizes); ``step`` for every ``step``-th integer from ``low``."""
+
+    low: int
+    high: int
+    log: bool = False
+    step: int = 1
+
+    def __init__(self, low: int, high: int, *, log: bool = False, step: int = 1) -> None:
+        for name, v in (("low", low), ("high", high)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
+                    continue
+                raise ConfigError(f"{name} must be an integer, got {_describe(v)}", field=name)
+        low, high = int(low), int(high)
+        if not isinstance(log, bool):
+            raise ConfigError(f"log must be true or false, got {_describe(log)}", field="log")
+        if low >= high:
+            raise ConfigError(f"low must be < high, got low={low} high={high}", field="low")
+        if log and low <= 0:
+            raise ConfigError(f"log=True needs low >= 1, got low={low}", field="low")
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+            raise ConfigError(f"step must be a positive integer, got {_describe(step)}", field="step")
+        step = int(step)
+        if log and step != 1:
+            raise ConfigError("step cannot be combined with log=True", field="step")
+        if (high - low) % step:
+            raise ConfigError(f"step={step} does not divide the range [{low}, {high}]", field="step")
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+        object.__setattr__(self, "log", log)
+        object.__setattr__(self, "step", step)
+
+    @property
+    def levels(self) -> int:
+        return (self.high - self.low) // self.step + 1
+
+    def values(self) -> list[int]:
+        return list(range(self.low, self.high + 1, self.step))
+
+    @property
+    def dim(self) -> Dim:
+        return Dim("discrete", self.levels)
+
+    def validate(self, value: Any) -> int:
+        if isinstance(value, bool) or not _is_real(value):
+            raise ConfigError(f"expected an integer, got {_describe(value)}")
+        fv = float(value)
+        if not math.isfinite(fv) or not fv.is_integer():
+            raise ConfigError(f"expected an integer, got {_describe(value)}")
+        v = int(value)
+        if v < self.low or v > self.high:
+            raise ConfigError(f"expected an integer in [{self.low}, {self.high}], got {v}")
+        if (v - self.low) % self.step:
+            raise ConfigError(f"expected low + k*step (low={self.low}, step={self.step}), got {v}")
+        return v
+
+    def _log_edges(self) -> tuple[float, float]:
+        return math.log(self.low - 0.5), math.log(self.high + 0.5)
+
+    def to_unit(self, value: Any) -> float:
+        v = min(max(int(round(float(value))), self.low), self.high)
+        if self.log:
+            a, b = self._log_edges()
+            return (math.log(v) - a) / (b - a)
+        return ((v - self.low) // self.step + 0.5) / self.levels
+
+    def from_unit(self, u: float) -> int:
+        if self.log:
+            a, b = self._log_edges()
+            v = int(round(math.exp(a + _clip01(float(u)) * (b - a))))
+            return min(max(v, self.low), self.high)
+        return self.low + self.step * _bin(u, self.levels)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": "int", "low": self.low, "high": self.high}
+        if self.log:
+            d["log"] = True
+        if self.step != 1:
+            d["step"] = self.step
+        return d
+
+
+@dataclass(frozen=True, init=False)
+class Categorical:
+    """One of a list of choices (strings, numbers, booleans or null); unordered."""
+
+    choices: tuple[Any, ...] = field(default=())
+
+    def __init__(self, choices: Iterable[Any]) -> None:
+        if isinstance(choices, (str, bytes)) or not isinstance(choices, Iterable):
+            raise ConfigError(f"choices must be a list, got {_describe(choices)}", field="choices")
+        items = tuple(choices)
+        if not items:
+            raise ConfigError("choices must not be empty", field="choices")
+        seen: set[tuple[str, Any]] = set()
+        for c in items:
+            if not isinstance(c, _SCALAR_TYPES) and not isinstance(c, (np.integer, np.floating)):
+                raise ConfigError(
+                    f"each choice must be a string, number, boolean or null, got {_describe(c)}",
+                    field="choices",
+                )
+            if isinstance(c, float) and not math.isfinite(c):
+                raise ConfigError(f"choices must be finite, got {c!r}", field="choices")
+            key = (type(c).__name__, c)
+            if key in seen:
+                raise ConfigError(f"choices must be unique, {_describe(c)} appears twice", field="choices")
+            seen.add(key)
+        items = tuple(c.item() if isinstance(c, (np.integer, np.floating)) else c for c in items)
+        object.__setattr__(self, "choices", items)
+
+    @property
+    def levels(self) -> int:
+        return len(self.choices)
+
+    def values(self) -> list[Any]:
+        return list(self.choices)
+
+    @property
+    def dim(self) -> Dim:
+        return Dim("categorical", len(self.choices))
+
+    def index(self, value: Any) -> int:
+        for i, c in enumerate(self.choices):
+            if c == value and type(c) is type(value):
+                return i
+        for i, c in enumerate(self.choices):  # 1 == 1.0, but never True == 1
+            if c == value and not isinstance(value, bool) and not isinstance(c, bool):
+                return i
+        raise ConfigError(f"expected one of {_describe(list(self.choices))}, got {_describe(value)}")
+
+    def validate(self, value: Any) -> Any:
+        return self.choices[self.index(value)]
+
+    def to_unit(self, value: Any) -> float:
+        return (self.index(value) + 0.5) / len(self.choices)
+
+    def from_unit(self, u: float) -> Any:
+        return self.choices[_bin(u, len(self.choices))]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "categorical", "choices": list(self.choices)}
+
+
+Distribution = Union[Float, Int, Categorical]
+
+
+def distribution_from_dict(d: Mapping[str, Any], *, field: str = "") -> Distribution:
+    """Build a distribution from its config/JSON form, e.g. ``{type: float, low: 0, high: 1}``."""
+    prefix = f"{field}." if field else ""
+    if not isinstance(d, Mapping):
+        raise ConfigError(
+            f"expected a mapping like {{type: float, low: 0, high: 1}}, got {_describe(d)}",
+            field=field or None,
+        )
+    kind = d.get("type")
+    allowed: dict[str, tuple[str, ...]] = {
+        "float": ("type", "low", "high", "log", "step"),
+        "int": ("type", "low", "high", "log", "step"),
+        "categorical": ("type", "choices"),
+    }
+    if kind not in allowed:
+        raise ConfigError(
+            f"type must be one of float, int, categorical, got {_describe(kind)}", field=prefix + "type"
+        )
+    for key in d:
+        if key not in allowed[kind]:
+            raise ConfigError(
+                f"unknown key for a {kind} parameter (allowed: {', '.join(allowed[kind][1:])})",
+                field=prefix + str(key),
+            )
+    try:
+        if kind == "categorical":
+            if "choices" not in d:
+                raise ConfigError("is required", field="choices")
+            return Categorical(d["choices"])
+        for key in ("low", "high"):
+            if key not in d:
+                raise ConfigError("is required", field=key)
+        kwargs: dict[str, Any] = {"log": d.get("log", False)}
+        if d.get("step") is not None:
+            kwargs["step"] = d["step"]
+        if kind == "float":
+            return Float(d["low"], d["high"], **kwargs)
+        return Int(d["low"], d["high"], **kwargs)
+    except ConfigError as e:
+        raise ConfigError(e.reason, field=prefix + (e.field or "")) from None
+
+
+class Space(Mapping[str, Distribution]):
+    """An ordered, immutable mapping of parameter names to distributions."""
+
+    __slots__ = ("_dists", "_names")
+
+    def __init__(self, params: Mapping[str, Distribution] | None = None, **kwargs: Distribution) -> None:
+        items: dict[str, Distribution] = {}
+        if params is not None:
+            if not isinstance(params, Mapping):
+                raise ConfigError(f"a space must be a mapping of names to parameters, got {_describe(params)}")
+            items.update(params)
+        items.update(kwargs)
+        if not items:
+            raise ConfigError("the search space has no parameters", field="space")
+        for name, dist in items.items():
+            if not isinstance(name, str) or not _NAME_RE.match(name):
+                raise ConfigError(
+                    "parameter names must start with a letter or _ and contain only letters, digits, "
+                    f"'_', '-', '.', got {_describe(name)}",
+                    field="space",
+                )
+            if isinstance(dist, Mapping):
+                items[name] = distribution_from_dict(dist, field=f"space.{name}")
+            elif not isinstance(dist, (Float, Int, Categorical)):
+                raise ConfigError(
+                    f"expected tk.Float, tk.Int or tk.Categorical, got {_describe(dist)}",
+                    field=f"space.{name}",
+                )
+        self._dists: dict[str, Distribution] = items
+        self._names: tuple[str, ...] = tuple(items)
+
+    # Mapping protocol
+    def __getitem__(self, name: str) -> Distribution:
+        return self._dists[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Space):
+            return NotImplemented
+        return self._names == other._names and all(self._dists[n] == other._dists[n] for n in self._names)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._dists.items()))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n!r}: {d!r}" for n, d in self._dists.items())
+        return f"Space({{{inner}}})"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self._names
+
+    @property
+    def dims(self) -> list[Dim]:
+        """How each unit-cube coordinate decodes, for algorithm cores."""
+        return [d.dim for d in self._dists.values()]
+
+    # transforms
+    def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
+        return np.array([d.to_unit(params[n]) for n, d in self._dists.items()], dtype=float)
+
+    def from_unit(self, u: Sequence[float] | np.ndarray) -> dict[str, Any]:
+        if len(u) != len(self._names):
+            raise ValueError(f"expected a point with {len(self._names)} coordinates, got {len(u)}")
+        return {n: d.from_unit(float(x)) for (n, d), x in zip(self._dists.items(), u)}
+
+    def snap(self, u: Sequence[float] | np.ndarray) -> np.ndarray:
+        """The unit point that ``u`` actually decodes to (discrete dims moved to their bin)."""
+        return self.to_unit(self.from_unit(u))
+
+    def validate_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Check a full parameter dict (e.g. for ``enqueue``); returns it normalised."""
+        if not isinstance(params, Mapping):
+            raise ConfigError(f"params must be a mapping, got {_describe(params)}")
+        missing = [n for n in self._names if n not in params]
+        if missing:
+            raise ConfigError(f"missing parameter(s): {', '.join(missing)}", field="params")
+        extra = [str(n) for n in params if n not in self._dists]
+        if extra:
+            raise ConfigError(f"unknown parameter(s): {', '.join(extra)}", field="params")
+        out: dict[str, Any] = {}
+        for n, d in self._dists.items():
+            try:
+                out[n] = d.validate(params[n])
+            except ConfigError as e:
+                raise ConfigError(e.reason, field=f"params.{n}") from None
+        return out
+
+    # serialisation
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {n: d.to_dict() for n, d in self._dists.items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, field: str = "space") -> Space:
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"expected a mapping of parameter names, got {_describe(data)}", field=field)
+        if not data:
+            raise ConfigError("the search space has no parameters", field=field)
+        dists: dict[str, Distribution] = {}
+        for name, spec in data.items():
+            if not isinstance(name, str) or not _NAME_RE.match(name):
+                raise ConfigError(
+                    "parameter names must start with a letter or _ and contain only letters, digits, "
+                    f"'_', '-', '.', got {_describe(name)}",
+                    field=field,
+                )
+            dists[name] = distribution_from_dict(spec, field=f"{field}.{name}")
+        return cls(dists)
+
+
+def as_space(space: Space | Mapping[str, Any]) -> Space:
+    return space if isinstance(space, Space) else Space(space)
