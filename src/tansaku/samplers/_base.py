@@ -1,0 +1,108 @@
+"""The sampler contract.
+
+A sampler proposes parameters; the study owns everything else.  Call order, guaranteed by the study:
+
+1. ``bind(space, direction=..., seed=..., n_workers=...)`` once, before anything else.  A sampler
+   constructed with its own ``seed`` keeps it; otherwise it takes the study's.
+2. ``tell(trial)`` once for every *finished* trial of the study (COMPLETE, PRUNED or FAILED), in the
+   order storage saw them finish, including trials it did not propose (enqueued ones, other workers'
+   trials, trials finished before a resume).  On resume every stored finished trial is told first,
+   so a stateful sampler rebuilds its state by replay.
+3. ``ask(pending)`` whenever a worker is free.  ``pending`` holds the study's RUNNING and WAITING
+   trials (from every worker).  Return a params ``dict``, a :class:`Proposal` (params plus ``meta``
+   stored with the trial and handed back in ``trial.sampler_meta``), or ``None`` when the sampler has
+   nothing more to propose (the study then stops asking).
+
+Only the study's coordinator thread calls a sampler, so samplers need no locks.  Samplers must not
+mutate the records they receive.  With a fixed seed and one worker the sequence of proposals is
+reproducible exactly.
+
+Internally every sampler minimises: :meth:`Sampler.loss` turns a trial into a number to minimise
+(sign-flipped for ``direction="maximize"``, ``+inf`` for failures).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tansaku._errors import TansakuError
+from tansaku._space import Space
+from tansaku.study._records import FrozenTrial, TrialState
+
+__all__ = ["Proposal", "Sampler"]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Parameters to evaluate, plus JSON-serialisable ``meta`` the sampler wants back later."""
+
+    params: dict[str, Any]
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Sampler(ABC):
+    """Base class of every sampler; see the module docstring for the contract."""
+
+    #: registry name, e.g. "random"
+    name: ClassVar[str] = ""
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise TypeError(f"seed must be an int or None, got {seed!r}")
+        self.seed: int | None = None if seed is None else int(seed)
+        self._space: Space | None = None
+        self.direction = "minimize"
+        self.n_workers = 1
+        self.rng = np.random.default_rng(self.seed)
+
+    # -- binding -------------------------------------------------------------------------------
+    def bind(
+        self, space: Space, *, direction: str = "minimize", seed: int | None = None, n_workers: int = 1
+    ) -> None:
+        if self._space is not None and self._space != space:
+            raise TansakuError("this sampler is already bound to another study's space; create a new one")
+        self._space = space
+        self.direction = direction
+        self.n_workers = max(1, int(n_workers))
+        if self.seed is None and seed is not None:
+            self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.setup()
+
+    def setup(self) -> None:
+        """Hook run by :meth:`bind` once ``self.space`` is known (build the core here)."""
+
+    @property
+    def space(self) -> Space:
+        if self._space is None:
+            raise TansakuError(f"sampler {self.name or type(self).__name__} is not bound to a study yet")
+        return self._space
+
+    # -- the contract ---------------------------------------------------------------------------
+    @abstractmethod
+    def ask(self, pending: Sequence[FrozenTrial]) -> Proposal | dict[str, Any] | None:
+        """Propose the next parameters (see module docstring)."""
+
+    def tell(self, trial: FrozenTrial) -> None:  # noqa: B027 - stateless samplers ignore it
+        """Learn from one finished trial (see module docstring)."""
+
+    # -- helpers for subclasses -----------------------------------------------------------------
+    @property
+    def sign(self) -> float:
+        return -1.0 if self.direction == "maximize" else 1.0
+
+    def loss(self, trial: FrozenTrial) -> float:
+        """The value to minimise: ``sign * value``; ``+inf`` for failed trials or missing values."""
+        if trial.state is TrialState.FAILED or trial.value is None or not math.isfinite(trial.value):
+            return math.inf
+        return self.sign * float(trial.value)
+
+    def describe(self) -> dict[str, Any]:
+        """Options as stored with the study (for status displays); subclasses add theirs."""
+        return {"name": self.name, "seed": self.seed}
