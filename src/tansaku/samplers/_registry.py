@@ -1,0 +1,107 @@
+"""Sampler names -> classes, imported lazily so ``import tansaku`` stays light.
+
+Config files and ``create_study(sampler="tpe")`` name samplers; options come as keyword arguments
+(``{name: nelder-mead, seed: 0, init: lhs}`` -> ``NelderMeadSampler(seed=0, init="lhs")``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from tansaku._errors import ConfigError
+from tansaku.samplers._base import Sampler
+
+__all__ = ["SAMPLERS", "available_samplers", "make_sampler", "sampler_class"]
+
+#: registry name -> "module:Class"
+SAMPLERS: dict[str, str] = {
+    "random": "tansaku.samplers._random:RandomSampler",
+    "grid": "tansaku.samplers._grid:GridSampler",
+    "sobol": "tansaku.samplers._sobol:SobolSampler",
+    "nelder-mead": "tansaku.samplers._nelder_mead:NelderMeadSampler",
+    "coordinate": "tansaku.samplers._coordinate:CoordinateSampler",
+    "one-axis": "tansaku.samplers._one_axis:OneAxisSampler",
+    "tpe": "tansaku.samplers._tpe:TPESampler",
+    "gp": "tansaku.samplers._gp:GPSampler",
+    "dngo": "tansaku.samplers._dngo:DNGOSampler",
+    "cmaes": "tansaku.samplers._cmaes:CmaEsSampler",
+}
+
+_ALIASES = {"nelder_mead": "nelder-mead", "nm": "nelder-mead", "one_axis": "one-axis", "cma-es": "cmaes",
+            "cma": "cmaes", "bo": "gp"}
+
+
+def _canonical(name: str) -> str:
+    key = name.strip().lower()
+    return _ALIASES.get(key, key)
+
+
+def available_samplers() -> list[str]:
+    """Names whose implementation can be imported in this installation."""
+    out = []
+    for name in SAMPLERS:
+        try:
+            sampler_class(name)
+        except (ConfigError, ImportError):
+            continue
+        out.append(name)
+    return out
+
+
+def sampler_class(name: str) -> type[Sampler]:
+    if not isinstance(name, str):
+        raise ConfigError(f"sampler name must be a string, got {name!r}", field="sampler")
+    key = _canonical(name)
+    target = SAMPLERS.get(key)
+    if target is None:
+        raise ConfigError(
+            f"unknown sampler {name!r} (known: {', '.join(SAMPLERS)})", field="sampler"
+        )
+    module_name, _, cls_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and e.name.startswith("tansaku"):
+            raise ConfigError(f"sampler {key!r} is not available in this version", field="sampler") from None
+        raise
+    cls = getattr(module, cls_name)
+    if not (isinstance(cls, type) and issubclass(cls, Sampler)):
+        raise TypeError(f"{target} is not a Sampler")
+    return cls
+
+
+def make_sampler(spec: str | Mapping[str, Any] | Sampler | None, *, default: str = "random") -> Sampler:
+    """Build a sampler from a name, a ``{name: ..., **options}`` mapping, or pass one through."""
+    if isinstance(spec, Sampler):
+        return spec
+    if spec is None:
+        spec = default
+    if isinstance(spec, str):
+        name, options = spec, {}
+    elif isinstance(spec, Mapping):
+        options = dict(spec)
+        name = options.pop("name", None)
+        if name is None:
+            raise ConfigError("a sampler mapping needs a 'name' key", field="sampler.name")
+    else:
+        raise ConfigError(f"expected a sampler name or mapping, got {spec!r}", field="sampler")
+    cls = sampler_class(name)
+    sig = inspect.signature(cls.__init__)
+    params = sig.parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    for key in options:
+        if not takes_any and key not in params:
+            allowed = [p for p in params if p != "self"]
+            raise ConfigError(
+                f"unknown option for sampler {_canonical(name)!r} (allowed: {', '.join(allowed)})",
+                field=f"sampler.{key}",
+            )
+    try:
+        return cls(**options)
+    except ConfigError as e:
+        raise ConfigError(e.reason, field=f"sampler.{e.field}" if e.field else "sampler") from None
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{e}", field="sampler") from None
