@@ -78,6 +78,9 @@ class Study:
         self.pruner = pruner
         self._seq = 0  # finish_seq up to which the sampler has been told
         self._stop = False
+        #: why the last ``optimize`` call stopped, and the error that stopped it (e.g. every trial failing)
+        self.stop_reason: str | None = None
+        self.run_error: str | None = None
         self._manual_worker = new_worker_id("manual@")
         sampler.bind(
             info.space,
