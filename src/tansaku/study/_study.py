@@ -162,9 +162,14 @@ class Study:
         for trial in new:
             self.sampler.tell(trial)
 
-    def _propose(self) -> Proposal | None:
+    def _propose(self, counts: StudyCounts | None = None) -> Proposal | None:
+        """Ask the sampler, after telling it what finished.  ``counts`` (read just before) lets
+        the pending-trials query be skipped when the counters say nothing is running or waiting."""
         self._sync()
-        pending = self.storage.pending_trials(self.study_id)
+        if counts is not None and counts.running == 0 and counts.waiting == 0:
+            pending: list[FrozenTrial] = []
+        else:
+            pending = self.storage.pending_trials(self.study_id)
         out = self.sampler.ask(pending)
         if out is None:
             return None
@@ -180,14 +185,18 @@ class Study:
     def _next_trial(self, worker: str, limit: int | None) -> FrozenTrial | _Exhausted | None:
         """The next trial to run: an enqueued one first, else a new proposal.  None when the
         budget ``limit`` is used up; EXHAUSTED when the sampler has nothing more."""
-        trial = self.storage.claim_waiting(self.study_id, worker=worker, limit=limit)
-        if trial is not None:
-            return trial
-        if limit is not None:
+        # One O(1) read of the counters decides whether to claim an enqueued trial (a write
+        # transaction, so only when one waits), whether the budget is used up, and whether the
+        # sampler's pending trials need reading at all.
+        c = self.storage.counts(self.study_id)
+        if c.waiting:
+            trial = self.storage.claim_waiting(self.study_id, worker=worker, limit=limit)
+            if trial is not None:
+                return trial
             c = self.storage.counts(self.study_id)
-            if c.running + c.done >= limit:
-                return None
-        proposal = self._propose()
+        if limit is not None and c.running + c.done >= limit:
+            return None
+        proposal = self._propose(c)
         if proposal is None:
             return EXHAUSTED
         attrs = {"sampler": dict(proposal.meta)} if proposal.meta else None
