@@ -252,8 +252,9 @@ class Study:
         ``tell(trial, state="pruned")``.  A nan/inf value records a FAILED trial."""
         if isinstance(trial, int) and not isinstance(trial, bool):
             record = self.storage.get_trial_by_number(self.study_id, trial)
+            trial_id, number = record.trial_id, record.number
         elif isinstance(trial, (Trial, FrozenTrial)):
-            record = self.storage.get_trial(trial.trial_id)
+            trial_id, number = trial.trial_id, trial.number
         else:
             raise ConfigError(
                 f"expected a Trial or a trial number, got {type(trial).__name__}", field="trial"
@@ -277,19 +278,22 @@ class Study:
             if not math.isfinite(value):
                 st, message, value = TrialState.FAILED, message or f"the objective is {value}", None
         if st is TrialState.PRUNED and value is None:
-            full = self.storage.get_trial(record.trial_id, with_intermediate=True)
+            full = self.storage.get_trial(trial_id, with_intermediate=True)
             if full.last_step is not None:
                 value = full.intermediate.get(full.last_step)
-        if record.state is not TrialState.RUNNING:
-            raise TansakuError(
-                f"trial {record.number} of study {self.name!r} is {record.state.value}, "
-                "not running; it cannot be told again"
-            )
+        # finish_trial changes nothing unless the trial is still RUNNING, so no read is needed
+        # first; the record is read only to explain a refusal.
         done = self.storage.finish_trial(
-            record.trial_id, worker=None, state=st, value=value, message=message
+            trial_id, worker=None, state=st, value=value, message=message
         )
         if done is None:
-            raise TansakuError(f"trial {record.number} was finished by someone else meanwhile")
+            now = self.storage.get_trial(trial_id)
+            if now.state is not TrialState.RUNNING:
+                raise TansakuError(
+                    f"trial {number} of study {self.name!r} is {now.state.value}, "
+                    "not running; it cannot be told again"
+                )
+            raise TansakuError(f"trial {number} was finished by someone else meanwhile")
         return done
 
     def stop(self) -> None:
