@@ -8,6 +8,7 @@ lock waits are retried.  PostgreSQL serialises trial creation on the study row.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -17,7 +18,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    TextClause,
+    bindparam,
+    create_engine,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -45,6 +55,12 @@ _TRIAL_COLS = (
 # the casts give PostgreSQL a type for the parameter (``$2 IS NULL`` alone is an error there)
 _LIMIT = "CAST(:limit AS INTEGER)"
 _BUDGET = f"({_LIMIT} IS NULL OR n_running + n_complete + n_pruned < {_LIMIT})"
+
+
+@functools.lru_cache(maxsize=256)
+def _sql(statement: str) -> TextClause:
+    """A ``text()`` construct built once per distinct statement (the hot path reuses them)."""
+    return text(statement)
 
 
 def redact_url(url: str) -> str:
@@ -121,6 +137,8 @@ class SQLStorage(BaseStorage):
                 f"unsupported storage URL scheme {u.drivername!r} (use sqlite or postgresql)"
             )
         self._engine: Engine = create_engine(u, **kwargs)
+        #: UPDATE/INSERT ... RETURNING saves a read per transition (SQLite >= 3.35, PostgreSQL)
+        self._returning = self.dialect == "postgresql" or sqlite3.sqlite_version_info >= (3, 35)
         if self.dialect == "sqlite":
             self._install_sqlite_hooks()
         self._init_schema()
@@ -253,6 +271,17 @@ class SQLStorage(BaseStorage):
             raise StorageError(f"no trial with id {trial_id} in {self.url}")
         inter = self._reports(conn, [trial_id]).get(trial_id, {}) if with_intermediate else None
         return self._trial(row, inter)
+
+    def _update(
+        self, conn: Connection, update: str, returning: str, reread: str, params: Mapping[str, Any]
+    ) -> Any:
+        """Run ``update`` and return the ``returning`` columns of the row it changed (None when no
+        row matched): with RETURNING in one statement, else by running ``reread`` after it."""
+        if self._returning:
+            return conn.execute(_sql(f"{update} RETURNING {returning}"), params).first()
+        if conn.execute(_sql(update), params).rowcount == 0:
+            return None
+        return conn.execute(_sql(reread), params).first()
 
     @staticmethod
     def _reports(conn: Connection, trial_ids: Sequence[int]) -> dict[int, dict[int, float]]:
@@ -403,55 +432,49 @@ class SQLStorage(BaseStorage):
         limit: int | None,
     ) -> FrozenTrial | None:
         col = _COUNTER[state]
-        res = conn.execute(
-            text(
-                f"UPDATE tansaku_studies SET next_number = next_number + 1, {col} = {col} + 1 "
-                f"WHERE study_id = :s AND {_BUDGET}"
-            ),
-            {"s": study_id, "limit": limit},
+        p = {"s": study_id, "limit": limit}
+        row = self._update(
+            conn,
+            f"UPDATE tansaku_studies SET next_number = next_number + 1, {col} = {col} + 1 "
+            f"WHERE study_id = :s AND {_BUDGET}",
+            "next_number",
+            "SELECT next_number FROM tansaku_studies WHERE study_id = :s",
+            p,
         )
-        if res.rowcount == 0:
-            if (
-                conn.execute(
-                    text("SELECT 1 FROM tansaku_studies WHERE study_id = :s"), {"s": study_id}
-                ).first()
-                is None
-            ):
-                raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
-            return None
-        number = (
-            int(
-                conn.execute(
-                    text("SELECT next_number FROM tansaku_studies WHERE study_id = :s"),
-                    {"s": study_id},
-                ).scalar_one()
-            )
-            - 1
-        )
+        if row is None:
+            if conn.execute(_sql("SELECT 1 FROM tansaku_studies WHERE study_id = :s"), p).first():
+                return None
+            raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
+        number = int(row[0]) - 1
         now = time.time()
         running = state is TrialState.RUNNING
-        res = conn.execute(
-            S.trials.insert().values(
-                study_id=study_id,
-                number=number,
-                state=state.value,
-                params=_dumps(dict(params)),
-                start_time=now if running else None,
-                worker=worker,
-                heartbeat=now if running else None,
-                attempts=1 if running else 0,
-                user_attrs="{}",
-                system_attrs=_dumps(dict(system_attrs or {})),
-            )
+        sa = dict(system_attrs or {})
+        values = {
+            "s": study_id,
+            "n": number,
+            "st": state.value,
+            "p": _dumps(dict(params)),
+            "t": now if running else None,
+            "w": worker,
+            "a": 1 if running else 0,
+            "sa": _dumps(sa) if sa else "{}",
+        }
+        insert = (
+            "INSERT INTO tansaku_trials (study_id, number, state, params, start_time, worker, "
+            "heartbeat, attempts, user_attrs, system_attrs) "
+            "VALUES (:s, :n, :st, :p, :t, :w, :t, :a, '{}', :sa)"
         )
-        tid = int(res.inserted_primary_key[0])  # type: ignore[index]
+        if self._returning:
+            tid = int(conn.execute(_sql(f"{insert} RETURNING trial_id"), values).scalar_one())
+        else:  # only SQLite lacks RETURNING, and it has lastrowid
+            tid = int(conn.execute(_sql(insert), values).lastrowid)
         return FrozenTrial(
             number=number,
             state=state,
             params=dict(params),
             start_time=now if running else None,
             worker=worker,
-            system_attrs=dict(system_attrs or {}),
+            system_attrs=sa,
             trial_id=tid,
         )
 
@@ -509,15 +532,15 @@ class SQLStorage(BaseStorage):
                 raise StorageError(
                     f"study {study_id}: waiting counter is positive but no trial waits"
                 )
-            now = time.time()
-            conn.execute(
-                text(
-                    "UPDATE tansaku_trials SET state = 'running', worker = :w, start_time = :t, heartbeat = :t, "
-                    "end_time = NULL, attempts = attempts + 1 WHERE trial_id = :id"
-                ),
-                {"w": worker, "t": now, "id": tid},
+            row = self._update(
+                conn,
+                "UPDATE tansaku_trials SET state = 'running', worker = :w, start_time = :t, "
+                "heartbeat = :t, end_time = NULL, attempts = attempts + 1 WHERE trial_id = :id",
+                _TRIAL_COLS,
+                f"SELECT {_TRIAL_COLS} FROM tansaku_trials WHERE trial_id = :id",
+                {"w": worker, "t": time.time(), "id": tid},
             )
-            return self._read_trial(conn, tid)
+            return self._trial(row)
 
         return self._run(claim)
 
@@ -530,36 +553,53 @@ class SQLStorage(BaseStorage):
         to: TrialState,
         sets: str,
         params: dict[str, Any],
-    ) -> bool:
-        """Move a RUNNING trial (owned by ``worker`` when given) to ``to``, keeping counters right."""
-        row = conn.execute(
-            text("SELECT study_id, state, worker FROM tansaku_trials WHERE trial_id = :t"),
-            {"t": trial_id},
-        ).first()
+    ) -> FrozenTrial | None:
+        """Move a RUNNING trial (owned by ``worker`` when given) to ``to``, keeping the study's
+        counters right; return the trial as it is afterwards, or None (nothing changed) when it is
+        not RUNNING under ``worker``.
+
+        The trial row is changed first, guarded by its state and owner, so of two transactions
+        finishing the same trial only one matches (on PostgreSQL the second waits for the row lock
+        and then sees it finished).  Then the study row: its counters, and for a finished trial the
+        next ``finish_seq``, which the study row's lock hands out in commit order.
+        """
+        owner = "" if worker is None else " AND worker = :w"
+        p = {**params, "state": to.value, "t": trial_id, "w": worker}
+        # a finished trial's row is returned by the finish_seq update below
+        cols = "study_id" if to.is_finished else f"study_id, {_TRIAL_COLS}"
+        row = self._update(
+            conn,
+            f"UPDATE tansaku_trials SET state = :state, {sets} "
+            f"WHERE trial_id = :t AND state = 'running'{owner}",
+            cols,
+            f"SELECT {cols} FROM tansaku_trials WHERE trial_id = :t",
+            p,
+        )
         if row is None:
+            if conn.execute(_sql("SELECT 1 FROM tansaku_trials WHERE trial_id = :t"), p).first():
+                return None
             raise StorageError(f"no trial with id {trial_id} in {self.url}")
-        sid, state, owner = row
-        if state != TrialState.RUNNING.value or (worker is not None and owner != worker):
-            return False
+        sid = row[0]
         col = _COUNTER[to]
-        seq_sql = ", next_seq = next_seq + 1" if to.is_finished else ""
-        conn.execute(
-            text(
-                f"UPDATE tansaku_studies SET n_running = n_running - 1, {col} = {col} + 1"
-                f"{seq_sql} WHERE study_id = :s"
-            ),
+        bump = f"UPDATE tansaku_studies SET n_running = n_running - 1, {col} = {col} + 1"
+        if not to.is_finished:
+            conn.execute(_sql(f"{bump} WHERE study_id = :s"), {"s": sid})
+            return self._trial(row[1:])
+        seq = self._update(
+            conn,
+            f"{bump}, next_seq = next_seq + 1 WHERE study_id = :s",
+            "next_seq",
+            "SELECT next_seq FROM tansaku_studies WHERE study_id = :s",
             {"s": sid},
         )
-        if to.is_finished:
-            params["seq"] = conn.execute(
-                text("SELECT next_seq FROM tansaku_studies WHERE study_id = :s"), {"s": sid}
-            ).scalar_one()
-            sets += ", finish_seq = :seq"
-        conn.execute(
-            text(f"UPDATE tansaku_trials SET state = :state, {sets} WHERE trial_id = :t"),
-            {**params, "state": to.value, "t": trial_id},
+        row = self._update(
+            conn,
+            "UPDATE tansaku_trials SET finish_seq = :q WHERE trial_id = :t",
+            _TRIAL_COLS,
+            f"SELECT {_TRIAL_COLS} FROM tansaku_trials WHERE trial_id = :t",
+            {"q": seq[0], "t": trial_id},
         )
-        return True
+        return self._trial(row)
 
     def finish_trial(
         self,
@@ -582,14 +622,12 @@ class SQLStorage(BaseStorage):
             params: dict[str, Any] = {"v": value, "m": message, "e": stderr, "now": time.time()}
             if system_attrs:
                 cur = conn.execute(
-                    text("SELECT system_attrs FROM tansaku_trials WHERE trial_id = :t"),
+                    _sql("SELECT system_attrs FROM tansaku_trials WHERE trial_id = :t"),
                     {"t": trial_id},
                 ).scalar()
                 params["sa"] = _dumps({**json.loads(cur or "{}"), **system_attrs})
                 sets += ", system_attrs = :sa"
-            if not self._transition(conn, trial_id, worker, state, sets, params):
-                return None
-            return self._read_trial(conn, trial_id)
+            return self._transition(conn, trial_id, worker, state, sets, params)
 
         return self._run(finish)
 
@@ -598,7 +636,9 @@ class SQLStorage(BaseStorage):
             "" if count_attempt else ", attempts = attempts - 1"
         )
         return self._run(
-            lambda c: self._transition(c, trial_id, worker, TrialState.WAITING, sets, {})
+            lambda c: (
+                self._transition(c, trial_id, worker, TrialState.WAITING, sets, {}) is not None
+            )
         )
 
     def report(self, trial_id: int, step: int, value: float) -> None:
@@ -652,7 +692,7 @@ class SQLStorage(BaseStorage):
             reason = why(row)
             if requeue and attempts < max_attempts:
                 attrs = _dumps({**json.loads(sa or "{}"), "requeued": reason})
-                ok = self._transition(
+                done = self._transition(
                     conn,
                     tid,
                     None,
@@ -661,7 +701,7 @@ class SQLStorage(BaseStorage):
                     {"sa": attrs},
                 )
             else:
-                ok = self._transition(
+                done = self._transition(
                     conn,
                     tid,
                     None,
@@ -669,8 +709,8 @@ class SQLStorage(BaseStorage):
                     "message = :m, end_time = :now",
                     {"m": reason, "now": time.time()},
                 )
-            if ok:
-                out.append(self._read_trial(conn, tid))
+            if done is not None:
+                out.append(done)
         return out
 
     def reclaim_stale(
