@@ -12,6 +12,7 @@ import functools
 import json
 import math
 import random
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -21,8 +22,6 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     Connection,
     Engine,
-    TextClause,
-    bindparam,
     create_engine,
     event,
     select,
@@ -57,10 +56,43 @@ _LIMIT = "CAST(:limit AS INTEGER)"
 _BUDGET = f"({_LIMIT} IS NULL OR n_running + n_complete + n_pruned < {_LIMIT})"
 
 
-@functools.lru_cache(maxsize=256)
-def _sql(statement: str) -> TextClause:
-    """A ``text()`` construct built once per distinct statement (the hot path reuses them)."""
-    return text(statement)
+class _Result:
+    """The rows of one statement, fetched at once (its cursor is already closed)."""
+
+    __slots__ = ("lastrowid", "rowcount", "rows")
+
+    def __init__(self, rows: list[Any], rowcount: int, lastrowid: int | None) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+        self.lastrowid = lastrowid
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.rows)
+
+    def first(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def scalar(self) -> Any:
+        return self.rows[0][0] if self.rows else None
+
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@functools.lru_cache(maxsize=512)
+def _pyformat(statement: str) -> str:
+    """A statement with ``:name`` parameters rewritten for psycopg (``%(name)s``, ``%`` doubled)."""
+    return _NAMED.sub(r"%(\1)s", statement.replace("%", "%%"))
+
+
+def _same(statement: str) -> str:
+    return statement
+
+
+def _in(name: str, values: Sequence[Any], params: dict[str, Any]) -> str:
+    """``(:name0, :name1, ...)`` for an IN list, adding the values to ``params``."""
+    params.update({f"{name}{i}": v for i, v in enumerate(values)})
+    return "(" + ", ".join(f":{name}{i}" for i in range(len(values))) + ")"
 
 
 def redact_url(url: str) -> str:
@@ -84,14 +116,15 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
-def _transient(exc: BaseException) -> bool:
-    """Errors worth retrying: a locked SQLite, a dropped or restarting PostgreSQL connection."""
+def _transient(exc: BaseException, dbapi: Any) -> bool:
+    """Errors worth retrying: a locked SQLite, a dropped or restarting PostgreSQL connection
+    (raised through SQLAlchemy, or by the driver itself on the plain-SQL path)."""
     if isinstance(exc, OperationalError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    orig = getattr(exc, "orig", None)
-    return isinstance(orig, sqlite3.OperationalError)
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, (sqlite3.OperationalError, dbapi.OperationalError))
 
 
 class SQLStorage(BaseStorage):
@@ -139,6 +172,8 @@ class SQLStorage(BaseStorage):
         self._engine: Engine = create_engine(u, **kwargs)
         #: UPDATE/INSERT ... RETURNING saves a read per transition (SQLite >= 3.35, PostgreSQL)
         self._returning = self.dialect == "postgresql" or sqlite3.sqlite_version_info >= (3, 35)
+        self._dbapi: Any = self._engine.dialect.loaded_dbapi
+        self._native = _same if self.dialect == "sqlite" else _pyformat
         if self.dialect == "sqlite":
             self._install_sqlite_hooks()
         self._init_schema()
@@ -173,15 +208,34 @@ class SQLStorage(BaseStorage):
             try:
                 with self._tx(write) as conn:
                     return fn(conn)
-            except (DBAPIError, sqlite3.OperationalError) as e:
+            except (DBAPIError, sqlite3.Error, self._dbapi.Error) as e:
                 if (
-                    isinstance(e, IntegrityError)
-                    or not _transient(e)
+                    isinstance(
+                        e, (IntegrityError, sqlite3.IntegrityError, self._dbapi.IntegrityError)
+                    )
+                    or not _transient(e, self._dbapi)
                     or time.monotonic() > deadline
                 ):
                     raise StorageError(self._describe(e)) from None
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 1.0)
+
+    def _q(self, conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> _Result:
+        """Run one plain-SQL statement (``:name`` parameters) on the DBAPI cursor of ``conn``.
+
+        Every statement of the trial life cycle goes through here.  SQLAlchemy still owns the
+        pool, the transaction (BEGIN IMMEDIATE / COMMIT / ROLLBACK) and retries, but its
+        per-statement machinery (statement cache keys, execution context, result objects), which
+        cost several times what SQLite itself spends on a trial, is skipped.  Our columns need no
+        type conversion, so the driver's rows are used as they come.
+        """
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cur.execute(self._native(sql), params or {})
+            rows = cur.fetchall() if cur.description is not None else []
+            return _Result(rows, cur.rowcount, getattr(cur, "lastrowid", None))
+        finally:
+            cur.close()
 
     def _describe(self, e: BaseException) -> str:
         orig = getattr(e, "orig", e)
@@ -264,8 +318,8 @@ class SQLStorage(BaseStorage):
     def _read_trial(
         self, conn: Connection, trial_id: int, with_intermediate: bool = False
     ) -> FrozenTrial:
-        row = conn.execute(
-            text(f"SELECT {_TRIAL_COLS} FROM tansaku_trials WHERE trial_id = :t"), {"t": trial_id}
+        row = self._q(
+            conn, f"SELECT {_TRIAL_COLS} FROM tansaku_trials WHERE trial_id = :t", {"t": trial_id}
         ).first()
         if row is None:
             raise StorageError(f"no trial with id {trial_id} in {self.url}")
@@ -278,21 +332,18 @@ class SQLStorage(BaseStorage):
         """Run ``update`` and return the ``returning`` columns of the row it changed (None when no
         row matched): with RETURNING in one statement, else by running ``reread`` after it."""
         if self._returning:
-            return conn.execute(_sql(f"{update} RETURNING {returning}"), params).first()
-        if conn.execute(_sql(update), params).rowcount == 0:
+            return self._q(conn, f"{update} RETURNING {returning}", params).first()
+        if self._q(conn, update, params).rowcount == 0:
             return None
-        return conn.execute(_sql(reread), params).first()
+        return self._q(conn, reread, params).first()
 
-    @staticmethod
-    def _reports(conn: Connection, trial_ids: Sequence[int]) -> dict[int, dict[int, float]]:
+    def _reports(self, conn: Connection, trial_ids: Sequence[int]) -> dict[int, dict[int, float]]:
         out: dict[int, dict[int, float]] = {}
-        if not trial_ids:
-            return out
-        stmt = text(
-            "SELECT trial_id, step, value FROM tansaku_reports WHERE trial_id IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
         for i in range(0, len(trial_ids), 500):
-            for tid, step, value in conn.execute(stmt, {"ids": list(trial_ids[i : i + 500])}):
+            p: dict[str, Any] = {}
+            ids = _in("i", trial_ids[i : i + 500], p)
+            sql = f"SELECT trial_id, step, value FROM tansaku_reports WHERE trial_id IN {ids}"
+            for tid, step, value in self._q(conn, sql, p):
                 out.setdefault(tid, {})[step] = value
         return out
 
@@ -307,8 +358,8 @@ class SQLStorage(BaseStorage):
         user_attrs: Mapping[str, Any] | None = None,
     ) -> StudyInfo:
         def create(conn: Connection) -> int:
-            exists = conn.execute(
-                text("SELECT 1 FROM tansaku_studies WHERE name = :n"), {"n": name}
+            exists = self._q(
+                conn, "SELECT 1 FROM tansaku_studies WHERE name = :n", {"n": name}
             ).first()
             if exists:
                 raise DuplicatedStudyError(f"a study named {name!r} already exists in {self.url}")
@@ -344,8 +395,8 @@ class SQLStorage(BaseStorage):
 
     def get_study(self, name: str) -> StudyInfo:
         row = self._run(
-            lambda c: c.execute(
-                text(f"SELECT {self._STUDY_COLS} FROM tansaku_studies WHERE name = :n"), {"n": name}
+            lambda c: self._q(
+                c, f"SELECT {self._STUDY_COLS} FROM tansaku_studies WHERE name = :n", {"n": name}
             ).first(),
             write=False,
         )
@@ -355,29 +406,28 @@ class SQLStorage(BaseStorage):
 
     def list_studies(self) -> list[StudyInfo]:
         rows = self._run(
-            lambda c: c.execute(
-                text(f"SELECT {self._STUDY_COLS} FROM tansaku_studies ORDER BY study_id")
-            ).all(),
+            lambda c: (
+                self._q(c, f"SELECT {self._STUDY_COLS} FROM tansaku_studies ORDER BY study_id").rows
+            ),
             write=False,
         )
         return [self._info(r) for r in rows]
 
     def delete_study(self, name: str) -> None:
         def delete(conn: Connection) -> int:
-            sid = conn.execute(
-                text("SELECT study_id FROM tansaku_studies WHERE name = :n"), {"n": name}
+            sid = self._q(
+                conn, "SELECT study_id FROM tansaku_studies WHERE name = :n", {"n": name}
             ).scalar()
             if sid is None:
                 return 0
-            conn.execute(
-                text(
-                    "DELETE FROM tansaku_reports WHERE trial_id IN "
-                    "(SELECT trial_id FROM tansaku_trials WHERE study_id = :s)"
-                ),
+            self._q(
+                conn,
+                "DELETE FROM tansaku_reports WHERE trial_id IN "
+                "(SELECT trial_id FROM tansaku_trials WHERE study_id = :s)",
                 {"s": sid},
             )
-            conn.execute(text("DELETE FROM tansaku_trials WHERE study_id = :s"), {"s": sid})
-            conn.execute(text("DELETE FROM tansaku_studies WHERE study_id = :s"), {"s": sid})
+            self._q(conn, "DELETE FROM tansaku_trials WHERE study_id = :s", {"s": sid})
+            self._q(conn, "DELETE FROM tansaku_studies WHERE study_id = :s", {"s": sid})
             return 1
 
         if not self._run(delete):
@@ -387,13 +437,14 @@ class SQLStorage(BaseStorage):
         self, table: str, key_col: str, column: str, key: int, attrs: Mapping[str, Any]
     ) -> None:
         def merge(conn: Connection) -> None:
-            cur = conn.execute(
-                text(f"SELECT {column} FROM {table} WHERE {key_col} = :k"), {"k": key}
+            cur = self._q(
+                conn, f"SELECT {column} FROM {table} WHERE {key_col} = :k", {"k": key}
             ).scalar()
             if cur is None:
                 raise StorageError(f"no row {key} in {table}")
-            conn.execute(
-                text(f"UPDATE {table} SET {column} = :v WHERE {key_col} = :k"),
+            self._q(
+                conn,
+                f"UPDATE {table} SET {column} = :v WHERE {key_col} = :k",
                 {"v": _dumps({**json.loads(cur), **attrs}), "k": key},
             )
 
@@ -407,11 +458,10 @@ class SQLStorage(BaseStorage):
 
     def counts(self, study_id: int) -> StudyCounts:
         row = self._run(
-            lambda c: c.execute(
-                text(
-                    "SELECT n_waiting, n_running, n_complete, n_pruned, n_failed FROM tansaku_studies "
-                    "WHERE study_id = :s"
-                ),
+            lambda c: self._q(
+                c,
+                "SELECT n_waiting, n_running, n_complete, n_pruned, n_failed FROM tansaku_studies "
+                "WHERE study_id = :s",
                 {"s": study_id},
             ).first(),
             write=False,
@@ -442,7 +492,7 @@ class SQLStorage(BaseStorage):
             p,
         )
         if row is None:
-            if conn.execute(_sql("SELECT 1 FROM tansaku_studies WHERE study_id = :s"), p).first():
+            if self._q(conn, "SELECT 1 FROM tansaku_studies WHERE study_id = :s", p).first():
                 return None
             raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
         number = int(row[0]) - 1
@@ -465,9 +515,9 @@ class SQLStorage(BaseStorage):
             "VALUES (:s, :n, :st, :p, :t, :w, :t, :a, '{}', :sa)"
         )
         if self._returning:
-            tid = int(conn.execute(_sql(f"{insert} RETURNING trial_id"), values).scalar_one())
+            tid = int(self._q(conn, f"{insert} RETURNING trial_id", values).scalar())
         else:  # only SQLite lacks RETURNING, and it has lastrowid
-            tid = int(conn.execute(_sql(insert), values).lastrowid)
+            tid = int(self._q(conn, insert, values).lastrowid)
         return FrozenTrial(
             number=number,
             state=state,
@@ -512,20 +562,18 @@ class SQLStorage(BaseStorage):
         self, study_id: int, *, worker: str, limit: int | None = None
     ) -> FrozenTrial | None:
         def claim(conn: Connection) -> FrozenTrial | None:
-            res = conn.execute(
-                text(
-                    "UPDATE tansaku_studies SET n_waiting = n_waiting - 1, n_running = n_running + 1 "
-                    f"WHERE study_id = :s AND n_waiting > 0 AND {_BUDGET}"
-                ),
+            res = self._q(
+                conn,
+                "UPDATE tansaku_studies SET n_waiting = n_waiting - 1, n_running = n_running + 1 "
+                f"WHERE study_id = :s AND n_waiting > 0 AND {_BUDGET}",
                 {"s": study_id, "limit": limit},
             )
             if res.rowcount == 0:
                 return None
-            tid = conn.execute(
-                text(
-                    "SELECT trial_id FROM tansaku_trials WHERE study_id = :s AND "
-                    "state = 'waiting' ORDER BY number LIMIT 1"
-                ),
+            tid = self._q(
+                conn,
+                "SELECT trial_id FROM tansaku_trials WHERE study_id = :s AND "
+                "state = 'waiting' ORDER BY number LIMIT 1",
                 {"s": study_id},
             ).scalar()
             if tid is None:  # counters out of step would be a bug; undo and report nothing
@@ -576,14 +624,14 @@ class SQLStorage(BaseStorage):
             p,
         )
         if row is None:
-            if conn.execute(_sql("SELECT 1 FROM tansaku_trials WHERE trial_id = :t"), p).first():
+            if self._q(conn, "SELECT 1 FROM tansaku_trials WHERE trial_id = :t", p).first():
                 return None
             raise StorageError(f"no trial with id {trial_id} in {self.url}")
         sid = row[0]
         col = _COUNTER[to]
         bump = f"UPDATE tansaku_studies SET n_running = n_running - 1, {col} = {col} + 1"
         if not to.is_finished:
-            conn.execute(_sql(f"{bump} WHERE study_id = :s"), {"s": sid})
+            self._q(conn, f"{bump} WHERE study_id = :s", {"s": sid})
             return self._trial(row[1:])
         seq = self._update(
             conn,
@@ -621,8 +669,9 @@ class SQLStorage(BaseStorage):
             sets = "value = :v, message = :m, stderr = :e, end_time = :now"
             params: dict[str, Any] = {"v": value, "m": message, "e": stderr, "now": time.time()}
             if system_attrs:
-                cur = conn.execute(
-                    _sql("SELECT system_attrs FROM tansaku_trials WHERE trial_id = :t"),
+                cur = self._q(
+                    conn,
+                    "SELECT system_attrs FROM tansaku_trials WHERE trial_id = :t",
                     {"t": trial_id},
                 ).scalar()
                 params["sa"] = _dumps({**json.loads(cur or "{}"), **system_attrs})
@@ -644,19 +693,17 @@ class SQLStorage(BaseStorage):
     def report(self, trial_id: int, step: int, value: float) -> None:
         def rep(conn: Connection) -> None:
             p = {"t": trial_id, "s": int(step), "v": float(value), "now": time.time()}
-            conn.execute(text("DELETE FROM tansaku_reports WHERE trial_id = :t AND step = :s"), p)
-            conn.execute(
-                text(
-                    "INSERT INTO tansaku_reports (trial_id, step, value, time) "
-                    "VALUES (:t, :s, :v, :now)"
-                ),
+            self._q(conn, "DELETE FROM tansaku_reports WHERE trial_id = :t AND step = :s", p)
+            self._q(
+                conn,
+                "INSERT INTO tansaku_reports (trial_id, step, value, time) "
+                "VALUES (:t, :s, :v, :now)",
                 p,
             )
-            conn.execute(
-                text(
-                    "UPDATE tansaku_trials SET last_step = :s WHERE trial_id = :t AND "
-                    "(last_step IS NULL OR last_step < :s)"
-                ),
+            self._q(
+                conn,
+                "UPDATE tansaku_trials SET last_step = :s WHERE trial_id = :t AND "
+                "(last_step IS NULL OR last_step < :s)",
                 p,
             )
 
@@ -672,11 +719,12 @@ class SQLStorage(BaseStorage):
         ids = list(trial_ids)
         if not ids:
             return
-        stmt = text(
+        p: dict[str, Any] = {"now": time.time(), "w": worker}
+        sql = (
             "UPDATE tansaku_trials SET heartbeat = :now WHERE worker = :w AND state = 'running' "
-            "AND trial_id IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
-        self._run(lambda c: c.execute(stmt, {"now": time.time(), "w": worker, "ids": ids}))
+            f"AND trial_id IN {_in('i', ids, p)}"
+        )
+        self._run(lambda c: self._q(c, sql, p))
 
     def _reclaim_rows(
         self,
@@ -718,13 +766,12 @@ class SQLStorage(BaseStorage):
     ) -> list[FrozenTrial]:
         def reclaim(conn: Connection) -> list[FrozenTrial]:
             now = time.time()
-            rows = conn.execute(
-                text(
-                    "SELECT trial_id, attempts, system_attrs, worker, heartbeat FROM tansaku_trials "
-                    "WHERE study_id = :s AND state = 'running' AND heartbeat < :cut AND worker NOT LIKE 'manual@%'"
-                ),
+            rows = self._q(
+                conn,
+                "SELECT trial_id, attempts, system_attrs, worker, heartbeat FROM tansaku_trials "
+                "WHERE study_id = :s AND state = 'running' AND heartbeat < :cut AND worker NOT LIKE 'manual@%'",
                 {"s": study_id, "cut": now - grace},
-            ).all()
+            ).rows
             return self._reclaim_rows(
                 conn,
                 rows,
@@ -740,13 +787,14 @@ class SQLStorage(BaseStorage):
     ) -> list[FrozenTrial]:
         if not workers:
             return []
-        stmt = text(
+        p: dict[str, Any] = {"s": study_id}
+        sql = (
             "SELECT trial_id, attempts, system_attrs, worker FROM tansaku_trials WHERE "
-            "study_id = :s AND state = 'running' AND worker IN :w"
-        ).bindparams(bindparam("w", expanding=True))
+            f"study_id = :s AND state = 'running' AND worker IN {_in('w', list(workers), p)}"
+        )
 
         def reclaim(conn: Connection) -> list[FrozenTrial]:
-            rows = conn.execute(stmt, {"s": study_id, "w": list(workers)}).all()
+            rows = self._q(conn, sql, p).rows
             return self._reclaim_rows(
                 conn, rows, requeue, max_attempts, lambda r: f"lost: worker {r[3]} died"
             )
@@ -761,8 +809,9 @@ class SQLStorage(BaseStorage):
         self, study_id: int, number: int, *, with_intermediate: bool = False
     ) -> FrozenTrial:
         def read(conn: Connection) -> FrozenTrial:
-            tid = conn.execute(
-                text("SELECT trial_id FROM tansaku_trials WHERE study_id = :s AND number = :n"),
+            tid = self._q(
+                conn,
+                "SELECT trial_id FROM tansaku_trials WHERE study_id = :s AND number = :n",
                 {"s": study_id, "n": number},
             ).scalar()
             if tid is None:
@@ -784,8 +833,10 @@ class SQLStorage(BaseStorage):
         where = "study_id = :s"
         params: dict[str, Any] = {"s": study_id}
         if states is not None:
-            params["states"] = [TrialState(s).value for s in states]
-            where += " AND state IN :states"
+            values = [TrialState(s).value for s in states]
+            if not values:
+                return []
+            where += f" AND state IN {_in('st', values, params)}"
         order_by = "finish_seq" if order == "finish" else "number"
         if order == "finish":
             where += " AND finish_seq IS NOT NULL"
@@ -798,12 +849,9 @@ class SQLStorage(BaseStorage):
                 if self.dialect == "sqlite"
                 else f" OFFSET {int(offset)}"
             )
-        stmt = text(sql)
-        if states is not None:
-            stmt = stmt.bindparams(bindparam("states", expanding=True))
 
         def read(conn: Connection) -> list[FrozenTrial]:
-            rows = conn.execute(stmt, params).all()
+            rows = self._q(conn, sql, params).rows
             inter = self._reports(conn, [r[0] for r in rows]) if with_intermediate else {}
             return [self._trial(r, inter.get(r[0], {})) for r in rows]
 
@@ -811,13 +859,12 @@ class SQLStorage(BaseStorage):
 
     def finished_since(self, study_id: int, seq: int) -> tuple[list[FrozenTrial], int]:
         def read(conn: Connection) -> tuple[list[FrozenTrial], int]:
-            rows = conn.execute(
-                text(
-                    f"SELECT {_TRIAL_COLS}, finish_seq FROM tansaku_trials WHERE study_id = :s AND "
-                    "finish_seq > :q ORDER BY finish_seq"
-                ),
+            rows = self._q(
+                conn,
+                f"SELECT {_TRIAL_COLS}, finish_seq FROM tansaku_trials WHERE study_id = :s AND "
+                "finish_seq > :q ORDER BY finish_seq",
                 {"s": study_id, "q": seq},
-            ).all()
+            ).rows
             return [self._trial(r) for r in rows], (rows[-1][-1] if rows else seq)
 
         return self._run(read, write=False)
@@ -826,11 +873,10 @@ class SQLStorage(BaseStorage):
         return self._run(
             lambda c: [
                 self._trial(r)
-                for r in c.execute(
-                    text(
-                        f"SELECT {_TRIAL_COLS} FROM tansaku_trials WHERE study_id = :s AND state IN ('running', 'waiting') "
-                        "ORDER BY number"
-                    ),
+                for r in self._q(
+                    c,
+                    f"SELECT {_TRIAL_COLS} FROM tansaku_trials WHERE study_id = :s AND state IN ('running', 'waiting') "
+                    "ORDER BY number",
                     {"s": study_id},
                 )
             ],
@@ -840,11 +886,10 @@ class SQLStorage(BaseStorage):
     def best_trial(self, study_id: int, direction: str) -> FrozenTrial | None:
         order = "DESC" if direction == "maximize" else "ASC"
         row = self._run(
-            lambda c: c.execute(
-                text(
-                    f"SELECT {_TRIAL_COLS} FROM tansaku_trials WHERE study_id = :s AND state = 'complete' "
-                    f"AND value IS NOT NULL ORDER BY value {order}, number ASC LIMIT 1"
-                ),
+            lambda c: self._q(
+                c,
+                f"SELECT {_TRIAL_COLS} FROM tansaku_trials WHERE study_id = :s AND state = 'complete' "
+                f"AND value IS NOT NULL ORDER BY value {order}, number ASC LIMIT 1",
                 {"s": study_id},
             ).first(),
             write=False,
@@ -865,7 +910,7 @@ class SQLStorage(BaseStorage):
 
         def read(conn: Connection) -> dict[int, dict[int, float]]:
             out: dict[int, dict[int, float]] = {}
-            for number, st, value in conn.execute(text(sql), params):
+            for number, st, value in self._q(conn, sql, params):
                 out.setdefault(number, {})[st] = value
             return out
 
