@@ -191,7 +191,9 @@ class SQLStorage(BaseStorage):
 
         @event.listens_for(self._engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("tansaku_write") else "BEGIN")
+            # straight to the driver, like _q: this runs once per transaction
+            raw = conn.connection.driver_connection
+            raw.execute("BEGIN IMMEDIATE" if conn.info.get("tansaku_write") else "BEGIN")
 
     @contextmanager
     def _tx(self, write: bool) -> Iterator[Connection]:
