@@ -4,6 +4,12 @@ SQLite is opened in WAL mode with ``synchronous=NORMAL`` (a committed result sur
 being killed; only an OS crash or power loss can lose the last commits) and every write transaction
 starts with ``BEGIN IMMEDIATE`` so concurrent processes queue on the lock instead of dead-locking;
 lock waits are retried.  PostgreSQL serialises trial creation on the study row.
+
+SQLAlchemy provides the engine (URL, driver, connection pool with pre-ping on PostgreSQL) and
+creates and migrates the schema.  The storage methods themselves speak plain SQL (``:name``
+parameters) to the pooled driver connection in transactions of their own (:meth:`SQLStorage._tx`):
+on a trial's life cycle SQLAlchemy's per-statement and per-transaction machinery cost several times
+what SQLite itself spends, and every trial pays it a dozen times.
 """
 
 from __future__ import annotations
@@ -16,19 +22,13 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    create_engine,
-    event,
-    select,
-    text,
-)
+from sqlalchemy import Connection, Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from tansaku._errors import DuplicatedStudyError, StorageError, StudyNotFoundError
 from tansaku._records import FrozenTrial, TrialState
@@ -39,6 +39,7 @@ from tansaku.storage._base import BaseStorage, StudyCounts, StudyInfo
 __all__ = ["SQLStorage", "redact_url"]
 
 T = TypeVar("T")
+_Conn = PoolProxiedConnection  # a pooled driver connection inside SQLStorage._tx
 
 _COUNTER = {
     TrialState.WAITING: "n_waiting",
@@ -190,25 +191,49 @@ class SQLStorage(BaseStorage):
             cur.close()
 
         @event.listens_for(self._engine, "begin")
-        def _on_begin(conn: Connection) -> None:
-            # straight to the driver, like _q: this runs once per transaction
-            raw = conn.connection.driver_connection
-            raw.execute("BEGIN IMMEDIATE" if conn.info.get("tansaku_write") else "BEGIN")
+        def _on_begin(conn: Connection) -> None:  # SQLAlchemy transactions: schema set-up only
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     @contextmanager
-    def _tx(self, write: bool) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn.info["tansaku_write"] = write
-            with conn.begin():
+    def _tx(self, write: bool) -> Iterator[_Conn]:
+        """One transaction on a pooled driver connection: committed when the block ends, rolled
+        back on any exception (a connection that cannot even roll back is dropped from the pool)."""
+        conn = self._engine.raw_connection()
+        try:
+            try:
+                if self.dialect == "sqlite":  # autocommit mode: we begin; PostgreSQL begins itself
+                    conn.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield conn
+                conn.commit()
+            except BaseException:
+                try:
+                    conn.rollback()
+                except Exception:
+                    conn.invalidate()
+                raise
+        finally:
+            conn.close()  # back to the pool
 
-    def _run(self, fn: Callable[[Connection], T], *, write: bool = True) -> T:
-        """Run ``fn`` in one transaction, retrying transient errors until ``retry_timeout``."""
+    @contextmanager
+    def _sa_tx(self, write: bool) -> Iterator[Connection]:
+        """A SQLAlchemy transaction, for the schema (create_all, migrations)."""
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    def _run(
+        self,
+        fn: Callable[[Any], T],
+        *,
+        write: bool = True,
+        tx: Callable[[bool], AbstractContextManager[Any]] | None = None,
+    ) -> T:
+        """Run ``fn(conn)`` in one transaction (:meth:`_tx` unless ``tx`` is given), retrying
+        transient errors until ``retry_timeout``."""
         deadline = time.monotonic() + self.retry_timeout
         delay = 0.01
         while True:
             try:
-                with self._tx(write) as conn:
+                with (tx or self._tx)(write) as conn:
                     return fn(conn)
             except (DBAPIError, sqlite3.Error, self._dbapi.Error) as e:
                 if (
@@ -222,16 +247,10 @@ class SQLStorage(BaseStorage):
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 1.0)
 
-    def _q(self, conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> _Result:
-        """Run one plain-SQL statement (``:name`` parameters) on the DBAPI cursor of ``conn``.
-
-        Every statement of the trial life cycle goes through here.  SQLAlchemy still owns the
-        pool, the transaction (BEGIN IMMEDIATE / COMMIT / ROLLBACK) and retries, but its
-        per-statement machinery (statement cache keys, execution context, result objects), which
-        cost several times what SQLite itself spends on a trial, is skipped.  Our columns need no
-        type conversion, so the driver's rows are used as they come.
-        """
-        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    def _q(self, conn: _Conn, sql: str, params: Mapping[str, Any] | None = None) -> _Result:
+        """Run one statement (``:name`` parameters) in the transaction of ``conn``.  Our columns
+        need no type conversion, so the driver's rows are used as they come."""
+        cur = conn.cursor()
         try:
             cur.execute(self._native(sql), params or {})
             rows = cur.fetchall() if cur.description is not None else []
@@ -274,7 +293,7 @@ class SQLStorage(BaseStorage):
                 .values(value=str(version))
             )
 
-        self._run(init)
+        self._run(init, tx=self._sa_tx)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -318,7 +337,7 @@ class SQLStorage(BaseStorage):
     _STUDY_COLS = "study_id, name, direction, space, sampler, created_at, user_attrs, system_attrs"
 
     def _read_trial(
-        self, conn: Connection, trial_id: int, with_intermediate: bool = False
+        self, conn: _Conn, trial_id: int, with_intermediate: bool = False
     ) -> FrozenTrial:
         row = self._q(
             conn, f"SELECT {_TRIAL_COLS} FROM tansaku_trials WHERE trial_id = :t", {"t": trial_id}
@@ -329,7 +348,7 @@ class SQLStorage(BaseStorage):
         return self._trial(row, inter)
 
     def _update(
-        self, conn: Connection, update: str, returning: str, reread: str, params: Mapping[str, Any]
+        self, conn: _Conn, update: str, returning: str, reread: str, params: Mapping[str, Any]
     ) -> Any:
         """Run ``update`` and return the ``returning`` columns of the row it changed (None when no
         row matched): with RETURNING in one statement, else by running ``reread`` after it."""
@@ -339,7 +358,7 @@ class SQLStorage(BaseStorage):
             return None
         return self._q(conn, reread, params).first()
 
-    def _reports(self, conn: Connection, trial_ids: Sequence[int]) -> dict[int, dict[int, float]]:
+    def _reports(self, conn: _Conn, trial_ids: Sequence[int]) -> dict[int, dict[int, float]]:
         out: dict[int, dict[int, float]] = {}
         for i in range(0, len(trial_ids), 500):
             p: dict[str, Any] = {}
@@ -359,31 +378,27 @@ class SQLStorage(BaseStorage):
         sampler: Mapping[str, Any] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
     ) -> StudyInfo:
-        def create(conn: Connection) -> int:
+        def create(conn: _Conn) -> None:
             exists = self._q(
                 conn, "SELECT 1 FROM tansaku_studies WHERE name = :n", {"n": name}
             ).first()
             if exists:
                 raise DuplicatedStudyError(f"a study named {name!r} already exists in {self.url}")
-            res = conn.execute(
-                S.studies.insert().values(
-                    name=name,
-                    direction=direction,
-                    space=_dumps(space.to_dict()),
-                    sampler=_dumps(dict(sampler or {})),
-                    created_at=time.time(),
-                    user_attrs=_dumps(dict(user_attrs or {})),
-                    system_attrs="{}",
-                    next_number=0,
-                    next_seq=0,
-                    n_waiting=0,
-                    n_running=0,
-                    n_complete=0,
-                    n_pruned=0,
-                    n_failed=0,
-                )
+            self._q(
+                conn,
+                "INSERT INTO tansaku_studies (name, direction, space, sampler, created_at, "
+                "user_attrs, system_attrs, next_number, next_seq, n_waiting, n_running, "
+                "n_complete, n_pruned, n_failed) "
+                "VALUES (:n, :d, :sp, :sa, :t, :ua, '{}', 0, 0, 0, 0, 0, 0, 0)",
+                {
+                    "n": name,
+                    "d": direction,
+                    "sp": _dumps(space.to_dict()),
+                    "sa": _dumps(dict(sampler or {})),
+                    "t": time.time(),
+                    "ua": _dumps(dict(user_attrs or {})),
+                },
             )
-            return int(res.inserted_primary_key[0])  # type: ignore[index]
 
         try:
             self._run(create)
@@ -416,7 +431,7 @@ class SQLStorage(BaseStorage):
         return [self._info(r) for r in rows]
 
     def delete_study(self, name: str) -> None:
-        def delete(conn: Connection) -> int:
+        def delete(conn: _Conn) -> int:
             sid = self._q(
                 conn, "SELECT study_id FROM tansaku_studies WHERE name = :n", {"n": name}
             ).scalar()
@@ -438,7 +453,7 @@ class SQLStorage(BaseStorage):
     def _merge_attrs(
         self, table: str, key_col: str, column: str, key: int, attrs: Mapping[str, Any]
     ) -> None:
-        def merge(conn: Connection) -> None:
+        def merge(conn: _Conn) -> None:
             cur = self._q(
                 conn, f"SELECT {column} FROM {table} WHERE {key_col} = :k", {"k": key}
             ).scalar()
@@ -475,7 +490,7 @@ class SQLStorage(BaseStorage):
     # ------------------------------------------------------------------ creating / claiming
     def _insert_trial(
         self,
-        conn: Connection,
+        conn: _Conn,
         study_id: int,
         state: TrialState,
         params: Mapping[str, Any],
@@ -563,7 +578,7 @@ class SQLStorage(BaseStorage):
     def claim_waiting(
         self, study_id: int, *, worker: str, limit: int | None = None
     ) -> FrozenTrial | None:
-        def claim(conn: Connection) -> FrozenTrial | None:
+        def claim(conn: _Conn) -> FrozenTrial | None:
             res = self._q(
                 conn,
                 "UPDATE tansaku_studies SET n_waiting = n_waiting - 1, n_running = n_running + 1 "
@@ -597,7 +612,7 @@ class SQLStorage(BaseStorage):
     # ------------------------------------------------------------------ updating
     def _transition(
         self,
-        conn: Connection,
+        conn: _Conn,
         trial_id: int,
         worker: str | None,
         to: TrialState,
@@ -667,7 +682,7 @@ class SQLStorage(BaseStorage):
         if value is not None and not math.isfinite(value) and state is TrialState.COMPLETE:
             raise ValueError("a COMPLETE trial needs a finite value")
 
-        def finish(conn: Connection) -> FrozenTrial | None:
+        def finish(conn: _Conn) -> FrozenTrial | None:
             sets = "value = :v, message = :m, stderr = :e, end_time = :now"
             params: dict[str, Any] = {"v": value, "m": message, "e": stderr, "now": time.time()}
             if system_attrs:
@@ -693,7 +708,7 @@ class SQLStorage(BaseStorage):
         )
 
     def report(self, trial_id: int, step: int, value: float) -> None:
-        def rep(conn: Connection) -> None:
+        def rep(conn: _Conn) -> None:
             p = {"t": trial_id, "s": int(step), "v": float(value), "now": time.time()}
             self._q(conn, "DELETE FROM tansaku_reports WHERE trial_id = :t AND step = :s", p)
             self._q(
@@ -730,7 +745,7 @@ class SQLStorage(BaseStorage):
 
     def _reclaim_rows(
         self,
-        conn: Connection,
+        conn: _Conn,
         rows: Sequence[Any],
         requeue: bool,
         max_attempts: int,
@@ -766,7 +781,7 @@ class SQLStorage(BaseStorage):
     def reclaim_stale(
         self, study_id: int, *, grace: float, requeue: bool, max_attempts: int = 2
     ) -> list[FrozenTrial]:
-        def reclaim(conn: Connection) -> list[FrozenTrial]:
+        def reclaim(conn: _Conn) -> list[FrozenTrial]:
             now = time.time()
             rows = self._q(
                 conn,
@@ -795,7 +810,7 @@ class SQLStorage(BaseStorage):
             f"study_id = :s AND state = 'running' AND worker IN {_in('w', list(workers), p)}"
         )
 
-        def reclaim(conn: Connection) -> list[FrozenTrial]:
+        def reclaim(conn: _Conn) -> list[FrozenTrial]:
             rows = self._q(conn, sql, p).rows
             return self._reclaim_rows(
                 conn, rows, requeue, max_attempts, lambda r: f"lost: worker {r[3]} died"
@@ -810,7 +825,7 @@ class SQLStorage(BaseStorage):
     def get_trial_by_number(
         self, study_id: int, number: int, *, with_intermediate: bool = False
     ) -> FrozenTrial:
-        def read(conn: Connection) -> FrozenTrial:
+        def read(conn: _Conn) -> FrozenTrial:
             tid = self._q(
                 conn,
                 "SELECT trial_id FROM tansaku_trials WHERE study_id = :s AND number = :n",
@@ -852,7 +867,7 @@ class SQLStorage(BaseStorage):
                 else f" OFFSET {int(offset)}"
             )
 
-        def read(conn: Connection) -> list[FrozenTrial]:
+        def read(conn: _Conn) -> list[FrozenTrial]:
             rows = self._q(conn, sql, params).rows
             inter = self._reports(conn, [r[0] for r in rows]) if with_intermediate else {}
             return [self._trial(r, inter.get(r[0], {})) for r in rows]
@@ -860,7 +875,7 @@ class SQLStorage(BaseStorage):
         return self._run(read, write=False)
 
     def finished_since(self, study_id: int, seq: int) -> tuple[list[FrozenTrial], int]:
-        def read(conn: Connection) -> tuple[list[FrozenTrial], int]:
+        def read(conn: _Conn) -> tuple[list[FrozenTrial], int]:
             rows = self._q(
                 conn,
                 f"SELECT {_TRIAL_COLS}, finish_seq FROM tansaku_trials WHERE study_id = :s AND "
@@ -910,7 +925,7 @@ class SQLStorage(BaseStorage):
             sql += " AND r.step = :step"
             params["step"] = step
 
-        def read(conn: Connection) -> dict[int, dict[int, float]]:
+        def read(conn: _Conn) -> dict[int, dict[int, float]]:
             out: dict[int, dict[int, float]] = {}
             for number, st, value in self._q(conn, sql, params):
                 out.setdefault(number, {})[st] = value
