@@ -87,7 +87,7 @@ def test_values_reach_argv_literally(tmp_path):
 
 
 def test_environment_and_workdir(tmp_path):
-    prog = script(
+    script(
         tmp_path,
         """
         import os, json
