@@ -144,7 +144,7 @@ def import_objective(ref: str, base_dir: Path) -> Callable[..., Any]:
     fn = getattr(module, func, None)
     if not callable(fn):
         raise _fail("objective", f"{target} has no function {func!r}")
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def load_config(path: str | Path) -> StudyConfig:
