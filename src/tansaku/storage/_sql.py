@@ -62,7 +62,7 @@ class _Result:
 
     __slots__ = ("lastrowid", "rowcount", "rows")
 
-    def __init__(self, rows: list[Any], rowcount: int, lastrowid: int | None) -> None:
+    def __init__(self, rows: Sequence[Any], rowcount: int, lastrowid: int | None) -> None:
         self.rows = rows
         self.rowcount = rowcount
         self.lastrowid = lastrowid
@@ -202,7 +202,7 @@ class SQLStorage(BaseStorage):
         try:
             try:
                 if self.dialect == "sqlite":  # autocommit mode: we begin; PostgreSQL begins itself
-                    conn.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                    conn.cursor().execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield conn
                 conn.commit()
             except BaseException:
@@ -532,9 +532,11 @@ class SQLStorage(BaseStorage):
             "VALUES (:s, :n, :st, :p, :t, :w, :t, :a, '{}', :sa)"
         )
         if self._returning:
-            tid = int(self._q(conn, f"{insert} RETURNING trial_id", values).scalar())
+            tid = self._q(conn, f"{insert} RETURNING trial_id", values).scalar()
         else:  # only SQLite lacks RETURNING, and it has lastrowid
-            tid = int(self._q(conn, insert, values).lastrowid)
+            tid = self._q(conn, insert, values).lastrowid
+        if tid is None:
+            raise StorageError(f"{self.url} did not return the new trial's id")
         return FrozenTrial(
             number=number,
             state=state,
@@ -542,7 +544,7 @@ class SQLStorage(BaseStorage):
             start_time=now if running else None,
             worker=worker,
             system_attrs=sa,
-            trial_id=tid,
+            trial_id=int(tid),
         )
 
     def enqueue_trial(
