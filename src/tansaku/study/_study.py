@@ -287,10 +287,10 @@ class Study:
             trial_id, worker=None, state=st, value=value, message=message
         )
         if done is None:
-            now = self.storage.get_trial(trial_id)
-            if now.state is not TrialState.RUNNING:
+            current = self.storage.get_trial(trial_id)
+            if current.state is not TrialState.RUNNING:
                 raise TansakuError(
-                    f"trial {number} of study {self.name!r} is {now.state.value}, "
+                    f"trial {number} of study {self.name!r} is {current.state.value}, "
                     "not running; it cannot be told again"
                 )
             raise TansakuError(f"trial {number} was finished by someone else meanwhile")
