@@ -17,7 +17,7 @@ def _objective(trial):
     return trial.params["x"] ** 2 + trial.params["y"]
 
 
-def _worker(url: str, total: int, seed: int) -> None:
+def _worker(url: str, total: int, seed: int, barrier=None) -> None:
     study = tk.create_study(
         SPACE,
         storage=url,
@@ -25,13 +25,16 @@ def _worker(url: str, total: int, seed: int) -> None:
         sampler={"name": "random", "seed": seed},
         load_if_exists=True,
     )
+    if barrier is not None:  # start together: a process that starts late could find no work
+        barrier.wait(60)
     study.optimize(_objective, total_trials=total, stale_after=None)
 
 
 def test_processes_share_one_sqlite_study(tmp_path):
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     ctx = mp.get_context("spawn")  # fresh interpreters, like separate `tansaku worker` processes
-    procs = [ctx.Process(target=_worker, args=(url, 60, seed)) for seed in range(4)]
+    barrier = ctx.Barrier(4)
+    procs = [ctx.Process(target=_worker, args=(url, 60, seed, barrier)) for seed in range(4)]
     for p in procs:
         p.start()
     for p in procs:
