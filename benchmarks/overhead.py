@@ -51,8 +51,22 @@ def value_of(x: float, y: float, k: int, c: str) -> float:
 
 
 # ---------------------------------------------------------------------------- one cell (child)
-def run_tansaku(url: str | None, n: int, api: str) -> dict[str, Any]:
-    sys.path.insert(0, str(ROOT / "src"))
+def count_statements(engine: Any, counter: dict[str, int]) -> None:
+    """Count every SQL statement SQLite executes on ``engine``'s connections (BEGIN and COMMIT
+    included), with sqlite3's trace callback on each new connection."""
+    from sqlalchemy import event
+
+    def trace(sql: str) -> None:
+        counter["n"] += 1
+
+    event.listen(engine, "connect", lambda dbapi_conn, _rec: dbapi_conn.set_trace_callback(trace))
+    engine.dispose()  # connections opened so far had no callback
+
+
+def run_tansaku(
+    url: str | None, n: int, api: str, src: str, counter: dict[str, int] | None
+) -> dict[str, Any]:
+    sys.path.insert(0, src)
     import tansaku as tk
 
     space = {
@@ -62,6 +76,8 @@ def run_tansaku(url: str | None, n: int, api: str) -> dict[str, Any]:
         "c": tk.Categorical(list(CATS)),
     }
     study = tk.create_study(space, sampler="random", storage=url, name="overhead", seed=0)
+    if counter is not None and url is not None:
+        count_statements(study.storage._engine, counter)
     stamps: list[tuple[float, float]] = []
     best = [float("inf")]
 
@@ -80,9 +96,11 @@ def run_tansaku(url: str | None, n: int, api: str) -> dict[str, Any]:
             trial = study.ask()
             study.tell(trial, objective(trial))
     t1, c1 = time.perf_counter(), time.process_time()
+    statements = None if counter is None else counter["n"]  # the timed loop's only
     counts = study.counts()
     return {
         "elapsed": t1 - t0,
+        "statements": statements,
         "cpu": c1 - c0,
         "stamps_end": (t1, c1),
         "stamps": stamps,
@@ -93,13 +111,20 @@ def run_tansaku(url: str | None, n: int, api: str) -> dict[str, Any]:
     }
 
 
-def run_optuna(url: str | None, n: int, api: str) -> dict[str, Any]:
+def run_optuna(
+    url: str | None, n: int, api: str, src: str, counter: dict[str, int] | None
+) -> dict[str, Any]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
-        sampler=optuna.samplers.RandomSampler(seed=0), storage=url, study_name="overhead"
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        storage=url,
+        study_name="overhead",
     )
+    if counter is not None and url is not None:
+        rdb = getattr(study._storage, "_backend", study._storage)  # under its _CachedStorage
+        count_statements(rdb.engine, counter)
     stamps: list[tuple[float, float]] = []
     best = [float("inf")]
 
@@ -121,10 +146,12 @@ def run_optuna(url: str | None, n: int, api: str) -> dict[str, Any]:
             trial = study.ask()
             study.tell(trial, objective(trial))
     t1, c1 = time.perf_counter(), time.process_time()
+    statements = None if counter is None else counter["n"]  # the timed loop's only
     states = [t.state for t in study.get_trials(deepcopy=False)]
     complete = sum(s == optuna.trial.TrialState.COMPLETE for s in states)
     return {
         "elapsed": t1 - t0,
+        "statements": statements,
         "cpu": c1 - c0,
         "stamps_end": (t1, c1),
         "stamps": stamps,
@@ -136,9 +163,17 @@ def run_optuna(url: str | None, n: int, api: str) -> dict[str, Any]:
 
 
 def child(spec: dict[str, Any]) -> None:
-    fw, storage, n, api, tmp = spec["fw"], spec["storage"], spec["n"], spec["api"], spec["dir"]
+    fw, storage, n, api, tmp = (
+        spec["fw"],
+        spec["storage"],
+        spec["n"],
+        spec["api"],
+        spec["dir"],
+    )
     url = None if storage == "memory" else f"sqlite:///{Path(tmp) / 'study.db'}"
-    res = (run_tansaku if fw == "tansaku" else run_optuna)(url, n, api)
+    counter = {"n": 0} if spec.get("count") else None
+    src = spec.get("src") or str(ROOT / "src")
+    res = (run_tansaku if fw == "tansaku" else run_optuna)(url, n, api, src, counter)
     stamps = res.pop("stamps")
     end = res.pop("stamps_end")
     tail = min(spec["tail"], len(stamps))
@@ -251,6 +286,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--storages", default=",".join(STORAGES))
     ap.add_argument("--apis", default=",".join(APIS))
     ap.add_argument("--dir", default=None, help="where the temporary databases go")
+    ap.add_argument(
+        "--src",
+        default=None,
+        help="tansaku source tree to measure (default: this checkout's src/), e.g. an old commit",
+    )
+    ap.add_argument(
+        "--count-statements",
+        action="store_true",
+        help="also count SQL statements per trial on SQLite (adds a little time per statement)",
+    )
     ap.add_argument("--json", default=None, help="also write the raw results to this file")
     ap.add_argument("--cell", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -282,7 +327,15 @@ def main(argv: list[str] | None = None) -> None:
             for n in sizes:
                 for fw in fws:
                     key = (fw, storage, api, n)
-                    spec = {"fw": fw, "storage": storage, "api": api, "n": n, "tail": tail}
+                    spec = {
+                        "fw": fw,
+                        "storage": storage,
+                        "api": api,
+                        "n": n,
+                        "tail": tail,
+                        "src": args.src,
+                        "count": args.count_statements,
+                    }
                     runs = results.setdefault(key, [])
                     for _ in range(repeats):
                         r = run_cell(spec, args.dir)
@@ -330,6 +383,9 @@ def main(argv: list[str] | None = None) -> None:
                 "yes" if ok else "NO",
             ]
         )
+        if args.count_statements:
+            stmts = [r["statements"] for r in runs if r.get("statements") is not None]
+            rows[-1].append(fmt(statistics.median(stmts) / n, 3) if stmts else "-")
     print()
     print(
         table(
@@ -348,6 +404,7 @@ def main(argv: list[str] | None = None) -> None:
                 "cpu growth",
                 "max load",
                 "counts+best ok",
+                *(["SQL stmts/trial"] if args.count_statements else []),
             ],
             rows,
         )
@@ -363,7 +420,13 @@ def main(argv: list[str] | None = None) -> None:
                     tkc = med(("tansaku", storage, api, n), "cpu")
                     opc = med(("optuna", storage, api, n), "cpu")
                     ratio_rows.append(
-                        [storage, api, str(n), fmt(op / tk_, 3) + "x", fmt(opc / tkc, 3) + "x"]
+                        [
+                            storage,
+                            api,
+                            str(n),
+                            fmt(op / tk_, 3) + "x",
+                            fmt(opc / tkc, 3) + "x",
+                        ]
                     )
         print()
         print("tansaku throughput / Optuna throughput (= Optuna time / tansaku time):")
@@ -396,7 +459,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         Path(args.json).write_text(
             json.dumps(
-                {"info": info, "runs": [[*k, r] for k, rs in results.items() for r in rs]},
+                {
+                    "info": info,
+                    "runs": [[*k, r] for k, rs in results.items() for r in rs],
+                },
                 indent=1,
             )
         )
