@@ -92,9 +92,7 @@ def test_matches_asha_within_each_bracket() -> None:
     hb = HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
     study = new_study(hb)
     per_bracket = {
-        b: new_study(
-            make_pruner({"name": "asha", "min_early_stopping_rate": b, "max_resource": 9})
-        )
+        b: new_study(make_pruner({"name": "asha", "min_early_stopping_rate": b, "max_resource": 9}))
         for b in range(hb.n_brackets)
     }
     for n in range(120):

@@ -32,7 +32,9 @@ __all__ = ["HyperbandPruner", "bracket_weights"]
 def bracket_weights(n_brackets: int, eta: int) -> list[int]:
     """Trial share of each bracket (index = first-rung exponent), as in Hyperband."""
     s_max = n_brackets - 1
-    return [math.ceil((s_max + 1) / (s + 1)) * eta**s for s in (s_max - b for b in range(n_brackets))]
+    return [
+        math.ceil((s_max + 1) / (s + 1)) * eta**s for s in (s_max - b for b in range(n_brackets))
+    ]
 
 
 def _mix(number: int) -> int:
