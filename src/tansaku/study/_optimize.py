@@ -179,6 +179,7 @@ class Coordinator:
         finally:
             self.executor.shutdown(cancel=True)
             self.progress.close(self.stop_reason)
+            self.study.stop_reason, self.study.run_error = self.stop_reason, self.error
 
     def own_budget(self) -> float:
         return (
