@@ -26,6 +26,7 @@ from tansaku._errors import ConfigError, TansakuError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
 from tansaku.executors._registry import make_executor
+from tansaku.objectives._command import Command
 from tansaku.study._repeats import PointStats, evaluation_records, trial_seed
 from tansaku.study._setup import recorded_setup_dir
 from tansaku.study._study import Study
@@ -130,7 +131,11 @@ def reevaluate(
     holder = {p.trial: storage.get_trial_by_number(study.study_id, p.trial) for p in chosen}
     base_seed = study.system_attrs.get("seed")
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", study.name)
-    root = Path(workdir).resolve() if workdir is not None else Path.cwd() / "runs" / safe
+    root: Path | None = None  # as in optimize: Python objectives get a directory only if asked
+    if workdir is not None:
+        root = Path(workdir).resolve()
+    elif isinstance(objective, Command):
+        root = Path.cwd() / "runs" / safe
     setup_dir = recorded_setup_dir(study.system_attrs)
     evals = {n: [dict(e) for e in evaluation_records(t)] for n, t in holder.items()}
     queue: list[Job] = []
@@ -145,7 +150,9 @@ def reevaluate(
                     dict(p.params),
                     study_name=study.name,
                     timeout=trial_timeout,
-                    workdir=root / f"trial-{p.trial:06d}" / f"reevaluation-{k}",
+                    workdir=None
+                    if root is None
+                    else root / f"trial-{p.trial:06d}" / f"reevaluation-{k}",
                     seed=trial_seed(base_seed, p.trial, k),
                     extra_env={"TANSAKU_SETUP_DIR": str(setup_dir)} if setup_dir else {},
                 )
@@ -162,7 +169,7 @@ def reevaluate(
             "value": o.value if o.state is TrialState.COMPLETE else None,
             "duration": time.time() - started.get(o.trial_id, time.time()),
             "kind": "reevaluation",
-            "workdir": str(job.workdir),
+            "workdir": None if job.workdir is None else str(job.workdir),
         }
         if o.state is not TrialState.COMPLETE:
             entry["message"] = o.message
