@@ -285,7 +285,6 @@ class Coordinator:
         finally:
             self.executor.shutdown(cancel=True)
             self.progress.close(self.stop_reason)
-            self.study.stop_reason, self.study.run_error = self.stop_reason, self.error
 
     def own_budget(self) -> float:
         return (

@@ -359,7 +359,7 @@ class Study:
         from tansaku.study._optimize import Coordinator
         from tansaku.study._setup import Setup
 
-        Coordinator(
+        run = Coordinator(
             self,
             objective,
             n_trials=n_trials,
@@ -378,7 +378,11 @@ class Study:
             setup=None if setup is None else Setup.of(setup),
             max_trial_hours=max_trial_hours,
             patience=patience,
-        ).run()
+        )
+        try:
+            run.run()
+        finally:
+            self.stop_reason, self.run_error = run.stop_reason, run.error
 
 
 def _check_direction(direction: str) -> str:
