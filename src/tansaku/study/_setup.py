@@ -193,11 +193,11 @@ def ensure_setup(
         done = recorded_setup_dir(study.system_attrs)
         if done is not None:  # another worker finished it while we waited
             return done
-        attempts = int(previous.get("attempts", 0)) + 1 if isinstance(previous, Mapping) else 1
+        if not isinstance(previous, Mapping):
+            previous = {}
+        attempts = int(previous.get("attempts", 0)) + 1
         if attempts > 1:
-            note(
-                f"the setup step did not finish before (state: {previous.get('state')}); rerunning"
-            )
+            note(f"the setup step ran before (state: {previous.get('state')}); running it again")
         record: dict[str, Any] = {
             "dir": str(directory),
             "attempts": attempts,
