@@ -123,6 +123,14 @@ def test_killed_after_setup_does_not_rerun_it(tmp_path: Path) -> None:
     study = finish(config)
     assert [x.split()[0] for x in log(tmp_path)] == ["start", "end"]
     assert study.system_attrs["setup"]["attempts"] == 1
+    status = subprocess.run(
+        [sys.executable, "-m", "tansaku", "status", str(config)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(tk.__file__).parents[1])},
+        check=True,
+    )
+    assert f"setup step: done in {tmp_path / 'runs' / 'warm' / 'setup'}" in status.stdout
     trials = study.trials
     assert len(trials) == 5
     assert all(t.state is tk.TrialState.COMPLETE for t in trials), [t.message for t in trials]

@@ -223,6 +223,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     best = storage.best_trial(info.study_id, info.direction)
     if best is not None:
         print(f"best: {best.value:.10g} (trial {best.number}): {format_params(best.params, 400)}")
+    setup = info.system_attrs.get("setup")
+    if isinstance(setup, dict):
+        print(f"setup step: {setup.get('state')} in {setup.get('dir')}")
     running = [t for t in storage.pending_trials(info.study_id) if t.state is TrialState.RUNNING]
     for t in running[:20]:
         print(
