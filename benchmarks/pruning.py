@@ -1,22 +1,27 @@
 """Pruning vs no pruning on the example training script (examples/training/train.py).
 
-For each seed, every arm evaluates the *same* configurations in the same order (the random sampler
+For each seed, every arm sees the *same* configurations in the same order (the random sampler
 proposes by index, so pruning does not change what it proposes) with the same training seeds
 (``{seed}`` comes from the study seed and the trial number), so a configuration gives the same
-learning curve in every arm and the final bests can be compared exactly.  The reference arm runs
-every configuration to the end; the pruning arms stop some.  Measured per arm:
+learning curve in every arm.  The reference arm ("none") runs N configurations to the end.  Each
+pruning arm runs the same N, and then - only if the reference's best was pruned away - goes on
+with the next configurations of the same sequence (at most 4N in all) until it has found a final
+value at least as good as the reference's best.  Two views:
 
-* trial time: the sum of the trials' durations (what a cluster bills); their CPU time (train.py
-  ``--cpu-log``, also written when a pruned run gets SIGTERM: robust when the machine is shared);
-  and epochs trained (the same quantity without any machine noise);
-* the best final validation loss, and whether it equals the reference's.
+* **same N configurations**: trial time spent on them, and whether the best is the reference's;
+* **equal final best**: trial time until each arm holds a final value <= the reference's best
+  (for the reference: up to and including the trial that found it).
+
+"Trial time" is measured three ways: the sum of trial durations (what a cluster bills; noisy on a
+shared machine), the trials' CPU time (train.py ``--cpu-log``, also written when a pruned run gets
+SIGTERM), and epochs trained (no machine noise at all).
 
 Optuna's SuccessiveHalvingPruner and MedianPruner run the same configurations through the same
-command (enqueued, reports read from stdout, the process group killed on prune) as a reference.
+command (enqueued, reports read from stdout, the process group sent SIGTERM on prune).
 
-    nice python benchmarks/pruning.py                  # seeds 0-2 x 40 configurations, 27 epochs
-    nice python benchmarks/pruning.py --first-seed 3   # held-out seeds 3-5
-    nice python benchmarks/pruning.py --quick          # 1 seed x 15 configurations, 9 epochs
+    nice python benchmarks/pruning.py                  # seeds 0-2, N=40 configurations, 27 epochs
+    nice python benchmarks/pruning.py --first-seed 3   # more seeds
+    nice python benchmarks/pruning.py --quick          # 1 seed, N=15, 9 epochs
 
 train.py reports the validation loss of its kept checkpoint (the best epoch so far) by default;
 ``--report last`` uses each epoch's raw loss instead (curves that rise when a run overfits).
@@ -29,7 +34,6 @@ import contextlib
 import math
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,61 +67,98 @@ def argv(epochs: int) -> list[str]:
         sys.executable, str(TRAIN), "--lr", "{lr}", "--hidden", "{hidden}",
         "--momentum", "{momentum}", "--weight-decay", "{weight_decay}",
         "--batch-size", "{batch_size}", "--epochs", str(epochs), "--seed", "{seed}",
-        "--report", REPORT, "--cpu-log", "{cpu_log}",
+        "--report", REPORT, "--cpu-log", "{workdir}/cpu.txt",
     ]  # fmt: skip
 
 
 @dataclass
-class Arm:
-    name: str
+class Rec:
+    """One trial: wall seconds, CPU seconds, epochs run, final value (None when pruned)."""
+
     seconds: float
     cpu: float
     epochs: int
-    best: float
-    best_trial: int
-    n_pruned: int
+    value: float | None
 
 
-def cpu_seconds(log: Path) -> float:
-    return sum(float(x) for x in log.read_text().split()) if log.exists() else 0.0
+@dataclass
+class Run:
+    name: str
+    recs: list[Rec]
+
+    def best(self, k: int | None = None) -> tuple[float, int]:
+        done = [(r.value, i) for i, r in enumerate(self.recs[:k]) if r.value is not None]
+        return min(done) if done else (math.inf, -1)
+
+    def reach(self, target: float) -> int | None:
+        """Index of the first trial whose final value is <= target."""
+        for i, r in enumerate(self.recs):
+            if r.value is not None and r.value <= target:
+                return i
+        return None
+
+    def cost(self, k: int) -> tuple[float, float, int]:
+        head = self.recs[:k]
+        return sum(r.seconds for r in head), sum(r.cpu for r in head), sum(r.epochs for r in head)
 
 
-def tansaku_arm(name: str, pruner: Any, seed: int, n: int, epochs: int, tmp: Path) -> Arm:
+def cpu_of(workdir: Path) -> float:
+    f = workdir / "cpu.txt"
+    return sum(float(x) for x in f.read_text().split()) if f.exists() else math.nan
+
+
+class StopAt:
+    """Callback: stop once ``n`` trials are done and one of them reached ``target``."""
+
+    def __init__(self, n: int, target: float | None) -> None:
+        self.n, self.target, self.done, self.best = n, target, 0, math.inf
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        self.done += 1
+        value = getattr(trial, "value", None)
+        if str(getattr(trial, "state", "")).lower().endswith("complete") and value is not None:
+            self.best = min(self.best, value)
+        if self.done >= self.n and (self.target is None or self.best <= self.target):
+            study.stop()
+
+
+def tansaku_run(
+    name: str, pruner: Any, seed: int, n: int, target: float | None, epochs: int, tmp: Path
+) -> Run:
     study = tk.create_study(
         SPACE, sampler={"name": "random", "seed": seed}, pruner=pruner, seed=seed
     )
-    log = tmp / f"{name}-{seed}.cpu"
-    cmd = tk.Command(
-        [a.replace("{cpu_log}", str(log)) for a in argv(epochs)], base_dir=ROOT, env=ENV
-    )
-    study.optimize(cmd, n_trials=n, workdir=tmp / f"{name}-{seed}")
-    trials = study.get_trials(with_intermediate=True)
+    root = tmp / f"{name.replace(' ', '-')}-{seed}"
+    cmd = tk.Command(argv(epochs), base_dir=ROOT, env=ENV)
+    cap = n if target is None else 4 * n
+    study.optimize(cmd, n_trials=cap, workdir=root, callbacks=[StopAt(n, target)])
+    trials = study.get_trials()
     assert all(t.state is not tk.TrialState.FAILED for t in trials), [t.message for t in trials]
-    best = study.best_trial
-    return Arm(
+    return Run(
         name,
-        sum(t.duration or 0.0 for t in trials),
-        cpu_seconds(log),
-        sum(t.last_step or 0 for t in trials),
-        float(best.value or math.nan),
-        best.number,
-        sum(t.state is tk.TrialState.PRUNED for t in trials),
+        [
+            Rec(
+                t.duration or 0.0,
+                cpu_of(root / f"trial-{t.number:06d}"),
+                t.last_step or 0,
+                t.value if t.state is tk.TrialState.COMPLETE else None,
+            )
+            for t in trials
+        ],
     )
 
 
-def optuna_arm(
-    name: str, pruner: Any, configs: list[dict[str, Any]], epochs: int, tmp: Path
-) -> Arm:
+def optuna_run(
+    name: str, pruner: Any, configs: list[dict[str, Any]], n: int, target: float,
+    epochs: int, tmp: Path,
+) -> Run:  # fmt: skip
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(pruner=pruner, sampler=optuna.samplers.RandomSampler(seed=0))
     for c in configs:
         study.enqueue_trial({k: v for k, v in c.items() if k != "_seed"})
-    seeds = [c["_seed"] for c in configs]
-    log = tmp / f"{name.replace(' ', '-')}-{seeds[0]}.cpu"
-    durations: list[float] = []
-    steps: list[int] = []
+    recs: list[Rec] = []
 
     def objective(trial: optuna.Trial) -> float:
         p = {
@@ -126,59 +167,54 @@ def optuna_arm(
             "momentum": trial.suggest_float("momentum", 0.0, 0.95),
             "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-1, log=True),
             "batch_size": trial.suggest_categorical("batch_size", [32, 64, 128, 256]),
-            "seed": seeds[trial.number],
+            "seed": configs[trial.number]["_seed"],
+            "workdir": tmp / f"{name.replace(' ', '-')}-{configs[0]['_seed']}-{trial.number}",
         }
-        args = [a.format(**p, cpu_log=log) if "{" in a else a for a in argv(epochs)]
+        p["workdir"].mkdir(parents=True)
+        args = [a.format(**p) if "{" in a else a for a in argv(epochs)]
         t0 = time.time()
         proc = subprocess.Popen(
             args,
             stdout=subprocess.PIPE,
             text=True,
             start_new_session=True,
-            cwd=tmp,
+            cwd=p["workdir"],
             env={**os.environ, **ENV},
         )
         assert proc.stdout is not None
-        last, step = math.nan, 0
+        last, step, pruned = math.nan, 0, False
         try:
             for line in proc.stdout:
                 if line.startswith("tansaku:report"):
                     step = int(line.split("step=")[1].split()[0])
-                    value = float(line.split("value=")[1])
-                    trial.report(value, step)
+                    trial.report(float(line.split("value=")[1]), step)
                     if trial.should_prune():  # stopped as tansaku does: SIGTERM to the group
                         with contextlib.suppress(ProcessLookupError):
                             os.killpg(proc.pid, signal.SIGTERM)
+                        pruned = True
                         raise optuna.TrialPruned()
                 elif line.strip():
                     last = float(line)
-            proc.wait()
             return last
         finally:
             proc.wait()
-            durations.append(time.time() - t0)
-            steps.append(step)
+            recs.append(Rec(time.time() - t0, cpu_of(p["workdir"]), step, None if pruned else last))
 
-    study.optimize(objective, n_trials=len(configs))
-    best = study.best_trial
-    return Arm(
-        name,
-        sum(durations),
-        cpu_seconds(log),
-        sum(steps),
-        float(best.value),
-        best.number,
-        sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
-    )
+    study.optimize(objective, n_trials=len(configs), callbacks=[StopAt(n, target)])
+    return Run(name, recs)
+
+
+def pct(part: float, whole: float) -> str:
+    return f"{1 - part / whole:.0%}" if whole else "-"
 
 
 def main() -> None:
     global REPORT
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="1 seed, 15 configurations, 9 epochs")
+    ap.add_argument("--quick", action="store_true", help="1 seed, N=15, 9 epochs")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0)
-    ap.add_argument("--trials", type=int, default=40)
+    ap.add_argument("--trials", type=int, default=40, help="N")
     ap.add_argument("--epochs", type=int, default=27)
     ap.add_argument(
         "--report",
@@ -196,74 +232,90 @@ def main() -> None:
     except ImportError:
         optuna = None  # type: ignore[assignment]
         args.no_optuna = True
-    e = args.epochs
+    e, n = args.epochs, args.trials
     ours = [
-        ("none", None),
         ("tansaku asha", {"name": "asha", "min_resource": 3, "max_resource": e}),
         ("tansaku asha r1", {"name": "asha", "min_resource": 1, "max_resource": e}),
         ("tansaku median", {"name": "median"}),
         ("tansaku hyperband", {"name": "hyperband", "min_resource": 1, "max_resource": e}),
     ]
-    arms: dict[str, list[Arm]] = {}
+    results: dict[str, list[tuple[Run, Run]]] = {}  # arm -> [(run, reference run)] per seed
     t_start = time.time()
-
-    def show(seed: int, arm: Arm) -> None:
-        print(
-            f"seed {seed} {arm.name:<18} {arm.seconds:7.1f} s  cpu {arm.cpu:7.1f} s  "
-            f"{arm.epochs:5d} epochs  "
-            f"{arm.n_pruned:3d} pruned  best {arm.best:.6f} (trial {arm.best_trial})",
-            flush=True,
-        )
-
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        seeds = range(args.first_seed, args.first_seed + args.seeds)
-        for seed in seeds:
-            for name, pruner in ours:
-                arm = tansaku_arm(name.replace(" ", "-"), pruner, seed,
-                                  args.trials, e, tmp)  # fmt: skip
-                arm.name = name
-                arms.setdefault(name, []).append(arm)
-                show(seed, arm)
-            if args.no_optuna:
-                continue
-            ref = tk.create_study(SPACE, sampler={"name": "random", "seed": seed}, seed=seed)
-            configs = []
-            for _ in range(args.trials):  # the same proposals and training seeds as above
-                t = ref.ask()
-                configs.append({**t.params, "_seed": tk.study.trial_seed(seed, t.number, 0)})
-                ref.tell(t, 0.0)
-            for name, pruner in (
-                ("optuna SH", optuna.pruners.SuccessiveHalvingPruner(
-                    min_resource=3, reduction_factor=3)),
-                ("optuna median", optuna.pruners.MedianPruner()),
-            ):  # fmt: skip
-                arm = optuna_arm(name, pruner, configs, e, tmp)
-                arms.setdefault(name, []).append(arm)
-                show(seed, arm)
-    ref_arms = arms["none"]
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            ref = tansaku_run("none", None, seed, n, None, e, tmp)
+            target, at = ref.best()
+            results.setdefault("none", []).append((ref, ref))
+            print(f"seed {seed}: no pruning: best {target:.6f} at trial {at}", flush=True)
+            runs = [tansaku_run(name, p, seed, n, target, e, tmp) for name, p in ours]
+            if not args.no_optuna:
+                gen = tk.create_study(SPACE, sampler={"name": "random", "seed": seed}, seed=seed)
+                configs = []
+                for _ in range(4 * n):  # the same proposals and training seeds as above
+                    t = gen.ask()
+                    configs.append({**t.params, "_seed": tk.study.trial_seed(seed, t.number, 0)})
+                    gen.tell(t, 0.0)
+                for name, pruner in (
+                    ("optuna SH", optuna.pruners.SuccessiveHalvingPruner(
+                        min_resource=3, reduction_factor=3)),
+                    ("optuna median", optuna.pruners.MedianPruner()),
+                ):  # fmt: skip
+                    runs.append(optuna_run(name, pruner, configs, n, target, e, tmp))
+            for run in runs:
+                results.setdefault(run.name, []).append((run, ref))
+                best_n, i_n = run.best(n)
+                k = run.reach(target)
+                print(
+                    f"seed {seed}: {run.name:<18} first {n}: best {best_n:.6f} (trial {i_n}); "
+                    + (f"matched the reference best at trial {k}" if k is not None
+                       else f"did not match it in {len(run.recs)} trials"),
+                    flush=True,
+                )  # fmt: skip
     print()
     print(
-        f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1}: {args.trials} "
-        f"configurations x {e} epochs each, train.py --report {args.report} "
-        f"(wall {time.time() - t_start:.0f} s)"
+        f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1}, N={n} configurations, "
+        f"{e} epochs each, train.py --report {args.report}; wall {time.time() - t_start:.0f} s"
     )
-    print(
-        "| arm | trial time (s) | time saved | trial CPU (s) | CPU saved | epochs | epochs saved "
-        "| pruned | best = no-pruning best | mean best | worst best vs no pruning |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, runs in arms.items():
-        secs = sum(a.seconds for a in runs)
-        cpu = sum(a.cpu for a in runs)
-        ep = sum(a.epochs for a in runs)
-        equal = sum(a.best == r.best for a, r in zip(runs, ref_arms))
-        worst = max((a.best - r.best) / r.best for a, r in zip(runs, ref_arms))
+    print()
+    print(f"Same N={n} configurations (sums over seeds; saved = vs no pruning):")
+    print()
+    print("| arm | trial time (s) | saved | trial CPU (s) | saved | epochs | saved | "
+          "best = no-pruning best | worst best vs no pruning |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, pairs in results.items():
+        cost = [run.cost(n) for run, _ in pairs]
+        ref_cost = [ref.cost(n) for _, ref in pairs]
+        tot = [sum(c[j] for c in cost) for j in range(3)]
+        rtot = [sum(c[j] for c in ref_cost) for j in range(3)]
+        equal = sum(run.best(n)[0] == ref.best(n)[0] for run, ref in pairs)
+        worst = max((run.best(n)[0] - ref.best(n)[0]) / ref.best(n)[0] for run, ref in pairs)
         print(
-            f"| {name} | {secs:.1f} | {1 - secs / sum(a.seconds for a in ref_arms):.0%} | "
-            f"{cpu:.1f} | {1 - cpu / sum(a.cpu for a in ref_arms):.0%} | {ep} | {1 - ep / sum(a.epochs for a in ref_arms):.0%} | "
-            f"{sum(a.n_pruned for a in runs)} | {equal} of {len(runs)} | "
-            f"{statistics.mean(a.best for a in runs):.4f} | {worst:+.2%} |"
+            f"| {name} | {tot[0]:.1f} | {pct(tot[0], rtot[0])} | {tot[1]:.1f} | "
+            f"{pct(tot[1], rtot[1])} | {tot[2]} | {pct(tot[2], rtot[2])} | "
+            f"{equal} of {len(pairs)} | {worst:+.2%} |"
+        )
+    print()
+    print("Equal final best: trial time until the arm holds a final value <= the no-pruning best")
+    print("(no pruning: up to the trial that found it; sums over seeds):")
+    print()
+    print("| arm | seeds matched | configurations run | trial time (s) | saved | trial CPU (s) "
+          "| saved | epochs | saved |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, pairs in results.items():
+        tot, rtot, matched, configs_run = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], 0, 0
+        for run, ref in pairs:
+            k = run.reach(ref.best()[0])
+            used = len(run.recs) if k is None else k + 1
+            matched += k is not None
+            configs_run += used
+            c, rc = run.cost(used), ref.cost(ref.best()[1] + 1)
+            tot = [a + b for a, b in zip(tot, c)]
+            rtot = [a + b for a, b in zip(rtot, rc)]
+        print(
+            f"| {name} | {matched} of {len(pairs)} | {configs_run} | {tot[0]:.1f} | "
+            f"{pct(tot[0], rtot[0])} | {tot[1]:.1f} | {pct(tot[1], rtot[1])} | "
+            f"{int(tot[2])} | {pct(tot[2], rtot[2])} |"
         )
 
 
