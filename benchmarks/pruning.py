@@ -204,6 +204,11 @@ def optuna_run(
     return Run(name, recs)
 
 
+def loose(best: float, tolerance: float) -> float:
+    """The largest loss that counts as equal to ``best``."""
+    return best + tolerance * abs(best)
+
+
 def pct(part: float, whole: float) -> str:
     return f"{1 - part / whole:.0%}" if whole else "-"
 
@@ -221,6 +226,13 @@ def main() -> None:
         choices=["best", "last"],
         default="best",
         help="train.py --report: best checkpoint so far (default) or each epoch's loss",
+    )
+    ap.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.001,
+        help="'equal' best: within this fraction of the no-pruning best (default 0.1 %%; "
+        "a configuration's final loss varies ~0.15 %% between training seeds)",
     )
     ap.add_argument("--no-optuna", action="store_true")
     args = ap.parse_args()
@@ -245,9 +257,10 @@ def main() -> None:
         tmp = Path(d)
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             ref = tansaku_run("none", None, seed, n, None, e, tmp)
-            target, at = ref.best()
+            best, at = ref.best()
+            target = loose(best, args.tolerance)
             results.setdefault("none", []).append((ref, ref))
-            print(f"seed {seed}: no pruning: best {target:.6f} at trial {at}", flush=True)
+            print(f"seed {seed}: no pruning: best {best:.6f} at trial {at}", flush=True)
             runs = [tansaku_run(name, p, seed, n, target, e, tmp) for name, p in ours]
             if not args.no_optuna:
                 gen = tk.create_study(SPACE, sampler={"name": "random", "seed": seed}, seed=seed)
@@ -268,7 +281,7 @@ def main() -> None:
                 k = run.reach(target)
                 print(
                     f"seed {seed}: {run.name:<18} first {n}: best {best_n:.6f} (trial {i_n}); "
-                    + (f"matched the reference best at trial {k}" if k is not None
+                    + (f"matched the reference best (within tolerance) at trial {k}" if k is not None
                        else f"did not match it in {len(run.recs)} trials"),
                     flush=True,
                 )  # fmt: skip
@@ -278,26 +291,29 @@ def main() -> None:
         f"{e} epochs each, train.py --report {args.report}; wall {time.time() - t_start:.0f} s"
     )
     print()
+    tol = f"{args.tolerance:.1%}"
     print(f"Same N={n} configurations (sums over seeds; saved = vs no pruning):")
     print()
     print("| arm | trial time (s) | saved | trial CPU (s) | saved | epochs | saved | "
-          "best = no-pruning best | worst best vs no pruning |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"best within {tol} of no-pruning best | exactly equal | worst best vs no pruning |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, pairs in results.items():
         cost = [run.cost(n) for run, _ in pairs]
         ref_cost = [ref.cost(n) for _, ref in pairs]
         tot = [sum(c[j] for c in cost) for j in range(3)]
         rtot = [sum(c[j] for c in ref_cost) for j in range(3)]
         equal = sum(run.best(n)[0] == ref.best(n)[0] for run, ref in pairs)
+        close = sum(run.best(n)[0] <= ref.best(n)[0] * (1 + args.tolerance) for run, ref in pairs)
         worst = max((run.best(n)[0] - ref.best(n)[0]) / ref.best(n)[0] for run, ref in pairs)
         print(
             f"| {name} | {tot[0]:.1f} | {pct(tot[0], rtot[0])} | {tot[1]:.1f} | "
             f"{pct(tot[1], rtot[1])} | {tot[2]} | {pct(tot[2], rtot[2])} | "
-            f"{equal} of {len(pairs)} | {worst:+.2%} |"
+            f"{close} of {len(pairs)} | {equal} of {len(pairs)} | {worst:+.2%} |"
         )
     print()
-    print("Equal final best: trial time until the arm holds a final value <= the no-pruning best")
-    print("(no pruning: up to the trial that found it; sums over seeds):")
+    print(f"Equal final best: trial time until the arm holds a final value within {tol} of the")
+    print("no-pruning best")
+    print("(no pruning: up to the trial that found its best; sums over seeds):")
     print()
     print("| arm | seeds matched | configurations run | trial time (s) | saved | trial CPU (s) "
           "| saved | epochs | saved |")  # fmt: skip
@@ -305,7 +321,7 @@ def main() -> None:
     for name, pairs in results.items():
         tot, rtot, matched, configs_run = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], 0, 0
         for run, ref in pairs:
-            k = run.reach(ref.best()[0])
+            k = run.reach(loose(ref.best()[0], args.tolerance))
             used = len(run.recs) if k is None else k + 1
             matched += k is not None
             configs_run += used
