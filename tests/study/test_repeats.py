@@ -153,3 +153,40 @@ def test_repeats_must_be_a_positive_integer() -> None:
     study = tk.create_study({"x": tk.Float(-1, 1)})
     with pytest.raises(tk.ConfigError, match=r"^repeats: must be a positive integer"):
         study.optimize(noisy, n_trials=1, repeats=0)
+
+
+def test_a_point_whose_evaluations_were_all_stored_is_finished_without_running() -> None:
+    study = tk.create_study({"x": tk.Float(-1, 1)}, seed=0)
+    number = study.enqueue({"x": 0.5})
+    trial = study.storage.get_trial_by_number(study.study_id, number)
+    done = [
+        {"seed": trial_seed(0, number, k), "value": v, "duration": 1.0, "kind": "repeat"}
+        for k, v in enumerate([1.0, 2.0])
+    ]
+    study.storage.set_trial_system_attrs(trial.trial_id, {"evaluations": done})
+    calls: list[int] = []
+    study.optimize(lambda t: calls.append(t.number) or 0.0, n_trials=1, repeats=2)
+    assert calls == []
+    (t,) = study.trials
+    assert t.state is tk.TrialState.COMPLETE and t.value == pytest.approx(1.5)
+
+
+def test_ctrl_c_between_evaluations_requeues_the_point_with_what_it_measured() -> None:
+    study = tk.create_study({"x": tk.Float(-1, 1)}, seed=0)
+    calls: list[int | None] = []
+
+    def objective(trial: tk.Trial) -> float:
+        calls.append(trial.seed)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return 1.0
+
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(objective, n_trials=1, repeats=3)
+    (t,) = study.trials
+    assert t.state is tk.TrialState.WAITING
+    assert [e["value"] for e in t.system_attrs["evaluations"]] == [1.0]
+    study.optimize(lambda tr: calls.append(tr.seed) or 3.0, n_trials=1, repeats=3)
+    (t,) = study.trials
+    assert t.value == pytest.approx((1.0 + 3.0 + 3.0) / 3)
+    assert calls[2:] == [trial_seed(0, 0, 1), trial_seed(0, 0, 2)]

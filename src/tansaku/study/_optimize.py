@@ -105,6 +105,7 @@ class Coordinator:
         self.base_seed = study.system_attrs.get("seed")
         self.evals: dict[int, list[dict[str, Any]]] = {}  # repeats > 1: evaluations so far
         self.eval_started: dict[int, float] = {}
+        self.interrupting = False
         self.callbacks = list(callbacks)
         self.heartbeat_interval = float(heartbeat_interval)
         self.stale_after = stale_after
@@ -242,8 +243,14 @@ class Coordinator:
                 }
             )
             if len(evals) < self.repeats:
-                self.study.storage.set_trial_system_attrs(o.trial_id, {"evaluations": evals})
-                self.executor.submit(self.job(t, len(evals)))
+                st = self.study.storage
+                st.set_trial_system_attrs(o.trial_id, {"evaluations": evals})
+                if self.interrupting:  # stopping: re-queue, the next run goes on from here
+                    st.release_trial(o.trial_id, worker=self.worker)
+                    self.running.pop(o.trial_id, None)
+                    self.evals.pop(o.trial_id, None)
+                else:
+                    self.executor.submit(self.job(t, len(evals)))
                 return True
         elif o.state is TrialState.FAILED and evals:
             o.message = f"evaluation {len(evals) + 1} of {self.repeats}: {o.message}"
@@ -400,6 +407,7 @@ class Coordinator:
         """Stop running trials and put them back to WAITING; store any that finished meanwhile."""
         if not self.running:
             return
+        self.interrupting = True
         in_main = threading.current_thread() is threading.main_thread()
         old = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
         try:
