@@ -4,8 +4,8 @@ n trials, each reporting 10 steps of a random decreasing curve and asking after 
 whether to stop (and stopping if told).  Printed: microseconds per report+decision (storage
 included) for the trials between n/2 and n, so the numbers show how the cost grows with the study.
 
-    nice python benchmarks/pruner_overhead.py            # n = 250, 1000, 4000
-    nice python benchmarks/pruner_overhead.py --quick    # n = 250, 1000
+    nice python benchmarks/pruner_overhead.py            # n = 250, 500, 1000
+    nice python benchmarks/pruner_overhead.py --quick    # n = 250, 500
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
-    sizes = [250, 1000] if args.quick else [250, 1000, 4000]
+    sizes = [250, 500] if args.quick else [250, 500, 1000]
     try:
         import optuna
     except ImportError:
