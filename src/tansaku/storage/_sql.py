@@ -42,7 +42,12 @@ _TRIAL_COLS = (
     "trial_id, number, state, value, params, start_time, end_time, worker, message, stderr, "
     "last_step, user_attrs, system_attrs"
 )
-_BUDGET = "(:limit IS NULL OR n_running + n_complete + n_pruned < :limit)"
+
+
+def _budget(limit: int | None) -> str:
+    """The budget condition of a reserving UPDATE.  Omitted rather than ``:limit IS NULL OR ...``:
+    PostgreSQL cannot type a parameter that is only compared with NULL."""
+    return "" if limit is None else " AND n_running + n_complete + n_pruned < :limit"
 
 
 def redact_url(url: str) -> str:
@@ -404,7 +409,7 @@ class SQLStorage(BaseStorage):
         res = conn.execute(
             text(
                 f"UPDATE tansaku_studies SET next_number = next_number + 1, {col} = {col} + 1 "
-                f"WHERE study_id = :s AND {_BUDGET}"
+                f"WHERE study_id = :s{_budget(limit)}"
             ),
             {"s": study_id, "limit": limit},
         )
@@ -490,7 +495,7 @@ class SQLStorage(BaseStorage):
             res = conn.execute(
                 text(
                     "UPDATE tansaku_studies SET n_waiting = n_waiting - 1, n_running = n_running + 1 "
-                    f"WHERE study_id = :s AND n_waiting > 0 AND {_BUDGET}"
+                    f"WHERE study_id = :s AND n_waiting > 0{_budget(limit)}"
                 ),
                 {"s": study_id, "limit": limit},
             )
