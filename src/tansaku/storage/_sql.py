@@ -361,8 +361,9 @@ class SQLStorage(BaseStorage):
         self, table: str, key_col: str, column: str, key: int, attrs: Mapping[str, Any]
     ) -> None:
         def merge(conn: Connection) -> None:
+            lock = " FOR UPDATE" if self.dialect == "postgresql" else ""  # no lost merges
             cur = conn.execute(
-                text(f"SELECT {column} FROM {table} WHERE {key_col} = :k"), {"k": key}
+                text(f"SELECT {column} FROM {table} WHERE {key_col} = :k{lock}"), {"k": key}
             ).scalar()
             if cur is None:
                 raise StorageError(f"no row {key} in {table}")
@@ -525,6 +526,35 @@ class SQLStorage(BaseStorage):
         return self._run(claim)
 
     # ------------------------------------------------------------------ updating
+    def _lock_study_of(self, conn: Connection, trial_id: int) -> None:
+        """PostgreSQL: lock the study row of ``trial_id`` before reading the trial's state.
+
+        Under READ COMMITTED a plain read-check-update lets two transactions (a worker finishing
+        a trial and another process reclaiming it) both see it RUNNING and both move it, which
+        corrupts the counters.  Every transaction that changes a trial's state (creating,
+        claiming, finishing, releasing, reclaiming) takes this lock first, so they run one after
+        the other and the state read after the lock is the committed one.  Taking the study row
+        first everywhere also keeps the lock order the same, so they cannot dead-lock.  SQLite
+        needs nothing: ``BEGIN IMMEDIATE`` already serialises writers.
+        """
+        if self.dialect != "postgresql":
+            return
+        conn.execute(
+            text(
+                "SELECT 1 FROM tansaku_studies WHERE study_id = "
+                "(SELECT study_id FROM tansaku_trials WHERE trial_id = :t) FOR UPDATE"
+            ),
+            {"t": trial_id},
+        )
+
+    def _lock_study(self, conn: Connection, study_id: int) -> None:
+        """PostgreSQL: lock a study row (see :meth:`_lock_study_of`)."""
+        if self.dialect == "postgresql":
+            conn.execute(
+                text("SELECT 1 FROM tansaku_studies WHERE study_id = :s FOR UPDATE"),
+                {"s": study_id},
+            )
+
     def _transition(
         self,
         conn: Connection,
@@ -535,6 +565,7 @@ class SQLStorage(BaseStorage):
         params: dict[str, Any],
     ) -> bool:
         """Move a RUNNING trial (owned by ``worker`` when given) to ``to``, keeping counters right."""
+        self._lock_study_of(conn, trial_id)
         row = conn.execute(
             text("SELECT study_id, state, worker FROM tansaku_trials WHERE trial_id = :t"),
             {"t": trial_id},
@@ -584,6 +615,7 @@ class SQLStorage(BaseStorage):
             sets = "value = :v, message = :m, stderr = :e, end_time = :now"
             params: dict[str, Any] = {"v": value, "m": message, "e": stderr, "now": time.time()}
             if system_attrs:
+                self._lock_study_of(conn, trial_id)  # no other writer between read and merge
                 cur = conn.execute(
                     text("SELECT system_attrs FROM tansaku_trials WHERE trial_id = :t"),
                     {"t": trial_id},
@@ -658,7 +690,7 @@ class SQLStorage(BaseStorage):
                 ok = self._transition(
                     conn,
                     tid,
-                    None,
+                    row[3],  # still the lost worker's: not a new run that reclaimed it meanwhile
                     TrialState.WAITING,
                     "worker = NULL, start_time = NULL, system_attrs = :sa",
                     {"sa": attrs},
@@ -667,7 +699,7 @@ class SQLStorage(BaseStorage):
                 ok = self._transition(
                     conn,
                     tid,
-                    None,
+                    row[3],
                     TrialState.FAILED,
                     "message = :m, end_time = :now",
                     {"m": reason, "now": time.time()},
@@ -680,6 +712,7 @@ class SQLStorage(BaseStorage):
         self, study_id: int, *, grace: float, requeue: bool, max_attempts: int = 2
     ) -> list[FrozenTrial]:
         def reclaim(conn: Connection) -> list[FrozenTrial]:
+            self._lock_study(conn, study_id)
             now = time.time()
             rows = conn.execute(
                 text(
@@ -709,6 +742,7 @@ class SQLStorage(BaseStorage):
         ).bindparams(bindparam("w", expanding=True))
 
         def reclaim(conn: Connection) -> list[FrozenTrial]:
+            self._lock_study(conn, study_id)
             rows = conn.execute(stmt, {"s": study_id, "w": list(workers)}).all()
             return self._reclaim_rows(
                 conn, rows, requeue, max_attempts, lambda r: f"lost: worker {r[3]} died"
