@@ -14,12 +14,17 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: SQLite studies are then shared by the threads of one process only
+    fcntl = None  # type: ignore[assignment]
 
 from tansaku._errors import DuplicatedStudyError, StorageError, StudyNotFoundError
 from tansaku._records import FrozenTrial, TrialState
@@ -42,6 +47,9 @@ _TRIAL_COLS = (
     "trial_id, number, state, value, params, start_time, end_time, worker, message, stderr, "
     "last_step, user_attrs, system_attrs"
 )
+
+
+_ASK_LOCK_KEY = 7316053  # first key of the per-study advisory lock (the second is the study id)
 
 
 def _budget(limit: int | None) -> str:
@@ -204,6 +212,48 @@ class SQLStorage(BaseStorage):
             )
 
         self._run(init)
+
+    @contextmanager
+    def ask_lock(self, study_id: int) -> Iterator[None]:
+        """Across processes: a PostgreSQL advisory lock (released with its transaction, or by the
+        server if this process dies), or for SQLite an exclusive ``flock`` on ``<db>.lock``."""
+        with super().ask_lock(study_id):  # threads of this process queue here first
+            if self.dialect == "postgresql":
+                deadline = time.monotonic() + self.retry_timeout
+                while True:
+                    try:
+                        conn = self._engine.connect()
+                        try:
+                            tx = conn.begin()
+                            conn.execute(
+                                text("SELECT pg_advisory_xact_lock(:k, :s)"),
+                                {"k": _ASK_LOCK_KEY, "s": study_id},
+                            )
+                            break
+                        except BaseException:
+                            conn.close()
+                            raise
+                    except (DBAPIError, sqlite3.OperationalError) as e:
+                        if not _transient(e) or time.monotonic() > deadline:
+                            raise StorageError(self._describe(e)) from None
+                        time.sleep(0.5)
+                try:
+                    yield
+                finally:
+                    with suppress(Exception):
+                        tx.rollback()  # releases the lock; nothing was written in it
+                    conn.close()
+            elif fcntl is not None:
+                path = make_url(self._raw_url).database
+                assert path
+                with open(f"{path}.lock", "a+b") as f:
+                    fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+                    try:
+                        yield
+                    finally:
+                        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+            else:
+                yield
 
     def close(self) -> None:
         self._engine.dispose()
