@@ -116,6 +116,7 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
             show_progress=not args.quiet,
             heartbeat_interval=cfg.heartbeat_interval,
             stale_after=cfg.stale_after,
+            lost_trials=cfg.lost_trials,
         )
     _print_best(study.storage, study.storage.get_study(cfg.name), out)
     error = getattr(study, "run_error", None)

@@ -315,6 +315,7 @@ class Study:
         show_progress: bool = False,
         heartbeat_interval: float = 10.0,
         stale_after: float | None = 120.0,
+        lost_trials: str = "requeue",
     ) -> None:
         """Run trials until a stop condition holds.
 
@@ -326,6 +327,11 @@ class Study:
         * ``timeout``: seconds of wall time for starting new trials; ``trial_timeout``: per trial.
         * ``n_workers`` trials run at once on ``executor`` (default: inline for one worker, else
           local processes).  Callbacks get ``(study, finished_trial)`` and may call ``study.stop()``.
+        * Lost trials: every ``heartbeat_interval`` seconds this call records that its running
+          trials are alive; a RUNNING trial of another worker that is dead (a gone pid on this
+          host) or silent for ``stale_after`` seconds (None: never) is re-queued
+          (``lost_trials="requeue"``, the default; a trial lost twice fails) or failed
+          (``lost_trials="fail"``).
         """
         from tansaku.study._optimize import Coordinator
 
@@ -344,6 +350,7 @@ class Study:
             show_progress=show_progress,
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after,
+            lost_trials=lost_trials,
         )
         try:
             run.run()
