@@ -43,6 +43,7 @@ def spec(fake_pbs):
         "name": "pbs",
         "queue": "workq",
         "poll_interval": 0.5,
+        "marker_grace": 1.0,
         "resources": {"select": "1:ncpus=1", "walltime": "00:10:00"},
     }
 

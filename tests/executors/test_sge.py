@@ -13,7 +13,7 @@ pytestmark = pytest.mark.sge
 
 @pytest.fixture
 def spec(sge):
-    return {"name": "sge", "queue": sge.queue, "poll_interval": 1.0}
+    return {"name": "sge", "queue": sge.queue, "poll_interval": 1.0, "marker_grace": 1.0}
 
 
 def job_gone(job_id: str) -> bool:

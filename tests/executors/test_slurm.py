@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slurm
 
 @pytest.fixture
 def spec(slurm):
-    return {"name": "slurm", "partition": slurm.queue, "poll_interval": 1.0}
+    return {"name": "slurm", "partition": slurm.queue, "poll_interval": 1.0, "marker_grace": 1.0}
 
 
 def job_gone(job_id: str) -> bool:

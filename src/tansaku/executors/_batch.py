@@ -16,7 +16,9 @@ trial's ``stdout.txt`` gained — ``tansaku:report step=N value=V`` lines become
 parsed with the command's :class:`~tansaku.objectives.OutputParser` (Python callables leave a
 ``result.json``).  Every ``poll_interval`` seconds it asks the scheduler (``squeue``, ``qstat``) which
 jobs are still queued, which catches jobs that ended without finishing their trial (walltime,
-node failure, ``scancel`` by hand): those trials fail with the scheduler's state and the job log.
+node failure, ``scancel`` by hand): once ``marker_grace`` seconds have passed without the trial's
+``exit`` marker (shared filesystems such as NFS may show a file written on a compute node only
+after their attribute-cache delay), those trials fail with the scheduler's state and the job log.
 
 Stopping.  ``trial_timeout`` counts from the ``started`` marker (time in the queue is not timed).
 A pruned or timed-out trial whose job holds no other running trial is cancelled with
@@ -134,6 +136,7 @@ class BatchExecutor(Executor):
         trials_per_job: int = 1,
         poll_interval: float = 10.0,
         check_interval: float = 0.25,
+        marker_grace: float = 30.0,
         retry_timeout: float = 120.0,
         export_env: bool = True,
         python: str | None = None,
@@ -151,6 +154,7 @@ class BatchExecutor(Executor):
             ("trials_per_job", trials_per_job),
             ("poll_interval", poll_interval),
             ("check_interval", check_interval),
+            ("marker_grace", marker_grace),
             ("retry_timeout", retry_timeout),
         ):
             if (
@@ -171,6 +175,7 @@ class BatchExecutor(Executor):
         self.trials_per_job = trials_per_job
         self.poll_interval = float(poll_interval)
         self.check_interval = float(check_interval)
+        self.marker_grace = float(marker_grace)
         self.retry_timeout = float(retry_timeout)
         self.export_env = export_env
         self.python = python or sys.executable
@@ -537,7 +542,7 @@ class BatchExecutor(Executor):
                 self.cancel(tr.job.trial_id, "timeout")
                 continue
             b = tr.batch
-            if b.gone_since is not None and now - b.gone_since > max(5.0, 2 * self.check_interval):
+            if b.gone_since is not None and now - b.gone_since > self.marker_grace:
                 self._read_output(tr)
                 self._end(tr, self._vanished_outcome(tr))
         for job_id in [j for j, b in self._jobs.items() if all(t.done for t in b.trials)]:
@@ -747,6 +752,7 @@ class SlurmExecutor(BatchExecutor):
         trials_per_job: int = 1,
         poll_interval: float = 10.0,
         check_interval: float = 0.25,
+        marker_grace: float = 30.0,
         retry_timeout: float = 120.0,
         export_env: bool = True,
         python: str | None = None,
@@ -763,6 +769,7 @@ class SlurmExecutor(BatchExecutor):
             trials_per_job=trials_per_job,
             poll_interval=poll_interval,
             check_interval=check_interval,
+            marker_grace=marker_grace,
             retry_timeout=retry_timeout,
             export_env=export_env,
             python=python,
@@ -795,6 +802,7 @@ class SGEExecutor(BatchExecutor):
         trials_per_job: int = 1,
         poll_interval: float = 10.0,
         check_interval: float = 0.25,
+        marker_grace: float = 30.0,
         retry_timeout: float = 120.0,
         export_env: bool = True,
         python: str | None = None,
@@ -813,6 +821,7 @@ class SGEExecutor(BatchExecutor):
             trials_per_job=trials_per_job,
             poll_interval=poll_interval,
             check_interval=check_interval,
+            marker_grace=marker_grace,
             retry_timeout=retry_timeout,
             export_env=export_env,
             python=python,
@@ -845,6 +854,7 @@ class PBSExecutor(BatchExecutor):
         trials_per_job: int = 1,
         poll_interval: float = 10.0,
         check_interval: float = 0.25,
+        marker_grace: float = 30.0,
         retry_timeout: float = 120.0,
         export_env: bool = True,
         python: str | None = None,
@@ -863,6 +873,7 @@ class PBSExecutor(BatchExecutor):
             trials_per_job=trials_per_job,
             poll_interval=poll_interval,
             check_interval=check_interval,
+            marker_grace=marker_grace,
             retry_timeout=retry_timeout,
             export_env=export_env,
             python=python,
