@@ -177,8 +177,9 @@ def batched_jobs(spec: Mapping[str, Any], tmp_path: Path) -> None:
     study = _study(tmp_path, "batched")
     for i in range(5):
         study.enqueue({"x": i / 10, "sleep": 0.2})
+    cmd = tk.Command(["bash", "-c", 'echo "$TANSAKU_JOB_SLOT" > slot.txt; echo "$1"', "_", "{x}"])
     study.optimize(
-        REPORTING,
+        cmd,
         n_trials=5,
         n_workers=4,
         executor={**spec, "trials_per_job": 2},
@@ -188,8 +189,10 @@ def batched_jobs(spec: Mapping[str, Any], tmp_path: Path) -> None:
     assert all(t.state is TrialState.COMPLETE for t in trials), [t.message for t in trials]
     by_job: dict[str, list[int]] = {}
     for t in trials:
-        by_job.setdefault(t.system_attrs["job_id"], []).append(t.number)
-    assert sorted(len(v) for v in by_job.values()) == [1, 2, 2], by_job
+        assert t.value == t.params["x"]
+        slot = int((Path(t.system_attrs["workdir"]) / "slot.txt").read_text())
+        by_job.setdefault(t.system_attrs["job_id"], []).append(slot)
+    assert sorted(sorted(v) for v in by_job.values()) == [[0], [0, 1], [0, 1]], by_job
 
 
 def failed_setup_fails_the_trial(spec: Mapping[str, Any], tmp_path: Path) -> None:

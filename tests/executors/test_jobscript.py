@@ -124,7 +124,9 @@ def test_abci_style_sge_job_script():
         "#$ -V",
     ):
         assert want in lines
-    assert lines.index("module load python/3.11") < lines.index("bash /w/a/run.sh")
+    assert lines.index("module load python/3.11") < lines.index(
+        "TANSAKU_JOB_SLOT=0 bash /w/a/run.sh"
+    )
     assert "source venv/bin/activate" in lines and "set -e" in script
 
 
@@ -165,7 +167,8 @@ def test_slurm_and_pbs_directives():
 
 def test_multi_trial_jobs_start_runners_in_parallel():
     script = job_script(directives=[], setup=[], runners=[Path("/a/run.sh"), Path("/b c/run.sh")])
-    assert "bash /a/run.sh &" in script and "bash '/b c/run.sh' &" in script
+    assert "TANSAKU_JOB_SLOT=0 bash /a/run.sh &" in script
+    assert "TANSAKU_JOB_SLOT=1 bash '/b c/run.sh' &" in script
     assert script.rstrip().endswith("wait")
 
 

@@ -12,7 +12,8 @@ Every trial of a batch job gets ``<trial workdir>/.tansaku/run.sh``, which
 
 The job script holds the scheduler directives, the user's ``setup`` lines (``module load ...``,
 ``source venv/bin/activate``), and starts the trials' runners (in parallel when the job holds
-several trials) and waits for them.
+several trials, each with ``TANSAKU_JOB_SLOT`` = 0, 1, ... so that, e.g., each can take its own
+GPU) and waits for them.
 
 Nothing from a parameter value, a path or an option ever reaches the shell unquoted: every word is
 passed through :func:`shlex.quote`.  Only ``setup`` lines and ``directives`` are written verbatim —
@@ -110,9 +111,10 @@ def job_script(
         )
         lines.extend(setup)
         lines.append("set +e")
+    # TANSAKU_JOB_SLOT: which of the job's trials this is (0..k-1), e.g. to pick a GPU
     if len(runners) == 1:
-        lines.append(f"bash {q(str(runners[0]))}")
+        lines.append(f"TANSAKU_JOB_SLOT=0 bash {q(str(runners[0]))}")
     else:
-        lines.extend(f"bash {q(str(r))} &" for r in runners)
+        lines.extend(f"TANSAKU_JOB_SLOT={i} bash {q(str(r))} &" for i, r in enumerate(runners))
         lines.append("wait")
     return "\n".join(lines) + "\n"
