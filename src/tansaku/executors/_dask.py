@@ -13,10 +13,12 @@ The channel between a running trial and the study (the coordinator):
   ``Client.subscribe_topic`` and the events land in a thread-safe queue that ``wait()`` blocks on,
   together with the futures' completions.  The task also returns every report it sent, so none is
   lost if its events arrive after the result.
-* coordinator -> task: one ``distributed.Variable`` per trial holding ``{"step", "prune",
-  "cancel"}``.  The coordinator sets it after storing each report and asking the pruner;
-  ``trial.should_prune()`` waits (up to ``prune_wait`` seconds) until the variable has caught up
-  with the trial's last report, so report-then-ask behaves as in a local run.
+* coordinator -> task: a ``distributed.Event`` per trial, set when the trial must stop (prune,
+  timeout, Ctrl-C), with the reason in a ``distributed.Variable``; and, once the trial reports, a
+  ``Variable`` holding ``{"step", "prune"}`` that the coordinator updates after storing each
+  report and asking the pruner.  ``trial.should_prune()`` waits (up to ``prune_wait`` seconds)
+  until that variable has caught up with the trial's last report, so report-then-ask behaves as
+  in a local run.  A trial that never reports costs no scheduler round trip besides its task.
 
 Stopping a trial (prune, timeout, Ctrl-C): a :class:`~tansaku.Command` is run by the task itself
 (:class:`~tansaku.objectives.CommandRun`, in its own process group), which polls the variable every
@@ -42,7 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from distributed import Client, Future, Variable, get_worker
+from distributed import Client, Event, Future, Variable, get_worker
 
 from tansaku._errors import ConfigError
 from tansaku._records import TrialState
@@ -65,19 +67,22 @@ CLUSTER_TYPES = {
 
 # ------------------------------------------------------------------------------ the task side
 class _TaskChannel:
-    def __init__(self, topic: str, control: Variable, prune_wait: float) -> None:
+    def __init__(self, topic: str, name: str, prune_wait: float) -> None:
         self.worker = get_worker()
         self.topic = topic
-        self.control = control
+        self.name = name
         self.prune_wait = prune_wait
         self.last_step: int | None = None
         self.reports: list[tuple[int, float]] = []
 
-    def state(self) -> dict[str, Any]:
+    def cancelled(self) -> str | None:
+        """The reason the coordinator wants this trial stopped, or None."""
         try:
-            return dict(self.control.get(timeout=5))
-        except Exception:  # scheduler briefly unreachable: nothing decided
-            return {"step": -1, "prune": False, "cancel": None}
+            if not Event(f"{self.name}-stop").is_set():
+                return None
+            return str(Variable(f"{self.name}-why").get(timeout=5))
+        except Exception:  # scheduler briefly unreachable, or the reason not readable
+            return None
 
     def report(self, trial_id: int, step: int, value: float) -> None:
         self.last_step = step
@@ -85,13 +90,19 @@ class _TaskChannel:
         self.worker.log_event(self.topic, ("report", trial_id, step, value))
 
     def should_prune(self, trial_id: int) -> bool:
+        if self.cancelled():
+            return True
+        if self.last_step is None:
+            return False
         deadline = time.monotonic() + self.prune_wait
+        decided = Variable(f"{self.name}-prune")
         while True:
-            st = self.state()
-            if st.get("cancel") or st.get("prune"):
-                return True
-            if self.last_step is None or st.get("step", -1) >= self.last_step:
+            try:
+                st = decided.get(timeout=max(0.1, deadline - time.monotonic()))
+            except Exception:  # not decided in time: carry on
                 return False
+            if st["step"] >= self.last_step:
+                return bool(st["prune"])
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
@@ -101,13 +112,12 @@ class _TaskChannel:
 
 
 def _run_trial(
-    objective: Any, job: Job, topic: str, control_name: str, opts: Mapping[str, float]
+    objective: Any, job: Job, topic: str, name: str, opts: Mapping[str, float]
 ) -> tuple[Outcome, list[tuple[int, float]]]:
     """The Dask task: run one trial, return its outcome and the reports it made."""
-    control = Variable(control_name)
-    channel = _TaskChannel(topic, control, opts["prune_wait"])
+    channel = _TaskChannel(topic, name, opts["prune_wait"])
     channel.worker.log_event(topic, ("started", job.trial_id, channel.worker.address, os.getpid()))
-    cancel = channel.state().get("cancel")
+    cancel = channel.cancelled()
     if cancel:
         return _killed(job, cancel, None), []
     if isinstance(objective, Command):
@@ -147,9 +157,9 @@ def _run_command(command: Command, job: Job, channel: _TaskChannel, check: float
             run.read()
         if time.monotonic() >= next_check and run.kill_reason is None:
             next_check = time.monotonic() + check
-            st = channel.state()
-            if st.get("cancel") or st.get("prune"):
-                run.kill(st.get("cancel") or "pruned")
+            reason = channel.cancelled()
+            if reason:
+                run.kill(reason)
 
 
 def _killed(job: Job, reason: str, last: tuple[int, float] | None) -> Outcome:
@@ -174,7 +184,8 @@ def _killed(job: Job, reason: str, last: tuple[int, float] | None) -> Outcome:
 class _Running:
     job: Job
     future: Future
-    control: Variable
+    name: str  # prefix of the trial's Event / Variables
+    decided: Variable | None = None  # {"step", "prune"}, created at the first report
     started: float | None = None
     worker: str | None = None
     kill_reason: str | None = None
@@ -313,20 +324,19 @@ class DaskExecutor(Executor):
     # ---------------------------------------------------------------- submit / wait
     def submit(self, job: Job) -> None:
         assert self.client is not None, "start() first"
-        control = Variable(f"{self._topic}-{job.trial_id}", client=self.client)
-        control.set({"step": -1, "prune": False, "cancel": None})
+        name = f"{self._topic}-{job.trial_id}"
         future = self.client.submit(
             _run_trial,
             self.objective,
             job,
             self._topic,
-            control.name,
+            name,
             self.opts,
             key=f"tansaku-trial-{job.trial_id}-{uuid.uuid4().hex[:8]}",
             pure=False,
             resources=self.resources,
         )
-        self._running[job.trial_id] = _Running(job, future, control)
+        self._running[job.trial_id] = _Running(job, future, name)
         tid = job.trial_id
         future.add_done_callback(lambda f: self._events.put(("done", tid)))
 
@@ -374,7 +384,9 @@ class DaskExecutor(Executor):
         if r.kill_reason is not None:
             return
         with contextlib.suppress(Exception):
-            r.control.set({"step": step, "prune": prune, "cancel": None})
+            if r.decided is None:
+                r.decided = Variable(f"{r.name}-prune", client=self.client)
+            r.decided.set({"step": step, "prune": prune})
         if prune:
             self._stop(r, "pruned")
 
@@ -405,8 +417,16 @@ class DaskExecutor(Executor):
         if r.worker:
             outcome.system_attrs.setdefault("dask_worker", r.worker)
         self._ready.append(outcome)
+        self._forget(r)
+
+    def _forget(self, r: _Running) -> None:
+        """Drop the trial's Event and Variables from the scheduler."""
         with contextlib.suppress(Exception):
-            r.control.delete()
+            if r.decided is not None:
+                r.decided.delete()
+            if r.kill_reason is not None:
+                Event(f"{r.name}-stop", client=self.client).clear()
+                Variable(f"{r.name}-why", client=self.client).delete()
 
     @staticmethod
     def _last(r: _Running) -> tuple[int, float] | None:
@@ -436,14 +456,19 @@ class DaskExecutor(Executor):
         if r is not None and r.kill_reason is None:
             self._stop(r, reason)
 
+    def _signal_stop(self, r: _Running, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            Variable(f"{r.name}-why", client=self.client).set(reason)
+            Event(f"{r.name}-stop", client=self.client).set()
+
     def _stop(self, r: _Running, reason: str) -> None:
         r.kill_reason = reason
-        with contextlib.suppress(Exception):
-            r.control.set({"step": 1 << 62, "prune": reason == "pruned", "cancel": reason})
+        self._signal_stop(r, reason)
         if r.started is None:  # still queued: it will not start (or sees the cancel at once)
             r.future.cancel()
             self._running.pop(r.job.trial_id, None)
             self._ready.append(_killed(r.job, reason, self._last(r)))
+            self._forget(r)
         elif not isinstance(self.objective, Command):
             r.kill_at = time.monotonic() + self.kill_grace
 
@@ -454,6 +479,7 @@ class DaskExecutor(Executor):
         self._running.pop(r.job.trial_id)
         r.future.cancel()
         self._ready.append(_killed(r.job, r.kill_reason or "interrupted", self._last(r)))
+        self._forget(r)
         if r.worker and self.client is not None:
             client, worker = self.client, r.worker
 
@@ -471,8 +497,8 @@ class DaskExecutor(Executor):
         if cancel:
             for r in list(self._running.values()):
                 if r.kill_reason is None:
-                    with contextlib.suppress(Exception):
-                        r.control.set({"step": 1 << 62, "prune": False, "cancel": "interrupted"})
+                    r.kill_reason = "interrupted"
+                    self._signal_stop(r, "interrupted")
             # commands stop their own process groups: give them a moment to do so
             deadline = time.monotonic() + 2 * self.opts["check_interval"] + 2.0
             cmds = [r.future for r in self._running.values() if isinstance(self.objective, Command)]
