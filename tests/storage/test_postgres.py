@@ -236,3 +236,30 @@ def test_silent_worker_on_another_host_is_recovered_by_heartbeat(postgres_url, t
     c = study.counts()
     assert (c.complete, c.running, c.waiting, c.failed) == (n, 0, 0, 0)
     assert time.monotonic() - t0 < 60
+
+
+def test_a_study_rides_out_a_server_restart(restartable_postgres):
+    """Trials finishing while the server is down are stored once it is back: none lost, none
+    doubled."""
+    url = restartable_postgres.url
+    study = tk.create_study(SPACE, storage=url, name="restart", seed=0)
+    bounced = threading.Event()
+
+    def bounce() -> None:
+        time.sleep(1.0)
+        restartable_postgres.restart(downtime=2.0)
+        bounced.set()
+
+    def objective(trial):
+        time.sleep(0.05)
+        return trial.params["x"]
+
+    th = threading.Thread(target=bounce)
+    th.start()
+    t0 = time.monotonic()
+    study.optimize(objective, n_trials=80, stale_after=None)
+    th.join()
+    assert bounced.is_set() and time.monotonic() - t0 >= 3.0  # the run spanned the outage
+    c = study.counts()
+    assert (c.complete, c.running, c.waiting, c.failed) == (80, 0, 0, 0)
+    assert sorted(t.number for t in study.trials) == list(range(80))
