@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -148,3 +150,34 @@ def test_job_id_and_paths_are_stored_before_the_trial_ends(spec, tmp_path):
         seen[0]
     )
     assert json.dumps(seen[0])  # plain JSON values
+
+
+def test_rerun_of_a_lost_trial_cancels_the_old_job(spec, tmp_path, fake_pbs):
+    """The coordinator dies (kill -9) while its trial's job runs; the trial is re-queued and run
+    again in the same directory: the old job is cancelled first, and its late markers cannot be
+    taken for the new attempt's."""
+    url = f"sqlite:///{tmp_path / 'lost.db'}"
+    code = textwrap.dedent(f"""
+        import tansaku as tk
+        study = tk.create_study({{"x": tk.Float(0, 1)}}, storage={url!r}, name="lost")
+        cmd = tk.Command(["bash", "-c", "if [ -e first ]; then echo 2; else touch first; sleep 60; fi"])
+        study.optimize(cmd, n_trials=1, executor={dict(spec)!r}, workdir={str(tmp_path / "runs")!r})
+    """)
+    victim = subprocess.Popen([sys.executable, "-c", code])
+    first = tmp_path / "runs" / "trial-000000" / "first"
+    deadline = time.monotonic() + 30
+    while not first.exists():
+        assert time.monotonic() < deadline and victim.poll() is None
+        time.sleep(0.1)
+    old_job = (first.parent / ".tansaku" / "job").read_text().split()[1]
+    victim.kill()
+    victim.wait()
+    assert not job_gone(old_job)  # the orphaned job still runs
+    study = tk.load_study("lost", storage=url)
+    cmd = tk.Command(["bash", "-c", "if [ -e first ]; then echo 2; else touch first; sleep 60; fi"])
+    study.optimize(cmd, n_trials=1, executor=spec, workdir=tmp_path / "runs")  # recovers it
+    (t,) = study.trials
+    assert t.state is TrialState.COMPLETE and t.value == 2.0
+    assert "died" in t.system_attrs["requeued"] and t.system_attrs["job_id"] != old_job
+    assert job_gone(old_job)
+    assert (fake_pbs / f"{old_job.split('.')[0]}.exit").read_text() == "271"  # by qdel

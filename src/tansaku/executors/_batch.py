@@ -98,6 +98,7 @@ class _Trial:
     started: float | None = None  # coordinator's monotonic time when the started marker was seen
     kill_reason: str | None = None
     done: bool = False
+    token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     @property
     def markers(self) -> Path:
@@ -343,6 +344,7 @@ class BatchExecutor(Executor):
         try:
             for tr in batch:
                 tr.markers.mkdir(parents=True, exist_ok=True)
+                self._cancel_earlier_attempt(tr)
                 for stale in ("started", "exit", "cancel", "result.json"):
                     with contextlib.suppress(FileNotFoundError):
                         (tr.markers / stale).unlink()
@@ -350,7 +352,9 @@ class BatchExecutor(Executor):
                 cwd.mkdir(parents=True, exist_ok=True)
                 grace = self.objective.kill_grace if isinstance(self.objective, Command) else 1.0
                 runner = tr.markers / "run.sh"
-                runner.write_text(trial_script(TrialScript(tr.workdir, cwd, argv, env, grace)))
+                runner.write_text(
+                    trial_script(TrialScript(tr.workdir, cwd, argv, env, grace, tr.token))
+                )
                 runners.append(runner)
             first = batch[0]
             if len(batch) == 1:
@@ -410,6 +414,8 @@ class BatchExecutor(Executor):
         self._jobs[job_id] = b
         for tr in batch:
             tr.batch = b
+            with contextlib.suppress(OSError):
+                self._write_marker(tr, "job", f"{self.scheduler.name} {job_id}")
             self.hooks.set_system_attrs(
                 tr.job.trial_id,
                 {
@@ -523,7 +529,7 @@ class BatchExecutor(Executor):
             if tr.done or tr.batch is None:
                 continue
             self._read_output(tr)
-            if tr.started is None and (tr.markers / "started").exists():
+            if tr.started is None and self._read_marker(tr, "started") is not None:
                 tr.started = now
                 if tr.batch.status == "pending":
                     tr.batch.status = "running"
@@ -568,10 +574,27 @@ class BatchExecutor(Executor):
 
     @staticmethod
     def _read_marker(tr: _Trial, name: str) -> str | None:
+        """A marker's text; ``started`` and ``exit`` only if this submission wrote them."""
         try:
-            return (tr.markers / name).read_text()
+            text = (tr.markers / name).read_text()
         except (FileNotFoundError, NotADirectoryError):
             return None
+        if name in ("started", "exit"):
+            parts = text.split()
+            if not parts or parts[-1] != tr.token:
+                return None  # not yet complete, or left by an earlier attempt's job
+        return text
+
+    def _cancel_earlier_attempt(self, tr: _Trial) -> None:
+        """A trial re-queued after its coordinator died may still have its old job running (it
+        would write into the same directory): cancel it, if it was ours to cancel."""
+        old = self._read_marker(tr, "job")
+        if old is None:
+            return
+        parts = old.split()
+        if len(parts) == 2 and parts[0] == self.scheduler.name and parts[1] not in self._jobs:
+            with contextlib.suppress(SchedulerCommandError):
+                self._call(self.scheduler.cancel_argv([parts[1]]), what="cancel", retry_for=0)
 
     @staticmethod
     def _write_marker(tr: _Trial, name: str, text: str) -> None:

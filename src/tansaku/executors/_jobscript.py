@@ -2,13 +2,16 @@
 
 Every trial of a batch job gets ``<trial workdir>/.tansaku/run.sh``, which
 
-* writes ``started`` (``<epoch seconds> <host>``) when the trial really starts;
+* writes ``started`` (``<epoch seconds> <host> <token>``) when the trial really starts;
 * runs the trial program — the rendered command argv, or the Python runner for callables — from
   its working directory with its ``TANSAKU_*`` variables, stdout to ``stdout.txt`` and stderr to
   ``stderr.txt`` in the trial directory, in its own process group (``set -m``);
 * stops that process group (SIGTERM, then SIGKILL after a grace) when a ``cancel`` file appears,
   which is how one trial of a multi-trial job is pruned or timed out without cancelling the job;
-* writes ``exit`` (``<exit code> <epoch seconds>``) atomically when the program is over.
+* writes ``exit`` (``<exit code> <epoch seconds> <token>``) atomically when the program is over.
+
+``token`` names the submission, so markers a stale job of an earlier attempt at the same trial
+writes late are told apart from this one's.
 
 The job script holds the scheduler directives, the user's ``setup`` lines (``module load ...``,
 ``source venv/bin/activate``), and starts the trials' runners (in parallel when the job holds
@@ -43,6 +46,7 @@ class TrialScript:
     argv: Sequence[str]
     env: Mapping[str, str]
     kill_grace: float = 1.0
+    token: str = "-"
 
 
 def safe_job_name(text: str, limit: int = 64) -> str:
@@ -60,11 +64,12 @@ def trial_script(t: TrialScript) -> str:
     grace = f"{max(0.0, float(t.kill_grace)):g}"
     exports = "".join(f"  export {k}={q(v)}\n" for k, v in sorted(t.env.items()) if _is_name(k))
     argv = " ".join(q(a) for a in t.argv)
+    token = q(t.token)
     return f"""#!/bin/bash
 # One trial, written by tansaku.  Markers in {m}: started, exit, cancel.
 set -m  # the program gets its own process group, so a cancel stops everything it started
 M={q(str(m))}
-echo "$(date +%s.%N) $(hostname)" > "$M/started"
+echo "$(date +%s.%N) $(hostname) {token}" > "$M/started"
 (
   cd {q(str(t.cwd))} || exit 127
 {exports}  exec {argv}
@@ -84,7 +89,7 @@ disown "$watcher"  # no "Terminated" notice in the job log when it is stopped be
 wait "$pid"
 rc=$?
 kill -- -"$watcher" 2>/dev/null
-echo "$rc $(date +%s.%N)" > "$M/exit.tmp" && mv -f "$M/exit.tmp" "$M/exit"
+echo "$rc $(date +%s.%N) {token}" > "$M/exit.tmp" && mv -f "$M/exit.tmp" "$M/exit"
 exit "$rc"
 """
 
