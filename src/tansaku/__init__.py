@@ -18,6 +18,8 @@ from tansaku.study._study import Study, create_study, load_study
 
 __version__ = "0.1.0"
 
+_LAZY_MODULES = ("plot", "report")  # tansaku.plot / tansaku.report load on first use
+
 __all__ = [
     "Categorical",
     "Command",
@@ -38,3 +40,11 @@ __all__ = [
     "create_study",
     "load_study",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"tansaku.{name}")
+    raise AttributeError(f"module 'tansaku' has no attribute {name!r}")

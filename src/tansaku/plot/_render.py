@@ -386,8 +386,9 @@ def render_timeline(data: Timeline) -> Figure:
     ax.legend(
         handles=[Patch(color=COLORS[n], label=n) for n in present],
         fontsize=8,
-        loc="upper right",
-        framealpha=0.85,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
     )
     extra = []
     if data.merged:

@@ -11,7 +11,7 @@ import numpy as np
 from tansaku._progress import format_duration
 from tansaku.report._table import STATES, as_table
 
-__all__ = ["TopTrials", "top_trials"]
+__all__ = ["TopTrials", "duration_text", "top_trials"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,15 @@ class TopTrials:
         return self.message is not None
 
 
+def duration_text(seconds: float | None) -> str:
+    """``0.042 s``, ``12.3 s``, then ``m:ss`` / ``h:mm:ss``; empty when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    if seconds < 60:
+        return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.1f} s"
+    return format_duration(seconds)
+
+
 def _value(v: float) -> str:
     return "" if not math.isfinite(v) else f"{v:.6g}"
 
@@ -55,7 +64,7 @@ def top_trials(source: Any, *, k: int = 10, n_failures: int = 5) -> TopTrials:
                 str(int(t.number[i])),
                 _value(float(t.value[i])),
                 STATES[int(t.state[i])].value,
-                format_duration(float(dur)) if math.isfinite(dur) else "",
+                duration_text(float(dur)),
                 t.workers[w] if w >= 0 else "",
                 *(t.label(n, float(t.params[n][i])) for n in names),
             )
