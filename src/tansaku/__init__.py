@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tansaku import objectives, pruners
 from tansaku._errors import (
     ConfigError,
     DuplicatedStudyError,
@@ -39,6 +40,8 @@ __all__ = [
     "__version__",
     "create_study",
     "load_study",
+    "objectives",
+    "pruners",
 ]
 
 

@@ -144,7 +144,7 @@ def import_objective(ref: str, base_dir: Path) -> Callable[..., Any]:
     fn = getattr(module, func, None)
     if not callable(fn):
         raise _fail("objective", f"{target} has no function {func!r}")
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def load_config(path: str | Path) -> StudyConfig:
@@ -274,12 +274,16 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
                 + (f".{e.field.split('.', 1)[1]}" if e.field and "." in e.field else ""),
                 e.reason,
             ) from None
-    max_failures = data.get("max_failures", 10)
-    if max_failures is not None:
-        max_failures = _number(data, "max_failures", integer=True)
-    stale_after = data.get("stale_after", 120.0)
-    if stale_after is not None:
-        stale_after = _number(data, "stale_after")
+    max_failures = (
+        _number(data, "max_failures", integer=True)
+        if data.get("max_failures") is not None
+        else (None if "max_failures" in data else 10)
+    )
+    stale_after = (
+        _number(data, "stale_after")
+        if data.get("stale_after") is not None
+        else (None if "stale_after" in data else 120.0)
+    )
     return StudyConfig(
         name=name,
         storage=storage,

@@ -318,7 +318,7 @@ class Study:
         """
         from tansaku.study._optimize import Coordinator
 
-        Coordinator(
+        run = Coordinator(
             self,
             objective,
             n_trials=n_trials,
@@ -333,7 +333,11 @@ class Study:
             show_progress=show_progress,
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after,
-        ).run()
+        )
+        try:
+            run.run()
+        finally:
+            self.stop_reason, self.run_error = run.stop_reason, run.error
 
 
 def _check_direction(direction: str) -> str:
