@@ -58,11 +58,40 @@ def require_matplotlib() -> Any:
     return matplotlib
 
 
-def _figure(width: float, height: float) -> Figure:
+def _figure(width: float, height: float, *, constrained: bool = True) -> Figure:
+    """A figure; ``constrained=False`` for figures placed by :func:`_margins` — constrained
+    layout measures every tick label twice and costs more than the drawing on multi-panel
+    figures."""
     require_matplotlib()
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+    return Figure(figsize=(width, height), dpi=100, layout="constrained" if constrained else None)
+
+
+def _margins(
+    fig: Figure,
+    *,
+    left: float,
+    right: float,
+    top: float,
+    bottom: float,
+    wspace: float = 0.0,
+    hspace: float = 0.0,
+    ncols: int = 1,
+    nrows: int = 1,
+) -> None:
+    """Place the subplot grid with margins and gaps in inches."""
+    w, h = fig.get_size_inches()
+    aw = (w - left - right - wspace * (ncols - 1)) / ncols
+    ah = (h - top - bottom - hspace * (nrows - 1)) / nrows
+    fig.subplots_adjust(
+        left=left / w,
+        right=1 - right / w,
+        bottom=bottom / h,
+        top=1 - top / h,
+        wspace=wspace / aw,
+        hspace=hspace / ah,
+    )
 
 
 def _message(fig: Figure, title: str, message: str) -> Figure:
@@ -120,8 +149,9 @@ def render_history(data: History) -> Figure:
     title = f"{data.study}: best value so far ({data.direction})"
     if data.empty:
         return _message(_figure(10, 3.6), title, str(data.message))
-    fig = _figure(11, 4.0)
+    fig = _figure(11, 4.0, constrained=False)
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
+    _margins(fig, left=0.8, right=0.2, top=0.45, bottom=0.55, wspace=0.2, ncols=2)
     scale, unit = _time_unit(float(np.nanmax(data.best_time)) if data.best_time.size else 0.0)
     panels = (
         (
@@ -173,7 +203,7 @@ def render_history(data: History) -> Figure:
         ax.grid(alpha=0.25)
     _maybe_log_y(ax1, data.value, data.best_value)
     ax1.set_ylabel("objective")
-    ax1.legend(loc="best", fontsize=8, framealpha=0.8)
+    ax1.legend(loc="upper right", fontsize=8, framealpha=0.8)
     note = " (sampled points)" if data.downsampled else ""
     fig.suptitle(title + note)
     return fig
@@ -191,8 +221,10 @@ def render_parallel_coordinates(data: ParallelCoordinates) -> Figure:
     from matplotlib.colors import Normalize
 
     m = len(data.axes)
-    fig = _figure(max(8.0, 1.6 * m + 2), 4.6)
+    right, bottom = 1.1, 0.9 if m > 6 else 0.5
+    fig = _figure(max(8.0, 1.6 * m + 2), 4.6, constrained=False)
     ax = fig.add_subplot()
+    _margins(fig, left=0.3, right=right, top=0.45, bottom=bottom)
     xs = np.arange(m, dtype=float)
     cmap = colormaps["viridis"]
     complete = data.state == COMPLETE
@@ -240,7 +272,9 @@ def render_parallel_coordinates(data: ParallelCoordinates) -> Figure:
     sm = ScalarMappable(
         norm=Normalize(lo, hi), cmap=cmap if data.direction == "maximize" else cmap.reversed()
     )
-    fig.colorbar(sm, ax=ax, label="objective", pad=0.01, fraction=0.03)
+    w, h = fig.get_size_inches()
+    cax = fig.add_axes(((w - right + 0.25) / w, bottom / h, 0.14 / w, 1 - (0.45 + bottom) / h))
+    fig.colorbar(sm, cax=cax, label="objective")
     n_shown = int(data.lines.shape[0])
     note = f" ({n_shown} of {data.n_trials} trials)" if n_shown < data.n_trials else ""
     fig.suptitle(title + note)
@@ -255,8 +289,30 @@ def render_slices(data: Slices) -> Figure:
     n = len(data.panels)
     ncols = min(4, n)
     nrows = math.ceil(n / ncols)
-    fig = _figure(3.3 * ncols + 0.8, 2.9 * nrows + 0.5)
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharey=True, squeeze=False)).ravel()
+    rotated = any(p.kind == "categorical" and len(p.categories) > 3 for p in data.panels)
+    bottom = 1.05 if rotated else 0.65  # room for the x label (and slanted category names)
+    pw, ph, gap, vgap = 3.0, 2.5, 0.3, bottom + 0.1
+    left, right, top = 0.8, 1.1, 0.5
+    fig = _figure(
+        left + right + ncols * pw + (ncols - 1) * gap,
+        top + bottom + nrows * ph + (nrows - 1) * vgap,
+        constrained=False,
+    )
+    grid = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+    _margins(
+        fig,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        wspace=gap,
+        hspace=vgap,
+        ncols=ncols,
+        nrows=nrows,
+    )
+    axes = list(grid.ravel())
+    for ax in axes[n:]:
+        ax.remove()
     rng = np.random.default_rng(0)
     sc = None
     for ax, p in zip(axes, data.panels):
@@ -294,14 +350,14 @@ def render_slices(data: Slices) -> Figure:
             ax.set_xlim(p.low - pad, p.high + pad)
         ax.set_xlabel(p.name + (" (log)" if p.kind == "log" else ""))
         ax.grid(alpha=0.25)
-    for ax in axes[n:]:
-        ax.set_visible(False)
     for r in range(nrows):
         axes[r * ncols].set_ylabel("objective")
     if data.panels and data.panels[0].y.size:
         _maybe_log_y(axes[0], *(p.y for p in data.panels))
     if sc is not None:
-        fig.colorbar(sc, ax=list(axes[:n]), label="trial number", fraction=0.02, pad=0.01)
+        w, h = fig.get_size_inches()
+        cax = fig.add_axes(((w - right + 0.25) / w, bottom / h, 0.14 / w, 1 - (top + bottom) / h))
+        fig.colorbar(sc, cax=cax, label="trial number")
     note = " (sampled points)" if data.downsampled else ""
     fig.suptitle(title + note)
     return fig

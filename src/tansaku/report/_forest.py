@@ -42,27 +42,29 @@ class _Tree:
 
 
 def _best_split(x: np.ndarray, y: np.ndarray, min_leaf: int) -> tuple[int, float, float]:
-    """(feature, threshold, gain) of the best split of the node's rows, gain <= 0 if none."""
-    n, d = x.shape
-    best = (-1, 0.0, 0.0)
-    total = y.sum()
-    base = total * total / n
+    """(feature, threshold, gain) of the best split of the node's rows, gain <= 0 if none.
+
+    Every feature at once: sort each column, cumulative sums of y give the squared-error
+    decrease of every split position, as an ``(n - 1, d)`` matrix."""
+    n = y.size
     order = np.argsort(x, axis=0, kind="stable")
-    for f in range(d):
-        o = order[:, f]
-        xs, ys = x[o, f], y[o]
-        csum = np.cumsum(ys)[:-1]  # left sums for a split after position i
-        n_left = np.arange(1, n, dtype=float)
-        n_right = n - n_left
-        valid = (xs[1:] > xs[:-1]) & (n_left >= min_leaf) & (n_right >= min_leaf)
-        if not valid.any():
-            continue
-        score = csum**2 / n_left + (total - csum) ** 2 / n_right - base
-        score[~valid] = -np.inf
-        i = int(np.argmax(score))
-        if score[i] > best[2]:
-            best = (f, 0.5 * (xs[i] + xs[i + 1]), float(score[i]))
-    return best
+    xs = np.take_along_axis(x, order, axis=0)
+    csum = np.cumsum(y[order], axis=0)[:-1]  # left sums for a split after row i
+    total = float(y.sum())
+    n_left = np.arange(1, n, dtype=float)[:, None]
+    n_right = n - n_left
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = csum**2 / n_left + (total - csum) ** 2 / n_right - total * total / n
+    valid = xs[1:] > xs[:-1]
+    valid[: min_leaf - 1] = False
+    valid[n - min_leaf :] = False
+    score = np.where(valid, score, -np.inf)
+    flat = int(np.argmax(score))
+    i, f = divmod(flat, x.shape[1])
+    gain = float(score[i, f])
+    if not np.isfinite(gain):
+        return (-1, 0.0, 0.0)
+    return (f, 0.5 * (xs[i, f] + xs[i + 1, f]), gain)
 
 
 class RegressionForest:

@@ -31,7 +31,7 @@ from tansaku.report._table import TrialTable, as_table
 __all__ = ["Importance", "importance"]
 
 MIN_TRIALS = 8
-MAX_TRAIN = 2000
+MAX_TRAIN = 1000
 BACKGROUND = 256
 GRID = 32
 
@@ -68,7 +68,7 @@ def _sklearn_forest(seed: int) -> Any:
         raise ImportError(
             "importance with model='sklearn' needs scikit-learn: pip install 'tansaku[importance]'"
         ) from None
-    return RandomForestRegressor(n_estimators=64, min_samples_leaf=3, random_state=seed, n_jobs=1)
+    return RandomForestRegressor(n_estimators=32, min_samples_leaf=3, random_state=seed, n_jobs=1)
 
 
 def _model(model: str, seed: int) -> tuple[Any, str]:

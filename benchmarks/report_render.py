@@ -1,0 +1,196 @@
+"""How long reports take on big studies: data objects, each figure, the whole HTML report.
+
+A synthetic 100k-trial study (5 parameters of every kind; 85% complete, 10% pruned, 5% failed;
+8 workers x 4 lanes with log-normal trial durations) is built as FrozenTrial records, so the times
+are realistic; ``--sqlite`` also writes a 100k-trial study through the SQLite storage API (slow to
+build: ~2 ms per trial, cached in the given file) and times ``tansaku report`` on it end to end.
+
+    PYTHONPATH=src python benchmarks/report_render.py [--trials 100000] [--sqlite /tmp/big.db]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import tansaku as tk
+from tansaku._records import FrozenTrial, TrialState
+from tansaku.report import TrialTable
+
+SPACE = tk.Space(
+    {
+        "lr": tk.Float(1e-5, 1e-1, log=True),
+        "momentum": tk.Float(0.0, 0.99),
+        "layers": tk.Int(1, 8),
+        "hidden": tk.Int(8, 512, log=True),
+        "act": tk.Categorical(["relu", "tanh", "gelu"]),
+    }
+)
+
+
+def synthetic_trials(n: int, *, seed: int = 0) -> list[FrozenTrial]:
+    rng = np.random.default_rng(seed)
+    lanes = [(f"node{w:02d}:{1000 + w}:abc{w:03d}", k) for w in range(8) for k in range(4)]
+    free = np.zeros(len(lanes))
+    t0 = 1.7e9
+    out = []
+    for i in range(n):
+        lane = int(np.argmin(free))
+        start = free[lane] + rng.exponential(0.5)
+        dur = float(rng.lognormal(math.log(60), 0.6))
+        free[lane] = start + dur
+        p = {
+            "lr": float(10 ** rng.uniform(-5, -1)),
+            "momentum": float(rng.uniform(0, 0.99)),
+            "layers": int(rng.integers(1, 9)),
+            "hidden": round(2 ** rng.uniform(3, 9)),
+            "act": str(rng.choice(["relu", "tanh", "gelu"])),
+        }
+        y = (math.log10(p["lr"]) + 3) ** 2 + 0.5 * p["momentum"] + rng.normal(0, 0.1)
+        u = rng.random()
+        state = (
+            TrialState.COMPLETE
+            if u < 0.85
+            else (TrialState.PRUNED if u < 0.95 else TrialState.FAILED)
+        )
+        out.append(
+            FrozenTrial(
+                number=i,
+                state=state,
+                params=p,
+                value=None if state is TrialState.FAILED else y,
+                start_time=t0 + start,
+                end_time=t0 + start + dur,
+                worker=lanes[lane][0],
+                message="RuntimeError: out of memory" if state is TrialState.FAILED else None,
+            )
+        )
+    return out
+
+
+def timed(label: str, fn, rows: list) -> object:  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    out = fn()
+    rows.append((label, time.perf_counter() - t))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trials", type=int, default=100_000)
+    ap.add_argument("--sqlite", help="also build/read a SQLite study of --trials trials here")
+    args = ap.parse_args()
+
+    import importlib.util
+
+    import matplotlib  # noqa: F401  (import cost is measured apart, below)
+
+    from tansaku import report
+    from tansaku.plot import _render as r
+    from tansaku.report._html import build_report, render_html, render_pngs
+
+    model = "sklearn" if importlib.util.find_spec("sklearn") else "numpy"
+    if model == "sklearn":
+        import sklearn.ensemble  # noqa: F401
+
+    rows: list[tuple[str, float]] = []
+    trials = synthetic_trials(args.trials)
+    table = timed(
+        "TrialTable.from_trials",
+        lambda: TrialTable.from_trials(trials, study="big", direction="minimize", space=SPACE),
+        rows,
+    )
+    data = {}
+    for name in (
+        "history",
+        "parallel_coordinates",
+        "slices",
+        "importance",
+        "timeline",
+        "top_trials",
+    ):
+        opts = {"model": model} if name == "importance" else {}
+        data[name] = timed(
+            f"data: {name}" + (f" ({model})" if opts else ""),
+            lambda name=name, opts=opts: getattr(report, name)(table, **opts),
+            rows,
+        )
+    if model == "sklearn":
+        timed("data: importance (numpy)", lambda: report.importance(table, model="numpy"), rows)
+    import io
+
+    for name in ("history", "parallel_coordinates", "slices", "importance", "timeline"):
+        fn = getattr(r, f"render_{name}")
+
+        def draw(fn=fn, name=name) -> None:  # type: ignore[no-untyped-def]
+            buf = io.BytesIO()
+            fn(data[name]).savefig(buf, format="png", dpi=110)
+
+        timed(f"draw+png: {name}", draw, rows)
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter()
+        rep = build_report(table)
+        pngs = render_pngs(rep)
+        page = render_html(rep, pngs)
+        (Path(d) / "index.html").write_text(page)
+        rows.append(("whole report (data + 5 PNGs + HTML)", time.perf_counter() - t))
+        size = len(page)
+    if args.sqlite:
+        db = Path(args.sqlite)
+        url = f"sqlite:///{db}"
+        from tansaku.storage import get_storage
+
+        st = get_storage(url)
+        try:
+            info = st.get_study("big")
+        except tk.StudyNotFoundError:
+            info = st.create_study("big", space=SPACE, direction="minimize")
+        have = st.counts(info.study_id).total
+        if have < args.trials:
+            print(f"writing {args.trials - have} trials to {db} (once) ...", file=sys.stderr)
+            for tr in trials[have:]:
+                new = st.start_trial(info.study_id, dict(tr.params), worker=tr.worker or "w")
+                st.finish_trial(
+                    new.trial_id,
+                    worker=tr.worker,
+                    state=tr.state,
+                    value=tr.value,
+                    message=tr.message,
+                )
+        timed("SQLite: TrialTable.load", lambda: TrialTable.load(st, "big"), rows)
+        with tempfile.TemporaryDirectory() as d:
+            cmd = [
+                sys.executable,
+                "-m",
+                "tansaku",
+                "report",
+                "--storage",
+                url,
+                "--study",
+                "big",
+                "--out",
+                d,
+            ]
+            timed(
+                "SQLite: `tansaku report` (new process)",
+                lambda: subprocess.run(cmd, check=True, capture_output=True),
+                rows,
+            )
+    print(
+        f"\nreport timings, {args.trials} trials ({sys.platform}, python {sys.version.split()[0]})"
+    )
+    print(f"{'step':<42} {'seconds':>8}")
+    for label, s in rows:
+        print(f"{label:<42} {s:8.2f}")
+    print(f"HTML size: {size / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()
