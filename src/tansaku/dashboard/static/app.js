@@ -1,6 +1,6 @@
-// tansaku dashboard: polls the JSON endpoints and redraws. No external assets, no innerHTML:
-// every string from the study is inserted with textContent (or drawn on a canvas with fillText),
-// so a parameter value such as "<script>" is shown as text.
+// tansaku dashboard: polls the JSON endpoints and redraws. No external assets, and no string is
+// ever parsed as HTML: every text from the study is inserted with textContent (or drawn on a
+// canvas with fillText), so a parameter value such as "<script>" is shown as text.
 "use strict";
 
 (function () {
