@@ -70,7 +70,9 @@ def _painted_pixels(page: Any, selector: str) -> int:
     )
 
 
-def test_dashboard_follows_a_running_study(page: Any, live: tuple[DashboardServer, tk.Study]) -> None:
+def test_dashboard_follows_a_running_study(
+    page: Any, live: tuple[DashboardServer, tk.Study]
+) -> None:
     from playwright.sync_api import expect
 
     server, study = live

@@ -8,13 +8,14 @@ it the functions raise an ImportError naming the ``plot`` extra.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tansaku.report._history import History
 from tansaku.report._importance import Importance
-from tansaku.report._parallel import ParallelCoordinates
+from tansaku.report._parallel import ParallelCoordinates, objective_scale
 from tansaku.report._slices import Slices
 from tansaku.report._table import COMPLETE, FAILED, PRUNED, RUNNING
 from tansaku.report._timeline import Timeline
@@ -120,10 +121,25 @@ def _time_unit(span: float) -> tuple[float, str]:
     return 1.0, "seconds"
 
 
-def _maybe_log_y(ax: Axes, *arrays: np.ndarray) -> None:
-    v = np.concatenate([a[np.isfinite(a)] for a in arrays]) if arrays else np.empty(0)
-    if v.size and v.min() > 0 and v.max() / v.min() > 1e3:
+def _value_axis(ax: Axes, values: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Scale the objective axis to the COMPLETE trials' values (log when they are positive over
+    more than 3 decades; 1st..99th percentile when a few outliers would squash the rest) and
+    return a function that pins other values — pruned trials' intermediate values, outliers —
+    inside the axis edges, so they stay visible without stretching the axis."""
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return lambda a: a
+    log = bool(v.min() > 0 and v.max() / v.min() > 1e3)
+    lo, hi = objective_scale(np.log10(v) if log else v)
+    pad = 0.05 * (hi - lo)
+    edges = (lo - pad / 2, hi + pad / 2)
+    limits = (lo - pad, hi + pad)
+    if log:
         ax.set_yscale("log")
+        edges = (10 ** edges[0], 10 ** edges[1])
+        limits = (10 ** limits[0], 10 ** limits[1])
+    ax.set_ylim(*limits)
+    return lambda a: np.clip(a, *edges)
 
 
 def _rug(ax: Axes, x: np.ndarray, *, label: str | None) -> None:
@@ -175,10 +191,11 @@ def render_history(data: History) -> Figure:
             scale,
         ),
     )
+    pin = _value_axis(ax1, data.value)
     for ax, x, px, fx, bx, by, xlabel, div in panels:
         ax.scatter(
             x / div,
-            data.value,
+            pin(data.value),
             s=9,
             alpha=0.45,
             color=COLORS["complete"],
@@ -188,7 +205,7 @@ def render_history(data: History) -> Figure:
         if px.size:
             ax.scatter(
                 px / div,
-                data.pruned_value,
+                pin(data.pruned_value),
                 s=14,
                 marker="^",
                 alpha=0.6,
@@ -198,10 +215,11 @@ def render_history(data: History) -> Figure:
             )
         fx = fx[np.isfinite(fx)]
         _rug(ax, fx / div, label=f"failed ({data.n_failed})" if data.n_failed else None)
-        ax.step(bx / div, by, where="post", color=COLORS["best"], linewidth=2, label="best so far")
+        ax.step(
+            bx / div, pin(by), where="post", color=COLORS["best"], linewidth=2, label="best so far"
+        )
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.25)
-    _maybe_log_y(ax1, data.value, data.best_value)
     ax1.set_ylabel("objective")
     ax1.legend(loc="upper right", fontsize=8, framealpha=0.8)
     note = " (sampled points)" if data.downsampled else ""
@@ -315,6 +333,7 @@ def render_slices(data: Slices) -> Figure:
         ax.remove()
     rng = np.random.default_rng(0)
     sc = None
+    pin = _value_axis(axes[0], data.panels[0].y)  # y is shared: every panel has the same trials
     for ax, p in zip(axes, data.panels):
 
         def jitter(x: np.ndarray, p: Any = p) -> np.ndarray:
@@ -322,11 +341,13 @@ def render_slices(data: Slices) -> Figure:
                 return x
             return x + rng.uniform(-0.18, 0.18, size=x.size)
 
-        sc = ax.scatter(jitter(p.x), p.y, c=p.number, cmap="viridis", s=9, alpha=0.6, linewidths=0)
+        sc = ax.scatter(
+            jitter(p.x), pin(p.y), c=p.number, cmap="viridis", s=9, alpha=0.6, linewidths=0
+        )
         if p.pruned_x.size:
             ax.scatter(
                 jitter(p.pruned_x),
-                p.pruned_y,
+                pin(p.pruned_y),
                 marker="^",
                 s=14,
                 alpha=0.6,
@@ -352,8 +373,6 @@ def render_slices(data: Slices) -> Figure:
         ax.grid(alpha=0.25)
     for r in range(nrows):
         axes[r * ncols].set_ylabel("objective")
-    if data.panels and data.panels[0].y.size:
-        _maybe_log_y(axes[0], *(p.y for p in data.panels))
     if sc is not None:
         w, h = fig.get_size_inches()
         cax = fig.add_axes(((w - right + 0.25) / w, bottom / h, 0.14 / w, 1 - (top + bottom) / h))

@@ -139,19 +139,32 @@
   function drawHistory(canvas, h) {
     const { ctx, w, h: H } = canvas2d(canvas);
     if (h.message) { message(ctx, w, H, h.message); return; }
-    const ys = h.value.concat(h.pruned_value, h.best_value).filter((v) => v !== null);
+    // the axis fits the complete trials (like the report's figures); pruned trials' values and
+    // outliers are pinned to its edges
+    const ys = h.value.concat(h.best_value).filter((v) => v !== null);
     const xs = h.number.concat(h.pruned_number, h.failed_number, h.best_number);
-    if (!xs.length) { message(ctx, w, H, "no data"); return; }
+    if (!xs.length || !ys.length) { message(ctx, w, H, "no data"); return; }
     let ylo = Math.min(...ys), yhi = Math.max(...ys);
     const logy = ylo > 0 && yhi / ylo > 1e3;
     const ty = (v) => (logy ? Math.log10(v) : v);
-    ylo = ty(ylo); yhi = ty(yhi);
+    const sorted = ys.map(ty).sort((a, b) => a - b);
+    ylo = sorted[0]; yhi = sorted[sorted.length - 1];
+    if (sorted.length >= 50) {
+      const p1 = sorted[Math.floor(0.01 * (sorted.length - 1))];
+      const p99 = sorted[Math.ceil(0.99 * (sorted.length - 1))];
+      if (yhi - ylo > 20 * Math.max(p99 - p1, 1e-300)) { ylo = p1; yhi = p99; }
+    }
     if (yhi === ylo) { yhi += 0.5; ylo -= 0.5; }
-    const pad = (yhi - ylo) * 0.05; ylo -= pad; yhi += pad;
+    const pad = (yhi - ylo) * 0.05;
+    const edgeLo = ylo - pad / 2, edgeHi = yhi + pad / 2;
+    ylo -= pad; yhi += pad;
     const xlo = 0, xhi = Math.max(1, Math.max(...xs));
     const L = 58, R = 10, T = 10, B = 30;
     const X = (x) => L + ((x - xlo) / (xhi - xlo)) * (w - L - R);
-    const Y = (y) => T + (1 - (ty(y) - ylo) / (yhi - ylo)) * (H - T - B);
+    const Y = (y) => {
+      const v = Math.min(edgeHi, Math.max(edgeLo, ty(y)));
+      return T + (1 - (v - ylo) / (yhi - ylo)) * (H - T - B);
+    };
     // axes and grid
     ctx.strokeStyle = COLORS.grid; ctx.fillStyle = COLORS.axis; ctx.lineWidth = 1;
     for (const t of niceTicks(ylo, yhi, 5)) {
@@ -273,6 +286,11 @@
     $("failures-block").hidden = d.failures.length === 0;
     fillTable($("failures-table"), ["trial", "message"], d.failures);
     document.title = "tansaku: " + d.name;
+    for (const a of document.querySelectorAll("#study-list a")) {  // keep its list entry current
+      if (a.dataset.study !== d.name || a.childNodes.length < 2) continue;
+      const best = d.best ? "best " + fmt(d.best.value) : "no result yet";
+      a.childNodes[1].textContent = d.counts.complete + " complete, " + d.counts.running + " running · " + best;
+    }
     $("study-view").dataset.generatedAt = String(d.generated_at);
   }
 
