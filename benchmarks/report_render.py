@@ -165,6 +165,19 @@ def main() -> None:
                     message=tr.message,
                 )
         timed("SQLite: TrialTable.load", lambda: TrialTable.load(st, "big"), rows)
+        from tansaku.dashboard import StudyCache
+
+        cache = StudyCache(st, "big", min_age=0.0)
+        timed("dashboard: first poll (reads all trials)", cache.payload, rows)
+        extra = st.start_trial(info.study_id, dict(trials[0].params), worker="bench")
+        timed("dashboard: poll with 1 running trial", cache.payload, rows)
+        st.finish_trial(extra.trial_id, worker="bench", state=TrialState.COMPLETE, value=1.0)
+        cache._build_seconds = 0.0  # measure the rebuild, not the throttle
+        timed("dashboard: poll after it finished", cache.payload, rows)
+        import json
+
+        kb = len(json.dumps(cache.payload())) / 1e3
+        rows.append((f"dashboard: JSON payload {kb:.0f} kB", math.nan))
         with tempfile.TemporaryDirectory() as d:
             cmd = [
                 sys.executable,
@@ -188,7 +201,7 @@ def main() -> None:
     )
     print(f"{'step':<42} {'seconds':>8}")
     for label, s in rows:
-        print(f"{label:<42} {s:8.2f}")
+        print(f"{label:<42} {'' if math.isnan(s) else f'{s:.2f}':>8}")
     print(f"HTML size: {size / 1e6:.2f} MB")
 
 

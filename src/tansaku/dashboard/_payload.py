@@ -78,13 +78,17 @@ class StudyCache:
         self._finished: dict[int, FrozenTrial] = {}
         self._payload: dict[str, Any] | None = None
         self._built_at = 0.0
+        self._build_seconds = 0.0
         self._key: tuple[Any, ...] = ()
 
     def payload(self) -> dict[str, Any]:
         """The study's current view; raises StudyNotFoundError if it does not exist (any more)."""
         with self._lock:
             now = time.time()
-            if self._payload is not None and now - self._built_at < self.min_age:
+            # a big study may take a second to summarise: then rebuild at most every 4 builds'
+            # time, so polling browsers never keep a core busy
+            max_age = max(self.min_age, 4 * self._build_seconds)
+            if self._payload is not None and now - self._built_at < max_age:
                 return self._payload
             info = self.storage.get_study(self.name)
             if self._info is None or info.study_id != self._info.study_id:
@@ -97,13 +101,16 @@ class StudyCache:
             key = (self._seq, tuple((t.number, t.state.value) for t in pending))
             if self._payload is None or key != self._key or pending:
                 # running bars grow with time, so a study with running trials is redrawn each poll
+                t0 = time.perf_counter()
                 self._payload = self._build(info, pending, now)
+                self._build_seconds = time.perf_counter() - t0
                 self._key = key
             self._built_at = now
             return self._payload
 
     def _build(self, info: StudyInfo, pending: Sequence[FrozenTrial], now: float) -> dict[str, Any]:
-        finished = [t for n, t in self._finished.items() if n not in {p.number for p in pending}]
+        running = {p.number for p in pending}
+        finished = [t for n, t in self._finished.items() if n not in running]
         trials = [*finished, *pending]
         table = TrialTable.from_trials(
             trials,

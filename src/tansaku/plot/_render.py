@@ -446,7 +446,7 @@ def render_timeline(data: Timeline) -> Figure:
         )
         ax.add_collection(
             PolyCollection(
-                verts,
+                list(verts),
                 facecolors=COLORS[name],
                 edgecolors="white",
                 linewidths=0.3 if data.bar_row.size < 500 else 0,

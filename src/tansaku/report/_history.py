@@ -90,7 +90,8 @@ def history(source: Any, *, max_points: int = MAX_POINTS) -> History:
             if not finished_any
             else f"study {t.study!r} has no complete trial yet ({n_p} pruned, {n_f} failed)"
         )
-        return History(t.study, t.direction, msg, n_c, n_p, n_f, *([empty] * 12))
+        e = empty
+        return History(t.study, t.direction, msg, n_c, n_p, n_f, e, e, e, e, e, e, e, e, e, e, e, e)
     idx = np.flatnonzero(ok)
     last_number = float(t.number[t.state <= FAILED].max())
     best_number, best_value = _steps(t.number[idx], t.value[idx], sign, last_number)

@@ -63,9 +63,9 @@ def axis_ticks(t: TrialTable, name: str, n: int = 5) -> Axis:
     if isinstance(dist, Categorical):
         k = len(dist.choices)
         step = max(1, math.ceil(k / MAX_CATEGORY_LABELS))
-        pos = [(i + 0.5) / k for i in range(0, k, step)]
+        cpos = [(i + 0.5) / k for i in range(0, k, step)]
         labels = [_short(str(dist.choices[i])) for i in range(0, k, step)]
-        return Axis(name, kind, tuple(pos), tuple(labels))
+        return Axis(name, kind, tuple(cpos), tuple(labels))
     lo, hi = float(dist.low), float(dist.high)
     if kind == "log":
         vals = np.exp(np.linspace(math.log(lo), math.log(hi), n))
