@@ -7,6 +7,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -203,3 +204,44 @@ def test_storage_password_is_never_served(postgres_url: str) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_cli_dashboard_serves_until_stopped(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    mixed_study(4, storage=url, name="cli-study")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tansaku", "dashboard", "--storage", url, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        served = re.search(r"on (http://127\.0\.0\.1:\d+/)", line)
+        assert served, line
+        with urllib.request.urlopen(served.group(1) + "api/studies", timeout=10) as resp:
+            names = [s["name"] for s in json.load(resp)["studies"]]
+        assert names == ["cli-study"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+    assert proc.returncode == 0
+
+
+def test_cli_dashboard_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tansaku.cli import main
+
+    assert main(["dashboard", "--storage", f"sqlite:///{tmp_path / 'none.db'}"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["dashboard"]) == 2
+    assert "--storage" in capsys.readouterr().err
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    mixed_study(1, storage=url, name="x")
+    assert main(["dashboard", "--storage", url, "--interval", "0"]) == 2
