@@ -101,8 +101,10 @@ def require_services() -> bool:
 def _unavailable(reason: str) -> NoReturn:
     """Skip the current test, or fail it when TANSAKU_REQUIRE_SERVICES=1."""
     if require_services():
-        pytest.fail(f"{reason} [TANSAKU_REQUIRE_SERVICES=1, so this fails instead of skipping]",
-                    pytrace=False)
+        pytest.fail(
+            f"{reason} [TANSAKU_REQUIRE_SERVICES=1, so this fails instead of skipping]",
+            pytrace=False,
+        )
     pytest.skip(reason)
 
 
@@ -137,8 +139,11 @@ def find_postgres_bindir() -> Path:
             return Path(env)
         raise ServiceUnavailable(f"TANSAKU_PG_BINDIR={env} has no initdb and pg_ctl")
     candidates: list[Path] = []
-    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                    key=lambda p: [int(x) for x in re.findall(r"\d+", p)], reverse=True)
+    debian = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: [int(x) for x in re.findall(r"\d+", p)],
+        reverse=True,
+    )
     candidates += [Path(p) for p in debian]
     on_path = shutil.which("initdb")
     if on_path:
@@ -148,7 +153,8 @@ def find_postgres_bindir() -> Path:
             return d
     raise ServiceUnavailable(
         "PostgreSQL server binaries (initdb, pg_ctl) not found: install the Debian package "
-        f"'postgresql' ({_SETUP_HINT}) or set TANSAKU_PG_BINDIR")
+        f"'postgresql' ({_SETUP_HINT}) or set TANSAKU_PG_BINDIR"
+    )
 
 
 def _free_port() -> int:
@@ -184,8 +190,9 @@ class PostgresServer:
     # ---- construction ------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, *, dbname: str = "tansaku", bindir: Path | None = None,
-               start_timeout: float = 60) -> PostgresServer:
+    def create(
+        cls, *, dbname: str = "tansaku", bindir: Path | None = None, start_timeout: float = 60
+    ) -> PostgresServer:
         """``initdb`` a new cluster in a new temp dir, start it on a free port, create ``dbname``.
 
         Raises :class:`ServiceUnavailable` when the binaries (or, as root, the ``postgres`` OS
@@ -199,7 +206,8 @@ class PostgresServer:
             except KeyError:
                 raise ServiceUnavailable(
                     "running as root, but there is no OS user 'postgres' to run the server as "
-                    "(the Debian package 'postgresql' creates it)") from None
+                    "(the Debian package 'postgresql' creates it)"
+                ) from None
             os_user = "postgres"
         # Not under pytest's tmp_path: that lives in a 0700 root-owned directory which the
         # postgres user cannot enter.
@@ -250,11 +258,25 @@ class PostgresServer:
 
     def start(self, *, timeout: float = 60) -> None:
         """Start the server (same port as before) and wait until it accepts connections."""
-        r = self._pg(["pg_ctl", "start", "-D", str(self.datadir), "-l", str(self.logfile),
-                      "-w", "-t", str(int(timeout))], timeout=timeout + 10)
+        r = self._pg(
+            [
+                "pg_ctl",
+                "start",
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.logfile),
+                "-w",
+                "-t",
+                str(int(timeout)),
+            ],
+            timeout=timeout + 10,
+        )
         if r.returncode != 0:
-            raise RuntimeError(f"PostgreSQL did not start on port {self.port}:\n"
-                               f"{r.stdout}{r.stderr}\n--- server log ---\n{self.log_tail()}")
+            raise RuntimeError(
+                f"PostgreSQL did not start on port {self.port}:\n"
+                f"{r.stdout}{r.stderr}\n--- server log ---\n{self.log_tail()}"
+            )
 
     def stop(self, *, mode: str = "fast", timeout: float = 60) -> None:
         """Stop the server. ``mode``: ``"smart"`` (wait for clients), ``"fast"`` (disconnect
@@ -263,8 +285,10 @@ class PostgresServer:
             raise ValueError(f"mode must be smart, fast or immediate, got {mode!r}")
         if not self.is_running():
             return
-        r = self._pg(["pg_ctl", "stop", "-D", str(self.datadir), "-m", mode, "-w",
-                      "-t", str(int(timeout))], timeout=timeout + 10)
+        r = self._pg(
+            ["pg_ctl", "stop", "-D", str(self.datadir), "-m", mode, "-w", "-t", str(int(timeout))],
+            timeout=timeout + 10,
+        )
         if r.returncode != 0 and self.is_running():
             raise RuntimeError(f"PostgreSQL did not stop: {r.stdout}{r.stderr}")
 
@@ -303,8 +327,9 @@ class PostgresServer:
 
     # ---- internals ---------------------------------------------------------------------------
 
-    def _pg(self, argv: list[str], *, timeout: float,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def _pg(
+        self, argv: list[str], *, timeout: float, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run a PostgreSQL program from ``bindir`` as the server's OS user."""
         cmd = [str(self.bindir / argv[0]), *argv[1:]]
         kw: dict[str, Any] = {}
@@ -323,11 +348,23 @@ class PostgresServer:
             for p in (self.base, self.socket_dir, pwfile):
                 os.chown(p, ent.pw_uid, ent.pw_gid)
         pwfile.chmod(0o600)
-        r = self._pg(["initdb", "-D", str(self.datadir), "-U", self.user,
-                      f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256",
-                      "-E", "UTF8", "--no-locale",
-                      "--no-sync"],  # throwaway data: skip the fsync of the new cluster
-                     timeout=120)
+        r = self._pg(
+            [
+                "initdb",
+                "-D",
+                str(self.datadir),
+                "-U",
+                self.user,
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],  # throwaway data: skip the fsync of the new cluster
+            timeout=120,
+        )
         pwfile.unlink()
         if r.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{r.stdout}{r.stderr}")
@@ -366,8 +403,10 @@ class PostgresServer:
                     raise
 
     def _createdb(self, name: str) -> None:
-        r = self._pg(["createdb", "-h", str(self.socket_dir), "-p", str(self.port),
-                      "-U", self.user, name], timeout=60)
+        r = self._pg(
+            ["createdb", "-h", str(self.socket_dir), "-p", str(self.port), "-U", self.user, name],
+            timeout=60,
+        )
         if r.returncode != 0:
             raise RuntimeError(f"createdb {name} failed: {r.stderr.strip()}")
 
@@ -464,8 +503,10 @@ def _check_slurm() -> BatchQueue | str:
         if time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    return (f"Slurm has no usable node (sinfo: {last or 'no output'!r}); is slurmctld "
-            "running? see scripts/services/slurm_start.sh")
+    return (
+        f"Slurm has no usable node (sinfo: {last or 'no output'!r}); is slurmctld "
+        "running? see scripts/services/slurm_start.sh"
+    )
 
 
 _QSTAT_INSTANCE = re.compile(r"^(\S+)@(\S+)\s+\S+\s+\d+/\d+/(\d+)\s+\S+\s+\S+\s*(\S*)\s*$")
@@ -482,8 +523,9 @@ def _check_sge() -> BatchQueue | str:
         try:
             r = _run(["qstat", "-f"], timeout=15)
             last = (r.stdout + r.stderr).strip()
-            if r.returncode != 0 and ("commlib error" in r.stderr
-                                      or "unable to contact qmaster" in r.stderr):
+            if r.returncode != 0 and (
+                "commlib error" in r.stderr or "unable to contact qmaster" in r.stderr
+            ):
                 break  # no sge_qmaster at all: waiting would not help
             if r.returncode == 0:
                 usable = []
@@ -501,8 +543,10 @@ def _check_sge() -> BatchQueue | str:
         if time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    return (f"Grid Engine has no usable queue instance (qstat -f: {last or 'no output'!r}); "
-            "are sge_qmaster and sge_execd running? see scripts/services/sge_start.sh")
+    return (
+        f"Grid Engine has no usable queue instance (qstat -f: {last or 'no output'!r}); "
+        "are sge_qmaster and sge_execd running? see scripts/services/sge_start.sh"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -553,7 +597,8 @@ def find_chromium() -> str:
             return p
     raise ServiceUnavailable(
         f"Chromium not found: install the Debian package 'chromium' ({_SETUP_HINT}) "
-        "or set TANSAKU_CHROMIUM")
+        "or set TANSAKU_CHROMIUM"
+    )
 
 
 @functools.cache
@@ -587,8 +632,9 @@ def browser(chromium_path: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_path, headless=True,
-                               args=list(CHROMIUM_ARGS), timeout=60_000)
+        b = pw.chromium.launch(
+            executable_path=chromium_path, headless=True, args=list(CHROMIUM_ARGS), timeout=60_000
+        )
         try:
             yield b
         finally:

@@ -32,11 +32,15 @@ for p in gridengine-common gridengine-master gridengine-exec gridengine-client; 
                 "$p shared/gridenginemaster string $H"
 done | debconf-set-selections
 
+t0=$(date +%s%N)
 apt-get update -qq
+t1=$(date +%s%N)
 # --no-install-recommends keeps the download small (chromium alone recommends ~100 MB more);
 # nothing we use needs the recommended packages.
 # "invoke-rc.d: policy-rc.d denied execution of start" is expected here: packages never start
 # daemons on these machines; our start scripts do that.
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/tansaku-apt-install.log 2>&1 || {
   tail -n 40 /tmp/tansaku-apt-install.log; exit 1; }
-echo "installed (log: /tmp/tansaku-apt-install.log)"
+t2=$(date +%s%N)
+echo "installed; apt-get update $(( (t1 - t0) / 1000000 )) ms, install $(( (t2 - t1) / 1000000 )) ms" \
+     "(log: /tmp/tansaku-apt-install.log)"

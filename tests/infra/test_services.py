@@ -38,9 +38,12 @@ def test_postgres_round_trip_with_psycopg3(postgres_url: str) -> None:
     try:
         assert engine.dialect.driver == "psycopg"  # psycopg 3, not psycopg2
         with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE trial (number int PRIMARY KEY, value double precision)"))
-            conn.execute(text("INSERT INTO trial VALUES (:n, :v)"),
-                         [{"n": i, "v": i / 4} for i in range(5)])
+            conn.execute(
+                text("CREATE TABLE trial (number int PRIMARY KEY, value double precision)")
+            )
+            conn.execute(
+                text("INSERT INTO trial VALUES (:n, :v)"), [{"n": i, "v": i / 4} for i in range(5)]
+            )
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT number, value FROM trial ORDER BY number")).all()
             version = conn.execute(text("SHOW server_version")).scalar_one()
@@ -51,8 +54,9 @@ def test_postgres_round_trip_with_psycopg3(postgres_url: str) -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_url_gives_each_test_an_empty_database(postgres_server: PostgresServer,
-                                                        postgres_url: str) -> None:
+def test_postgres_url_gives_each_test_an_empty_database(
+    postgres_server: PostgresServer, postgres_url: str
+) -> None:
     from sqlalchemy import text
 
     other = postgres_server.create_database()
@@ -61,9 +65,12 @@ def test_postgres_url_gives_each_test_an_empty_database(postgres_server: Postgre
         engine = _engine(url)
         try:
             with engine.connect() as conn:
-                n = conn.execute(text(
-                    "SELECT count(*) FROM information_schema.tables "
-                    "WHERE table_schema = 'public'")).scalar_one()
+                n = conn.execute(
+                    text(
+                        "SELECT count(*) FROM information_schema.tables "
+                        "WHERE table_schema = 'public'"
+                    )
+                ).scalar_one()
             assert n == 0
         finally:
             engine.dispose()
@@ -71,8 +78,9 @@ def test_postgres_url_gives_each_test_an_empty_database(postgres_server: Postgre
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
-def test_postgres_restart_is_survived_by_a_new_connection(restartable_postgres: PostgresServer,
-                                                          mode: str) -> None:
+def test_postgres_restart_is_survived_by_a_new_connection(
+    restartable_postgres: PostgresServer, mode: str
+) -> None:
     from sqlalchemy import text
     from sqlalchemy.exc import OperationalError
 
@@ -100,8 +108,9 @@ def test_postgres_restart_is_survived_by_a_new_connection(restartable_postgres: 
 
 
 @pytest.mark.postgres
-def test_postgres_restart_from_another_thread_during_use(restartable_postgres: PostgresServer
-                                                         ) -> None:
+def test_postgres_restart_from_another_thread_during_use(
+    restartable_postgres: PostgresServer,
+) -> None:
     """The pattern issue 8 needs: the server restarts while the main thread keeps writing."""
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
@@ -143,8 +152,9 @@ def test_postgres_restart_from_another_thread_during_use(restartable_postgres: P
 def _wait_slurm_job_gone(job_id: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        r = subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True,
-                           text=True, timeout=15)
+        r = subprocess.run(
+            ["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True, timeout=15
+        )
         # squeue forgets finished jobs (or errors "Invalid job id" once purged)
         if r.returncode != 0 or not r.stdout.strip():
             return
@@ -153,8 +163,13 @@ def _wait_slurm_job_gone(job_id: str, timeout: float = 60) -> None:
 
 
 def _sbatch(slurm: BatchQueue, *args: str) -> str:
-    r = subprocess.run(["sbatch", "--parsable", "-p", slurm.queue, *args], capture_output=True,
-                       text=True, timeout=30, check=True)
+    r = subprocess.run(
+        ["sbatch", "--parsable", "-p", slurm.queue, *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     return r.stdout.strip().split(";")[0]
 
 
@@ -162,8 +177,15 @@ def _sbatch(slurm: BatchQueue, *args: str) -> str:
 @pytest.mark.timeout(120)
 def test_slurm_sbatch_wrap_runs_and_writes_output(slurm: BatchQueue, tmp_path: Path) -> None:
     assert slurm.kind == "slurm" and slurm.slots >= 2
-    job = _sbatch(slurm, "-o", str(tmp_path / "out-%j.txt"), "--chdir", str(tmp_path),
-                  "--wrap", 'echo "job $SLURM_JOB_ID says $(( 6 * 7 ))"')
+    job = _sbatch(
+        slurm,
+        "-o",
+        str(tmp_path / "out-%j.txt"),
+        "--chdir",
+        str(tmp_path),
+        "--wrap",
+        'echo "job $SLURM_JOB_ID says $(( 6 * 7 ))"',
+    )
     _wait_slurm_job_gone(job)
     out = tmp_path / f"out-{job}.txt"
     deadline = time.monotonic() + 10  # the file is written by slurmd; allow it a moment
@@ -177,8 +199,15 @@ def test_slurm_sbatch_wrap_runs_and_writes_output(slurm: BatchQueue, tmp_path: P
 def test_slurm_runs_jobs_at_the_same_time(slurm: BatchQueue, tmp_path: Path) -> None:
     """Issue 5 needs >= 2 trial jobs running at once; 3 jobs of 3 s must overlap."""
     jobs = [
-        _sbatch(slurm, "-o", "/dev/null", "--chdir", str(tmp_path), "--wrap",
-                f"date +%s.%N > start-{k}; sleep 3; date +%s.%N > end-{k}")
+        _sbatch(
+            slurm,
+            "-o",
+            "/dev/null",
+            "--chdir",
+            str(tmp_path),
+            "--wrap",
+            f"date +%s.%N > start-{k}; sleep 3; date +%s.%N > end-{k}",
+        )
         for k in range(3)
     ]
     for j in jobs:
@@ -210,9 +239,25 @@ def test_sge_qsub_runs_and_writes_output(sge: BatchQueue, tmp_path: Path) -> Non
     # A script file, not "qsub -b y bash -c ...": -b y joins the arguments and drops quoting.
     script = tmp_path / "job.sh"
     script.write_text('#!/bin/bash\necho "job $JOB_ID in queue $QUEUE says $(( 6 * 7 ))"\n')
-    r = subprocess.run(["qsub", "-terse", "-q", sge.queue, "-cwd", "-j", "y",
-                        "-o", str(tmp_path / "out.txt"), str(script)],
-                       capture_output=True, text=True, timeout=30, check=True, cwd=tmp_path)
+    r = subprocess.run(
+        [
+            "qsub",
+            "-terse",
+            "-q",
+            sge.queue,
+            "-cwd",
+            "-j",
+            "y",
+            "-o",
+            str(tmp_path / "out.txt"),
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        cwd=tmp_path,
+    )
     job = r.stdout.strip()
     assert job.isdigit(), r.stdout
     _wait_sge_job_gone(job)
@@ -235,9 +280,16 @@ def _worker_env(name: str) -> tuple[int, str | None]:
 @pytest.mark.timeout(120)
 def test_dask_local_cluster_computes_in_worker_processes() -> None:
     distributed = import_or_unavailable("distributed", "dask")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, host="127.0.0.1") as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         assert sum(client.gather(client.map(_square, range(10)))) == 285
         pids = client.run(os.getpid)
         assert len(pids) == 2 and os.getpid() not in pids.values()
@@ -248,11 +300,20 @@ def _run_jobqueue_study(cls_name: str, q: BatchQueue, tmp_path: Path, job_env: s
     distributed = import_or_unavailable("distributed", "dask")
     jobqueue = import_or_unavailable("dask_jobqueue", "dask")
     cls = getattr(jobqueue, cls_name)
-    with cls(cores=1, processes=1, memory="1GiB", queue=q.queue, walltime="00:10:00",
-             interface="lo",  # scheduler and workers on loopback only
-             log_directory=str(tmp_path / "logs"), local_directory=str(tmp_path / "work"),
-             scheduler_options={"dashboard_address": None}) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        cls(
+            cores=1,
+            processes=1,
+            memory="1GiB",
+            queue=q.queue,
+            walltime="00:10:00",
+            interface="lo",  # scheduler and workers on loopback only
+            log_directory=str(tmp_path / "logs"),
+            local_directory=str(tmp_path / "work"),
+            scheduler_options={"dashboard_address": None},
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         cluster.scale(jobs=2)
         client.wait_for_workers(2, timeout=90)
         assert sum(client.gather(client.map(_square, range(10)))) == 285
@@ -306,19 +367,22 @@ def static_site(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.browser
 @pytest.mark.timeout(120)
-def test_chromium_loads_local_page_and_runs_its_script(page, static_site: str,  # type: ignore[no-untyped-def]
-                                                       tmp_path: Path) -> None:
+def test_chromium_loads_local_page_and_runs_its_script(
+    page,
+    static_site: str,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     (tmp_path / "index.html").write_text(
         "<!doctype html><html><head><title>tansaku smoke</title></head><body>"
         '<p id="static">served by http.server</p><ul id="list"></ul>'
         "<script>for (const x of ['a', '<b>']) {"
         "  const li = document.createElement('li'); li.textContent = x;"
         "  document.getElementById('list').appendChild(li); }</script>"
-        "</body></html>")
+        "</body></html>"
+    )
     response = page.goto(f"{static_site}/index.html")
     assert response is not None and response.status == 200
     assert page.title() == "tansaku smoke"
     assert page.locator("#static").inner_text() == "served by http.server"
     # Only a real browser running the page's JavaScript produces these list items.
     assert page.locator("#list li").all_inner_texts() == ["a", "<b>"]
-
