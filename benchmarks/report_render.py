@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -75,10 +77,20 @@ def synthetic_trials(n: int, *, seed: int = 0) -> list[FrozenTrial]:
     return out
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children: on a shared machine this is close
+    to what the wall time would be on an idle one (the code is single-threaded)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def timed(label: str, fn, rows: list) -> object:  # type: ignore[no-untyped-def]
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu()
     out = fn()
-    rows.append((label, time.perf_counter() - t))
+    rows.append((label, time.perf_counter() - t, _cpu() - c))
     return out
 
 
@@ -135,13 +147,14 @@ def main() -> None:
 
         timed(f"draw+png: {name}", draw, rows)
     with tempfile.TemporaryDirectory() as d:
-        t = time.perf_counter()
-        rep = build_report(table)
-        pngs = render_pngs(rep)
-        page = render_html(rep, pngs)
-        (Path(d) / "index.html").write_text(page)
-        rows.append(("whole report (data + 5 PNGs + HTML)", time.perf_counter() - t))
-        size = len(page)
+
+        def whole() -> int:
+            rep = build_report(table)
+            page = render_html(rep, render_pngs(rep))
+            (Path(d) / "index.html").write_text(page)
+            return len(page)
+
+        size = timed("whole report (data + 5 PNGs + HTML)", whole, rows)
     if args.sqlite:
         db = Path(args.sqlite)
         url = f"sqlite:///{db}"
@@ -177,7 +190,7 @@ def main() -> None:
         import json
 
         kb = len(json.dumps(cache.payload())) / 1e3
-        rows.append((f"dashboard: JSON payload {kb:.0f} kB", math.nan))
+        rows.append((f"dashboard: JSON payload {kb:.0f} kB", math.nan, math.nan))
         with tempfile.TemporaryDirectory() as d:
             cmd = [
                 sys.executable,
@@ -196,12 +209,17 @@ def main() -> None:
                 lambda: subprocess.run(cmd, check=True, capture_output=True),
                 rows,
             )
+    load = os.getloadavg()[0]
     print(
-        f"\nreport timings, {args.trials} trials ({sys.platform}, python {sys.version.split()[0]})"
+        f"\nreport timings, {args.trials} trials (python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, load average {load:.1f} at the end)"
     )
-    print(f"{'step':<42} {'seconds':>8}")
-    for label, s in rows:
-        print(f"{label:<42} {'' if math.isnan(s) else f'{s:.2f}':>8}")
+    print(f"| {'step':<44} | {'wall s':>7} | {'CPU s':>7} |")
+    print(f"|{'-' * 46}|{'-' * 8}:|{'-' * 8}:|")
+    for label, wall, cpu in rows:
+        w = "" if math.isnan(wall) else f"{wall:.2f}"
+        c = "" if math.isnan(cpu) else f"{cpu:.2f}"
+        print(f"| {label:<44} | {w:>7} | {c:>7} |")
     print(f"HTML size: {size / 1e6:.2f} MB")
 
 

@@ -11,7 +11,7 @@ import tansaku as tk
 from tansaku import report
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.report import TrialTable
-from tansaku.report._sample import merge_intervals, subsample
+from tansaku.report._sample import subsample
 from tests.report._studies import XSS, mixed_study, synthetic_table
 
 
@@ -235,16 +235,36 @@ def test_timeline_lanes_and_busy_fractions_are_exact() -> None:
     assert tl.bar_row.size == 5  # the waiting trial has no bar
 
 
-def test_timeline_merges_bars_without_changing_busy_fractions() -> None:
+def test_timeline_rasterizes_bars_without_changing_busy_fractions() -> None:
     rows = [(i, "complete", 1.0, float(i), i + 0.9, "A") for i in range(300)]
-    rows.append((300, "failed", None, 300.0, 300.5, "A"))
+    rows.append((300, "failed", None, 300.0, 330.0, "A"))  # a long failure: it fills its pixels
+    rows.append((301, "complete", 1.0, 330.0, 331.0, "B"))
     t = synthetic_table(rows)
     exact = report.timeline(t)
     merged = report.timeline(t, max_bars=50)
-    assert not exact.merged and exact.bar_row.size == 301
-    assert merged.merged and merged.bar_row.size < 50
+    assert not exact.merged and exact.bar_row.size == 302
+    assert merged.merged and merged.bar_row.size <= 50
     assert merged.row_busy.tolist() == pytest.approx(exact.row_busy.tolist())
-    assert (merged.bar_state == 2).sum() == 1  # failures are never merged away
+    assert merged.state_counts == exact.state_counts == {"complete": 301, "failed": 1}
+    # worker A: one long complete stretch (the 0.1 s gaps are below a pixel), then the failure
+    a = merged.bar_row == 0
+    assert merged.bar_state[a].tolist() == [0, 2]
+    assert merged.bar_start[a][0] == 0.0 and merged.bar_end[a][0] == pytest.approx(300, abs=3)
+    assert merged.bar_end[a][1] == pytest.approx(330, abs=3)
+
+
+def test_timeline_pixels_show_the_majority_state() -> None:
+    # 90% of the time complete, 10% failed, in short alternating trials: bins show "complete"
+    rows = []
+    for i in range(2000):
+        st = "failed" if i % 10 == 0 else "complete"
+        rows.append((i, st, None if st == "failed" else 1.0, float(i), i + 1.0, "A"))
+    rows.append((2000, "running", None, 2000.0, None, "A"))
+    tl = report.timeline(synthetic_table(rows, now=2001.0), max_bars=100)
+    assert tl.merged and tl.bar_row.size <= 100
+    assert set(tl.bar_state.tolist()) == {0, 3}
+    assert tl.bar_number[tl.bar_state == 3].tolist() == [2000]  # running: kept as it is
+    assert tl.state_counts == {"complete": 1800, "failed": 200, "running": 1}
 
 
 def test_timeline_of_a_study_without_started_trials() -> None:
@@ -265,12 +285,10 @@ def test_top_trials_are_the_best_complete_ones(table: TrialTable) -> None:
 
 
 # ------------------------------------------------------------------------------ sampling
-def test_subsample_and_merge_helpers() -> None:
+def test_subsample_keeps_what_it_must() -> None:
     idx = np.arange(100)
     keep = np.array([3, 50, 99])
     s = subsample(idx, 10, keep=keep)
     assert s.size == 10 and set(keep.tolist()) <= set(s.tolist())
     assert np.all(np.diff(s) > 0)
     assert subsample(idx, 200).size == 100
-    ms, me = merge_intervals(np.array([5.0, 0.0, 1.05, 3.0]), np.array([6.0, 1.0, 2.0, 4.0]), 0.1)
-    assert ms.tolist() == [0.0, 3.0, 5.0] and me.tolist() == [2.0, 4.0, 6.0]

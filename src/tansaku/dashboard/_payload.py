@@ -30,9 +30,13 @@ TIMELINE_BARS = 2500
 RECENT_TRIALS = 50
 
 
-def _floats(a: Iterable[float]) -> list[float | None]:
-    """JSON has no nan/inf: they become null."""
-    return [float(x) if math.isfinite(x) else None for x in np.asarray(a, dtype=float).tolist()]
+def _floats(a: Iterable[float], digits: int = 7) -> list[float | None]:
+    """Rounded to ``digits`` significant digits (the page has a few hundred pixels; JSON of full
+    doubles was half the payload); JSON has no nan/inf: they become null."""
+    return [
+        float(f"{x:.{digits}g}") if math.isfinite(x) else None
+        for x in np.asarray(a, dtype=float).tolist()
+    ]
 
 
 def _ints(a: Iterable[int]) -> list[int]:
@@ -161,8 +165,8 @@ class StudyCache:
                 "rows": list(tl.rows),
                 "row_busy": _floats(tl.row_busy),
                 "bar_row": _ints(tl.bar_row),
-                "bar_start": _floats(tl.bar_start),
-                "bar_end": _floats(tl.bar_end),
+                "bar_start": _floats(tl.bar_start, 5),
+                "bar_end": _floats(tl.bar_end, 5),
                 "bar_state": _state_names(tl.bar_state),
                 "merged": tl.merged,
             },

@@ -459,7 +459,9 @@ def render_timeline(data: Timeline) -> Figure:
     ax.set_xlabel(f"wall time since the first trial started ({unit})")
     ax.grid(axis="x", alpha=0.25)
     ax.legend(
-        handles=[Patch(color=COLORS[n], label=n) for n in present],
+        handles=[
+            Patch(color=COLORS[n], label=f"{n} ({data.state_counts.get(n, 0)})") for n in present
+        ],
         fontsize=8,
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
@@ -467,7 +469,7 @@ def render_timeline(data: Timeline) -> Figure:
     )
     extra = []
     if data.merged:
-        extra.append("adjacent bars merged")
+        extra.append("each pixel shows the state that filled most of it")
     if data.hidden_rows:
         extra.append(f"{data.hidden_rows} more lanes not shown")
     note = f" ({'; '.join(extra)})" if extra else ""

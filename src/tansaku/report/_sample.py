@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["merge_intervals", "subsample"]
+__all__ = ["subsample"]
 
 
 def subsample(
@@ -26,22 +26,3 @@ def subsample(
     rng = np.random.default_rng(seed)
     picked = rng.choice(rest, size=limit - keep_set.size, replace=False)
     return np.sort(np.concatenate([keep_set, picked]))
-
-
-def merge_intervals(
-    start: np.ndarray, end: np.ndarray, gap: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Merge intervals (of one lane, any order) whose gaps are ``<= gap``: drawing a bar per trial is
-    pointless when a pixel spans many trials.  Returns merged ``(start, end)`` sorted by start."""
-    if start.size == 0:
-        return start, end
-    order = np.argsort(start, kind="stable")
-    s, e = start[order], end[order]
-    run_end = np.maximum.accumulate(e)
-    # a new block begins where the next start is beyond everything so far (+ gap)
-    new = np.empty(s.size, dtype=bool)
-    new[0] = True
-    new[1:] = s[1:] > run_end[:-1] + gap
-    first = np.flatnonzero(new)
-    last = np.append(first[1:] - 1, s.size - 1)
-    return s[first], run_end[last]

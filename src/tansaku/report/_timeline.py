@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from tansaku.report._sample import merge_intervals
-from tansaku.report._table import FAILED, RUNNING, as_table
+from tansaku.report._table import RUNNING, STATES, as_table
 
 __all__ = ["Timeline", "timeline"]
 
@@ -31,8 +30,10 @@ PIXELS = 2000  # bars closer than span / PIXELS merge when there are too many to
 class Timeline:
     """Bars in seconds since ``origin`` (the first start).  ``bar_state`` holds state codes
     (see ``STATES``); running trials end at the snapshot time.  When there are more than
-    ``MAX_BARS`` bars, bars of one lane and state closer than a pixel are merged
-    (``merged=True``) — busy fractions are always computed from the exact trials."""
+    ``max_bars`` bars, each lane is drawn at pixel resolution instead: a pixel-wide bin shows
+    the state that filled most of it (``merged=True``, ``bar_number`` -1); running bars are
+    kept as they are.  ``state_counts`` and the busy fractions always come from the exact
+    trials."""
 
     study: str
     message: str | None
@@ -52,6 +53,7 @@ class Timeline:
     busy: float = math.nan
     merged: bool = False
     hidden_rows: int = 0
+    state_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -76,6 +78,70 @@ def _lanes(start: np.ndarray, end: np.ndarray) -> np.ndarray:
         lane[i] = k
         heapq.heappush(busy, (end[i], k))
     return lane
+
+
+def _coverage(start: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Busy time of intervals in ``[0, e]`` for each edge ``e`` (O((n + bins) log n))."""
+    s, e = np.sort(start), np.sort(end)
+    cs = np.concatenate([[0.0], np.cumsum(s)])
+    ce = np.concatenate([[0.0], np.cumsum(e)])
+    ks = np.searchsorted(s, edges, side="right")
+    ke = np.searchsorted(e, edges, side="right")
+    return (edges * ks - cs[ks]) - (edges * ke - ce[ke])
+
+
+def _rasterize(
+    row: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    state: np.ndarray,
+    number: np.ndarray,
+    *,
+    span: float,
+    max_bars: int,
+) -> tuple[np.ndarray, ...]:
+    """Too many bars to draw: cut each row into pixel-wide bins, give a bin the state that
+    filled most of it (nothing if it was busy less than half the time), and join equal
+    neighbours into bars; halve the bins until at most ``max_bars`` bars remain.  Running bars
+    are kept as they are; the other bars get number -1."""
+    keep = state == RUNNING
+    parts0 = (row[keep], start[keep], end[keep], state[keep], number[keep])
+    n_bins = PIXELS
+    while True:
+        edges = np.linspace(0.0, span, n_bins + 1)
+        width = span / n_bins
+        parts = [parts0]
+        for r in np.unique(row[~keep]):
+            in_row = (row == r) & ~keep
+            codes = np.unique(state[in_row])
+            occ = np.stack(
+                [
+                    np.diff(
+                        _coverage(start[in_row & (state == c)], end[in_row & (state == c)], edges)
+                    )
+                    for c in codes
+                ]
+            )
+            label = np.where(occ.sum(axis=0) >= 0.5 * width, codes[np.argmax(occ, axis=0)], -1)
+            cut = np.flatnonzero(np.diff(label)) + 1
+            first = np.concatenate([[0], cut])
+            last = np.concatenate([cut, [n_bins]])
+            vals = label[first]
+            on = vals >= 0
+            n = int(on.sum())
+            parts.append(
+                (
+                    np.full(n, r),
+                    edges[first[on]],
+                    edges[last[on]],
+                    vals[on].astype(np.int8),
+                    np.full(n, -1),
+                )
+            )
+        out = tuple(np.concatenate(p) for p in zip(*parts))
+        if out[0].size <= max_bars or n_bins <= 64:
+            return out
+        n_bins //= 2
 
 
 def _short_worker(w: str) -> str:
@@ -155,25 +221,9 @@ def timeline(source: Any, *, max_bars: int = MAX_BARS, max_rows: int = MAX_ROWS)
     merged = False
     if b_row.size > max_bars:
         merged = True
-        gap = span / PIXELS
-        parts: list[tuple[np.ndarray, ...]] = []
-        for r in np.unique(b_row):
-            for s in np.unique(b_state[b_row == r]):
-                sel = (b_row == r) & (b_state == s)
-                if s in (FAILED, RUNNING):  # rare and important: never merged away
-                    parts.append((b_row[sel], b_start[sel], b_end[sel], b_state[sel], b_num[sel]))
-                    continue
-                ms, me = merge_intervals(b_start[sel], b_end[sel], gap)
-                parts.append(
-                    (
-                        np.full(ms.size, r),
-                        ms,
-                        me,
-                        np.full(ms.size, s, dtype=np.int8),
-                        np.full(ms.size, -1),
-                    )
-                )
-        b_row, b_start, b_end, b_state, b_num = (np.concatenate(p) for p in zip(*parts))
+        b_row, b_start, b_end, b_state, b_num = _rasterize(
+            b_row, b_start, b_end, b_state, b_num, span=span, max_bars=max_bars
+        )
     return Timeline(
         study=t.study,
         message=None,
@@ -193,4 +243,5 @@ def timeline(source: Any, *, max_bars: int = MAX_BARS, max_rows: int = MAX_ROWS)
         busy=total_busy / total_cap if total_cap > 0 else 1.0,
         merged=merged,
         hidden_rows=hidden,
+        state_counts={STATES[c].value: int(np.count_nonzero(state == c)) for c in np.unique(state)},
     )
