@@ -102,3 +102,39 @@ def test_import_tansaku_does_not_load_matplotlib_and_missing_matplotlib_names_th
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert "pip install 'tansaku[plot]'" in out.stdout
+
+
+def _edge_studies() -> dict[str, tk.Study]:
+    one = tk.create_study({"x": tk.Float(0.0, 1.0)}, sampler="random", seed=0, name="one-param")
+    for _ in range(12):
+        t = one.ask()
+        one.tell(t, t.params["x"] ** 2)
+    failed = tk.create_study({"c": tk.Categorical([None, True, 1.5])}, name="all-failed")
+    for _ in range(3):
+        failed.tell(failed.ask(), state="failed", message="no")
+    running = tk.create_study({"n": tk.Int(1, 4)}, name="only-running")
+    running.ask()
+    maxi = tk.create_study(
+        {"x": tk.Float(1.0, 1e6, log=True), "k": tk.Int(0, 3)}, direction="maximize", name="maxi"
+    )
+    for _ in range(30):  # huge spread: log axes
+        t = maxi.ask()
+        maxi.tell(t, t.params["x"])
+    return {s.name: s for s in (one, failed, running, maxi)}
+
+
+@pytest.mark.parametrize("name", ["one-param", "all-failed", "only-running", "maxi"])
+def test_edge_cases_render(name: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    study = _edge_studies()[name]
+    page = report.write_report(study, tmp_path).read_text(encoding="utf-8")  # draws all five
+    assert len(list(tmp_path.glob("*.png"))) == len(PLOTS)
+    assert f"Study {name}" in page
+    if name == "only-running":
+        assert "1 running" in page
+        assert "no finished trials" in _texts(tk.plot.history(study))
+        assert "running" in _texts(tk.plot.timeline(study))  # the running bar is drawn
+    if name == "maxi":
+        fig = tk.plot.history(study)
+        assert fig.axes[0].get_yscale() == "log"
+        h = report.history(study)
+        assert h.best_value[-1] == max(t.value for t in study.trials)
