@@ -31,7 +31,8 @@ Choices, each a documented option (defaults in brackets):
   pending point is added to the bad set, so ``g`` grows where other workers are already
   evaluating and ``k`` workers do not all get the same proposal.  A float ``liar`` is the loss the
   pending points pretend to have (they join the good set if that would rank among the best);
-  ``None`` ignores pending points.
+  ``None`` ignores pending points.  On discrete spaces, where two proposals can coincide
+  exactly, a candidate equal to a pending point is only chosen when every candidate is one.
 
 Cost per ask: ``O(n * d)`` bookkeeping (rankings and per-dimension orders are kept sorted
 incrementally, new points merged in) plus ``O(n_candidates * n * d)`` density evaluation; no
@@ -189,9 +190,20 @@ class TPE:
         cand = good.sample(rng, self.n_candidates, joint=joint)
         score = good.log_pdf(cand, joint=joint) - bad.log_pdf(cand, joint=joint)
         if joint:
-            return cand[int(np.argmax(score))].copy()
-        best = np.argmax(score, axis=0)
-        return cand[best, np.arange(self.d)].copy()
+            return cand[int(np.argmax(self._dedup(score, cand, pend)))].copy()
+        x = cand[np.argmax(score, axis=0), np.arange(self.d)]
+        if len(pend) and np.any(np.all(pend == x, axis=1)):  # fall back to whole candidates
+            x = cand[int(np.argmax(self._dedup(score.sum(axis=1), cand, pend)))]
+        return x.copy()
+
+    @staticmethod
+    def _dedup(score: np.ndarray, cand: np.ndarray, pend: np.ndarray) -> np.ndarray:
+        """Rule out candidates equal to a pending point (possible on discrete spaces), unless
+        every candidate is one."""
+        if not len(pend):
+            return score
+        dup = np.any(np.all(cand[:, None, :] == pend[None], axis=2), axis=1)
+        return score if dup.all() else np.where(dup, -np.inf, score)
 
     def _split(self, n_pending: int) -> tuple[np.ndarray, np.ndarray, int]:
         """Rows of the good and bad sets, and how many pending points join the good set."""
