@@ -174,3 +174,58 @@ def test_foreign_trials_are_ignored_and_meta_is_small() -> None:
     p = s.ask([])
     assert p.meta["cma"] == [0, 0, 0]
     assert len(json.dumps(dict(p.meta))) < 60
+
+
+def _scripted(study_for_step, objective, script) -> list[dict]:
+    """Run ``script`` (``"a"`` = ask, an int ``i`` = tell the i-th asked trial) on the study that
+    ``study_for_step(step)`` returns, so a script can switch to a resumed study half-way."""
+    asked = []
+    for step, op in enumerate(script):
+        study = study_for_step(step)
+        if op == "a":
+            asked.append(study.ask())
+        else:
+            study.tell(asked[op].number, objective(asked[op]))
+    return [dict(t.params) for t in study_for_step(len(script)).trials]
+
+
+def test_study_api_sqlite_resume_with_pending_trials(tmp_path) -> None:
+    space = {"x": tk.Float(-2, 2), "k": tk.Int(0, 6), "c": tk.Categorical(["a", "b", "c"])}
+    spec = {"name": "cmaes", "seed": 4, "popsize": 4, "x0": {"x": 1.0, "k": 2, "c": "a"}}
+
+    def objective(trial) -> float:
+        p = trial.params
+        return (p["x"] - 0.5) ** 2 + abs(p["k"] - 4) + (p["c"] != "b")
+
+    # 3 workers' worth of trials in flight, finishing in a shuffled order
+    rng = np.random.default_rng(0)
+    script: list = ["a", "a", "a"]
+    flying, n_asked = [0, 1, 2], 3
+    for _ in range(40):
+        script += [flying.pop(int(rng.integers(len(flying)))), "a"]
+        flying.append(n_asked)
+        n_asked += 1
+    whole = tk.create_study(space, sampler=spec, name="w")
+    a = _scripted(lambda step: whole, objective, script)
+
+    url = f"sqlite:///{tmp_path / 'cma.db'}"
+    first = tk.create_study(space, sampler=spec, storage=url, name="p")
+    cut = 47  # a point where several trials are still RUNNING
+    holder = {"study": first}
+
+    def study_for_step(step: int):
+        if step == cut:
+            holder["study"] = tk.load_study("p", storage=url)  # fresh sampler from stored spec
+        return holder["study"]
+
+    b = _scripted(study_for_step, objective, script)
+    assert a == b
+    assert len(tk.load_study("p", storage=url).get_trials([TrialState.RUNNING])) == 3
+
+
+def test_study_optimize_converges_and_stores_small_meta() -> None:
+    study = tk.create_study(SPHERE_SPACE, sampler="cmaes", seed=0)
+    study.optimize(lambda t: sphere(t.params), n_trials=250)
+    assert study.best_value < 1e-4
+    sizes = [len(json.dumps(dict(t.system_attrs["sampler"]))) for t in study.trials]
+    assert max(sizes) < 60

@@ -176,3 +176,32 @@ def test_trials_from_another_space_are_skipped() -> None:
     s.tell(FrozenTrial(number=1, state=TrialState.COMPLETE, params={"x": 7.0}, value=1.0))
     assert s.core.n == 0
     assert 0.0 <= s.ask([])["x"] <= 1.0
+
+
+def _objective(trial) -> float:
+    return mixed_objective(dict(trial.params))
+
+
+def test_study_api_optimizes_and_resumes_from_sqlite(tmp_path) -> None:
+    spec = {"name": "tpe", "seed": 0, "n_startup_trials": 8, "gamma": 0.25}
+    whole = tk.create_study(MIXED, sampler=spec, name="w")
+    whole.optimize(_objective, n_trials=40)
+    assert whole.best_value < 0.5
+
+    url = f"sqlite:///{tmp_path / 'tpe.db'}"
+    part = tk.create_study(MIXED, sampler=spec, storage=url, name="p")
+    part.optimize(_objective, n_trials=25)
+    resumed = tk.create_study(MIXED, sampler=spec, storage=url, name="p", load_if_exists=True)
+    resumed.optimize(_objective, n_trials=15)
+    assert [dict(t.params) for t in whole.trials] == [dict(t.params) for t in resumed.trials]
+
+
+def test_study_ask_tell_with_workers_in_flight() -> None:
+    study = tk.create_study(MIXED, sampler={"name": "tpe", "seed": 1}, n_workers=4)
+    study.optimize(_objective, n_trials=20)
+    for _ in range(5):  # four trials in flight at every ask, finishing oldest first
+        flying = [study.ask() for _ in range(4)]
+        assert len({tuple(t.params.items()) for t in flying}) == 4
+        for t in flying:
+            study.tell(t, _objective(t))
+    assert study.counts().complete == 40

@@ -191,8 +191,3 @@ class CmaEsSampler(Sampler):
         self._asked.append(token)
         meta = {"cma": [self._restart, self._gen, i], "seed": self._run_seed}
         return Proposal(self.space.from_unit(u), meta)
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "sigma0": self.sigma0, "popsize": self.popsize,
-                "restart": self.restart, "inc_popsize": self.inc_popsize,
-                "with_margin": self.with_margin}
