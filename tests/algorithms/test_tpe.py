@@ -213,3 +213,27 @@ def test_bad_options_raise() -> None:
         TPE([CONT], liar="best")
     with pytest.raises(ValueError, match="coordinates"):
         TPE([CONT, CONT]).tell([0.5], 1.0)
+
+
+def test_joint_log_kernel_matches_the_per_dimension_sum() -> None:
+    lay = Layout.build([CONT, Dim("discrete", 5), Dim("categorical", 3), CONT, Dim("categorical", 2)])
+    rng = np.random.default_rng(2)
+    k = 40
+    mu = lay.snap(rng.random((k, 5)))
+    sigma = 0.01 + rng.random((k, 3))
+    eps = rng.random((k, 2)) * 0.5
+    mix = Mixture(lay, mu, sigma, eps, rng.random(k))
+    x = lay.snap(rng.random((30, 5)))
+    assert np.allclose(mix.joint_log_kernel(x), mix.log_kernels(x).sum(axis=2), atol=1e-8)
+
+
+def test_marginal_log_pdf_matches_the_tensor_form() -> None:
+    lay = Layout.build([CONT, Dim("discrete", 5), Dim("categorical", 3), CONT])
+    rng = np.random.default_rng(3)
+    k = 25
+    mix = Mixture(lay, lay.snap(rng.random((k, 4))), 0.02 + rng.random((k, 3)),
+                  rng.random((k, 1)) * 0.5, rng.random(k))
+    x = lay.snap(rng.random((17, 4)))
+    kern = mix.log_kernels(x) + mix.logw[None, :, None]
+    want = np.log(np.exp(kern).sum(axis=1))
+    assert np.allclose(mix.log_pdf(x, joint=False), want, atol=1e-8)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp, ndtr, ndtri
+from scipy.special import ndtr, ndtri
 
 from tansaku.algorithms._types import Dim
 
@@ -111,6 +111,12 @@ def neighbor_bandwidths(sorted_mu: np.ndarray, *, consider_endpoints: bool) -> n
     return sig
 
 
+def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
+    top = np.max(a, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return np.log(np.sum(np.exp(a - top), axis=axis)) + np.squeeze(top, axis=axis)
+
+
 class Mixture:
     """A weighted mixture of product kernels (see module docstring).
 
@@ -140,6 +146,17 @@ class Mixture:
         self.eps = eps
 
     # -- density ---------------------------------------------------------------------------------
+    def _discrete_log_mass(self, xn: np.ndarray, p: int, q: int) -> np.ndarray:
+        """``(m, K)`` log probability of each candidate's level of the ``p``-th discrete dim
+        (column ``q`` of the Gaussian dims) under each component."""
+        e = self.layout.edges[p]
+        cell = self.layout.cells(xn[:, q], p)
+        a = (e[cell][:, None] - self.mu_num[None, :, q]) / self.sigma[None, :, q]
+        b = (e[cell + 1][:, None] - self.mu_num[None, :, q]) / self.sigma[None, :, q]
+        s = np.where(a > 0.0, -1.0, 1.0)  # take the difference in the accurate tail
+        mass = s * (ndtr(s * b) - ndtr(s * a))
+        return np.log(np.maximum(mass, _TINY)) - self.log_z[None, :, q]
+
     def log_kernels(self, x: np.ndarray) -> np.ndarray:
         """Per-dimension log kernel values ``(m, K, d)`` of candidates ``x`` (``(m, d)``)."""
         lay = self.layout
@@ -150,25 +167,66 @@ class Mixture:
             z = (xn[:, None, :] - self.mu_num[None]) / self.sigma[None]
             block = -0.5 * z * z - (np.log(self.sigma) + self.log_z + _HALF_LOG_2PI)[None]
             for p, q in enumerate(lay.disc_pos):
-                e = lay.edges[p]
-                cell = lay.cells(xn[:, q], p)
-                a = (e[cell][:, None] - self.mu_num[None, :, q]) / self.sigma[None, :, q]
-                b = (e[cell + 1][:, None] - self.mu_num[None, :, q]) / self.sigma[None, :, q]
-                s = np.where(a > 0.0, -1.0, 1.0)  # take the difference in the accurate tail
-                mass = s * (ndtr(s * b) - ndtr(s * a))
-                block[:, :, q] = np.log(np.maximum(mass, _TINY)) - self.log_z[None, :, q]
+                block[:, :, q] = self._discrete_log_mass(xn, p, q)
             out[:, :, lay.num] = block
         if lay.cat.size:
             hit = lay.categories(x)[:, None, :] == self.cat_mu[None]
             out[:, :, lay.cat] = np.where(hit, self.log_hit[None], self.log_miss[None])
         return out
 
+    def joint_log_kernel(self, x: np.ndarray) -> np.ndarray:
+        """``(m, K)``: ``log_kernels(x).sum(axis=2)`` without the ``(m, K, d)`` tensor: the
+        Gaussian exponents are a quadratic form (two matrix products) and the categorical hits a
+        product of one-hot matrices; only discrete dims need a per-element CDF."""
+        lay = self.layout
+        m = x.shape[0]
+        const = np.zeros(self.k)
+        out = np.zeros((m, self.k))
+        if lay.num.size:
+            xn = x[:, lay.num]
+            cont = np.setdiff1d(np.arange(lay.num.size), lay.disc_pos)
+            if cont.size:
+                inv = 1.0 / self.sigma[:, cont] ** 2
+                mu = self.mu_num[:, cont]
+                xc = xn[:, cont]
+                quad = (xc * xc) @ inv.T - 2.0 * xc @ (mu * inv).T + np.sum(mu * mu * inv, axis=1)
+                out -= 0.5 * np.maximum(quad, 0.0)
+                const -= np.sum(np.log(self.sigma[:, cont]) + self.log_z[:, cont], axis=1)
+                const -= cont.size * _HALF_LOG_2PI
+            for p, q in enumerate(lay.disc_pos):
+                out += self._discrete_log_mass(xn, p, q)
+        if lay.cat.size:
+            offset = np.concatenate([[0], np.cumsum(lay.n_cat)[:-1]])
+            width = int(lay.n_cat.sum())
+            onehot = np.zeros((m, width))
+            onehot[np.arange(m)[:, None], offset + lay.categories(x)] = 1.0
+            gain = np.zeros((self.k, width))
+            gain[np.arange(self.k)[:, None], offset + self.cat_mu] = self.log_hit - self.log_miss
+            out += onehot @ gain.T
+            const += self.log_miss.sum(axis=1)
+        return out + const[None]
+
     def log_pdf(self, x: np.ndarray, *, joint: bool = True) -> np.ndarray:
         """``(m,)`` joint log density, or ``(m, d)`` per-dimension marginal log densities."""
-        kern = self.log_kernels(x)
         if joint:
-            return logsumexp(kern.sum(axis=2) + self.logw[None], axis=1)
-        return logsumexp(kern + self.logw[None, :, None], axis=1)
+            return _logsumexp(self.joint_log_kernel(x) + self.logw[None], axis=1)
+        lay = self.layout
+        out = np.empty((x.shape[0], lay.d))
+        xn = x[:, lay.num]
+        disc = dict(zip(lay.disc_pos.tolist(), range(lay.disc_pos.size)))
+        for q, j in enumerate(lay.num):  # one (m, K) slab per dim keeps the work in cache
+            if q in disc:
+                kern = self._discrete_log_mass(xn, disc[q], q)
+            else:
+                z = (xn[:, q, None] - self.mu_num[None, :, q]) / self.sigma[None, :, q]
+                kern = -0.5 * z * z - (np.log(self.sigma[:, q]) + self.log_z[:, q])[None]
+                kern -= _HALF_LOG_2PI
+            out[:, j] = _logsumexp(kern + self.logw[None], axis=1)
+        if lay.cat.size:
+            hit = lay.categories(x)[:, None, :] == self.cat_mu[None]
+            kern = np.where(hit, self.log_hit[None], self.log_miss[None])
+            out[:, lay.cat] = _logsumexp(kern + self.logw[None, :, None], axis=1)
+        return out
 
     # -- sampling --------------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, m: int, *, joint: bool = True) -> np.ndarray:
