@@ -2,7 +2,7 @@
 
 For each ``n`` (trials already finished) and ``d`` (continuous dims on [0, 1]) every sampler gets
 the same ``n`` random finished trials, then ``reps`` rounds of *ask one point, tell its value* are
-timed and averaged (the first round is a warm-up and not counted).  What is timed is what a study
+timed and the median round reported (the first round is a warm-up and not counted).  What is timed is what a study
 pays per new trial:
 
 * tansaku: ``TPESampler.ask(pending=[])`` + ``tell(trial)`` (the sampler alone, no storage);
@@ -50,11 +50,14 @@ def _f(x: np.ndarray) -> float:
 
 
 def _timed(step: Callable[[], None], reps: int) -> float:
+    """Median seconds of ``reps`` rounds (robust to other processes on a shared machine)."""
     step()  # warm-up: caches, lazy imports, the first merge of the history
-    t0 = time.perf_counter()
+    times = []
     for _ in range(reps):
+        t0 = time.perf_counter()
         step()
-    return (time.perf_counter() - t0) / reps
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
 
 
 def time_tansaku(n: int, d: int, reps: int, multivariate: bool = True) -> float:
@@ -142,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
     cols = ["tansaku tpe", "tansaku tpe (uni)", "optuna tpe (uni)", "optuna tpe (mv)"]
     if not args.no_hyperopt:
         cols.append("hyperopt tpe")
-    print(f"ms per suggestion (ask + tell), mean of {reps} rounds after a warm-up; x = their / ours")
+    print(f"ms per suggestion (ask + tell), median of {reps} rounds after a warm-up; "
+          "x = their time / ours")
     print()
     header = "| d | n | " + " | ".join(cols) + " | optuna uni x | optuna mv x |"
     if not args.no_hyperopt:
