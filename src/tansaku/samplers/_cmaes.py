@@ -14,6 +14,9 @@ How the contract maps onto CMA-ES's generations:
 * Which optimiser: ``cmaes.CMA``, ``cmaes.CMAwM`` (margin for ints) or ``cmaes.CatCMAwM``
   (categoricals, log ints); see :mod:`tansaku.samplers._cma_backend`.
 * Trials this sampler did not propose (enqueued ones, another sampler's) are ignored.
+* ``consider_pending`` is accepted so every model-based sampler takes the same options, but it
+  changes nothing here: the members of a generation are distinct draws whatever is pending, and
+  pending trials' meta is always read (a resume needs it to re-draw the members they hold).
 
 State persistence: nothing but ``{"cma": [restart, generation, member], "seed": s}`` is stored
 with each trial (``Proposal.meta``, about 40 bytes of JSON).  On resume the study tells every
@@ -59,6 +62,7 @@ class CmaEsSampler(Sampler):
         restart: str | None = "ipop",
         inc_popsize: float = 2.0,
         with_margin: bool = True,
+        consider_pending: bool = True,
     ) -> None:
         super().__init__(seed=seed)
         if isinstance(sigma0, bool) or not isinstance(sigma0, (int, float)) or not 0 < sigma0 <= 1:
@@ -73,11 +77,15 @@ class CmaEsSampler(Sampler):
             raise ConfigError(f"must be a number >= 1, got {inc_popsize!r}", field="inc_popsize")
         if not isinstance(with_margin, bool):
             raise ConfigError(f"must be true or false, got {with_margin!r}", field="with_margin")
+        if not isinstance(consider_pending, bool):
+            raise ConfigError(f"must be true or false, got {consider_pending!r}",
+                              field="consider_pending")
         if x0 is not None and not isinstance(x0, Mapping):
             raise ConfigError(f"must be a mapping of parameter values, got {x0!r}", field="x0")
         self.sigma0, self.x0, self.popsize = float(sigma0), x0, popsize
         self.restart = "ipop" if restart == "ipop" else "none"
         self.inc_popsize, self.with_margin = float(inc_popsize), with_margin
+        self.consider_pending = consider_pending
         self._run_seed: int | None = None
         self._opt: Backend | None = None
         self._restart = self._gen = 0

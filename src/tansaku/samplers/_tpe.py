@@ -11,9 +11,10 @@ with categorical kernels) and feeds the core every finished trial:
   the model learns to avoid regions that crash), or ignored with ``failed="ignore"``.
 
 Pending trials (RUNNING / WAITING, from every worker) are told to the core on every ask as a
-constant liar: with ``constant_liar=True`` and no ``liar_value`` they count as bad observations;
-with ``liar_value`` they pretend to have that objective value; ``constant_liar=False`` ignores
-them.  Random proposals are made until ``n_startup_trials`` trials have a finite value.
+constant liar: with ``consider_pending=True`` (default) and no ``liar_value`` they count as bad
+observations; with ``liar_value`` they pretend to have that objective value;
+``consider_pending=False`` ignores them (the option name every model-based sampler shares).
+Random proposals are made until ``n_startup_trials`` trials have a finite value.
 
 The sampler keeps no state that the trials do not carry: on resume it is rebuilt by replaying the
 stored trials, and proposes exactly what the original run would have (same seed and trials).
@@ -111,7 +112,7 @@ class TPESampler(Sampler):
         min_bandwidth: float = 0.0,
         consider_endpoints: bool = False,
         n_recent: int = 25,
-        constant_liar: bool = True,
+        consider_pending: bool = True,
         liar_value: float | None = None,
         failed: str = "bad",
     ) -> None:
@@ -129,7 +130,7 @@ class TPESampler(Sampler):
             "min_bandwidth": _float_option("min_bandwidth", min_bandwidth, 0.0, 0.5),
             "consider_endpoints": _bool_option("consider_endpoints", consider_endpoints),
             "n_recent": _int_option("n_recent", n_recent, 0),
-            "constant_liar": _bool_option("constant_liar", constant_liar),
+            "consider_pending": _bool_option("consider_pending", consider_pending),
             "liar_value": None if liar_value is None else _float_option(
                 "liar_value", liar_value, -math.inf, math.inf),
             "failed": _choice_option("failed", failed, ("bad", "ignore")),
@@ -139,7 +140,7 @@ class TPESampler(Sampler):
     def setup(self) -> None:
         o = self.options
         liar: str | float | None = None
-        if o["constant_liar"]:
+        if o["consider_pending"]:
             liar = "worst" if o["liar_value"] is None else self.sign * o["liar_value"]
         self._core = TPE(
             self.space.dims,
