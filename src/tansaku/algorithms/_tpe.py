@@ -121,7 +121,8 @@ class TPE:
         self.consider_endpoints, self.n_recent, self.liar = consider_endpoints, int(n_recent), liar
         self.weights_below, self.min_bandwidth = weights_below, float(min_bandwidth)
         self.cat_smoothing = float(cat_smoothing)
-        self._entropy = (np.random.SeedSequence().entropy if seed is None else int(seed)) % (1 << 64)
+        entropy = np.random.SeedSequence().entropy if seed is None else seed
+        self._entropy = int(entropy) % (1 << 64)  # type: ignore[arg-type]
         self._x = np.empty((16, self.d))
         self._y = np.empty(16)
         self._grp = np.empty(16, dtype=np.int64)

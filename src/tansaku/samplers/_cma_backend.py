@@ -48,14 +48,16 @@ class Backend:
     ) -> None:
         self.d = len(dims)
         self.fixed = np.full(self.d, 0.5)  # every one-level dim decodes from its only cell
-        cont, disc, cat = [], [], []
+        cont: list[int] = []
+        disc: list[int] = []
+        cat: list[int] = []
         for i, dim in enumerate(dims):
             if dim.kind == "continuous":
                 cont.append(i)
             elif (dim.levels or 1) >= 2:
                 (cat if dim.kind == "categorical" else disc).append(i)
-        self.cat = np.array(cat, dtype=int)
-        self.n_cat = np.array([dims[i].levels or 1 for i in cat], dtype=int)
+        self.cat = np.array(cat, dtype=np.int64)
+        self.n_cat = np.array([dims[i].levels or 1 for i in cat], dtype=np.int64)
         uneven = any(edges[i] is not None for i in disc)
         if cat or (with_margin and uneven):
             self.kind = "catcmawm"
@@ -64,8 +66,8 @@ class Backend:
         else:
             self.kind = "cma"
             cont, disc = sorted(cont + disc), []
-        self.cont = np.array(cont, dtype=int)
-        self.disc = np.array(disc, dtype=int)
+        self.cont = np.array(cont, dtype=np.int64)
+        self.disc = np.array(disc, dtype=np.int64)
         gauss = np.concatenate([self.cont, self.disc])
         self.gauss = gauss
         grids = [self._centres(dims[i], edges[i]) for i in disc]

@@ -108,8 +108,9 @@ class CmaEsSampler(Sampler):
     def _tag(trial: FrozenTrial) -> tuple[int, int, int, int] | None:
         meta = trial.sampler_meta
         tag, seed = meta.get("cma"), meta.get("seed")
-        ok = isinstance(tag, (list, tuple)) and len(tag) == 3 and isinstance(seed, int)
-        if not ok or not all(isinstance(v, int) and v >= 0 for v in tag):
+        if not (isinstance(tag, (list, tuple)) and len(tag) == 3 and isinstance(seed, int)):
+            return None
+        if not all(isinstance(v, int) and v >= 0 for v in tag):
             return None
         return int(seed), int(tag[0]), int(tag[1]), int(tag[2])
 
