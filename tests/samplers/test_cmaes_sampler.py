@@ -229,3 +229,20 @@ def test_study_optimize_converges_and_stores_small_meta() -> None:
     assert study.best_value < 1e-4
     sizes = [len(json.dumps(dict(t.system_attrs["sampler"]))) for t in study.trials]
     assert max(sizes) < 60
+
+
+@pytest.mark.parametrize(
+    ("space", "kind"),
+    [
+        ({"c": tk.Categorical(["a"])}, "fixed"),
+        ({"c": tk.Categorical(["a"]), "x": tk.Float(0, 1)}, "cma"),
+        ({"c": tk.Categorical(["a", "b"])}, "catcmawm"),
+        ({"s": tk.Float(0, 1, step=0.5)}, "cmawm"),
+    ],
+)
+def test_degenerate_spaces(space: dict, kind: str) -> None:
+    s = CmaEsSampler(seed=0)
+    res = drive(s, space, lambda p: float(len(str(p))), n_trials=40, n_workers=3, finish="random")
+    assert s._opt is not None and s._opt.kind == kind
+    assert len(res.finished) == 40
+    assert all(tk.Space(space).validate_params(p) == p for p in res.proposals)

@@ -12,7 +12,8 @@ represent them:
   never freezes on a plateau of equal rounded values;
 * categoricals, or discrete dims on unequal cells (log ints): ``cmaes.CatCMAwM`` (Hamano et al.
   2025): a Gaussian over continuous + discrete dims (with margin, arbitrary level positions) and a
-  categorical distribution per categorical dim, updated together.
+  categorical distribution per categorical dim, updated together;
+* no free dim at all: no optimiser, every proposal is the space's only point.
 
 ``ask()`` returns the unit point to evaluate and an opaque token; ``tell`` takes
 ``(token, value)`` pairs, one per population member.  All randomness comes from ``seed``, so the
@@ -72,8 +73,11 @@ class Backend:
         self.gauss = gauss
         grids = [self._centres(dims[i], edges[i]) for i in disc]
         m = np.asarray(mean, dtype=float)[gauss] if gauss.size else np.empty(0)
-        self._opt: Any
-        if self.kind == "cma":
+        self._opt: Any = None
+        if not gauss.size and not cat:
+            self.kind = "fixed"  # nothing to search: every dim has a single value
+            self._popsize = popsize or 1
+        elif self.kind == "cma":
             bounds = np.tile([0.0, 1.0], (gauss.size, 1))
             self._opt = CMA(mean=np.clip(m, 0, 1), sigma=sigma, bounds=bounds, seed=seed,
                             population_size=popsize)
@@ -103,10 +107,12 @@ class Backend:
 
     @property
     def popsize(self) -> int:
-        return int(self._opt.population_size)
+        return self._popsize if self._opt is None else int(self._opt.population_size)
 
     def ask(self) -> tuple[np.ndarray, Any]:
         u = self.fixed.copy()
+        if self._opt is None:
+            return u, None
         if self.kind == "cma":
             x = self._opt.ask()
             u[self.gauss] = x
@@ -125,9 +131,12 @@ class Backend:
         return u, sol
 
     def tell(self, pairs: list[tuple[Any, float]]) -> None:
-        self._opt.tell(pairs)
+        if self._opt is not None:
+            self._opt.tell(pairs)
 
     def should_stop(self) -> bool:
+        if self._opt is None:
+            return False
         if self.kind == "catcmawm" and not self.gauss.size:
             return False  # its stopping rules only watch the Gaussian part
         return bool(self._opt.should_stop())
