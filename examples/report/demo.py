@@ -59,7 +59,7 @@ def main() -> None:
     ap.add_argument("--out", default="report-demo")
     args = ap.parse_args()
     study = tk.create_study(
-        SPACE, sampler="sobol", storage=args.storage, name="demo", seed=0, load_if_exists=True
+        SPACE, sampler="tpe", storage=args.storage, name="demo", seed=0, load_if_exists=True
     )
     study.optimize(
         objective, total_trials=args.n_trials, n_workers=args.n_workers, max_failures=None
