@@ -388,6 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _sigterm)
+        # a shell starts background jobs with SIGINT ignored; Ctrl-C must still stop us cleanly
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.func(args))
     except ConfigError as e:
