@@ -102,6 +102,10 @@ class GPOptimizer:
     def n_told(self) -> int:
         return len(self._x)
 
+    def model_ready(self) -> bool:
+        """True once ``n_startup`` (and at least 2) finite values have been told."""
+        return int(np.sum(np.isfinite(self._y))) >= max(self.n_startup, 2)
+
     def _rng(self, *key: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, *key])
 
@@ -158,8 +162,7 @@ class GPOptimizer:
     def ask(self, pending: np.ndarray | None = None) -> np.ndarray:
         pend = np.zeros((0, self.d)) if pending is None else np.atleast_2d(np.asarray(pending, float))
         pend = snap(pend.reshape(-1, self.d), self.dims) if pend.size else np.zeros((0, self.d))
-        n_ok = int(np.sum(np.isfinite(self._y)))
-        if n_ok < max(self.n_startup, 2):
+        if not self.model_ready():
             return self._startup_point(self.n_told + len(pend))
         rng = self._rng(2, self.n_told, len(pend))
         x, y, theta, chol = self._model()
