@@ -10,20 +10,31 @@ from tansaku._errors import (
     TansakuError,
     TrialPruned,
 )
+from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Categorical, Float, Int, Space
+from tansaku._trial import Trial
+from tansaku.objectives._command import Command
+from tansaku.study._study import Study, create_study, load_study
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Categorical",
+    "Command",
     "ConfigError",
     "DuplicatedStudyError",
     "Float",
+    "FrozenTrial",
     "Int",
     "Space",
     "StorageError",
+    "Study",
     "StudyNotFoundError",
     "TansakuError",
+    "Trial",
     "TrialPruned",
+    "TrialState",
     "__version__",
+    "create_study",
+    "load_study",
 ]

@@ -50,7 +50,7 @@ class DuplicatedStudyError(TansakuError):
     """``create_study`` found an existing study of that name and ``load_if_exists`` was False."""
 
 
-class TrialPruned(Exception):  # noqa: N818 - the name users know from Optuna
+class TrialPruned(Exception):
     """Raise inside an objective to stop the trial early; it is stored as PRUNED.
 
     Deliberately *not* a TansakuError: it is control flow, not misuse.
