@@ -7,9 +7,10 @@ flat zero surface.  :func:`log_h` evaluates ``log h`` stably for every real ``z`
 Ament et al. 2023, "Unexpected improvements to expected improvement"):
 
 * ``z > -1``: directly;
-* ``-1/sqrt(eps) < z <= -1``: ``h(z) = phi(z) (1 - |z| Phi(z)/phi(z))`` with the Mills ratio written
+* ``-100 <= z <= -1``: ``h(z) = phi(z) (1 - |z| Phi(z)/phi(z))`` with the Mills ratio written
   through ``erfcx`` so nothing underflows;
-* below that: the asymptote ``log phi(z) - 2 log |z|``.
+* below that: the asymptotic series ``h(z) = phi(z) / z^2 (1 - 3/z^2 + 15/z^4 - ...)``, which is
+  exact to double precision there (``1 - |z| Phi/phi`` would lose its digits to cancellation).
 """
 
 from __future__ import annotations
@@ -26,32 +27,59 @@ __all__ = ["candidates", "dlog_h", "log_ei", "log_h", "logmeanexp", "snap"]
 
 _LOG_SQRT_2PI = 0.5 * float(np.log(2.0 * np.pi))
 _SQRT_PI_2 = float(np.sqrt(np.pi / 2.0))
-_Z_ASYMPTOTE = -1.0 / float(np.sqrt(np.finfo(float).eps))
+_Z_ASYMPTOTE = -100.0
+
+
+def _series(z2: np.ndarray, coefs: tuple[float, ...]) -> np.ndarray:
+    out = np.zeros_like(z2)
+    for c in reversed(coefs):
+        out = out / z2 + c
+    return out
+
+
+# asymptotic series for z -> -inf (Abramowitz & Stegun 7.1.23 integrated once):
+#   h(z)   = phi(z) / z^2 * (1 - 3/z^2 + 15/z^4 - ...)
+#   Phi(z) = phi(z) / |z| * (1 - 1/z^2 + 3/z^4 - ...)
+_H_SERIES = (1.0, -3.0, 15.0, -105.0, 945.0, -10395.0)
+_PHI_SERIES = (1.0, -1.0, 3.0, -15.0, 105.0, -945.0)
+
+
+def _split(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    hi = z > -1.0
+    lo = z < _Z_ASYMPTOTE
+    return hi, ~(hi | lo), lo
 
 
 def log_h(z: np.ndarray) -> np.ndarray:
     """``log(phi(z) + z Phi(z))``, finite for every finite ``z``."""
     z = np.asarray(z, dtype=float)
     out = np.empty_like(z)
-    hi = z > -1.0
+    hi, mid, lo = _split(z)
     zh = z[hi]
     out[hi] = np.log(np.exp(-0.5 * zh * zh - _LOG_SQRT_2PI) + zh * ndtr(zh))
-    mid = (~hi) & (z > _Z_ASYMPTOTE)
     zm = -z[mid]  # |z|
     t = zm * _SQRT_PI_2 * erfcx(zm / np.sqrt(2.0))  # = |z| Phi(z) / phi(z) < 1
     out[mid] = -0.5 * zm * zm - _LOG_SQRT_2PI + np.log1p(-t)
-    lo = ~(hi | mid)
     zl = z[lo]
-    out[lo] = -0.5 * zl * zl - _LOG_SQRT_2PI - 2.0 * np.log(-zl)
+    out[lo] = (-0.5 * zl * zl - _LOG_SQRT_2PI - 2.0 * np.log(-zl)
+               + np.log(_series(zl * zl, _H_SERIES)))
     return out
 
 
 def dlog_h(z: np.ndarray, logh: np.ndarray | None = None) -> np.ndarray:
     """``d log h / dz = Phi(z) / h(z)`` (tends to ``|z|`` for very negative ``z``)."""
     z = np.asarray(z, dtype=float)
-    if logh is None:
-        logh = log_h(z)
-    return np.exp(log_ndtr(z) - logh)
+    out = np.empty_like(z)
+    hi, mid, lo = _split(z)
+    lh = log_h(z[hi]) if logh is None else np.asarray(logh)[hi]
+    out[hi] = np.exp(log_ndtr(z[hi]) - lh)
+    zm = -z[mid]
+    r = _SQRT_PI_2 * erfcx(zm / np.sqrt(2.0))  # Phi(z) / phi(z)
+    out[mid] = r / (1.0 - zm * r)
+    zl = z[lo]
+    z2 = zl * zl
+    out[lo] = -zl * _series(z2, _PHI_SERIES) / _series(z2, _H_SERIES)
+    return out
 
 
 def log_ei(mu: np.ndarray, sigma: np.ndarray, best: float | np.ndarray) -> np.ndarray:

@@ -50,7 +50,7 @@ class DNGOOptimizer:
         hidden: Sequence[int] = (50, 50, 50),
         scratch_epochs: int = 300,
         finetune_epochs: int = 20,
-        min_steps: int = 400,
+        min_steps: int = 1500,
         n_candidates: int = 2048,
         n_fantasies: int = 8,
     ) -> None:

@@ -158,6 +158,13 @@ class GPOptimizer:
             self._chol = extend_cholesky(self._chol, k21, k22, scale)
         return x, transform_targets(np.asarray(self._y), self.transform), theta, self._chol
 
+    def predict(self, xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and latent variance at ``xq`` in the transformed target scale."""
+        x, y, theta, chol = self._model()
+        acq = _Acquisition(self.kernel, x, y, theta, chol, np.zeros((0, self.d)), self._rng(9), 0)
+        mu, var, _ = acq._moments(np.atleast_2d(np.asarray(xq, dtype=float)))
+        return mu[:, 0], var
+
     # -- ask -----------------------------------------------------------------------------------
     def ask(self, pending: np.ndarray | None = None) -> np.ndarray:
         pend = np.zeros((0, self.d)) if pending is None else np.atleast_2d(np.asarray(pending, float))

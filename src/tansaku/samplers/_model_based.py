@@ -17,8 +17,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from tansaku._errors import ConfigError
+from tansaku._records import FrozenTrial
 from tansaku.samplers._base import Proposal, Sampler
-from tansaku.study._records import FrozenTrial
 
 __all__ = ["ModelBasedSampler", "check_int", "check_real"]
 
