@@ -4,7 +4,10 @@ A 3 x 50 tanh network (:mod:`._mlp`) is trained on the trials; Bayesian linear r
 (:mod:`._blr`) on its last hidden layer, with a quadratic prior mean centred in the box and
 ``alpha``, ``beta`` by marginal likelihood, gives a predictive Gaussian; the acquisition is log-EI
 plus ``log P(feasible)`` from a Laplace logistic head on the same features, fitted on every trial
-(a failed trial is ``tell(x, inf)``), so regions that crash are learned and avoided.
+(a failed trial is ``tell(x, inf)``), so regions that crash are learned and avoided.  Failed trials
+also enter the regression at the worst value seen (as SMAC imputes them): a network extrapolating
+into an unexplored crashing region is otherwise so optimistic there that EI outweighs any
+moderated ``P(feasible)``.
 
 Cost is linear in the number of trials ``n``:
 
@@ -114,8 +117,10 @@ class DNGOOptimizer:
 
     # -- model ---------------------------------------------------------------------------------
     def _targets(self, y: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Power-transformed values; failures get the worst transformed value."""
         t = np.zeros_like(y)
         t[ok] = transform_targets(y[ok], "power")
+        t[~ok] = np.max(t[ok]) if ok.any() else 0.0
         return t
 
     def _train(self, net: MLP, n: int, epochs: int, rng: np.random.Generator) -> MLP:
@@ -123,7 +128,8 @@ class DNGOOptimizer:
         y = np.asarray(self._y[:n])
         ok = np.isfinite(y)
         steps = max(self.min_steps, int(np.ceil(epochs * n / 32)))
-        net.train(self.encode(x), self._targets(y, ok), ok, rng, steps=steps)
+        t = self._targets(y, ok)
+        net.train(self.encode(x), t, np.ones_like(ok), rng, steps=steps, feasible=ok)
         return net
 
     def fit(self) -> tuple[MLP, BLR, LogisticLaplace | None, float]:
@@ -144,7 +150,7 @@ class DNGOOptimizer:
         ok = np.isfinite(y)
         t = self._targets(y, ok)
         phi = self._phi(net, x)
-        blr = BLR().fit(phi[ok], t[ok], self._q(x[ok]))
+        blr = BLR().fit(phi, t, self._q(x))
         feas = LogisticLaplace().fit(phi, ok) if (~ok).any() else None
         best = float(np.min(t[ok]))
         self._fitted = (n, net, blr, feas, best)

@@ -20,26 +20,32 @@ __all__ = ["MLP"]
 
 
 class MLP:
-    """``tanh`` network with weights ``W[l]`` ``(fan_in, fan_out)`` and biases ``b[l]``."""
+    """``tanh`` network with weights ``W[l]`` ``(fan_in, fan_out)`` and biases ``b[l]``.
+
+    All parameters live in one flat vector (``W``/``b`` are views into it) so an Adam step is a
+    handful of vector operations rather than one set per layer."""
 
     def __init__(self, n_in: int, hidden: Sequence[int], n_out: int, rng: np.random.Generator) -> None:
-        sizes = [n_in, *hidden, n_out]
-        self.W = [rng.normal(0.0, np.sqrt(2.0 / (a + b)), (a, b)) for a, b in pairwise(sizes)]
-        self.b = [np.zeros(b) for b in sizes[1:]]
-        self._m = [np.zeros_like(p) for p in self.params]
-        self._v = [np.zeros_like(p) for p in self.params]
+        self.sizes = [n_in, *hidden, n_out]
+        n_par = sum(a * b + b for a, b in pairwise(self.sizes))
+        self.theta = np.zeros(n_par)
+        self._views()
+        for w in self.W:
+            w[...] = rng.normal(0.0, np.sqrt(2.0 / (w.shape[0] + w.shape[1])), w.shape)
+        self._m = np.zeros(n_par)
+        self._v = np.zeros(n_par)
         self._t = 0
 
-    @property
-    def params(self) -> list[np.ndarray]:
-        return [*self.W, *self.b]
+    def _views(self) -> None:
+        self.W, self.b = _split(self.theta, self.sizes)
 
     def copy(self) -> MLP:
         other = MLP.__new__(MLP)
-        other.W = [w.copy() for w in self.W]
-        other.b = [b.copy() for b in self.b]
-        other._m = [m.copy() for m in self._m]
-        other._v = [v.copy() for v in self._v]
+        other.sizes = list(self.sizes)
+        other.theta = self.theta.copy()
+        other._views()
+        other._m = self._m.copy()
+        other._v = self._v.copy()
         other._t = self._t
         return other
 
@@ -70,39 +76,50 @@ class MLP:
         batch: int = 32,
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
+        feasible: np.ndarray | None = None,
     ) -> None:
-        """Adam on ``sum_ok (out0 - y)^2 + [any failure] * BCE(out1, ok)`` over mini-batches.
-
-        ``y`` is ignored where ``ok`` is False (failed trials have no value)."""
+        """Adam on ``sum_ok (out0 - y)^2 + [any infeasible] * BCE(out1, feasible)`` over
+        mini-batches.  ``y`` is ignored where ``ok`` is False; ``feasible`` defaults to ``ok``."""
         n = x.shape[0]
-        use_feas = bool((~ok).any())
+        feas = ok if feasible is None else feasible
+        use_feas = bool((~feas).any())
         y = np.where(ok, y, 0.0)
         okf = ok.astype(float)
+        feasf = feas.astype(float)
         b1, b2, eps = 0.9, 0.999, 1e-8
         n_layers = len(self.W)
-        for _ in range(steps):
-            idx = rng.integers(0, n, size=min(batch, n))
-            xb, yb, ob = x[idx], y[idx], okf[idx]
+        grad = np.zeros_like(self.theta)
+        gw, gb = _split(grad, self.sizes)
+        all_idx = rng.integers(0, n, size=(steps, min(batch, n)))
+        for step in range(steps):
+            idx = all_idx[step]
+            xb, yb, ob, fb = x[idx], y[idx], okf[idx], feasf[idx]
             acts = [xb, *self.hidden(xb)]
             out = acts[-1] @ self.W[-1] + self.b[-1]
-            g_out = np.zeros_like(out)
-            n_ok = max(1.0, float(ob.sum()))
-            g_out[:, 0] = 2.0 * (out[:, 0] - yb) * ob / n_ok
+            g = np.zeros_like(out)
+            g[:, 0] = 2.0 * (out[:, 0] - yb) * ob / max(1.0, float(ob.sum()))
             if use_feas:
                 p = 1.0 / (1.0 + np.exp(-np.clip(out[:, 1], -30, 30)))
-                g_out[:, 1] = (p - ob) / len(idx)
-            grads_w: list[np.ndarray] = [np.empty(0)] * n_layers
-            grads_b: list[np.ndarray] = [np.empty(0)] * n_layers
-            g = g_out
+                g[:, 1] = (p - fb) / len(idx)
             for layer in range(n_layers - 1, -1, -1):
-                grads_w[layer] = acts[layer].T @ g + weight_decay * self.W[layer]
-                grads_b[layer] = g.sum(axis=0)
+                np.matmul(acts[layer].T, g, out=gw[layer])
+                gb[layer][...] = g.sum(axis=0)
                 if layer:
                     g = (g @ self.W[layer].T) * (1.0 - acts[layer] ** 2)
+            grad += weight_decay * self.theta  # decays biases too: harmless at this size
             self._t += 1
-            c1 = 1.0 - b1**self._t
-            c2 = 1.0 - b2**self._t
-            for i, (p_, g_) in enumerate(zip(self.params, [*grads_w, *grads_b])):
-                self._m[i] = b1 * self._m[i] + (1 - b1) * g_
-                self._v[i] = b2 * self._v[i] + (1 - b2) * g_ * g_
-                p_ -= lr * (self._m[i] / c1) / (np.sqrt(self._v[i] / c2) + eps)
+            self._m = b1 * self._m + (1 - b1) * grad
+            self._v = b2 * self._v + (1 - b2) * grad * grad
+            step_size = lr * np.sqrt(1.0 - b2**self._t) / (1.0 - b1**self._t)
+            self.theta -= step_size * self._m / (np.sqrt(self._v) + eps)
+
+
+def _split(flat: np.ndarray, sizes: Sequence[int]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Views of ``flat`` as the weight matrices and bias vectors of a network of ``sizes``."""
+    ws, bs, k = [], [], 0
+    for a, b in pairwise(sizes):
+        ws.append(flat[k : k + a * b].reshape(a, b))
+        k += a * b
+        bs.append(flat[k : k + b])
+        k += b
+    return ws, bs
