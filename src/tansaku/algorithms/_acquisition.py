@@ -23,7 +23,7 @@ from scipy.stats import qmc
 
 from tansaku.algorithms._types import Dim
 
-__all__ = ["candidates", "dlog_h", "log_ei", "log_h", "logmeanexp", "snap"]
+__all__ = ["candidates", "dlog_h", "log_ei", "log_h", "logmeanexp", "mask_seen", "snap"]
 
 _LOG_SQRT_2PI = 0.5 * float(np.log(2.0 * np.pi))
 _SQRT_PI_2 = float(np.sqrt(np.pi / 2.0))
@@ -134,3 +134,16 @@ def candidates(
                     local[~flip, j] = c[j]
             parts.append(local)
     return snap(np.concatenate(parts, axis=0), dims)
+
+
+def mask_seen(cand: np.ndarray, seen: np.ndarray, scores: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """``scores`` with ``-inf`` where a candidate repeats an observed or pending point, so a model
+    that is (wrongly) sure about a point cannot propose it twice."""
+    if len(seen) == 0:
+        return scores
+    out = scores.copy()
+    for i in range(0, len(cand), 256):
+        c = cand[i : i + 256]
+        d2 = np.sum(c * c, 1)[:, None] + np.sum(seen * seen, 1)[None, :] - 2.0 * c @ seen.T
+        out[i : i + 256][np.min(d2, axis=1) < tol] = -np.inf
+    return out

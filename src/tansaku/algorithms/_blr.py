@@ -4,7 +4,9 @@
 ``Q lam`` is a prior mean with non-negative coefficients (DNGO's quadratic prior: ``Q`` holds
 ``(x_j - 1/2)^2``, a bowl centred in the box that keeps the model from favouring the edges where the
 network extrapolates).  ``alpha``, ``beta`` and ``lam`` maximise the marginal likelihood (type-II
-ML, Bishop 2006 §3.5).  One eigendecomposition of ``Phi^T Phi`` makes each evidence evaluation
+ML, Bishop 2006 §3.5); ``beta <= 1e4`` (noise sd >= 0.01 of the standardized targets), since with
+fewer trials than basis functions the evidence would otherwise interpolate with no noise at all and
+the model becomes overconfident away from the data.  One eigendecomposition of ``Phi^T Phi`` makes each evidence evaluation
 ``O(D^2)``; building the sufficient statistics is ``O(n D^2)``, linear in the number of trials.
 
 :class:`LogisticLaplace`: ``P(ok | phi) = sigmoid(phi^T w)`` with ``w ~ N(0, I/prior)``, MAP by
@@ -69,7 +71,7 @@ class BLR:
         def neg(p: np.ndarray) -> float:
             return -self.log_evidence(p[0], p[1], p[2:])
 
-        bounds = [(math.log(1e-4), math.log(1e4)), (math.log(1e-2), math.log(1e8))]
+        bounds = [(math.log(1e-4), math.log(1e4)), (math.log(1e-2), math.log(1e4))]
         bounds += [(0.0, 10.0)] * nq
         best = None
         for la, lb in ((0.0, math.log(10.0)), (math.log(10.0), math.log(1e3))):
@@ -97,11 +99,14 @@ class BLR:
         self, phi_p: np.ndarray, t_p: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Posterior ``(means (D, S), cov)`` after also observing ``phi_p`` with residual targets
-        ``t_p`` ``(m, S)`` (one column per fantasy); the covariance is shared."""
-        prec = self.precision + self.beta * phi_p.T @ phi_p
-        cov = np.linalg.inv(0.5 * (prec + prec.T))
-        rhs = self.beta * (self._ptt[:, None] + phi_p.T @ t_p)
-        return cov @ rhs, cov
+        ``t_p`` ``(m, S)`` (one column per fantasy); the covariance is shared.  A Kalman update
+        with an ``m x m`` solve, which stays accurate when ``beta`` is large."""
+        gain_t = self.cov @ phi_p.T  # (D, m)
+        s = phi_p @ gain_t + np.eye(phi_p.shape[0]) / self.beta
+        gain = np.linalg.solve(0.5 * (s + s.T), gain_t.T).T  # (D, m)
+        cov = self.cov - gain @ gain_t.T
+        means = self.mean[:, None] + gain @ (t_p - (phi_p @ self.mean)[:, None])
+        return means, 0.5 * (cov + cov.T)
 
 
 class LogisticLaplace:

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import qmc
 
-from tansaku.algorithms._acquisition import candidates, log_ei, logmeanexp, snap
+from tansaku.algorithms._acquisition import candidates, log_ei, logmeanexp, mask_seen, snap
 from tansaku.algorithms._blr import BLR, LogisticLaplace
 from tansaku.algorithms._gp import transform_targets
 from tansaku.algorithms._mlp import MLP
@@ -184,7 +184,8 @@ class DNGOOptimizer:
         top = x_all[np.argsort(np.where(np.isfinite(y_all), y_all, np.inf), kind="stable")[:5]]
         cand = candidates(self.dims, rng, n_sobol=self.n_candidates, centres=top,
                           n_local=self.n_candidates // 2)
-        vals = score(cand)
+        seen = np.concatenate([x_all, pend])
+        vals = mask_seen(cand, seen, score(cand))
         # second round: finer perturbations around the best candidates
         order = np.argsort(-vals, kind="stable")[:5]
         fine = cand[order][:, None, :] + 0.01 * rng.standard_normal((5, 100, self.d))
@@ -193,7 +194,7 @@ class DNGOOptimizer:
             if dm.kind == "categorical":
                 fine[:, j] = np.repeat(cand[order][:, j], 100)
         cand = np.concatenate([cand, fine])
-        vals = np.concatenate([vals, score(fine)])
+        vals = np.concatenate([vals, mask_seen(fine, seen, score(fine))])
         return cand[int(np.argmax(vals))]
 
     def _fantasise(

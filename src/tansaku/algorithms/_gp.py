@@ -34,7 +34,14 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import qmc, yeojohnson
 
-from tansaku.algorithms._acquisition import candidates, dlog_h, log_h, logmeanexp, snap
+from tansaku.algorithms._acquisition import (
+    candidates,
+    dlog_h,
+    log_h,
+    logmeanexp,
+    mask_seen,
+    snap,
+)
 from tansaku.algorithms._gp_model import (
     TriFactor,
     extend_cholesky,
@@ -92,6 +99,7 @@ class GPOptimizer:
         self._theta_at = -1  # schedule point of the current hyperparameters
         self._chol: np.ndarray | None = None
         self._sobol: np.ndarray | None = None
+        self._seen = np.zeros((0, self.d))
 
     # -- data ----------------------------------------------------------------------------------
     def tell(self, x: np.ndarray, y: float) -> None:
@@ -179,7 +187,8 @@ class GPOptimizer:
             self.dims, rng, n_sobol=self.n_candidates, centres=top, n_local=self.n_candidates // 2
         )
         scores = np.concatenate([acq.value(c) for c in np.array_split(cand, max(1, len(cand) // 512))])
-        return self._refine(acq, cand, scores)
+        self._seen = np.concatenate([x, pend])
+        return self._refine(acq, cand, mask_seen(cand, self._seen, scores))
 
     def _refine(self, acq: _Acquisition, cand: np.ndarray, scores: np.ndarray) -> np.ndarray:
         order = np.argsort(-scores, kind="stable")
@@ -207,7 +216,7 @@ class GPOptimizer:
         xs = x0.copy()
         xs[:, free] = res.x.reshape(k, -1)
         xs = snap(xs, self.dims)
-        vals = acq.value(xs)
+        vals = mask_seen(xs, self._seen, acq.value(xs))
         j = int(np.argmax(vals))
         if np.isfinite(vals[j]) and vals[j] > best_v:
             return xs[j]
