@@ -156,27 +156,34 @@ def run(sampler: str, fname: str, seed: int, budget: int) -> tuple[list[float], 
 
 # -- regret --------------------------------------------------------------------------------------
 class Cache:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    """Results by key in JSON files: all are read, the first one is written (atomically)."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.path = paths[0]
+        self.data: dict[str, Any] = {}
+        for p in reversed(paths):
+            if p.exists():
+                self.data.update(json.loads(p.read_text()))
+        self._own: dict[str, Any] = json.loads(self.path.read_text()) if self.path.exists() else {}
 
     def get(self, key: str, budget: int) -> list[float] | None:
         entry = self.data.get(key)
         return entry["ys"][:budget] if entry and len(entry["ys"]) >= budget else None
 
-    def put(self, key: str, ys: list[float], seconds: float) -> None:
-        self.data[key] = {"ys": ys, "seconds": seconds}
+    def put(self, key: str, value: Any) -> None:
+        self.data[key] = self._own[key] = value
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data))
+        tmp.write_text(json.dumps(self._own))
         tmp.replace(self.path)
 
 
 def regret_section(samplers: Sequence[str], funcs: Sequence[str], seeds: int, budgets: Sequence[int],
-                   cache: Cache, workers: int) -> None:
-    budget = max(budgets)
+                   cache: Cache, workers: int, budget: int, run_missing: bool = True) -> None:
     samplers = ["random", *samplers]
-    jobs = [(s, fn, seed) for fn in funcs for seed in range(seeds) for s in samplers
-            if cache.get(f"{s}|{fn}|{seed}", budget) is None]
+    cost = {"optuna-gp": 0, "dngo": 1, "gp": 2}  # longest runs first: a shorter tail in the pool
+    jobs = [(s, fn, seed) for s in sorted(samplers, key=lambda s: cost.get(s, 3))
+            for fn in funcs for seed in range(seeds)
+            if run_missing and cache.get(f"{s}|{fn}|{seed}", budget) is None]
     print(f"\n## Median regret over {seeds} seeds ({len(jobs)} runs to do, cache {cache.path})\n",
           flush=True)
     if jobs:
@@ -185,20 +192,26 @@ def regret_section(samplers: Sequence[str], funcs: Sequence[str], seeds: int, bu
             for i, fut in enumerate(as_completed(futs), 1):
                 s, fn, seed = futs[fut]
                 ys, secs = fut.result()
-                cache.put(f"{s}|{fn}|{seed}", ys, secs)
+                cache.put(f"{s}|{fn}|{seed}", {"ys": ys, "seconds": secs})
                 print(f"  [{i}/{len(jobs)}] {s} {fn} seed={seed}: {secs:.1f}s", flush=True)
     for fn in funcs:
         f = F.get(fn)
         print(f"\n### {fn}\n")
-        print("| sampler | " + " | ".join(f"@{b}" for b in budgets) + " | s/run |")
+        print("| sampler | " + " | ".join(f"@{b}" for b in budgets) + " | s/eval |")
         print("|---|" + "---|" * (len(budgets) + 1))
         for s in samplers:
-            runs = [cache.get(f"{s}|{fn}|{seed}", budget) for seed in range(seeds)]
-            if any(r is None for r in runs):
+            cells = []
+            for b in budgets:
+                runs = [cache.get(f"{s}|{fn}|{seed}", b) for seed in range(seeds)]
+                ok = [r for r in runs if r is not None]
+                cells.append(f"{np.median([f.regret(min(r)) for r in ok]):.4g}"
+                             if len(ok) == seeds else "-")
+            if all(c == "-" for c in cells):
                 continue
-            cells = [f"{np.median([f.regret(min(r[:b])) for r in runs]):.4g}" for b in budgets]  # type: ignore[index]
-            secs = np.mean([cache.data[f"{s}|{fn}|{seed}"]["seconds"] for seed in range(seeds)])
-            print(f"| {s} | " + " | ".join(cells) + f" | {secs:.1f} |")
+            entries = [cache.data[f"{s}|{fn}|{seed}"] for seed in range(seeds)
+                       if f"{s}|{fn}|{seed}" in cache.data]
+            per_eval = np.mean([e["seconds"] / len(e["ys"]) for e in entries])
+            print(f"| {s} | " + " | ".join(cells) + f" | {per_eval:.3f} |")
 
 
 # -- timing --------------------------------------------------------------------------------------
@@ -363,8 +376,7 @@ def parallel_section(samplers: Sequence[str], funcs: Sequence[str], seeds: int, 
                     for s, fn, seed, cp in todo}
             for fut in as_completed(futs):
                 s, fn, seed, cp = futs[fut]
-                cache.data[f"par|{s}|{fn}|{seed}|{cp}|{budget}"] = fut.result()
-                cache.put("_", [], 0.0)
+                cache.put(f"par|{s}|{fn}|{seed}|{cp}|{budget}", fut.result())
     for s in samplers:
         for fn in funcs:
             f = F.get(fn)
@@ -389,13 +401,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=None)
     ap.add_argument("--budget", type=int, default=None, help="max evaluations (default 200)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--cache", default="benchmarks/.model_based_cache.json")
+    ap.add_argument("--report-only", action="store_true", help="print tables from the cache only")
+    ap.add_argument("--budgets", default=None, help="regret columns, e.g. 50,100,200")
+    ap.add_argument("--cache", default="benchmarks/.model_based_cache.json",
+                    help="comma-separated JSON files: all are read, the first is written")
     args = ap.parse_args(argv)
     _quiet()
     seeds = args.seeds or (3 if args.quick else 10)
     budget = args.budget or (50 if args.quick else 200)
     budgets = sorted({b for b in (25, 50, 100, 200) if b <= budget and (b >= 50 or args.quick)}
                      | {budget})
+    if args.budgets:
+        budgets = sorted({int(b) for b in args.budgets.split(",")})
     wanted = [s.strip() for s in args.samplers.split(",") if s.strip()]
     samplers = []
     for s in wanted:
@@ -405,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         else:
             samplers.append(s)
     sections = set(args.sections.split(","))
-    cache = Cache(Path(args.cache))
+    cache = Cache([Path(p) for p in args.cache.split(",")])
     print(f"# model_based benchmark ({'quick' if args.quick else 'full'}): seeds={seeds} "
           f"budget={budget} samplers={','.join(samplers)}")
     if "timing" in sections:
@@ -413,7 +430,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         timing_section(samplers, ns, k=3 if args.quick else 5, limit_s=600.0)
     if "regret" in sections:
         funcs = [s.strip() for s in args.functions.split(",") if s.strip()]
-        regret_section(samplers, funcs, seeds, budgets, cache, args.workers)
+        regret_section(samplers, funcs, seeds, budgets, cache, args.workers, budget,
+                       run_missing=not args.report_only)
     if "parallel" in sections:
         ours = [s for s in samplers if s in ("gp", "dngo")]
         parallel_section(ours, ["branin", "hartmann6"], 3 if args.quick else 5,

@@ -67,6 +67,7 @@ def _run(opt: DNGOOptimizer | None, f: F.TestFunction, budget: int, seed: int) -
     return f.regret(best)
 
 
+@pytest.mark.slow
 def test_dngo_beats_random_search_on_branin() -> None:
     dngo = [_run(DNGOOptimizer([Dim(), Dim()], seed=s, n_candidates=512), F.branin, 25, s) for s in range(2)]
     rnd = [_run(None, F.branin, 25, 50 + s) for s in range(6)]

@@ -71,6 +71,7 @@ def test_log_h_is_finite_smooth_and_asymptotic_where_ei_underflows() -> None:
         assert dlog_h(np.array([z0]))[0] == pytest.approx(fd, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_gp_numerics_at_2000_points_with_duplicates() -> None:
     rng = np.random.default_rng(1)
     x = rng.random((1900, 6))
@@ -91,6 +92,7 @@ def test_robust_cholesky_escalates_jitter() -> None:
     assert np.allclose(chol @ chol.T, a, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("f", [F.branin, F.hartmann3], ids=lambda f: f.name)
 def test_gp_beats_random_search_on_average(f: F.TestFunction) -> None:
     seeds = range(3)
