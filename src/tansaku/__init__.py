@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tansaku import objectives, pruners
 from tansaku._errors import (
     ConfigError,
     DuplicatedStudyError,
@@ -37,4 +38,6 @@ __all__ = [
     "__version__",
     "create_study",
     "load_study",
+    "objectives",
+    "pruners",
 ]

@@ -83,7 +83,9 @@ class Float:
                 )
             step = float(step)
             n = (high - low) / step
-            if abs(n - round(n)) > 1e-9 * max(1.0, n):
+            # tolerate float noise: 1e-9 relative, plus the rounding error of high - low itself
+            tol = 1e-9 * max(1.0, n) + 8 * (abs(low) + abs(high)) * 2.220446049250313e-16 / step
+            if abs(n - round(n)) > tol:
                 raise ConfigError(
                     f"step={step:g} does not divide the range [{low:g}, {high:g}]", field="step"
                 )
@@ -109,7 +111,12 @@ class Float:
 
     def _level(self, k: int) -> float:
         assert self.step is not None
-        return min(self.high, round(self.low + k * self.step, 12))
+        if k <= 0:
+            return self.low
+        if k >= (self.levels or 1) - 1:
+            return self.high
+        # 15 significant digits: 0.1 + 3 * 0.2 is 0.7, not 0.7000000000000001
+        return min(self.high, float(f"{self.low + k * self.step:.15g}"))
 
     @property
     def dim(self) -> Dim:
@@ -127,7 +134,7 @@ class Float:
         v = min(max(v, self.low), self.high)
         if self.step is not None:
             k = (v - self.low) / self.step
-            if abs(k - round(k)) > 1e-6:
+            if abs(k - round(k)) > 1e-6 + 1e-14 * (abs(self.low) + abs(v)) / self.step:
                 raise ConfigError(
                     f"expected a multiple of step={self.step:g} from {self.low:g}, got {v:g}"
                 )

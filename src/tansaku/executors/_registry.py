@@ -65,7 +65,7 @@ def make_executor(
                     field=f"executor.{opt}",
                 )
     try:
-        return cls(n_workers=n_workers, **options)  # type: ignore[no-any-return]
+        return cls(n_workers=n_workers, **options)
     except ConfigError as e:
         raise ConfigError(
             e.reason, field=f"executor.{e.field}" if e.field else "executor"

@@ -239,7 +239,7 @@ class CommandRun:
                 self.workdir.mkdir(parents=True, exist_ok=True)
             cwd.mkdir(parents=True, exist_ok=True)
             logdir = self.workdir or cwd
-            self._log = open(logdir / "stdout.txt", "wb")  # noqa: SIM115 - streamed into until the end
+            self._log = open(logdir / "stdout.txt", "wb")
             self._err_path = logdir / "stderr.txt"
             with open(self._err_path, "wb") as err:
                 self.proc = subprocess.Popen(

@@ -42,7 +42,7 @@ def make_pruner(spec: str | Mapping[str, Any] | Pruner | None) -> Pruner | None:
             f"pruner {name!r} is not available in this version", field="pruner"
         ) from None
     try:
-        return cls(**options)  # type: ignore[no-any-return]
+        return cls(**options)
     except ConfigError as e:
         raise ConfigError(e.reason, field=f"pruner.{e.field}" if e.field else "pruner") from None
     except TypeError as e:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -233,6 +234,8 @@ class InMemoryStorage(BaseStorage):
     ) -> FrozenTrial | None:
         if not state.is_finished:
             raise ValueError(f"finish_trial needs a finished state, got {state}")
+        if state is TrialState.COMPLETE and (value is None or not math.isfinite(value)):
+            raise ValueError("a COMPLETE trial needs a finite value")
         with self._lock:
             t = self._t(trial_id)
             if t.trial.state is not TrialState.RUNNING or (

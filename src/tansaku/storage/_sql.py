@@ -572,7 +572,7 @@ class SQLStorage(BaseStorage):
     ) -> FrozenTrial | None:
         if not state.is_finished:
             raise ValueError(f"finish_trial needs a finished state, got {state}")
-        if value is not None and not math.isfinite(value) and state is TrialState.COMPLETE:
+        if state is TrialState.COMPLETE and (value is None or not math.isfinite(value)):
             raise ValueError("a COMPLETE trial needs a finite value")
 
         def finish(conn: Connection) -> FrozenTrial | None:

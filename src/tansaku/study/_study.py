@@ -78,6 +78,9 @@ class Study:
         self.pruner = pruner
         self._seq = 0  # finish_seq up to which the sampler has been told
         self._stop = False
+        #: why the last ``optimize`` call stopped, and the error that stopped it (e.g. every trial failing)
+        self.stop_reason: str | None = None
+        self.run_error: str | None = None
         self._manual_worker = new_worker_id("manual@")
         sampler.bind(
             info.space,
@@ -315,7 +318,7 @@ class Study:
         """
         from tansaku.study._optimize import Coordinator
 
-        Coordinator(
+        run = Coordinator(
             self,
             objective,
             n_trials=n_trials,
@@ -330,7 +333,11 @@ class Study:
             show_progress=show_progress,
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after,
-        ).run()
+        )
+        try:
+            run.run()
+        finally:
+            self.stop_reason, self.run_error = run.stop_reason, run.error
 
 
 def _check_direction(direction: str) -> str:
