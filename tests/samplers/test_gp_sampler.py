@@ -4,11 +4,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _bo_helpers import MIXED_SPACE, branin_study, mixed_objective, params_of
 
 import tansaku as tk
 from tansaku.samplers import make_sampler
 from tansaku.testing import functions as F
+from tests.samplers._bo_helpers import MIXED_SPACE, branin_study, mixed_objective, params_of
 
 
 @pytest.mark.parametrize(
