@@ -53,11 +53,13 @@ class DNGOOptimizer:
         hidden: Sequence[int] = (50, 50, 50),
         scratch_epochs: int = 300,
         finetune_epochs: int = 20,
-        min_steps: int = 1500,
+        min_steps: int = 800,
         n_candidates: int = 2048,
         n_fantasies: int = 8,
+        batch: int = 64,
     ) -> None:
         self.dims = list(dims)
+        self.batch = int(batch)
         self.d = len(self.dims)
         self.seed = int(np.random.SeedSequence(seed).entropy if seed is None else seed) % 2**63
         self.n_startup = max(1, int(n_startup))
@@ -127,9 +129,9 @@ class DNGOOptimizer:
         x = np.asarray(self._x[:n])
         y = np.asarray(self._y[:n])
         ok = np.isfinite(y)
-        steps = max(self.min_steps, int(np.ceil(epochs * n / 32)))
+        steps = max(self.min_steps, int(np.ceil(epochs * n / self.batch)))
         t = self._targets(y, ok)
-        net.train(self.encode(x), t, np.ones_like(ok), rng, steps=steps, feasible=ok)
+        net.train(self.encode(x), t, np.ones_like(ok), rng, steps=steps, batch=self.batch, feasible=ok)
         return net
 
     def fit(self) -> tuple[MLP, BLR, LogisticLaplace | None, float]:
