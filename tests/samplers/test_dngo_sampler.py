@@ -39,9 +39,9 @@ def test_mixed_space_params_are_valid() -> None:
 
 @pytest.mark.slow
 def test_dngo_study_beats_random_on_branin() -> None:
-    dngo = [branin_study({**FAST, "seed": s, "n_startup_trials": 8}, 22).best_value for s in (0, 1)]
-    rnd = [branin_study({"name": "random", "seed": s}, 22).best_value for s in (0, 1, 2, 3)]
-    assert np.mean(dngo) < np.mean(rnd)
+    dngo = [branin_study({**FAST, "seed": s}, 30).best_value for s in range(3)]
+    rnd = [branin_study({"name": "random", "seed": s}, 30).best_value for s in range(8)]
+    assert np.median(dngo) - F.branin.optimum < 0.5 * (np.median(rnd) - F.branin.optimum)
 
 
 def test_same_seed_same_sequence_and_resume_continues_exactly(tmp_path: Any) -> None:
