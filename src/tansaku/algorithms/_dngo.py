@@ -34,7 +34,7 @@ from scipy.stats import qmc
 
 from tansaku.algorithms._acquisition import candidates, log_ei, logmeanexp, mask_seen, snap
 from tansaku.algorithms._blr import BLR, LogisticLaplace
-from tansaku.algorithms._gp import transform_targets
+from tansaku.algorithms._gp import seed_int, transform_targets
 from tansaku.algorithms._mlp import MLP
 from tansaku.algorithms._types import Dim
 
@@ -61,7 +61,7 @@ class DNGOOptimizer:
         self.dims = list(dims)
         self.batch = int(batch)
         self.d = len(self.dims)
-        self.seed = int(np.random.SeedSequence(seed).entropy if seed is None else seed) % 2**63
+        self.seed = seed_int(seed)
         self.n_startup = max(1, int(n_startup))
         self.hidden = tuple(int(h) for h in hidden)
         self.scratch_epochs = int(scratch_epochs)

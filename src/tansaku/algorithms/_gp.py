@@ -51,7 +51,14 @@ from tansaku.algorithms._gp_model import (
 from tansaku.algorithms._kernel import MaternKernel
 from tansaku.algorithms._types import Dim
 
-__all__ = ["GPOptimizer", "transform_targets"]
+__all__ = ["GPOptimizer", "seed_int", "transform_targets"]
+
+
+def seed_int(seed: int | None) -> int:
+    """The core's seed: the given one, or fresh OS entropy (then proposals are not reproducible)."""
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0]) % 2**63
+    return int(seed) % 2**63
 
 
 def transform_targets(y: np.ndarray, how: str) -> np.ndarray:
@@ -86,7 +93,7 @@ class GPOptimizer:
         self.dims = list(dims)
         self.d = len(self.dims)
         self.kernel = MaternKernel(self.dims)
-        self.seed = int(np.random.SeedSequence(seed).entropy if seed is None else seed) % 2**63
+        self.seed = seed_int(seed)
         self.n_startup = max(1, int(n_startup))
         self.n_candidates = int(n_candidates)
         self.n_refine = int(n_refine)
