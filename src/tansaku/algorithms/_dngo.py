@@ -13,7 +13,8 @@ Cost is linear in the number of trials ``n``:
 
 * the network for ``n`` trials is a *warm start*: a checkpoint trained from scratch (seeded by
   ``(seed, s)``) at schedule points ``s`` (every 10% growth of ``n``), fine-tuned on all ``n``
-  trials for ``finetune_epochs`` epochs.  Scratch training costs ``scratch_epochs * s`` samples
+  trials for ``finetune_epochs`` epochs (Adam, mini-batches of 64, never fewer than ``min_steps``
+  = 800 steps, so small ``n`` still gets a trained network).  Scratch training costs ``scratch_epochs * s`` samples
   once per 10% growth, fine-tuning ``finetune_epochs * n`` per suggestion.  Because the
   checkpoint depends only on the first ``s`` trials and the seed, replaying the trials after a
   resume rebuilds exactly the same network;
