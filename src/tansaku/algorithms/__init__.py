@@ -13,6 +13,7 @@ from typing import Any
 from tansaku.algorithms._types import Dim, DimKind
 
 _LAZY = {
+    "TPE": "tansaku.algorithms._tpe",
     "GPOptimizer": "tansaku.algorithms._gp",
     "DNGOOptimizer": "tansaku.algorithms._dngo",
 }

@@ -1,4 +1,4 @@
-"""``tansaku`` command line: run, worker, status, best, export.
+"""``tansaku`` command line: run, worker, status, best, export (+ report, dashboard).
 
 Errors a user can fix (bad config, unknown study, unreachable storage) print one line and exit
 non-zero (2 for config errors, 1 otherwise); Ctrl-C exits 130 after putting running trials back in
@@ -371,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.add_argument("-o", "--output", help="file to write (default: stdout)")
     p.set_defaults(func=cmd_export)
+
+    from tansaku.cli._report import add_commands as add_report_commands
+
+    add_report_commands(sub)  # report, dashboard
     return parser
 
 
