@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tansaku._blas import blas_limit
 from tansaku._errors import ConfigError, DuplicatedStudyError, StudyNotFoundError, TansakuError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space, as_space
@@ -169,9 +170,10 @@ class Study:
         # reads is then seen once (as finished), never missed, so with the ask lock held every
         # proposal sees all trials, e.g. a seeded sampler's i-th draw is never made twice.
         pending = self.storage.pending_trials(self.study_id)
-        told = self._sync()
-        pending = [t for t in pending if t.trial_id not in told]
-        out = self.sampler.ask(pending)
+        with blas_limit():  # see tansaku._blas: small dense algebra is faster on one thread
+            told = self._sync()
+            pending = [t for t in pending if t.trial_id not in told]
+            out = self.sampler.ask(pending)
         if out is None:
             return None
         proposal = out if isinstance(out, Proposal) else Proposal(dict(out))
