@@ -30,6 +30,8 @@ class ConfigError(TansakuError, ValueError):
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         message = " ".join(str(message).split())  # one line, always
+        if field is not None and not field.isprintable():
+            field = repr(field)  # a key like "a\nb" from a fuzzed config stays on one line
         self.field = field
         self.reason = message
         super().__init__(f"{field}: {message}" if field else message)

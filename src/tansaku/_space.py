@@ -350,7 +350,7 @@ def distribution_from_dict(d: Mapping[str, Any], *, field: str = "") -> Distribu
         "int": ("type", "low", "high", "log", "step"),
         "categorical": ("type", "choices"),
     }
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:
         raise ConfigError(
             f"type must be one of float, int, categorical, got {_describe(kind)}",
             field=prefix + "type",

@@ -103,6 +103,33 @@ def test_run_then_status_best_export(tmp_path):
     assert again.returncode == 0 and "nothing to run" in again.stderr
 
 
+def _counts(db: Path) -> tuple[int, int]:
+    """(complete, running) read straight from the database (cheap enough to poll)."""
+    import sqlite3
+
+    if not db.exists():
+        return 0, 0
+    try:
+        con = sqlite3.connect(db, timeout=5)
+        row = con.execute("SELECT n_complete, n_running FROM tansaku_studies").fetchone()
+        con.close()
+    except sqlite3.Error:
+        return 0, 0
+    return (row[0], row[1]) if row else (0, 0)
+
+
+def _wait_for(db: Path, *, complete: int, running: int, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        c, r = _counts(db)
+        if c >= complete and r >= running:
+            return
+        time.sleep(0.1)
+    raise AssertionError(
+        f"the run never reached {complete} complete and {running} running: {_counts(db)}"
+    )
+
+
 def test_resume_after_kill_gives_exactly_n(tmp_path):
     write_study(tmp_path, sleep=0.3)
     proc = subprocess.Popen(
@@ -112,19 +139,7 @@ def test_resume_after_kill_gives_exactly_n(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    db = tmp_path / "demo.db"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait until some trials are done and some running
-        time.sleep(0.3)
-        if db.exists():
-            st = tansaku("status", "study.yaml", cwd=tmp_path).stdout
-            if (
-                "running" in st
-                and not st.startswith("error")
-                and " 0 of 40 done" not in st
-                and "4 running" in st
-            ):
-                break
+    _wait_for(tmp_path / "demo.db", complete=4, running=2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     before = {t["number"]: t for t in export_json(tmp_path)}
@@ -150,7 +165,7 @@ def test_ctrl_c_requeues_running_trials_and_resume_finishes(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.0)  # 4 trials are running (each sleeps 3 s)
+    _wait_for(tmp_path / "demo.db", complete=0, running=4)  # 4 trials running (each sleeps 3 s)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

@@ -58,6 +58,7 @@ KEYS: dict[str, str] = {
     "repeats": "evaluate each point this many times with different {seed}; its value is the mean",
     "max_trial_hours": "no new trial starts once the study's trials have used this many hours in total",
     "patience": "stop after this many finished trials in a row without improving the best value",
+    "lost_trials": "requeue (default) or fail: what happens to a trial whose worker died or went silent",
 }
 
 
@@ -121,6 +122,7 @@ class StudyConfig:
     repeats: int = 1
     max_trial_hours: float | None = None
     patience: int | None = None
+    lost_trials: str = "requeue"
 
     def objective(self) -> Any:
         """The callable to optimise: the Command, or the imported Python function."""
@@ -297,6 +299,9 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     )
     repeats = _number(data, "repeats", integer=True) or 1
     check_budget_options(data.get("max_trial_hours"), data.get("patience"))
+    lost_trials = data.get("lost_trials", "requeue")
+    if lost_trials not in ("requeue", "fail"):
+        raise _fail("lost_trials", f"must be requeue or fail, got {lost_trials!r}")
     return StudyConfig(
         name=name,
         storage=storage,
@@ -323,6 +328,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
         repeats=repeats,
         max_trial_hours=data.get("max_trial_hours"),
         patience=data.get("patience"),
+        lost_trials=lost_trials,
     )
 
 

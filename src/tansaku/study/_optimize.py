@@ -78,6 +78,7 @@ class Coordinator:
         setup: Setup | None = None,
         max_trial_hours: float | None = None,
         patience: int | None = None,
+        lost_trials: str = "requeue",
     ) -> None:
         if not callable(objective):
             raise ConfigError(
@@ -109,6 +110,9 @@ class Coordinator:
         self.callbacks = list(callbacks)
         self.heartbeat_interval = float(heartbeat_interval)
         self.stale_after = stale_after
+        if lost_trials not in ("requeue", "fail"):
+            raise ConfigError(f"must be requeue or fail, got {lost_trials!r}", field="lost_trials")
+        self.requeue_lost = lost_trials == "requeue"
         self.is_command = isinstance(objective, Command)
         if self.is_command:
             objective.check_fields(list(study.space.names))
@@ -144,8 +148,8 @@ class Coordinator:
 
     # ---------------------------------------------------------------- setup
     def recover(self) -> list[FrozenTrial]:
-        """Re-queue RUNNING trials whose coordinator is gone (a dead pid on this host, or no
-        heartbeat for ``stale_after`` seconds)."""
+        """Re-queue (or, with ``lost_trials="fail"``, fail) RUNNING trials whose coordinator is
+        gone: a dead pid on this host, or no heartbeat for ``stale_after`` seconds."""
         st, sid = self.study.storage, self.study.study_id
         host, dead = socket.gethostname(), set()
         for t in st.pending_trials(sid):
@@ -157,9 +161,10 @@ class Coordinator:
                 pid = int(parts[1])
                 if pid != os.getpid() and not pid_alive(pid):
                     dead.add(w)
-        out = st.reclaim_worker_trials(sid, sorted(dead), requeue=True) if dead else []
+        requeue = self.requeue_lost
+        out = st.reclaim_worker_trials(sid, sorted(dead), requeue=requeue) if dead else []
         if self.stale_after is not None:
-            out += st.reclaim_stale(sid, grace=float(self.stale_after), requeue=True)
+            out += st.reclaim_stale(sid, grace=float(self.stale_after), requeue=requeue)
         return out
 
     def hooks(self) -> ExecutorHooks:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tansaku._blas import blas_limit
 from tansaku._errors import ConfigError, DuplicatedStudyError, StudyNotFoundError, TansakuError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space, as_space
@@ -156,16 +157,23 @@ class Study:
         return dict(self.best_trial.params)
 
     # ---------------------------------------------------------------- sampler plumbing
-    def _sync(self) -> None:
-        """Tell the sampler every trial that finished since the last call, in finishing order."""
+    def _sync(self) -> set[int]:
+        """Tell the sampler every trial that finished since the last call, in finishing order;
+        returns their ids."""
         new, self._seq = self.storage.finished_since(self.study_id, self._seq)
         for trial in new:
             self.sampler.tell(trial)
+        return {t.trial_id for t in new}
 
     def _propose(self) -> Proposal | None:
-        self._sync()
+        # Pending first, then finished: a trial of another worker that finishes between the two
+        # reads is then seen once (as finished), never missed, so with the ask lock held every
+        # proposal sees all trials, e.g. a seeded sampler's i-th draw is never made twice.
         pending = self.storage.pending_trials(self.study_id)
-        out = self.sampler.ask(pending)
+        with blas_limit():  # see tansaku._blas: small dense algebra is faster on one thread
+            told = self._sync()
+            pending = [t for t in pending if t.trial_id not in told]
+            out = self.sampler.ask(pending)
         if out is None:
             return None
         proposal = out if isinstance(out, Proposal) else Proposal(dict(out))
@@ -179,7 +187,12 @@ class Study:
 
     def _next_trial(self, worker: str, limit: int | None) -> FrozenTrial | _Exhausted | None:
         """The next trial to run: an enqueued one first, else a new proposal.  None when the
-        budget ``limit`` is used up; EXHAUSTED when the sampler has nothing more."""
+        budget ``limit`` is used up; EXHAUSTED when the sampler has nothing more.  Runs under the
+        storage's ask lock, so concurrent workers never propose from the same state."""
+        with self.storage.ask_lock(self.study_id):
+            return self._next_trial_locked(worker, limit)
+
+    def _next_trial_locked(self, worker: str, limit: int | None) -> FrozenTrial | _Exhausted | None:
         trial = self.storage.claim_waiting(self.study_id, worker=worker, limit=limit)
         if trial is not None:
             return trial
@@ -335,6 +348,7 @@ class Study:
         setup: Any = None,
         max_trial_hours: float | None = None,
         patience: int | None = None,
+        lost_trials: str = "requeue",
     ) -> None:
         """Run trials until a stop condition holds.
 
@@ -355,6 +369,11 @@ class Study:
         * ``setup``: a :class:`~tansaku.Command`, a function of a directory, or a
           ``tansaku.study.Setup``: run once per study before any trial, its directory passed to
           every trial (``trial.setup_dir``, ``{setup_dir}``); recorded, so resuming reuses it.
+        * Lost trials: every ``heartbeat_interval`` seconds this call records that its running
+          trials are alive; a RUNNING trial of another worker that is dead (a gone pid on this
+          host) or silent for ``stale_after`` seconds (None: never) is re-queued
+          (``lost_trials="requeue"``, the default; a trial lost twice fails) or failed
+          (``lost_trials="fail"``).
         """
         from tansaku.study._optimize import Coordinator
         from tansaku.study._setup import Setup
@@ -378,6 +397,7 @@ class Study:
             setup=None if setup is None else Setup.of(setup),
             max_trial_hours=max_trial_hours,
             patience=patience,
+            lost_trials=lost_trials,
         )
         try:
             run.run()
