@@ -82,6 +82,8 @@ def _worker_main(conn: Connection, objective: Any) -> None:
             channel=channel,
             workdir=job.workdir,
             seed=job.seed,
+            setup_dir=job.extra_env.get("TANSAKU_SETUP_DIR"),
+            parent_dir=job.extra_env.get("TANSAKU_PARENT_DIR"),
         )
         outcome = run_callable(objective, trial)
         try:
@@ -105,10 +107,14 @@ class _PyWorker:
         self.last_report: tuple[int, float] | None = None
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(self.proc.pid, signal.SIGKILL)
+        """Kill the worker's process group, then reap it.  Never signal an already reaped worker:
+        its pid (and group id) may have been reused by an unrelated process."""
+        popen = getattr(self.proc, "_popen", None)  # .exitcode would reap it before we signal
+        if popen is not None and popen.returncode is None:  # not reaped: the pid is still ours
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.join(timeout=5)
         self.conn.close()
 
@@ -258,14 +264,13 @@ class LocalExecutor(Executor):
                     self._ready.append(msg[1])
                     return
         except (EOFError, OSError):
-            w.proc.join(timeout=5)
+            self._retire(tid, w)  # kills what the worker left in its group, then reaps it
             code = w.proc.exitcode
             why = (
                 f"exit code {code}"
                 if code is None or code >= 0
                 else f"signal {signal.Signals(-code).name}"
             )
-            self._retire(tid, w)
             self._ready.append(
                 Outcome(tid, TrialState.FAILED, message=f"the worker process died ({why})")
             )

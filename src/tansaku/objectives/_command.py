@@ -8,7 +8,9 @@
   of ``base_dir`` (the config file's directory) are made absolute, so ``python train.py`` keeps
   working from inside the trial directory;
 * with ``TANSAKU_TRIAL_ID`` (the trial number), ``TANSAKU_PARAMS`` (JSON), ``TANSAKU_STUDY``,
-  ``TANSAKU_WORKDIR`` and ``TANSAKU_SEED`` in its environment;
+  ``TANSAKU_WORKDIR`` and ``TANSAKU_SEED`` in its environment, plus ``TANSAKU_SETUP_DIR`` when the
+  study has a setup step and ``TANSAKU_PARENT_DIR`` when the trial starts from another's
+  directory (``{setup_dir}``, ``{parent_dir}`` in the template);
 * in a new session (its own process group), so a timeout, a prune or Ctrl-C kills the program and
   everything it started; when the program exits, whatever it left running in its group is killed.
 
@@ -132,6 +134,7 @@ class Command:
             "workdir": str(job.workdir) if job.workdir else "",
             "seed": "" if job.seed is None else job.seed,
             "setup_dir": job.extra_env.get("TANSAKU_SETUP_DIR", ""),
+            "parent_dir": job.extra_env.get("TANSAKU_PARENT_DIR", ""),
         }
         values.update(job.params)
         return values
@@ -173,6 +176,14 @@ class Command:
             study_name=trial.study_name,
             workdir=trial.workdir or Path.cwd() / "tansaku-runs" / f"trial-{trial.number:06d}",
             seed=trial.seed,
+            extra_env={
+                k: str(v)
+                for k, v in (
+                    ("TANSAKU_SETUP_DIR", trial.setup_dir),
+                    ("TANSAKU_PARENT_DIR", trial.parent_dir),
+                )
+                if v is not None
+            },
         )
         run = CommandRun(
             self,
@@ -314,10 +325,24 @@ class CommandRun:
         self._signal(signal.SIGTERM)
 
     def _signal(self, sig: int) -> None:
-        if self.proc is None:
+        # Only while the leader is not reaped: an unreaped (zombie) leader keeps its pid, and so the
+        # group id, from being reused.  After reaping, the number may belong to someone else's
+        # process group (pid_max can be as low as 32768), so we never signal it again.
+        if self.proc is None or self.proc.returncode is not None:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, sig)
+
+    def _leader_exited(self) -> bool:
+        """Has the program exited?  Asked without reaping it (``WNOWAIT``), see ``_signal``."""
+        assert self.proc is not None
+        if self.proc.returncode is not None:
+            return True
+        try:
+            info = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return self.proc.poll() is not None
+        return info is not None
 
     def check(self) -> Outcome | None:
         """Advance timers and exit handling; returns the Outcome once the command is over."""
@@ -333,9 +358,10 @@ class CommandRun:
         ):
             self._signal(signal.SIGKILL)
             self._killed_hard = True
-        if self._exited_at is None and self.proc.poll() is not None:
+        if self._exited_at is None and self._leader_exited():
             self._exited_at = now
-            self._signal(signal.SIGKILL)  # leftovers in the group; the pipe then closes
+            self._signal(signal.SIGKILL)  # leftovers in the group (the leader is a zombie still)
+            self.proc.wait()  # now reap it
         if self._exited_at is not None:
             self.read()
             if self._eof or now - self._exited_at > 0.5:  # an escaped grandchild may hold the pipe

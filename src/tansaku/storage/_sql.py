@@ -22,13 +22,18 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import PoolProxiedConnection
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: SQLite studies are then shared by the threads of one process only
+    fcntl = None  # type: ignore[assignment]
 
 from tansaku._errors import DuplicatedStudyError, StorageError, StudyNotFoundError
 from tansaku._records import FrozenTrial, TrialState
@@ -52,9 +57,14 @@ _TRIAL_COLS = (
     "trial_id, number, state, value, params, start_time, end_time, worker, message, stderr, "
     "last_step, user_attrs, system_attrs"
 )
-# the casts give PostgreSQL a type for the parameter (``$2 IS NULL`` alone is an error there)
-_LIMIT = "CAST(:limit AS INTEGER)"
-_BUDGET = f"({_LIMIT} IS NULL OR n_running + n_complete + n_pruned < {_LIMIT})"
+
+_ASK_LOCK_KEY = 7316053  # first key of the per-study advisory lock (the second is the study id)
+
+
+def _budget(limit: int | None) -> str:
+    """The budget condition of a reserving UPDATE.  Omitted rather than ``:limit IS NULL OR ...``:
+    PostgreSQL cannot type a parameter that is only compared with NULL."""
+    return "" if limit is None else " AND n_running + n_complete + n_pruned < :limit"
 
 
 class _Result:
@@ -295,6 +305,48 @@ class SQLStorage(BaseStorage):
 
         self._run(init, tx=self._sa_tx)
 
+    @contextmanager
+    def ask_lock(self, study_id: int) -> Iterator[None]:
+        """Across processes: a PostgreSQL advisory lock (released with its transaction, or by the
+        server if this process dies), or for SQLite an exclusive ``flock`` on ``<db>.lock``."""
+        with super().ask_lock(study_id):  # threads of this process queue here first
+            if self.dialect == "postgresql":
+                deadline = time.monotonic() + self.retry_timeout
+                while True:
+                    try:
+                        conn = self._engine.connect()
+                        try:
+                            tx = conn.begin()
+                            conn.execute(
+                                text("SELECT pg_advisory_xact_lock(:k, :s)"),
+                                {"k": _ASK_LOCK_KEY, "s": study_id},
+                            )
+                            break
+                        except BaseException:
+                            conn.close()
+                            raise
+                    except (DBAPIError, sqlite3.OperationalError) as e:
+                        if not _transient(e, self._dbapi) or time.monotonic() > deadline:
+                            raise StorageError(self._describe(e)) from None
+                        time.sleep(0.5)
+                try:
+                    yield
+                finally:
+                    with suppress(Exception):
+                        tx.rollback()  # releases the lock; nothing was written in it
+                    conn.close()
+            elif fcntl is not None:
+                path = make_url(self._raw_url).database
+                assert path
+                with open(f"{path}.lock", "a+b") as f:
+                    fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+                    try:
+                        yield
+                    finally:
+                        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+            else:
+                yield
+
     def close(self) -> None:
         self._engine.dispose()
 
@@ -454,8 +506,9 @@ class SQLStorage(BaseStorage):
         self, table: str, key_col: str, column: str, key: int, attrs: Mapping[str, Any]
     ) -> None:
         def merge(conn: _Conn) -> None:
+            lock = " FOR UPDATE" if self.dialect == "postgresql" else ""  # no lost merges
             cur = self._q(
-                conn, f"SELECT {column} FROM {table} WHERE {key_col} = :k", {"k": key}
+                conn, f"SELECT {column} FROM {table} WHERE {key_col} = :k{lock}", {"k": key}
             ).scalar()
             if cur is None:
                 raise StorageError(f"no row {key} in {table}")
@@ -503,7 +556,7 @@ class SQLStorage(BaseStorage):
         row = self._update(
             conn,
             f"UPDATE tansaku_studies SET next_number = next_number + 1, {col} = {col} + 1 "
-            f"WHERE study_id = :s AND {_BUDGET}",
+            f"WHERE study_id = :s{_budget(limit)}",
             "next_number",
             "SELECT next_number FROM tansaku_studies WHERE study_id = :s",
             p,
@@ -584,7 +637,7 @@ class SQLStorage(BaseStorage):
             res = self._q(
                 conn,
                 "UPDATE tansaku_studies SET n_waiting = n_waiting - 1, n_running = n_running + 1 "
-                f"WHERE study_id = :s AND n_waiting > 0 AND {_BUDGET}",
+                f"WHERE study_id = :s AND n_waiting > 0{_budget(limit)}",
                 {"s": study_id, "limit": limit},
             )
             if res.rowcount == 0:
@@ -612,6 +665,32 @@ class SQLStorage(BaseStorage):
         return self._run(claim)
 
     # ------------------------------------------------------------------ updating
+    def _lock_study_of(self, conn: _Conn, trial_id: int) -> None:
+        """PostgreSQL: lock the study row of ``trial_id`` before changing the trial.
+
+        Every transaction that changes a trial's state (creating, claiming, finishing, releasing,
+        reclaiming) takes the study row first, so they run one after the other and always lock in
+        the same order (study, then trial), which cannot dead-lock.  SQLite needs nothing:
+        ``BEGIN IMMEDIATE`` already serialises writers.
+        """
+        if self.dialect != "postgresql":
+            return
+        self._q(
+            conn,
+            "SELECT 1 FROM tansaku_studies WHERE study_id = "
+            "(SELECT study_id FROM tansaku_trials WHERE trial_id = :t) FOR UPDATE",
+            {"t": trial_id},
+        )
+
+    def _lock_study(self, conn: _Conn, study_id: int) -> None:
+        """PostgreSQL: lock a study row (see :meth:`_lock_study_of`)."""
+        if self.dialect == "postgresql":
+            self._q(
+                conn,
+                "SELECT 1 FROM tansaku_studies WHERE study_id = :s FOR UPDATE",
+                {"s": study_id},
+            )
+
     def _transition(
         self,
         conn: _Conn,
@@ -625,12 +704,16 @@ class SQLStorage(BaseStorage):
         counters right; return the trial as it is afterwards, or None (nothing changed) when it is
         not RUNNING under ``worker``.
 
-        The trial row is changed first, guarded by its state and owner, so of two transactions
-        finishing the same trial only one matches (on PostgreSQL the second waits for the row lock
-        and then sees it finished).  Then the study row: its counters, and for a finished trial the
-        next ``finish_seq``, which the study row's lock hands out in commit order.
+        After the study row's lock (:meth:`_lock_study_of`), the trial row is changed, guarded by
+        its state and owner, so of two transactions moving the same trial only one matches.  Then
+        the study row: its counters, and for a finished trial the next ``finish_seq``, handed out
+        in commit order under the study row's lock.  A trial put back to WAITING loses its
+        reports: the next attempt reports afresh, and stale steps would mislead pruners.
         """
+        self._lock_study_of(conn, trial_id)
         owner = "" if worker is None else " AND worker = :w"
+        if to is TrialState.WAITING:
+            sets += ", last_step = NULL"
         p = {**params, "state": to.value, "t": trial_id, "w": worker}
         # a finished trial's row is returned by the finish_seq update below
         cols = "study_id" if to.is_finished else f"study_id, {_TRIAL_COLS}"
@@ -650,6 +733,8 @@ class SQLStorage(BaseStorage):
         col = _COUNTER[to]
         bump = f"UPDATE tansaku_studies SET n_running = n_running - 1, {col} = {col} + 1"
         if not to.is_finished:
+            if to is TrialState.WAITING:
+                self._q(conn, "DELETE FROM tansaku_reports WHERE trial_id = :t", p)
             self._q(conn, f"{bump} WHERE study_id = :s", {"s": sid})
             return self._trial(row[1:])
         seq = self._update(
@@ -688,6 +773,7 @@ class SQLStorage(BaseStorage):
             sets = "value = :v, message = :m, stderr = :e, end_time = :now"
             params: dict[str, Any] = {"v": value, "m": message, "e": stderr, "now": time.time()}
             if system_attrs:
+                self._lock_study_of(conn, trial_id)  # no other writer between read and merge
                 cur = self._q(
                     conn,
                     "SELECT system_attrs FROM tansaku_trials WHERE trial_id = :t",
@@ -762,7 +848,7 @@ class SQLStorage(BaseStorage):
                 done = self._transition(
                     conn,
                     tid,
-                    None,
+                    row[3],  # still the lost worker's: not a new run that reclaimed it meanwhile
                     TrialState.WAITING,
                     "worker = NULL, start_time = NULL, system_attrs = :sa",
                     {"sa": attrs},
@@ -771,7 +857,7 @@ class SQLStorage(BaseStorage):
                 done = self._transition(
                     conn,
                     tid,
-                    None,
+                    row[3],
                     TrialState.FAILED,
                     "message = :m, end_time = :now",
                     {"m": reason, "now": time.time()},
@@ -784,6 +870,7 @@ class SQLStorage(BaseStorage):
         self, study_id: int, *, grace: float, requeue: bool, max_attempts: int = 2
     ) -> list[FrozenTrial]:
         def reclaim(conn: _Conn) -> list[FrozenTrial]:
+            self._lock_study(conn, study_id)
             now = time.time()
             rows = self._q(
                 conn,
@@ -813,6 +900,7 @@ class SQLStorage(BaseStorage):
         )
 
         def reclaim(conn: _Conn) -> list[FrozenTrial]:
+            self._lock_study(conn, study_id)
             rows = self._q(conn, sql, p).rows
             return self._reclaim_rows(
                 conn, rows, requeue, max_attempts, lambda r: f"lost: worker {r[3]} died"

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tansaku._blas import blas_limit
 from tansaku._errors import ConfigError, DuplicatedStudyError, StudyNotFoundError, TansakuError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space, as_space
@@ -156,21 +157,30 @@ class Study:
         return dict(self.best_trial.params)
 
     # ---------------------------------------------------------------- sampler plumbing
-    def _sync(self) -> None:
-        """Tell the sampler every trial that finished since the last call, in finishing order."""
+    def _sync(self) -> set[int]:
+        """Tell the sampler every trial that finished since the last call, in finishing order;
+        returns their ids."""
         new, self._seq = self.storage.finished_since(self.study_id, self._seq)
         for trial in new:
             self.sampler.tell(trial)
+        return {t.trial_id for t in new}
 
     def _propose(self, counts: StudyCounts | None = None) -> Proposal | None:
-        """Ask the sampler, after telling it what finished.  ``counts`` (read just before) lets
-        the pending-trials query be skipped when the counters say nothing is running or waiting."""
-        self._sync()
+        # Pending first, then finished: a trial of another worker that finishes between the two
+        # reads is then seen once (as finished), never missed, so with the ask lock held every
+        # proposal sees all trials, e.g. a seeded sampler's i-th draw is never made twice.
+        # ``counts``, read just before under the same lock, saying that nothing is running or
+        # waiting lets the pending-trials query be skipped: trials are started only under the ask
+        # lock, so none can appear before the sampler is asked (an enqueue meanwhile is the same
+        # race as an enqueue just after the read).
         if counts is not None and counts.running == 0 and counts.waiting == 0:
             pending: list[FrozenTrial] = []
         else:
             pending = self.storage.pending_trials(self.study_id)
-        out = self.sampler.ask(pending)
+        with blas_limit():  # see tansaku._blas: small dense algebra is faster on one thread
+            told = self._sync()
+            pending = [t for t in pending if t.trial_id not in told]
+            out = self.sampler.ask(pending)
         if out is None:
             return None
         proposal = out if isinstance(out, Proposal) else Proposal(dict(out))
@@ -184,7 +194,12 @@ class Study:
 
     def _next_trial(self, worker: str, limit: int | None) -> FrozenTrial | _Exhausted | None:
         """The next trial to run: an enqueued one first, else a new proposal.  None when the
-        budget ``limit`` is used up; EXHAUSTED when the sampler has nothing more."""
+        budget ``limit`` is used up; EXHAUSTED when the sampler has nothing more.  Runs under the
+        storage's ask lock, so concurrent workers never propose from the same state."""
+        with self.storage.ask_lock(self.study_id):
+            return self._next_trial_locked(worker, limit)
+
+    def _next_trial_locked(self, worker: str, limit: int | None) -> FrozenTrial | _Exhausted | None:
         # One O(1) read of the counters decides whether to claim an enqueued trial (a write
         # transaction, so only when one waits), whether the budget is used up, and whether the
         # sampler's pending trials need reading at all.
@@ -217,14 +232,41 @@ class Study:
 
     # ---------------------------------------------------------------- ask / tell
     def enqueue(
-        self, params: Mapping[str, Any], *, user_attrs: Mapping[str, Any] | None = None
+        self,
+        params: Mapping[str, Any],
+        *,
+        user_attrs: Mapping[str, Any] | None = None,
+        from_trial: int | None = None,
     ) -> int:
-        """Queue fixed params to be evaluated before the sampler is asked; returns the trial number."""
+        """Queue fixed params to be evaluated before the sampler is asked; returns the trial number.
+
+        ``from_trial=N``: the trial starts from finished trial N's directory (a checkpoint it left
+        there), passed as ``{parent_dir}`` / ``TANSAKU_PARENT_DIR`` / ``trial.parent_dir``."""
         checked = self.space.validate_params(params)
-        trial = self.storage.enqueue_trial(self.study_id, checked, system_attrs={"enqueued": True})
+        attrs: dict[str, Any] = {"enqueued": True}
+        if from_trial is not None:
+            attrs["from_trial"] = self._check_parent(from_trial)
+        trial = self.storage.enqueue_trial(self.study_id, checked, system_attrs=attrs)
         if user_attrs:
             self.storage.set_trial_user_attrs(trial.trial_id, dict(user_attrs))
         return trial.number
+
+    def _check_parent(self, number: Any) -> int:
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise ConfigError(f"must be a trial number, got {number!r}", field="from_trial")
+        try:
+            parent = self.storage.get_trial_by_number(self.study_id, number)
+        except TansakuError:
+            raise ConfigError(
+                f"study {self.name!r} has no trial {number}", field="from_trial"
+            ) from None
+        if parent.state not in (TrialState.COMPLETE, TrialState.PRUNED):
+            raise ConfigError(
+                f"trial {number} is {parent.state.value}; a trial can start only from a complete "
+                "or pruned one",
+                field="from_trial",
+            )
+        return number
 
     def ask(self) -> Trial:
         """Start a trial for a loop you drive yourself; finish it with :meth:`tell`."""
@@ -317,6 +359,11 @@ class Study:
         show_progress: bool = False,
         heartbeat_interval: float = 10.0,
         stale_after: float | None = 120.0,
+        repeats: int = 1,
+        setup: Any = None,
+        max_trial_hours: float | None = None,
+        patience: int | None = None,
+        lost_trials: str = "requeue",
     ) -> None:
         """Run trials until a stop condition holds.
 
@@ -328,8 +375,23 @@ class Study:
         * ``timeout``: seconds of wall time for starting new trials; ``trial_timeout``: per trial.
         * ``n_workers`` trials run at once on ``executor`` (default: inline for one worker, else
           local processes).  Callbacks get ``(study, finished_trial)`` and may call ``study.stop()``.
+        * ``max_trial_hours``: stop starting trials once the study's trials (finished plus running)
+          have used this many hours in total; ``patience``: stop after that many finished trials in
+          a row did not improve the best value.  Both count the whole study.
+        * ``repeats``: evaluate each point that many times with different seeds (``trial.seed``,
+          ``{seed}``); the trial's value is the mean, each evaluation is kept in
+          ``system_attrs["evaluations"]`` (see ``tansaku.study._repeats``).
+        * ``setup``: a :class:`~tansaku.Command`, a function of a directory, or a
+          ``tansaku.study.Setup``: run once per study before any trial, its directory passed to
+          every trial (``trial.setup_dir``, ``{setup_dir}``); recorded, so resuming reuses it.
+        * Lost trials: every ``heartbeat_interval`` seconds this call records that its running
+          trials are alive; a RUNNING trial of another worker that is dead (a gone pid on this
+          host) or silent for ``stale_after`` seconds (None: never) is re-queued
+          (``lost_trials="requeue"``, the default; a trial lost twice fails) or failed
+          (``lost_trials="fail"``).
         """
         from tansaku.study._optimize import Coordinator
+        from tansaku.study._setup import Setup
 
         run = Coordinator(
             self,
@@ -346,6 +408,11 @@ class Study:
             show_progress=show_progress,
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after,
+            repeats=repeats,
+            setup=None if setup is None else Setup.of(setup),
+            max_trial_hours=max_trial_hours,
+            patience=patience,
+            lost_trials=lost_trials,
         )
         try:
             run.run()
