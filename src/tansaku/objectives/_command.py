@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tansaku import _reaper
 from tansaku._errors import ConfigError, TrialPruned
 from tansaku._records import TrialState
 from tansaku._trial import Trial
@@ -252,13 +253,14 @@ class CommandRun:
                     start_new_session=True,
                     bufsize=0,
                 )
-        except (OSError, ConfigError, KeyError) as e:
+        except (OSError, ConfigError, KeyError, ValueError) as e:  # ValueError: a NUL in argv/env
             self._close_log()
             reason = f"cannot start the command: {e}"
             if isinstance(e, FileNotFoundError) and e.filename:
                 reason = f"cannot start the command: {e.strerror}: {e.filename}"
             self.outcome = Outcome(job.trial_id, TrialState.FAILED, message=reason)
             return self.outcome
+        _reaper.register(self.proc.pid, self.command.kill_grace)  # killed if we die first
         self.started = time.monotonic()
         self.deadline = None if job.timeout is None else self.started + job.timeout
         assert self.proc.stdout is not None
@@ -352,6 +354,7 @@ class CommandRun:
             os.close(self.pidfd)
             self.pidfd = None
         code = self.proc.returncode
+        _reaper.unregister(self.proc.pid)  # reaped, and its group killed by check()
         stderr = self._stderr_tail()
         attrs: dict[str, Any] = {"returncode": code}
         if self.workdir is not None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from tansaku._errors import ConfigError
 from tansaku._progress import Progress
+from tansaku._reaper import kill_leftovers
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
 from tansaku.executors._registry import make_executor
@@ -136,6 +137,8 @@ class Coordinator:
                 pid = int(parts[1])
                 if pid != os.getpid() and not pid_alive(pid):
                     dead.add(w)
+        if dead:  # their trials' processes, if the reaper could not stop them (see _reaper.py)
+            kill_leftovers(self.study.name, dead)
         out = st.reclaim_worker_trials(sid, sorted(dead), requeue=True) if dead else []
         if self.stale_after is not None:
             out += st.reclaim_stale(sid, grace=float(self.stale_after), requeue=True)
@@ -158,6 +161,7 @@ class Coordinator:
             study_name=self.study.name,
             timeout=self.trial_timeout,
             workdir=wd,
+            extra_env={"TANSAKU_WORKER": self.worker},  # lets a resumed run find leftovers
         )
 
     # ---------------------------------------------------------------- the loop
