@@ -212,3 +212,55 @@ def _ppid(pid: int) -> int:
             return int(f.read().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError):
         return -1
+
+
+def test_resume_kills_leftovers_when_the_reaper_died_too(tmp_path):
+    """``kill -9`` of the coordinator *and* its reaper: the next ``tansaku run`` finds the dead
+    coordinator's trial processes by their environment and kills them before re-running."""
+    study = f"orphans-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "study.yaml").write_text(
+        textwrap.dedent(f"""
+        name: {study}
+        n_trials: 2
+        n_workers: 2
+        space: {{x: {{type: float, low: 0, high: 1}}}}
+        command: [sh, -c, 'if [ -e started ]; then echo 1; else touch started; sleep 60; fi']
+        """)
+    )
+    env = {**os.environ, "PYTHONPATH": SRC}
+    cli = [PY, "-m", "tansaku", "run", "-q", str(tmp_path / "study.yaml")]
+    coord = subprocess.Popen(cli, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    old: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(old) < 4 and time.monotonic() < deadline:  # 2 x (sh + sleep)
+            time.sleep(0.1)
+            old = _reaper.find_trial_processes(study)
+        assert len(old) >= 4, old
+        reaper = [
+            int(p)
+            for p in os.listdir("/proc")
+            if p.isdigit() and _ppid(int(p)) == coord.pid and b"tansaku-reaper" in _cmdline(int(p))
+        ]
+        assert len(reaper) == 1
+        os.kill(reaper[0], signal.SIGKILL)
+        coord.kill()
+        coord.wait()
+        time.sleep(0.5)
+        assert all(_alive(p) for p in old), "without the reaper nothing should have stopped them"
+        done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert _wait_gone(old, timeout=5) == []
+        assert _reaper.find_trial_processes(study) == []
+    finally:
+        if coord.poll() is None:
+            coord.kill()
+        _kill(_reaper.find_trial_processes(study))
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
