@@ -66,8 +66,15 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
+#: SQLite errors that waiting does not fix (a full disk, a read-only file): fail at once, so the
+#: result goes to the journal instead of being retried for ``retry_timeout``
+_PERMANENT = ("database or disk is full", "readonly database", "disk i/o error")
+
+
 def _transient(exc: BaseException) -> bool:
     """Errors worth retrying: a locked SQLite, a dropped or restarting PostgreSQL connection."""
+    if any(p in str(getattr(exc, "orig", exc)).lower() for p in _PERMANENT):
+        return False
     if isinstance(exc, OperationalError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
@@ -99,7 +106,9 @@ class SQLStorage(BaseStorage):
         self.dialect = u.get_backend_name()
         kwargs: dict[str, Any] = dict(engine_kwargs or {})
         if self.dialect == "sqlite":
-            kwargs.setdefault("connect_args", {"timeout": 30.0, "check_same_thread": False})
+            # SQLite's own lock wait is one attempt: keep it within the retry budget
+            busy = max(0.05, min(30.0, self.retry_timeout / 4))
+            kwargs.setdefault("connect_args", {"timeout": busy, "check_same_thread": False})
             if u.database in (None, "", ":memory:"):
                 raise StorageError(
                     "sqlite in-memory URLs are not shareable; use storage=None for memory"
@@ -154,12 +163,13 @@ class SQLStorage(BaseStorage):
                 with self._tx(write) as conn:
                     return fn(conn)
             except (DBAPIError, sqlite3.OperationalError) as e:
-                if (
-                    isinstance(e, IntegrityError)
-                    or not _transient(e)
-                    or time.monotonic() > deadline
-                ):
+                if isinstance(e, IntegrityError) or not _transient(e):
                     raise StorageError(self._describe(e)) from None
+                if time.monotonic() > deadline:
+                    raise StorageError(
+                        f"{self._describe(e)} (still failing after retrying for "
+                        f"{self.retry_timeout:g} s)"
+                    ) from None
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 1.0)
 

@@ -3,7 +3,9 @@
 Order of every step is chosen so that a kill at any instant loses nothing: a trial is created
 RUNNING in storage before it is submitted; its result is stored before the next trial is asked for;
 on Ctrl-C (or any error) running trials are stopped and put back to WAITING, so a resumed run
-evaluates exactly those params again and the trial count stays exact.
+evaluates exactly those params again and the trial count stays exact.  A result the storage cannot
+take (still failing after its retries) goes to the results journal (``study/_journal.py``) and the
+run stops with the error; the next run stores it before anything else.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tansaku._errors import ConfigError
+from tansaku._errors import ConfigError, StorageError
 from tansaku._progress import Progress
 from tansaku._reaper import kill_leftovers
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
 from tansaku.executors._registry import make_executor
 from tansaku.objectives._command import Command
+from tansaku.storage._memory import InMemoryStorage
+from tansaku.study._journal import ResultJournal
 from tansaku.study._study import EXHAUSTED, Study, new_worker_id
 
 __all__ = ["Coordinator", "pid_alive"]
@@ -108,6 +112,12 @@ class Coordinator:
         else:
             self.workdir_root = None
         self.worker = new_worker_id()
+        self.journal = (
+            None
+            if isinstance(study.storage, InMemoryStorage)
+            else ResultJournal.for_study(study.storage, study.name, self.workdir_root)
+        )
+        self.storage_down = False  # a write failed for good: results go to the journal only
         self.running: dict[int, FrozenTrial] = {}
         self.n_done = 0  # COMPLETE + PRUNED in this call
         self.fail_streak = 0
@@ -166,6 +176,8 @@ class Coordinator:
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> None:
+        if self.journal is not None:  # before recover(): it would re-queue those trials
+            self.journal.replay(self.study.storage, self.study.study_id, self.progress.note)
         for t in self.recover():
             self.progress.note(
                 f"trial {t.number} was left running by a stopped worker: "
@@ -178,6 +190,8 @@ class Coordinator:
         try:
             self.loop()
         except BaseException as e:
+            if isinstance(e, StorageError):  # no more waiting on it: results go to the journal
+                self.storage_down = True
             self.interrupt(e)
             raise
         finally:
@@ -253,24 +267,37 @@ class Coordinator:
         st = self.study.storage
         t = self.running.pop(o.trial_id, None)
         if o.interrupted:
-            st.release_trial(o.trial_id, worker=self.worker)
+            if not self.storage_down:  # else re-queued by the next run (this pid will be dead)
+                st.release_trial(o.trial_id, worker=self.worker)
             return
-        if o.user_attrs:
-            st.set_trial_user_attrs(o.trial_id, o.user_attrs)
         value = o.value
-        if o.state is TrialState.PRUNED and value is None:
-            full = st.get_trial(o.trial_id, with_intermediate=True)
-            if full.last_step is not None:
-                value = full.intermediate.get(full.last_step)
-        done = st.finish_trial(
-            o.trial_id,
-            worker=self.worker,
-            state=o.state,
-            value=value,
-            message=o.message,
-            stderr=o.stderr,
-            system_attrs=o.system_attrs or None,
-        )
+        if self.storage_down:
+            self.keep_unsaved(t, o, value)
+            return
+        try:
+            if o.user_attrs:
+                st.set_trial_user_attrs(o.trial_id, o.user_attrs)
+            if o.state is TrialState.PRUNED and value is None:
+                full = st.get_trial(o.trial_id, with_intermediate=True)
+                if full.last_step is not None:
+                    value = full.intermediate.get(full.last_step)
+            done = st.finish_trial(
+                o.trial_id,
+                worker=self.worker,
+                state=o.state,
+                value=value,
+                message=o.message,
+                stderr=o.stderr,
+                system_attrs=o.system_attrs or None,
+            )
+            if done is None:  # a retry after a lost COMMIT reply finds its own write
+                again = st.get_trial(o.trial_id)
+                if again.state is o.state and again.worker == self.worker and again.value == value:
+                    done = again
+        except StorageError as e:
+            self.storage_down = True
+            where = self.keep_unsaved(t, o, value)
+            raise StorageError(f"{e}; {where}") from None
         if done is None:
             number = t.number if t is not None else o.trial_id
             self.progress.note(
@@ -288,6 +315,20 @@ class Coordinator:
         for cb in self.callbacks:
             cb(self.study, done)
 
+    def keep_unsaved(self, t: FrozenTrial | None, o: Outcome, value: float | None) -> str:
+        """Put a result the storage could not take in the journal; says where, for the error."""
+        number = t.number if t is not None else o.trial_id
+        path = None
+        if self.journal is not None:
+            path = self.journal.append(t, o, worker=self.worker, value=value)
+        where = (
+            f"the result of trial {number} is kept in {path} and is stored by the next run"
+            if path is not None
+            else f"the result of trial {number} could not be kept on disk either (printed above)"
+        )
+        self.progress.note(where)
+        return where
+
     def interrupt(self, exc: BaseException) -> None:
         """Stop running trials and put them back to WAITING; store any that finished meanwhile."""
         if not self.running:
@@ -303,8 +344,9 @@ class Coordinator:
                     with contextlib.suppress(Exception):
                         self.finish(o)
             for tid in list(self.running):
-                with contextlib.suppress(Exception):
-                    self.study.storage.release_trial(tid, worker=self.worker)
+                if not self.storage_down:
+                    with contextlib.suppress(Exception):
+                        self.study.storage.release_trial(tid, worker=self.worker)
                 self.running.pop(tid, None)
             self.stop_reason = (
                 "interrupted" if isinstance(exc, KeyboardInterrupt) else f"error: {exc}"
