@@ -42,7 +42,9 @@ _TRIAL_COLS = (
     "trial_id, number, state, value, params, start_time, end_time, worker, message, stderr, "
     "last_step, user_attrs, system_attrs"
 )
-_BUDGET = "(:limit IS NULL OR n_running + n_complete + n_pruned < :limit)"
+# the casts give PostgreSQL a type for the parameter (``$2 IS NULL`` alone is an error there)
+_LIMIT = "CAST(:limit AS INTEGER)"
+_BUDGET = f"({_LIMIT} IS NULL OR n_running + n_complete + n_pruned < {_LIMIT})"
 
 
 def redact_url(url: str) -> str:
