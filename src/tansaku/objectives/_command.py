@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import select
 import signal
@@ -75,22 +76,23 @@ class Command:
                 "must be a non-empty list of argv items, e.g. [python, train.py, --lr, '{lr}']",
                 field="command",
             )
-        self.argv = tuple(argv)
+        try:
+            self.argv = tuple(argv)
+        except Exception:
+            raise ConfigError("must be a list of argv items", field="command") from None
         self._parsed = [parse_template(a, field=f"command[{k}]") for k, a in enumerate(self.argv)]
+        for k, a in enumerate(self.argv):
+            if "\0" in a:
+                raise ConfigError("an argv item cannot contain a NUL byte", field=f"command[{k}]")
         self.fields = template_fields(self.argv)
         self.result = ResultSpec.parse(result)
-        if env is not None and (
-            not isinstance(env, Mapping)
-            or not all(
-                isinstance(k, str) and isinstance(v, (str, int, float)) for k, v in env.items()
-            )
-        ):
-            raise ConfigError("must map variable names to strings", field="env")
-        self.env = {k: str(v) for k, v in (env or {}).items()}
-        self.cwd = cwd
-        self.base_dir = Path(base_dir).resolve() if base_dir is not None else Path.cwd()
-        self.kill_grace = float(kill_grace)
-        self.max_log_bytes = int(max_log_bytes)
+        self.env = _environment(env)
+        self.cwd = _path(cwd, "cwd")
+        self.base_dir = (
+            Path(_path(base_dir, "base_dir")).resolve() if base_dir is not None else Path.cwd()
+        )
+        self.kill_grace = _number(kill_grace, "kill_grace")
+        self.max_log_bytes = int(_number(max_log_bytes, "max_log_bytes", integer=True))
         self._absolutise()
 
     def __repr__(self) -> str:
@@ -190,6 +192,55 @@ class Command:
             raise CommandFailed(outcome.message or "command failed", outcome.stderr)
         assert outcome.value is not None
         return outcome.value
+
+
+def _environment(env: Any) -> dict[str, str]:
+    if env is None:
+        return {}
+    try:
+        items = list(env.items()) if isinstance(env, Mapping) else None
+    except Exception:
+        items = None
+    if items is None:
+        raise ConfigError("must map variable names to strings", field="env")
+    out = {}
+    for k, v in items:
+        if not isinstance(k, str) or not k or "=" in k or "\0" in k:
+            raise ConfigError(
+                "variable names must be non-empty strings without '=' or NUL", field="env"
+            )
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)) or "\0" in str(v):
+            raise ConfigError(
+                f"must be a string or a number, got {type(v).__name__}", field=f"env.{k}"
+            )
+        out[k] = str(v)
+    return out
+
+
+def _path(value: Any, field: str) -> str | Path:
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(f"must be a path, got {type(value).__name__}", field=field)
+    try:
+        text = os.fspath(value)
+    except Exception:
+        raise ConfigError("must be a path", field=field) from None
+    if not isinstance(text, str) or not text or "\0" in text:
+        raise ConfigError(f"must be a non-empty path without NUL bytes, got {text!r}", field=field)
+    return value if isinstance(value, Path) else text
+
+
+def _number(value: Any, field: str, *, integer: bool = False) -> float:
+    kinds = (int,) if integer else (int, float)
+    ok = isinstance(value, kinds) and not isinstance(value, bool)
+    try:
+        number = float(value) if ok else math.nan
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or number < 0:
+        kind = "an integer" if integer else "a number of seconds"
+        got = f"{value!r:.40}" if isinstance(value, (int, float)) else type(value).__name__
+        raise ConfigError(f"must be {kind} >= 0, got {got}", field=field)
+    return number
 
 
 def _signal_name(code: int) -> str:

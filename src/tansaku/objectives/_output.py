@@ -41,14 +41,17 @@ class ResultSpec:
 
     @classmethod
     def parse(cls, spec: Any, *, field: str = "result") -> ResultSpec:
-        if spec is None or spec == "last_number":
+        if spec is None or (isinstance(spec, str) and spec == "last_number"):
             return cls()
         if isinstance(spec, ResultSpec):
             return spec
+        expected = "expected last_number, {regex: PATTERN} or {json: FILE, key: KEY}"
         if not isinstance(spec, Mapping):
-            raise ConfigError(
-                "expected last_number, {regex: PATTERN} or {json: FILE, key: KEY}", field=field
-            )
+            raise ConfigError(expected, field=field)
+        try:
+            spec = {str(k): v for k, v in spec.items()}
+        except Exception:
+            raise ConfigError(expected, field=field) from None
         keys = set(spec)
         if keys == {"regex"}:
             pattern = spec["regex"]
@@ -56,7 +59,7 @@ class ResultSpec:
                 raise ConfigError("must be a string", field=f"{field}.regex")
             try:
                 compiled = re.compile(pattern)
-            except re.error as e:
+            except (re.error, OverflowError, RecursionError, ValueError) as e:
                 raise ConfigError(
                     f"invalid regular expression: {e}", field=f"{field}.regex"
                 ) from None
