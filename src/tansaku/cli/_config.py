@@ -23,6 +23,7 @@ from tansaku.objectives._command import Command
 from tansaku.objectives._output import ResultSpec
 from tansaku.pruners import make_pruner
 from tansaku.samplers._registry import make_sampler
+from tansaku.study._study import check_name, dir_name
 
 __all__ = ["KEYS", "StudyConfig", "load_config", "parse_config"]
 
@@ -73,14 +74,13 @@ def _number(
     if (
         isinstance(value, bool)
         or not ok
-        or not math.isfinite(value)
+        or (isinstance(value, float) and not math.isfinite(value))
         or value < minimum
         or (strict and value == minimum)
     ):
         bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
-        raise _fail(
-            key, f"must be {'an integer' if integer else 'a number'} {bound}, got {value!r}"
-        )
+        got = f"{value!r:.40}" if isinstance(value, (int, float)) else type(value).__name__
+        raise _fail(key, f"must be {'an integer' if integer else 'a number'} {bound}, got {got}")
     return value
 
 
@@ -179,9 +179,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
             close = difflib.get_close_matches(str(key), KEYS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(KEYS)})"
             raise _fail(str(key), f"unknown key{hint}")
-    name = data.get("name", default_name)
-    if not isinstance(name, str) or not name.strip() or len(name) > 256:
-        raise _fail("name", f"must be a non-empty string, got {name!r}")
+    name = check_name(data.get("name", default_name))
     direction = data.get("direction", "minimize")
     if direction not in ("minimize", "maximize"):
         raise _fail("direction", f"must be minimize or maximize, got {direction!r}")
@@ -194,7 +192,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
 
     storage = data.get("storage")
     if storage is None:
-        storage = f"sqlite:///{base_dir / (name + '.db')}"
+        storage = f"sqlite:///{base_dir / (dir_name(name) + '.db')}"
     elif not isinstance(storage, str) or not storage.strip():
         raise _fail("storage", "must be a URL string like sqlite:///study.db")
     elif storage.startswith("sqlite:///") and not storage.startswith("sqlite:////"):
@@ -260,7 +258,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     workdir = data.get("workdir")
     if workdir is not None and not isinstance(workdir, str):
         raise _fail("workdir", "must be a path")
-    wd = (base_dir / workdir) if workdir else base_dir / "runs" / name
+    wd = (base_dir / workdir) if workdir else base_dir / "runs" / dir_name(name)
     enqueue = data.get("enqueue") or []
     if not isinstance(enqueue, list):
         raise _fail("enqueue", "must be a list of parameter mappings")

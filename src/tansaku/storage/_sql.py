@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, select, text
 from sqlalchemy.engine import make_url
@@ -47,12 +49,20 @@ _LIMIT = "CAST(:limit AS INTEGER)"
 _BUDGET = f"({_LIMIT} IS NULL OR n_running + n_complete + n_pruned < {_LIMIT})"
 
 
+def _authority(url: str) -> str:
+    return url.partition("://")[2].partition("/")[0]
+
+
 def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***``."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<storage url>"
+    """The URL with its password replaced by ``***`` (also when the URL does not parse)."""
+    url = str(url)
+    if _authority(url).count("@") <= 1:
+        try:
+            return make_url(url).render_as_string(hide_password=True)
+        except Exception:
+            pass
+    # keep the scheme and host for messages, never anything between 'user:' and the last '@'
+    return re.sub(r"(://[^:/@]*):[^/]*@", r"\1:***@", url)
 
 
 def _dumps(obj: Any) -> str:
@@ -68,14 +78,24 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
-#: SQLite errors that waiting does not fix (a full disk, a read-only file): fail at once, so the
-#: result goes to the journal instead of being retried for ``retry_timeout``
-_PERMANENT = ("database or disk is full", "readonly database", "disk i/o error")
+#: errors that waiting does not fix -- a full disk or read-only file (SQLite), a wrong password or
+#: database name (PostgreSQL): fail at once instead of retrying for ``retry_timeout``
+_PERMANENT = (
+    "database or disk is full",
+    "readonly database",
+    "disk i/o error",
+    "password authentication failed",
+    "no pg_hba.conf entry",
+)
+_MISSING = ("database", "role")  # FATAL: database "x" does not exist / role "x" does not exist
 
 
 def _transient(exc: BaseException) -> bool:
     """Errors worth retrying: a locked SQLite, a dropped or restarting PostgreSQL connection."""
-    if any(p in str(getattr(exc, "orig", exc)).lower() for p in _PERMANENT):
+    text = str(getattr(exc, "orig", exc)).lower()
+    if any(p in text for p in _PERMANENT):
+        return False
+    if "does not exist" in text and any(f'{m} "' in text for m in _MISSING):
         return False
     if isinstance(exc, OperationalError):
         return True
@@ -103,7 +123,15 @@ class SQLStorage(BaseStorage):
         self._raw_url = url
         self.url = redact_url(url)
         self.retry_timeout = float(retry_timeout)
-        u = make_url(url)
+        if _authority(url).count("@") > 1:  # would be split at the wrong '@', leaking the rest
+            raise StorageError(
+                f"invalid storage URL {self.url}: write '@' in a user name or password as %40"
+            )
+        try:
+            u = make_url(url)
+            u.port  # noqa: B018 - a bad port raises here, not later with the URL in a traceback
+        except Exception as e:
+            raise StorageError(f"invalid storage URL {self.url}: {type(e).__name__}") from None
         self._password = u.password
         self.dialect = u.get_backend_name()
         kwargs: dict[str, Any] = dict(engine_kwargs or {})
@@ -129,7 +157,10 @@ class SQLStorage(BaseStorage):
             raise StorageError(
                 f"unsupported storage URL scheme {u.drivername!r} (use sqlite or postgresql)"
             )
-        self._engine: Engine = create_engine(u, **kwargs)
+        try:
+            self._engine: Engine = create_engine(u, **kwargs)
+        except Exception as e:  # e.g. an unknown driver (postgresql+nosuch://)
+            raise StorageError(f"cannot use storage {self.url}: {type(e).__name__}: {e}") from None
         if self.dialect == "sqlite":
             self._install_sqlite_hooks()
         self._init_schema()
@@ -178,8 +209,9 @@ class SQLStorage(BaseStorage):
     def _describe(self, e: BaseException) -> str:
         orig = getattr(e, "orig", e)
         msg = " ".join(str(orig).split()) or type(orig).__name__
-        if self._password:
-            msg = msg.replace(self._password, "***")
+        if self._password:  # as given and as written in the URL (percent-encoded)
+            for form in (self._password, quote(self._password, safe="")):
+                msg = msg.replace(form, "***")
         return f"storage {self.url}: {msg[:300]}"
 
     def _init_schema(self) -> None:

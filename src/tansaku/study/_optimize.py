@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import signal
 import socket
 import threading
@@ -31,7 +30,7 @@ from tansaku.executors._registry import make_executor
 from tansaku.objectives._command import Command
 from tansaku.storage._memory import InMemoryStorage
 from tansaku.study._journal import ResultJournal
-from tansaku.study._study import EXHAUSTED, Study, new_worker_id
+from tansaku.study._study import EXHAUSTED, Study, dir_name, new_worker_id
 
 __all__ = ["Coordinator", "pid_alive"]
 
@@ -50,9 +49,15 @@ def _positive(name: str, value: Any, *, integer: bool = False, allow_none: bool 
     if value is None and allow_none:
         return None
     ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok or not math.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not ok
+        or value <= 0
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
         kind = "a positive integer" if integer else "a positive number"
-        raise ConfigError(f"must be {kind}, got {value!r}", field=name)
+        got = f"{value!r:.40}" if isinstance(value, (int, float)) else type(value).__name__
+        raise ConfigError(f"must be {kind}, got {got}", field=name)
     return value
 
 
@@ -90,9 +95,15 @@ class Coordinator:
         self.n_workers = _positive("n_workers", n_workers, integer=True, allow_none=False)
         self.trial_timeout = _positive("trial_timeout", trial_timeout)
         self.max_failures = _positive("max_failures", max_failures, integer=True)
+        if not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks):
+            raise ConfigError("must be a list of functions (study, trial)", field="callbacks")
         self.callbacks = list(callbacks)
-        self.heartbeat_interval = float(heartbeat_interval)
-        self.stale_after = stale_after
+        self.heartbeat_interval = float(
+            _positive("heartbeat_interval", heartbeat_interval, allow_none=False)
+        )
+        self.stale_after = _positive("stale_after", stale_after)
+        if workdir is not None and not isinstance(workdir, (str, os.PathLike)):
+            raise ConfigError(f"must be a path, got {type(workdir).__name__}", field="workdir")
         self.is_command = isinstance(objective, Command)
         if self.is_command:
             objective.check_fields(list(study.space.names))
@@ -104,7 +115,7 @@ class Coordinator:
         ):
             executor = "local"  # the only way to stop a Python objective that overruns
         self.executor = make_executor(executor, n_workers=self.n_workers)
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", study.name)
+        safe = dir_name(study.name)
         if workdir is not None:
             self.workdir_root: Path | None = Path(workdir).resolve()
         elif self.is_command:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import numbers
 import os
+import re
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -212,9 +214,17 @@ class Study:
     ) -> int:
         """Queue fixed params to be evaluated before the sampler is asked; returns the trial number."""
         checked = self.space.validate_params(params)
+        attrs = None
+        if user_attrs is not None:
+            if not isinstance(user_attrs, Mapping):
+                raise ConfigError("must be a mapping", field="user_attrs")
+            try:
+                attrs = {str(k): v for k, v in user_attrs.items()}
+            except Exception:
+                raise ConfigError("must be a readable mapping", field="user_attrs") from None
         trial = self.storage.enqueue_trial(self.study_id, checked, system_attrs={"enqueued": True})
-        if user_attrs:
-            self.storage.set_trial_user_attrs(trial.trial_id, dict(user_attrs))
+        if attrs:
+            self.storage.set_trial_user_attrs(trial.trial_id, attrs)
         return trial.number
 
     def ask(self) -> Trial:
@@ -324,7 +334,7 @@ class Study:
             n_trials=n_trials,
             timeout=timeout,
             n_workers=n_workers,
-            callbacks=list(callbacks or ()),
+            callbacks=[] if callbacks is None else callbacks,
             executor=executor,
             total_trials=total_trials,
             trial_timeout=trial_timeout,
@@ -341,9 +351,35 @@ class Study:
 
 
 def _check_direction(direction: str) -> str:
-    if direction not in _DIRECTIONS:
-        raise ConfigError(f"must be minimize or maximize, got {direction!r}", field="direction")
+    if not isinstance(direction, str) or direction not in _DIRECTIONS:
+        got = repr(direction) if isinstance(direction, str) else type(direction).__name__
+        raise ConfigError(f"must be minimize or maximize, got {got}", field="direction")
     return direction
+
+
+def _check_seed(seed: Any) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+        got = repr(seed)[:40] if isinstance(seed, (int, float)) else type(seed).__name__
+        raise ConfigError(f"must be an integer in [0, 2**63), got {got}", field="seed")
+    return int(seed)
+
+
+def dir_name(name: str) -> str:
+    """The study name as one safe path component (for ``runs/<name>/`` and the default database):
+    anything but letters, digits, ``_ . -`` becomes ``_``, and ``.``/``..`` cannot climb out."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    return "_" * len(safe) if set(safe) <= {"."} else safe
+
+
+def check_name(name: Any) -> str:
+    """A study name: a non-empty printable string of at most 256 characters."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 256 or not name.isprintable():
+        raise ConfigError(
+            "must be a non-empty printable string of at most 256 characters", field="name"
+        )
+    return name
 
 
 def create_study(
@@ -366,11 +402,11 @@ def create_study(
     cannot silently mix incompatible trials.
     """
     _check_direction(direction)
-    st = get_storage(storage)
+    seed = _check_seed(seed)
     if name is None:
         name = f"study-{uuid.uuid4().hex[:8]}"
-    if not isinstance(name, str) or not name.strip() or len(name) > 256:
-        raise ConfigError("must be a non-empty string of at most 256 characters", field="name")
+    check_name(name)
+    st = get_storage(storage)
     smp = make_sampler(sampler)
     prn = make_pruner(pruner)
     try:
