@@ -107,7 +107,11 @@ class Command:
             if text.startswith("-") or os.path.isabs(text) or (k == 0 and "/" not in text):
                 continue  # options, absolute paths, and program names looked up on PATH
             candidate = self.base_dir / text
-            if candidate.exists():
+            try:
+                exists = candidate.exists()
+            except (OSError, ValueError):  # e.g. a name too long for the file system
+                exists = False
+            if exists:
                 self._parsed[k] = [str(candidate)]
 
     def check_fields(self, param_names: Sequence[str]) -> None:
