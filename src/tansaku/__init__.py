@@ -19,6 +19,8 @@ from tansaku.study._study import Study, create_study, load_study
 
 __version__ = "0.1.0"
 
+_LAZY_MODULES = ("plot", "report")  # tansaku.plot / tansaku.report load on first use
+
 __all__ = [
     "Categorical",
     "Command",
@@ -41,3 +43,11 @@ __all__ = [
     "objectives",
     "pruners",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"tansaku.{name}")
+    raise AttributeError(f"module 'tansaku' has no attribute {name!r}")

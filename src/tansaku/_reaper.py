@@ -6,10 +6,13 @@ up.  Two mechanisms close that gap:
 
 1. **The reaper** (:func:`register` / :func:`unregister`): a tiny helper process, started lazily
    once per process, holding the read end of a pipe.  The process running trials tells it each
-   trial's process group when it starts (``+PGID GRACE``) and when it is over (``-PGID``).  Only
-   that process holds the write end (non-inheritable, closed in forked children), so when it dies
-   -- however it dies -- the reaper reads EOF, sends SIGTERM to every group still registered,
-   SIGKILL to those still there after the grace period, and exits.  The reaper runs in its own
+   trial's process group when it starts (``+PGID GRACE``) and when it is over (``-PGID``, sent
+   before the group's leader is reaped, so a registered group id is never one that could have
+   been reused).  Only that process holds the write end (non-inheritable, closed in forked
+   children), so when it dies -- however it dies -- the reaper reads EOF, sends SIGTERM to every
+   group still registered and, after the grace period, SIGKILL to the processes still in those
+   groups that carry a trial's environment (``TANSAKU_STUDY``; checked because by then a group id
+   could have been reused), and exits.  The reaper runs in its own
    session: Ctrl-C on the terminal, a hang-up, or ``kill -- -PGID`` of the coordinator's group
    do not touch it.  If the reaper itself is killed, the next registration starts a new one and
    hands it every group still registered.
@@ -76,8 +79,25 @@ deadline = time.monotonic() + max([groups[g] for g in alive] or [0.0])
 while alive and time.monotonic() < deadline:
     time.sleep(0.02)
     alive = [g for g in alive if send(g, 0)]
-for g in alive:
-    send(g, signal.SIGKILL)
+# SIGKILL what is left, one verified process at a time: after the grace period a group id whose
+# leader has exited could have been reused, so only members that carry a trial's environment die
+left = set(alive)
+for name in os.listdir("/proc") if left and os.path.isdir("/proc") else []:
+    if not name.isdigit():
+        continue
+    try:
+        with open("/proc/" + name + "/stat", "rb") as f:
+            pgrp = int(f.read().rsplit(b")", 1)[1].split()[2])
+        if pgrp not in left:
+            continue
+        with open("/proc/" + name + "/environ", "rb") as f:
+            if b"TANSAKU_STUDY=" in f.read():
+                os.kill(int(name), signal.SIGKILL)
+    except (OSError, ValueError, IndexError):
+        pass
+if left and not os.path.isdir("/proc"):
+    for g in left:
+        send(g, signal.SIGKILL)
 """
 
 _lock = threading.Lock()

@@ -6,11 +6,16 @@ from tansaku.storage import InMemoryStorage, get_storage
 from tests.storage.conformance import *  # noqa: F403 - the shared suite
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def storage(request, tmp_path):
     if request.param == "memory":
         s = InMemoryStorage()
-    else:
+    elif request.param == "sqlite":
         s = get_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    else:  # a fresh database on the run's PostgreSQL server; the plain URL takes the psycopg path
+        url = request.getfixturevalue("postgres_url").replace(
+            "postgresql+psycopg://", "postgresql://"
+        )
+        s = get_storage(url)
     yield s
     s.close()

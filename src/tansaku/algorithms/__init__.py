@@ -14,6 +14,8 @@ from tansaku.algorithms._types import Dim, DimKind
 
 _LAZY = {
     "TPE": "tansaku.algorithms._tpe",
+    "GPOptimizer": "tansaku.algorithms._gp",
+    "DNGOOptimizer": "tansaku.algorithms._dngo",
 }
 
 __all__ = ["Dim", "DimKind", *sorted(_LAZY)]

@@ -52,6 +52,7 @@ KEYS: dict[str, str] = {
     "enqueue": "list of parameter sets to evaluate first, when the study is created",
     "heartbeat_interval": "seconds between a worker's heartbeats (default 10)",
     "stale_after": "seconds without heartbeat after which a running trial is re-queued (default 120)",
+    "lost_trials": "requeue (default) or fail: what happens to a trial whose worker died or went silent",
 }
 
 
@@ -110,6 +111,7 @@ class StudyConfig:
     enqueue: tuple[Mapping[str, Any], ...] = ()
     heartbeat_interval: float = 10.0
     stale_after: float | None = 120.0
+    lost_trials: str = "requeue"
 
     def objective(self) -> Any:
         """The callable to optimise: the Command, or the imported Python function."""
@@ -282,6 +284,9 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
         if data.get("stale_after") is not None
         else (None if "stale_after" in data else 120.0)
     )
+    lost_trials = data.get("lost_trials", "requeue")
+    if lost_trials not in ("requeue", "fail"):
+        raise _fail("lost_trials", f"must be requeue or fail, got {lost_trials!r}")
     return StudyConfig(
         name=name,
         storage=storage,
@@ -304,6 +309,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
         enqueue=tuple(checked),
         heartbeat_interval=_number(data, "heartbeat_interval") or 10.0,
         stale_after=stale_after,
+        lost_trials=lost_trials,
     )
 
 

@@ -1,4 +1,4 @@
-"""``tansaku`` command line: run, worker, status, best, export.
+"""``tansaku`` command line: run, worker, status, best, export (+ report, dashboard).
 
 Errors a user can fix (bad config, unknown study, unreachable storage) print one line and exit
 non-zero (2 for config errors, 1 otherwise); Ctrl-C exits 130 after putting running trials back in
@@ -118,6 +118,7 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
             show_progress=not args.quiet,
             heartbeat_interval=cfg.heartbeat_interval,
             stale_after=cfg.stale_after,
+            lost_trials=cfg.lost_trials,
         )
     _print_best(study.storage, study.storage.get_study(cfg.name), out)
     error = getattr(study, "run_error", None)
@@ -371,6 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.add_argument("-o", "--output", help="file to write (default: stdout)")
     p.set_defaults(func=cmd_export)
+
+    from tansaku.cli._report import add_commands as add_report_commands
+
+    add_report_commands(sub)  # report, dashboard
     return parser
 
 
@@ -383,6 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _sigterm)
+        # a shell starts background jobs with SIGINT ignored; Ctrl-C must still stop us cleanly
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.func(args))
     except ConfigError as e:

@@ -123,26 +123,40 @@ class _PyWorker:
         self.last_report: tuple[int, float] | None = None
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(self.pid, signal.SIGKILL)
+        """Kill the worker's process group, then reap it.  Never signal an already reaped worker:
+        its pid (and group id) may have been reused by an unrelated process."""
+        popen = getattr(self.proc, "_popen", None)  # .exitcode would reap it before we signal
+        if popen is not None and popen.returncode is None:  # not reaped: the pid is still ours
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.pid, signal.SIGKILL)
+        _reaper.unregister(self.pid)  # before reaping: until then the group id is ours
         self.proc.join(timeout=5)
         self.conn.close()
-        _reaper.unregister(self.pid)
 
     def stop(self) -> None:
-        """Ask an idle worker to exit; kill it (and its group) if it does not."""
+        """Ask an idle worker to exit; kill what it left in its group while it is a zombie (its
+        group id cannot be reused yet), then reap it.  One that does not exit is killed."""
         with contextlib.suppress(OSError, ValueError):
             self.conn.send(None)
-        self.proc.join(timeout=2)
-        if self.proc.is_alive():
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            try:
+                exited = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:  # already reaped elsewhere: nothing of ours to signal
+                break
+            if exited is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.pid, signal.SIGKILL)  # whatever the objective left behind
+                break
+            time.sleep(0.01)
+        else:
             self.kill()
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)  # whatever the objective left in its group
-        self.conn.close()
         _reaper.unregister(self.pid)
+        self.proc.join(timeout=5)
+        self.conn.close()
 
 
 class LocalExecutor(Executor):
@@ -290,14 +304,13 @@ class LocalExecutor(Executor):
                     self._ready.append(msg[1])
                     return
         except (EOFError, OSError):
-            w.proc.join(timeout=5)
+            self._retire(tid, w)  # kills what the worker left in its group, then reaps it
             code = w.proc.exitcode
             why = (
                 f"exit code {code}"
                 if code is None or code >= 0
                 else f"signal {signal.Signals(-code).name}"
             )
-            self._retire(tid, w)
             self._ready.append(
                 Outcome(tid, TrialState.FAILED, message=f"the worker process died ({why})")
             )

@@ -371,10 +371,24 @@ class CommandRun:
         self._signal(signal.SIGTERM)
 
     def _signal(self, sig: int) -> None:
-        if self.proc is None:
+        # Only while the leader is not reaped: an unreaped (zombie) leader keeps its pid, and so the
+        # group id, from being reused.  After reaping, the number may belong to someone else's
+        # process group (pid_max can be as low as 32768), so we never signal it again.
+        if self.proc is None or self.proc.returncode is not None:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, sig)
+
+    def _leader_exited(self) -> bool:
+        """Has the program exited?  Asked without reaping it (``WNOWAIT``), see ``_signal``."""
+        assert self.proc is not None
+        if self.proc.returncode is not None:
+            return True
+        try:
+            info = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return self.proc.poll() is not None
+        return info is not None
 
     def check(self) -> Outcome | None:
         """Advance timers and exit handling; returns the Outcome once the command is over."""
@@ -390,9 +404,11 @@ class CommandRun:
         ):
             self._signal(signal.SIGKILL)
             self._killed_hard = True
-        if self._exited_at is None and self.proc.poll() is not None:
+        if self._exited_at is None and self._leader_exited():
             self._exited_at = now
-            self._signal(signal.SIGKILL)  # leftovers in the group; the pipe then closes
+            self._signal(signal.SIGKILL)  # leftovers in the group (the leader is a zombie still)
+            _reaper.unregister(self.proc.pid)  # before reaping: the group id is ours until then
+            self.proc.wait()  # now reap it
         if self._exited_at is not None:
             self.read()
             if self._eof or now - self._exited_at > 0.5:  # an escaped grandchild may hold the pipe
@@ -409,7 +425,6 @@ class CommandRun:
             os.close(self.pidfd)
             self.pidfd = None
         code = self.proc.returncode
-        _reaper.unregister(self.proc.pid)  # reaped, and its group killed by check()
         stderr = self._stderr_tail()
         attrs: dict[str, Any] = {"returncode": code}
         if self.workdir is not None:

@@ -21,8 +21,10 @@ Implementations: :class:`~tansaku.storage.InMemoryStorage` (one process) and
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,6 +232,18 @@ class BaseStorage(ABC):
         self, study_id: int, step: int | None = None
     ) -> dict[int, dict[int, float]]:
         """``{trial_number: {step: value}}`` of reports (only ``step`` when given), for pruners."""
+
+    @contextmanager
+    def ask_lock(self, study_id: int) -> Iterator[None]:
+        """Held by a worker while it picks its next trial (claims an enqueued one, or asks the
+        sampler and starts the proposal), so that concurrent workers of a study take turns and
+        each sees the trials the others just started.  Without it two workers whose samplers are
+        in the same state (a seeded sampler, a grid, a Sobol sequence) propose the same point and
+        both evaluate it.  The default serialises the threads of this process only; storages
+        shared between processes (SQL) lock across processes."""
+        locks = self.__dict__.setdefault("_ask_locks", {})
+        with locks.setdefault(study_id, threading.Lock()):
+            yield
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release connections."""

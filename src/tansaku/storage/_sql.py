@@ -15,13 +15,18 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: SQLite studies are then shared by the threads of one process only
+    fcntl = None  # type: ignore[assignment]
 
 from tansaku._errors import DuplicatedStudyError, StorageError, StudyNotFoundError
 from tansaku._records import FrozenTrial, TrialState
@@ -44,9 +49,15 @@ _TRIAL_COLS = (
     "trial_id, number, state, value, params, start_time, end_time, worker, message, stderr, "
     "last_step, user_attrs, system_attrs"
 )
-# the casts give PostgreSQL a type for the parameter (``$2 IS NULL`` alone is an error there)
-_LIMIT = "CAST(:limit AS INTEGER)"
-_BUDGET = f"({_LIMIT} IS NULL OR n_running + n_complete + n_pruned < {_LIMIT})"
+
+
+_ASK_LOCK_KEY = 7316053  # first key of the per-study advisory lock (the second is the study id)
+
+
+def _budget(limit: int | None) -> str:
+    """The budget condition of a reserving UPDATE.  Omitted rather than ``:limit IS NULL OR ...``:
+    PostgreSQL cannot type a parameter that is only compared with NULL."""
+    return "" if limit is None else " AND n_running + n_complete + n_pruned < :limit"
 
 
 def _authority(url: str) -> str:
@@ -244,6 +255,48 @@ class SQLStorage(BaseStorage):
 
         self._run(init)
 
+    @contextmanager
+    def ask_lock(self, study_id: int) -> Iterator[None]:
+        """Across processes: a PostgreSQL advisory lock (released with its transaction, or by the
+        server if this process dies), or for SQLite an exclusive ``flock`` on ``<db>.lock``."""
+        with super().ask_lock(study_id):  # threads of this process queue here first
+            if self.dialect == "postgresql":
+                deadline = time.monotonic() + self.retry_timeout
+                while True:
+                    try:
+                        conn = self._engine.connect()
+                        try:
+                            tx = conn.begin()
+                            conn.execute(
+                                text("SELECT pg_advisory_xact_lock(:k, :s)"),
+                                {"k": _ASK_LOCK_KEY, "s": study_id},
+                            )
+                            break
+                        except BaseException:
+                            conn.close()
+                            raise
+                    except (DBAPIError, sqlite3.OperationalError) as e:
+                        if not _transient(e) or time.monotonic() > deadline:
+                            raise StorageError(self._describe(e)) from None
+                        time.sleep(0.5)
+                try:
+                    yield
+                finally:
+                    with suppress(Exception):
+                        tx.rollback()  # releases the lock; nothing was written in it
+                    conn.close()
+            elif fcntl is not None:
+                path = make_url(self._raw_url).database
+                assert path
+                with open(f"{path}.lock", "a+b") as f:
+                    fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+                    try:
+                        yield
+                    finally:
+                        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+            else:
+                yield
+
     def close(self) -> None:
         self._engine.dispose()
 
@@ -400,8 +453,9 @@ class SQLStorage(BaseStorage):
         self, table: str, key_col: str, column: str, key: int, attrs: Mapping[str, Any]
     ) -> None:
         def merge(conn: Connection) -> None:
+            lock = " FOR UPDATE" if self.dialect == "postgresql" else ""  # no lost merges
             cur = conn.execute(
-                text(f"SELECT {column} FROM {table} WHERE {key_col} = :k"), {"k": key}
+                text(f"SELECT {column} FROM {table} WHERE {key_col} = :k{lock}"), {"k": key}
             ).scalar()
             if cur is None:
                 raise StorageError(f"no row {key} in {table}")
@@ -448,7 +502,7 @@ class SQLStorage(BaseStorage):
         res = conn.execute(
             text(
                 f"UPDATE tansaku_studies SET next_number = next_number + 1, {col} = {col} + 1 "
-                f"WHERE study_id = :s AND {_BUDGET}"
+                f"WHERE study_id = :s{_budget(limit)}"
             ),
             {"s": study_id, "limit": limit},
         )
@@ -534,7 +588,7 @@ class SQLStorage(BaseStorage):
             res = conn.execute(
                 text(
                     "UPDATE tansaku_studies SET n_waiting = n_waiting - 1, n_running = n_running + 1 "
-                    f"WHERE study_id = :s AND n_waiting > 0 AND {_BUDGET}"
+                    f"WHERE study_id = :s AND n_waiting > 0{_budget(limit)}"
                 ),
                 {"s": study_id, "limit": limit},
             )
@@ -564,6 +618,35 @@ class SQLStorage(BaseStorage):
         return self._run(claim)
 
     # ------------------------------------------------------------------ updating
+    def _lock_study_of(self, conn: Connection, trial_id: int) -> None:
+        """PostgreSQL: lock the study row of ``trial_id`` before reading the trial's state.
+
+        Under READ COMMITTED a plain read-check-update lets two transactions (a worker finishing
+        a trial and another process reclaiming it) both see it RUNNING and both move it, which
+        corrupts the counters.  Every transaction that changes a trial's state (creating,
+        claiming, finishing, releasing, reclaiming) takes this lock first, so they run one after
+        the other and the state read after the lock is the committed one.  Taking the study row
+        first everywhere also keeps the lock order the same, so they cannot dead-lock.  SQLite
+        needs nothing: ``BEGIN IMMEDIATE`` already serialises writers.
+        """
+        if self.dialect != "postgresql":
+            return
+        conn.execute(
+            text(
+                "SELECT 1 FROM tansaku_studies WHERE study_id = "
+                "(SELECT study_id FROM tansaku_trials WHERE trial_id = :t) FOR UPDATE"
+            ),
+            {"t": trial_id},
+        )
+
+    def _lock_study(self, conn: Connection, study_id: int) -> None:
+        """PostgreSQL: lock a study row (see :meth:`_lock_study_of`)."""
+        if self.dialect == "postgresql":
+            conn.execute(
+                text("SELECT 1 FROM tansaku_studies WHERE study_id = :s FOR UPDATE"),
+                {"s": study_id},
+            )
+
     def _transition(
         self,
         conn: Connection,
@@ -574,6 +657,7 @@ class SQLStorage(BaseStorage):
         params: dict[str, Any],
     ) -> bool:
         """Move a RUNNING trial (owned by ``worker`` when given) to ``to``, keeping counters right."""
+        self._lock_study_of(conn, trial_id)
         row = conn.execute(
             text("SELECT study_id, state, worker FROM tansaku_trials WHERE trial_id = :t"),
             {"t": trial_id},
@@ -623,6 +707,7 @@ class SQLStorage(BaseStorage):
             sets = "value = :v, message = :m, stderr = :e, end_time = :now"
             params: dict[str, Any] = {"v": value, "m": message, "e": stderr, "now": time.time()}
             if system_attrs:
+                self._lock_study_of(conn, trial_id)  # no other writer between read and merge
                 cur = conn.execute(
                     text("SELECT system_attrs FROM tansaku_trials WHERE trial_id = :t"),
                     {"t": trial_id},
@@ -697,7 +782,7 @@ class SQLStorage(BaseStorage):
                 ok = self._transition(
                     conn,
                     tid,
-                    None,
+                    row[3],  # still the lost worker's: not a new run that reclaimed it meanwhile
                     TrialState.WAITING,
                     "worker = NULL, start_time = NULL, system_attrs = :sa",
                     {"sa": attrs},
@@ -706,7 +791,7 @@ class SQLStorage(BaseStorage):
                 ok = self._transition(
                     conn,
                     tid,
-                    None,
+                    row[3],
                     TrialState.FAILED,
                     "message = :m, end_time = :now",
                     {"m": reason, "now": time.time()},
@@ -719,6 +804,7 @@ class SQLStorage(BaseStorage):
         self, study_id: int, *, grace: float, requeue: bool, max_attempts: int = 2
     ) -> list[FrozenTrial]:
         def reclaim(conn: Connection) -> list[FrozenTrial]:
+            self._lock_study(conn, study_id)
             now = time.time()
             rows = conn.execute(
                 text(
@@ -748,6 +834,7 @@ class SQLStorage(BaseStorage):
         ).bindparams(bindparam("w", expanding=True))
 
         def reclaim(conn: Connection) -> list[FrozenTrial]:
+            self._lock_study(conn, study_id)
             rows = conn.execute(stmt, {"s": study_id, "w": list(workers)}).all()
             return self._reclaim_rows(
                 conn, rows, requeue, max_attempts, lambda r: f"lost: worker {r[3]} died"

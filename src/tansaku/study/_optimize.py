@@ -81,6 +81,7 @@ class Coordinator:
         show_progress: bool,
         heartbeat_interval: float,
         stale_after: float | None,
+        lost_trials: str = "requeue",
     ) -> None:
         if not callable(objective):
             raise ConfigError(
@@ -104,6 +105,9 @@ class Coordinator:
         self.stale_after = _positive("stale_after", stale_after)
         if workdir is not None and not isinstance(workdir, (str, os.PathLike)):
             raise ConfigError(f"must be a path, got {type(workdir).__name__}", field="workdir")
+        if not isinstance(lost_trials, str) or lost_trials not in ("requeue", "fail"):
+            raise ConfigError("must be requeue or fail", field="lost_trials")
+        self.requeue_lost = lost_trials == "requeue"
         self.is_command = isinstance(objective, Command)
         if self.is_command:
             objective.check_fields(list(study.space.names))
@@ -145,8 +149,8 @@ class Coordinator:
 
     # ---------------------------------------------------------------- setup
     def recover(self) -> list[FrozenTrial]:
-        """Re-queue RUNNING trials whose coordinator is gone (a dead pid on this host, or no
-        heartbeat for ``stale_after`` seconds)."""
+        """Re-queue (or, with ``lost_trials="fail"``, fail) RUNNING trials whose coordinator is
+        gone: a dead pid on this host, or no heartbeat for ``stale_after`` seconds."""
         st, sid = self.study.storage, self.study.study_id
         host, dead = socket.gethostname(), set()
         for t in st.pending_trials(sid):
@@ -160,9 +164,10 @@ class Coordinator:
                     dead.add(w)
         if dead:  # their trials' processes, if the reaper could not stop them (see _reaper.py)
             kill_leftovers(self.study.name, dead)
-        out = st.reclaim_worker_trials(sid, sorted(dead), requeue=True) if dead else []
+        requeue = self.requeue_lost
+        out = st.reclaim_worker_trials(sid, sorted(dead), requeue=requeue) if dead else []
         if self.stale_after is not None:
-            out += st.reclaim_stale(sid, grace=float(self.stale_after), requeue=True)
+            out += st.reclaim_stale(sid, grace=float(self.stale_after), requeue=requeue)
         return out
 
     def hooks(self) -> ExecutorHooks:

@@ -158,15 +158,21 @@ class Study:
         return dict(self.best_trial.params)
 
     # ---------------------------------------------------------------- sampler plumbing
-    def _sync(self) -> None:
-        """Tell the sampler every trial that finished since the last call, in finishing order."""
+    def _sync(self) -> set[int]:
+        """Tell the sampler every trial that finished since the last call, in finishing order;
+        returns their ids."""
         new, self._seq = self.storage.finished_since(self.study_id, self._seq)
         for trial in new:
             self.sampler.tell(trial)
+        return {t.trial_id for t in new}
 
     def _propose(self) -> Proposal | None:
-        self._sync()
+        # Pending first, then finished: a trial of another worker that finishes between the two
+        # reads is then seen once (as finished), never missed, so with the ask lock held every
+        # proposal sees all trials, e.g. a seeded sampler's i-th draw is never made twice.
         pending = self.storage.pending_trials(self.study_id)
+        told = self._sync()
+        pending = [t for t in pending if t.trial_id not in told]
         out = self.sampler.ask(pending)
         if out is None:
             return None
@@ -181,7 +187,12 @@ class Study:
 
     def _next_trial(self, worker: str, limit: int | None) -> FrozenTrial | _Exhausted | None:
         """The next trial to run: an enqueued one first, else a new proposal.  None when the
-        budget ``limit`` is used up; EXHAUSTED when the sampler has nothing more."""
+        budget ``limit`` is used up; EXHAUSTED when the sampler has nothing more.  Runs under the
+        storage's ask lock, so concurrent workers never propose from the same state."""
+        with self.storage.ask_lock(self.study_id):
+            return self._next_trial_locked(worker, limit)
+
+    def _next_trial_locked(self, worker: str, limit: int | None) -> FrozenTrial | _Exhausted | None:
         trial = self.storage.claim_waiting(self.study_id, worker=worker, limit=limit)
         if trial is not None:
             return trial
@@ -314,6 +325,7 @@ class Study:
         show_progress: bool = False,
         heartbeat_interval: float = 10.0,
         stale_after: float | None = 120.0,
+        lost_trials: str = "requeue",
     ) -> None:
         """Run trials until a stop condition holds.
 
@@ -325,6 +337,11 @@ class Study:
         * ``timeout``: seconds of wall time for starting new trials; ``trial_timeout``: per trial.
         * ``n_workers`` trials run at once on ``executor`` (default: inline for one worker, else
           local processes).  Callbacks get ``(study, finished_trial)`` and may call ``study.stop()``.
+        * Lost trials: every ``heartbeat_interval`` seconds this call records that its running
+          trials are alive; a RUNNING trial of another worker that is dead (a gone pid on this
+          host) or silent for ``stale_after`` seconds (None: never) is re-queued
+          (``lost_trials="requeue"``, the default; a trial lost twice fails) or failed
+          (``lost_trials="fail"``).
         """
         from tansaku.study._optimize import Coordinator
 
@@ -343,6 +360,7 @@ class Study:
             show_progress=show_progress,
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after,
+            lost_trials=lost_trials,
         )
         try:
             run.run()

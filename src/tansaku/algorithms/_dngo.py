@@ -1,0 +1,216 @@
+"""DNGO core (Snoek et al. 2015, "Scalable Bayesian optimization using deep neural networks").
+
+A 3 x 50 tanh network (:mod:`._mlp`) is trained on the trials; Bayesian linear regression
+(:mod:`._blr`) on its last hidden layer, with a quadratic prior mean centred in the box and
+``alpha``, ``beta`` by marginal likelihood, gives a predictive Gaussian; the acquisition is log-EI
+plus ``log P(feasible)`` from a Laplace logistic head on the same features, fitted on every trial
+(a failed trial is ``tell(x, inf)``), so regions that crash are learned and avoided.  Failed trials
+also enter the regression at the worst value seen (as SMAC imputes them): a network extrapolating
+into an unexplored crashing region is otherwise so optimistic there that EI outweighs any
+moderated ``P(feasible)``.
+
+Cost is linear in the number of trials ``n``:
+
+* the network for ``n`` trials is a *warm start*: a checkpoint trained from scratch (seeded by
+  ``(seed, s)``) at schedule points ``s`` (every 10% growth of ``n``), fine-tuned on all ``n``
+  trials for ``finetune_epochs`` epochs (Adam, mini-batches of 64, never fewer than ``min_steps``
+  = 800 steps, so small ``n`` still gets a trained network).  Scratch training costs ``scratch_epochs * s`` samples
+  once per 10% growth, fine-tuning ``finetune_epochs * n`` per suggestion.  Because the
+  checkpoint depends only on the first ``s`` trials and the seed, replaying the trials after a
+  resume rebuilds exactly the same network;
+* BLR and the logistic head cost ``O(n D^2)`` with ``D = 51`` basis functions.
+
+Pending points: ``n_fantasies`` draws of their values from the BLR predictive; the acquisition
+averages EI over the conditioned posteriors (shared covariance, one mean per fantasy).  The
+acquisition is maximised over a Sobol set plus perturbations of the best points, then a second,
+finer round of perturbations around the best candidates (no gradients through the network).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.stats import qmc
+
+from tansaku.algorithms._acquisition import candidates, log_ei, logmeanexp, mask_seen, snap
+from tansaku.algorithms._blr import BLR, LogisticLaplace
+from tansaku.algorithms._gp import seed_int, transform_targets
+from tansaku.algorithms._mlp import MLP
+from tansaku.algorithms._types import Dim
+
+__all__ = ["DNGOOptimizer"]
+
+
+class DNGOOptimizer:
+    """Sequential DNGO over ``[0, 1]^d``; ``ask(pending)`` / ``tell(x, y)``, minimises."""
+
+    def __init__(
+        self,
+        dims: Sequence[Dim],
+        *,
+        seed: int | None = None,
+        n_startup: int = 10,
+        hidden: Sequence[int] = (50, 50, 50),
+        scratch_epochs: int = 300,
+        finetune_epochs: int = 20,
+        min_steps: int = 800,
+        n_candidates: int = 2048,
+        n_fantasies: int = 8,
+        batch: int = 64,
+    ) -> None:
+        self.dims = list(dims)
+        self.batch = int(batch)
+        self.d = len(self.dims)
+        self.seed = seed_int(seed)
+        self.n_startup = max(1, int(n_startup))
+        self.hidden = tuple(int(h) for h in hidden)
+        self.scratch_epochs = int(scratch_epochs)
+        self.finetune_epochs = int(finetune_epochs)
+        self.min_steps = int(min_steps)
+        self.n_candidates = int(n_candidates)
+        self.n_fantasies = int(n_fantasies)
+        self.quad = np.array([dm.kind != "categorical" for dm in self.dims])
+        self._x: list[np.ndarray] = []
+        self._y: list[float] = []
+        self._checkpoint: tuple[int, MLP] | None = None
+        self._fitted: tuple[int, MLP, BLR, LogisticLaplace | None, float] | None = None
+        self._sobol: np.ndarray | None = None
+
+    # -- data ----------------------------------------------------------------------------------
+    def tell(self, x: np.ndarray, y: float) -> None:
+        self._x.append(snap(np.asarray(x, dtype=float).reshape(self.d), self.dims))
+        self._y.append(float(y))
+
+    @property
+    def n_told(self) -> int:
+        return len(self._x)
+
+    def model_ready(self) -> bool:
+        return int(np.sum(np.isfinite(self._y))) >= max(self.n_startup, 2)
+
+    def _rng(self, *key: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, *key])
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        """Network inputs: ``2x - 1`` for ordered coordinates, one-hot for categorical ones."""
+        parts = []
+        for j, dm in enumerate(self.dims):
+            if dm.kind == "categorical" and dm.levels:
+                k = dm.levels
+                idx = np.clip((np.clip(x[:, j], 0, 1) * k).astype(int), 0, k - 1)
+                parts.append(np.eye(k)[idx])
+            else:
+                parts.append(2.0 * x[:, j : j + 1] - 1.0)
+        return np.concatenate(parts, axis=1)
+
+    def _q(self, x: np.ndarray) -> np.ndarray:
+        return (x[:, self.quad] - 0.5) ** 2
+
+    def _phi(self, net: MLP, x: np.ndarray) -> np.ndarray:
+        h = net.features(self.encode(x))
+        return np.concatenate([h, np.ones((h.shape[0], 1))], axis=1)
+
+    @staticmethod
+    def schedule_point(n: int, start: int) -> int:
+        s = max(2, start)
+        while max(s + 1, int(np.ceil(s * 1.1))) <= n:
+            s = max(s + 1, int(np.ceil(s * 1.1)))
+        return min(s, n)
+
+    # -- model ---------------------------------------------------------------------------------
+    def _targets(self, y: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Power-transformed values; failures get the worst transformed value."""
+        t = np.zeros_like(y)
+        t[ok] = transform_targets(y[ok], "power")
+        t[~ok] = np.max(t[ok]) if ok.any() else 0.0
+        return t
+
+    def _train(self, net: MLP, n: int, epochs: int, rng: np.random.Generator) -> MLP:
+        x = np.asarray(self._x[:n])
+        y = np.asarray(self._y[:n])
+        ok = np.isfinite(y)
+        steps = max(self.min_steps, int(np.ceil(epochs * n / self.batch)))
+        t = self._targets(y, ok)
+        net.train(self.encode(x), t, np.ones_like(ok), rng, steps=steps, batch=self.batch, feasible=ok)
+        return net
+
+    def fit(self) -> tuple[MLP, BLR, LogisticLaplace | None, float]:
+        """The model for all told data (cached per ``n``)."""
+        n = self.n_told
+        if self._fitted is not None and self._fitted[0] == n:
+            return self._fitted[1:]
+        s = self.schedule_point(n, self.n_startup)
+        if self._checkpoint is None or self._checkpoint[0] != s:
+            rng = self._rng(1, s)
+            net = MLP(self.encode(np.zeros((1, self.d))).shape[1], self.hidden, 2, rng)
+            self._checkpoint = (s, self._train(net, s, self.scratch_epochs, rng))
+        net = self._checkpoint[1].copy()
+        if n > s:
+            net = self._train(net, n, self.finetune_epochs, self._rng(2, n))
+        x = np.asarray(self._x)
+        y = np.asarray(self._y)
+        ok = np.isfinite(y)
+        t = self._targets(y, ok)
+        phi = self._phi(net, x)
+        blr = BLR().fit(phi, t, self._q(x))
+        feas = LogisticLaplace().fit(phi, ok) if (~ok).any() else None
+        best = float(np.min(t[ok]))
+        self._fitted = (n, net, blr, feas, best)
+        return net, blr, feas, best
+
+    # -- ask -----------------------------------------------------------------------------------
+    def _startup_point(self, index: int) -> np.ndarray:
+        if self._sobol is None or self._sobol.shape[0] <= index:
+            m = max(4, int(np.ceil(np.log2(index + 1))) + 1)
+            self._sobol = qmc.Sobol(self.d, scramble=True, seed=self._rng(0)).random_base2(m)
+        return snap(self._sobol[index], self.dims)
+
+    def ask(self, pending: np.ndarray | None = None) -> np.ndarray:
+        pend = np.zeros((0, self.d)) if pending is None else np.asarray(pending, dtype=float)
+        pend = snap(pend.reshape(-1, self.d), self.dims) if pend.size else np.zeros((0, self.d))
+        if not self.model_ready():
+            return self._startup_point(self.n_told + len(pend))
+        net, blr, feas, best = self.fit()
+        rng = self._rng(3, self.n_told, len(pend))
+        means, cov, bests = self._fantasise(net, blr, best, pend, rng)
+
+        def score(xq: np.ndarray) -> np.ndarray:
+            phi = self._phi(net, xq)
+            mu = phi @ means + (self._q(xq) @ blr.lam)[:, None]  # (B, S)
+            sigma = np.sqrt(np.maximum(np.einsum("bi,ij,bj->b", phi, cov, phi), 1e-12))
+            val = logmeanexp(log_ei(mu, sigma[:, None], bests[None, :]), axis=1)
+            return val if feas is None else val + feas.log_prob(phi)
+
+        x_all = np.asarray(self._x)
+        y_all = np.asarray(self._y)
+        top = x_all[np.argsort(np.where(np.isfinite(y_all), y_all, np.inf), kind="stable")[:5]]
+        cand = candidates(self.dims, rng, n_sobol=self.n_candidates, centres=top,
+                          n_local=self.n_candidates // 2)
+        seen = np.concatenate([x_all, pend])
+        vals = mask_seen(cand, seen, score(cand))
+        # second round: finer perturbations around the best candidates
+        order = np.argsort(-vals, kind="stable")[:5]
+        fine = cand[order][:, None, :] + 0.01 * rng.standard_normal((5, 100, self.d))
+        fine = snap(fine.reshape(-1, self.d), self.dims)
+        for j, dm in enumerate(self.dims):  # keep categorical coordinates of the centre
+            if dm.kind == "categorical":
+                fine[:, j] = np.repeat(cand[order][:, j], 100)
+        cand = np.concatenate([cand, fine])
+        vals = np.concatenate([vals, mask_seen(fine, seen, score(fine))])
+        return cand[int(np.argmax(vals))]
+
+    def _fantasise(
+        self, net: MLP, blr: BLR, best: float, pend: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if len(pend) == 0:
+            return blr.mean[:, None], blr.cov, np.array([best])
+        phi_p = self._phi(net, pend)
+        q_p = self._q(pend) @ blr.lam
+        mu_p = phi_p @ blr.mean + q_p
+        cov_p = phi_p @ blr.cov @ phi_p.T + np.eye(len(pend)) / blr.beta
+        chol = np.linalg.cholesky(0.5 * (cov_p + cov_p.T) + 1e-10 * np.eye(len(pend)))
+        s = max(1, self.n_fantasies)
+        y_p = mu_p[:, None] + (chol @ rng.standard_normal((len(pend), s)) if self.n_fantasies else 0.0)
+        means, cov = blr.conditioned(phi_p, y_p - q_p[:, None])
+        return means, cov, np.minimum(best, np.min(y_p, axis=0))

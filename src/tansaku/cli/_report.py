@@ -1,0 +1,127 @@
+"""``tansaku report`` (HTML + PNGs) and ``tansaku dashboard`` (live, read-only web page).
+
+Kept apart from ``_main.py`` so the commands plug in with one call: :func:`add_commands`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from tansaku._errors import ConfigError, StudyNotFoundError
+
+__all__ = ["add_commands", "cmd_dashboard", "cmd_report"]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from tansaku.cli._main import _target
+    from tansaku.report._html import write_report
+    from tansaku.report._table import TrialTable
+
+    storage, name, _ = _target(args)
+    table = TrialTable.load(storage, name)
+    try:
+        page = write_report(
+            table,
+            args.out,
+            storage_url=storage.url,
+            importance_model=args.importance_model,
+            dpi=args.dpi,
+        )
+    except ImportError as e:  # matplotlib / scikit-learn missing: say which extra
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    n_png = len(list(Path(args.out).glob("*.png")))
+    print(f"wrote {page} and {n_png} PNG files ({len(table)} trials)")
+    return 0
+
+
+def _dashboard_storage(args: argparse.Namespace) -> Any:
+    from tansaku.cli._main import _storage_exists
+    from tansaku.storage._url import get_storage
+
+    url = args.storage
+    if not url and args.config:
+        from tansaku.cli._config import load_config
+
+        url = load_config(args.config).storage
+    if not url:
+        raise ConfigError("give --storage URL (or a config file)", field="storage")
+    if not _storage_exists(url):
+        raise StudyNotFoundError(f"{url.split(':///', 1)[-1]} does not exist yet")
+    return get_storage(url)
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from tansaku.dashboard._server import _is_loopback, make_server
+
+    if args.interval <= 0:
+        raise ConfigError(f"must be > 0 seconds, got {args.interval}", field="--interval")
+    storage = _dashboard_storage(args)
+    try:
+        server = make_server(
+            storage, host=args.host, port=args.port, interval=args.interval, quiet=not args.verbose
+        )
+    except OSError as e:
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr
+        )
+        return 1
+    if not _is_loopback(args.host):
+        print(
+            f"warning: listening on {args.host}: anyone who can reach this host can read the "
+            "studies (the dashboard has no login)",
+            file=sys.stderr,
+        )
+    print(f"tansaku dashboard for {storage.url} on {server.url}  (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    finally:
+        server.server_close()
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``report`` and ``dashboard`` on the ``tansaku`` subparsers."""
+    from tansaku.cli._main import _add_target
+
+    p = sub.add_parser(
+        "report",
+        help="write an HTML report (plots + tables) and PNGs of a study",
+        description="Write DIR/index.html (self-contained: opens offline, no external assets) and "
+        "one PNG per plot: best value so far, trials per worker, parallel coordinates, slices, "
+        "parameter importance; plus the best trials and the latest failures. Needs matplotlib "
+        "(pip install 'tansaku[plot]').",
+    )
+    _add_target(p)
+    p.add_argument("-o", "--out", default="report", help="output directory (default: ./report)")
+    p.add_argument(
+        "--importance-model",
+        choices=["auto", "numpy", "sklearn"],
+        default="auto",
+        help="forest used for parameter importance (auto: scikit-learn if installed)",
+    )
+    p.add_argument("--dpi", type=int, default=110, help="PNG resolution (default 110)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "dashboard",
+        help="serve a live, read-only web page of the studies in a storage",
+        description="Serve a read-only dashboard of every study in a storage: trial table, "
+        "best-so-far history and job timeline, updated live while studies run.",
+    )
+    p.add_argument("config", nargs="?", help="a study config whose storage to show")
+    p.add_argument("--storage", help="storage URL")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free)")
+    p.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between page refreshes (default 2)"
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    p.set_defaults(func=cmd_dashboard)

@@ -1,0 +1,14 @@
+"""A small read-only web dashboard: ``tansaku dashboard --storage URL``.
+
+Lists the studies of a storage and shows one live (trial table, best-so-far history, job
+timeline), refreshed by polling JSON endpoints.  Standard library only (``http.server``) plus
+three static files shipped with the package; no external assets, so it works offline.  See
+:mod:`tansaku.dashboard._server` for the safety rules (routes, Host check, CSP, escaping).
+"""
+
+from __future__ import annotations
+
+from tansaku.dashboard._payload import StudyCache, studies_payload
+from tansaku.dashboard._server import ROUTES, DashboardServer, make_server, serve
+
+__all__ = ["ROUTES", "DashboardServer", "StudyCache", "make_server", "serve", "studies_payload"]

@@ -1,0 +1,214 @@
+"""What the dashboard's JSON endpoints return, computed from the report data objects.
+
+A :class:`StudyCache` keeps one study's finished trials in memory and asks the storage only for
+what finished since the last poll (``finished_since``) plus the running ones, so polling a 100k-trial
+study costs a small query; the payload itself is rebuilt at most once per ``min_age`` seconds
+however many browsers poll.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from tansaku._records import FrozenTrial, TrialState
+from tansaku.report._history import history
+from tansaku.report._table import STATES, TrialTable, param_kind
+from tansaku.report._timeline import timeline
+from tansaku.report._top import duration_text, top_trials
+from tansaku.storage._base import BaseStorage, StudyInfo
+
+__all__ = ["StudyCache", "studies_payload"]
+
+HISTORY_POINTS = 1500
+TIMELINE_BARS = 2500
+RECENT_TRIALS = 50
+
+
+def _floats(a: Iterable[float], digits: int = 7) -> list[float | None]:
+    """Rounded to ``digits`` significant digits (the page has a few hundred pixels; JSON of full
+    doubles was half the payload); JSON has no nan/inf: they become null."""
+    return [
+        float(f"{x:.{digits}g}") if math.isfinite(x) else None
+        for x in np.asarray(a, dtype=float).tolist()
+    ]
+
+
+def _ints(a: Iterable[int]) -> list[int]:
+    return [int(x) for x in np.asarray(a).tolist()]
+
+
+def _value_text(v: float | None) -> str:
+    return "" if v is None or not math.isfinite(v) else f"{v:.6g}"
+
+
+def _param_text(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def studies_payload(storage: BaseStorage) -> dict[str, Any]:
+    out = []
+    for info in storage.list_studies():
+        c = storage.counts(info.study_id)
+        best = storage.best_trial(info.study_id, info.direction)
+        out.append(
+            {
+                "name": info.name,
+                "direction": info.direction,
+                "sampler": str(info.sampler.get("name", "")),
+                "counts": c.as_dict(),
+                "best": None if best is None else best.value,
+                "created_at": info.created_at,
+            }
+        )
+    return {"storage": storage.url, "studies": out}
+
+
+class StudyCache:
+    """One study's trials, refreshed incrementally; thread-safe."""
+
+    def __init__(self, storage: BaseStorage, name: str, *, min_age: float = 0.5) -> None:
+        self.storage = storage
+        self.name = name
+        self.min_age = min_age
+        self._lock = threading.Lock()
+        self._info: StudyInfo | None = None
+        self._seq = 0
+        self._finished: dict[int, FrozenTrial] = {}
+        self._payload: dict[str, Any] | None = None
+        self._built_at = 0.0
+        self._build_seconds = 0.0
+        self._key: tuple[Any, ...] = ()
+
+    def payload(self) -> dict[str, Any]:
+        """The study's current view; raises StudyNotFoundError if it does not exist (any more)."""
+        with self._lock:
+            now = time.time()
+            # a big study may take a second to summarise: then rebuild at most every 4 builds'
+            # time, so polling browsers never keep a core busy
+            max_age = max(self.min_age, 4 * self._build_seconds)
+            if self._payload is not None and now - self._built_at < max_age:
+                return self._payload
+            info = self.storage.get_study(self.name)
+            if self._info is None or info.study_id != self._info.study_id:
+                self._seq, self._finished = 0, {}  # new (or re-created) study
+            self._info = info
+            new, self._seq = self.storage.finished_since(info.study_id, self._seq)
+            for t in new:
+                self._finished[t.number] = t
+            pending = self.storage.pending_trials(info.study_id)
+            key = (self._seq, tuple((t.number, t.state.value) for t in pending))
+            if self._payload is None or key != self._key or pending:
+                # running bars grow with time, so a study with running trials is redrawn each poll
+                t0 = time.perf_counter()
+                self._payload = self._build(info, pending, now)
+                self._build_seconds = time.perf_counter() - t0
+                self._key = key
+            self._built_at = now
+            return self._payload
+
+    def _build(self, info: StudyInfo, pending: Sequence[FrozenTrial], now: float) -> dict[str, Any]:
+        running = {p.number for p in pending}
+        finished = [t for n, t in self._finished.items() if n not in running]
+        trials = [*finished, *pending]
+        table = TrialTable.from_trials(
+            trials,
+            study=info.name,
+            direction=info.direction,
+            space=info.space,
+            now=now,
+            sampler=str(info.sampler.get("name", "")),
+        )
+        counts = self.storage.counts(info.study_id)
+        best = self.storage.best_trial(info.study_id, info.direction)
+        h = history(table, max_points=HISTORY_POINTS)
+        tl = timeline(table, max_bars=TIMELINE_BARS)
+        top = top_trials(table, k=10, n_failures=10)
+        names = list(info.space.names)
+        return {
+            "name": info.name,
+            "direction": info.direction,
+            "sampler": table.sampler,
+            "storage": self.storage.url,
+            "generated_at": now,
+            "space": [
+                {"name": n, "kind": param_kind(d), "spec": _spec(d.to_dict())}
+                for n, d in info.space.items()
+            ],
+            "counts": counts.as_dict(),
+            "best": None
+            if best is None
+            else {
+                "number": best.number,
+                "value": best.value,
+                "params": {k: _param_text(v) for k, v in best.params.items()},
+            },
+            "history": {
+                "message": h.message,
+                "number": _ints(h.number),
+                "value": _floats(h.value),
+                "pruned_number": _ints(h.pruned_number),
+                "pruned_value": _floats(h.pruned_value),
+                "failed_number": _ints(h.failed_number),
+                "best_number": _floats(h.best_number),
+                "best_value": _floats(h.best_value),
+            },
+            "timeline": {
+                "message": tl.message,
+                "span": tl.span,
+                "busy": None if math.isnan(tl.busy) else tl.busy,
+                "rows": list(tl.rows),
+                "row_busy": _floats(tl.row_busy),
+                "bar_row": _ints(tl.bar_row),
+                "bar_start": _floats(tl.bar_start, 5),
+                "bar_end": _floats(tl.bar_end, 5),
+                "bar_state": _state_names(tl.bar_state),
+                "merged": tl.merged,
+            },
+            "top": {"columns": list(top.columns), "rows": [list(r) for r in top.rows]},
+            "recent": _recent(trials, names, now),
+            "failures": [[n, m[:1000]] for n, m in top.failures],
+        }
+
+
+def _spec(d: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in d.items() if k != "type")
+
+
+def _state_names(codes: np.ndarray) -> list[str]:
+    return [STATES[int(c)].value for c in codes.tolist()]
+
+
+def _recent(trials: list[FrozenTrial], names: list[str], now: float) -> dict[str, Any]:
+    """Running trials first, then the latest finished, newest first."""
+    running = sorted(
+        (t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)),
+        key=lambda t: t.number,
+    )
+    done = [t for t in trials if t.state.is_finished]
+    done.sort(key=lambda t: (t.end_time or 0.0, t.number), reverse=True)
+    rows = []
+    for t in [*running, *done][:RECENT_TRIALS]:
+        dur = t.duration
+        if dur is None and t.start_time is not None and t.state is TrialState.RUNNING:
+            dur = now - t.start_time
+        rows.append(
+            [
+                str(t.number),
+                t.state.value,
+                _value_text(t.value),
+                duration_text(dur),
+                t.worker or "",
+                *(_param_text(t.params[n]) if n in t.params else "" for n in names),
+                (t.message or "")[:300],
+            ]
+        )
+    return {
+        "columns": ["number", "state", "value", "duration", "worker", *names, "message"],
+        "rows": rows,
+    }

@@ -1,0 +1,107 @@
+"""Shared adapter for the unit-cube model-based cores (GP, DNGO).
+
+The adapter keeps no state of its own beyond the core: every finished trial told is mapped to the
+unit cube (``Space.to_unit``) with its loss (``+inf`` for failures, see :meth:`Sampler.loss`) and
+passed to the core; ``ask(pending)`` maps the pending trials' params the same way and decodes the
+core's point with ``Space.from_unit``.  A resumed study replays every finished trial, which rebuilds
+the core.  Option checking helpers raise :class:`tansaku.ConfigError` naming the option.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from tansaku._errors import ConfigError
+from tansaku._records import FrozenTrial
+from tansaku.samplers._base import Proposal, Sampler
+
+__all__ = ["ModelBasedSampler", "check_int", "check_real"]
+
+
+class _Core(Protocol):
+    def tell(self, x: np.ndarray, y: float) -> None: ...
+
+    def ask(self, pending: np.ndarray | None = None) -> np.ndarray: ...
+
+
+def check_int(name: str, value: Any, *, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(f"must be an integer, got {value!r}", field=name)
+    v = int(value)
+    if v < low or (high is not None and v > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ConfigError(f"must be {bound}, got {v}", field=name)
+    return v
+
+
+def check_real(name: str, value: Any, *, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"must be a number, got {value!r}", field=name)
+    v = float(value)
+    if not (math.isfinite(v) and low <= v <= high):
+        raise ConfigError(f"must be in [{low:g}, {high:g}], got {v!r}", field=name)
+    return v
+
+
+class ModelBasedSampler(Sampler):
+    """Base adapter: subclasses build the core in :meth:`_make_core`."""
+
+    def __init__(self, *, seed: int | None = None, consider_pending: bool = True) -> None:
+        super().__init__(seed=seed)
+        if not isinstance(consider_pending, bool):
+            raise ConfigError(f"must be true or false, got {consider_pending!r}", field="consider_pending")
+        self.consider_pending = consider_pending
+        self._core: _Core | None = None
+        self.n_told = 0
+
+    def setup(self) -> None:
+        self._core = self._make_core()
+        self.n_told = 0
+
+    @abstractmethod
+    def _make_core(self) -> _Core:
+        """Build the algorithm core for ``self.space.dims`` and ``self.seed``."""
+
+    @property
+    def core(self) -> _Core:
+        if self._core is None:
+            _ = self.space  # raises the "not bound" error
+            self._core = self._make_core()
+        return self._core
+
+    def tell(self, trial: FrozenTrial) -> None:
+        if not trial.state.is_finished:
+            return
+        try:
+            x = self.space.to_unit(trial.params)
+        except (KeyError, TypeError, ValueError):
+            return  # a trial with params from another space teaches nothing
+        self.core.tell(x, self.loss(trial))
+        self.n_told += 1
+
+    def _pending_points(self, pending: Sequence[FrozenTrial]) -> np.ndarray:
+        rows = []
+        for t in pending:
+            try:
+                rows.append(self.space.to_unit(t.params))
+            except (KeyError, TypeError, ValueError):
+                continue
+        return np.array(rows, dtype=float).reshape(-1, len(self.space))
+
+    def ask(self, pending: Sequence[FrozenTrial]) -> Proposal:
+        pend = self._pending_points(pending)
+        if not self.consider_pending:
+            # still count them so the startup design does not repeat a pending point
+            x = self.core.ask(None) if self._model_ready() else self.core.ask(pend)
+        else:
+            x = self.core.ask(pend)
+        params = self.space.from_unit(np.asarray(x, dtype=float))
+        return Proposal(params=params, meta={"n_model": self.n_told})
+
+    def _model_ready(self) -> bool:
+        return getattr(self.core, "model_ready", lambda: True)()

@@ -1,0 +1,247 @@
+"""The dashboard server over real HTTP: routes, path traversal, Host check, JSON, no password."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+import tansaku as tk
+from tansaku._records import TrialState
+from tansaku.dashboard import DashboardServer, make_server
+from tansaku.storage import get_storage
+from tests.report._studies import SPACE, XSS, mixed_study
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DashboardServer, str]]:
+    """One server for the module; tests that add trials use studies of their own."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('dash') / 'dash.db'}"
+    mixed_study(20, storage=url, name="live")
+    server = make_server(get_storage(url), interval=0.3)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server, url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def request(
+    server: DashboardServer, path: str, *, method: str = "GET", host: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """Send ``path`` exactly as given (http.client does not normalise it)."""
+    port = server.server_address[1]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", host or f"127.0.0.1:{port}")
+        conn.endheaders()
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def get_json(server: DashboardServer, path: str) -> tuple[int, Any]:
+    status, headers, body = request(server, path)
+    assert headers["content-type"].startswith("application/json")
+    return status, json.loads(body)
+
+
+TRAVERSALS = [
+    "/../../etc/passwd",
+    "/../../../../../../etc/passwd",
+    "/%2e%2e/%2e%2e/etc/passwd",
+    "/%2E%2E/%2E%2E/etc/passwd",
+    "/..%2f..%2f..%2fetc%2fpasswd",
+    "/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "/%252e%252e/%252e%252e/etc/passwd",
+    "/..%5c..%5cetc%5cpasswd",
+    "/..\\..\\etc\\passwd",
+    "//etc/passwd",
+    "/static/../../etc/passwd",
+    "/app.js/../../../etc/passwd",
+    "/api/../../etc/passwd",
+    "/api/study/../../../etc/passwd",
+    "/static/app.js",
+    "/index.html",
+    "/_server.py",
+    "/tansaku/dashboard/_server.py",
+    "/api/studies/..",
+    "/%00",
+    "/etc/passwd",
+]
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_path_traversal_gets_404(served: tuple[DashboardServer, str], path: str) -> None:
+    server, _ = served
+    status, _, body = request(server, path)
+    assert status == 404
+    assert b"root:" not in body and b"import " not in body
+
+
+def test_study_names_are_looked_up_not_opened(served: tuple[DashboardServer, str]) -> None:
+    server, _ = served
+    for name in ("../../etc/passwd", "/etc/passwd", "..%2f..%2fetc%2fpasswd"):
+        status, body = get_json(server, "/api/study?name=" + quote(name, safe=""))
+        assert status == 404 and "no study named" in body["error"]
+    status, body = get_json(server, "/api/study")
+    assert status == 400
+    status, body = get_json(server, "/api/study?name=live&name=other")
+    assert status == 400
+
+
+def test_pages_and_headers(served: tuple[DashboardServer, str]) -> None:
+    server, _ = served
+    for path, ctype in (
+        ("/", "text/html"),
+        ("/app.js", "text/javascript"),
+        ("/app.css", "text/css"),
+    ):
+        status, headers, body = request(server, path)
+        assert status == 200 and headers["content-type"].startswith(ctype)
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+        assert b"http://" not in body and b"https://" not in body  # no external assets
+    _, _, page = request(server, "/")
+    assert re.findall(rb'(?:src|href)="([^"]*)"', page) == [b"/app.css", b"/app.js"]
+    assert b"<script>" not in page and b"style=" not in page  # nothing inline (CSP allows none)
+    _, _, js = request(server, "/app.js")
+    for sink in (b"innerHTML", b"outerHTML", b"insertAdjacentHTML", b"document.write", b"eval("):
+        assert sink not in js, sink  # the page never parses study data as HTML
+    status, headers, body = request(server, "/", method="HEAD")
+    assert status == 200 and body == b"" and int(headers["content-length"]) > 0
+    assert request(server, "/favicon.ico")[0] == 204
+
+
+def test_read_only_and_host_checked(served: tuple[DashboardServer, str]) -> None:
+    server, _ = served
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        status, headers, _ = request(server, "/api/studies", method=method)
+        assert status == 405 and headers["allow"] == "GET, HEAD"
+    port = server.server_address[1]
+    for host in ("evil.example", f"evil.example:{port}", f"127.0.0.1.evil.example:{port}"):
+        assert request(server, "/api/studies", host=host)[0] == 403
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", "localhost"):
+        assert request(server, "/api/studies", host=host)[0] == 200
+
+
+def test_api_payloads(served: tuple[DashboardServer, str]) -> None:
+    server, url = served
+    status, body = get_json(server, "/api/studies")
+    assert status == 200
+    live = next(s for s in body["studies"] if s["name"] == "live")
+    assert live["counts"]["complete"] > 0
+    status, d = get_json(server, "/api/study?name=live")
+    assert status == 200
+    assert d["name"] == "live" and d["direction"] == "minimize" and d["interval"] == 0.3
+    assert d["counts"] == live["counts"]
+    assert sum(d["counts"].values()) == 20
+    assert len(d["recent"]["rows"]) == 20
+    assert d["recent"]["columns"][-1] == "message"
+    assert d["history"]["best_value"] and d["timeline"]["rows"]
+    assert XSS in json.dumps(d)  # data is data: it is the page that must show it as text
+    assert d["storage"] == url
+
+
+def test_hostile_study_name_round_trips(served: tuple[DashboardServer, str]) -> None:
+    server, url = served
+    name = 'we/ird ?&#=%2F<b>"name"'
+    mixed_study(3, storage=url, name=name)
+    status, d = get_json(server, "/api/study?name=" + quote(name, safe=""))
+    assert status == 200 and d["name"] == name
+
+
+def test_new_trials_appear_on_the_next_poll(served: tuple[DashboardServer, str]) -> None:
+    import time
+
+    server, url = served
+    mixed_study(5, storage=url, name="growing")
+    _, before = get_json(server, "/api/study?name=growing")
+    study = tk.load_study("growing", storage=url)
+    trial = study.ask()
+    time.sleep(0.6)  # > the payload's cache age
+    _, running = get_json(server, "/api/study?name=growing")
+    assert running["counts"]["running"] == 1
+    assert running["recent"]["rows"][0][:2] == [str(trial.number), "running"]
+    study.tell(trial, -100.0)
+    time.sleep(0.6)
+    _, after = get_json(server, "/api/study?name=growing")
+    assert after["counts"]["complete"] == before["counts"]["complete"] + 1
+    assert after["best"]["number"] == trial.number and after["best"]["value"] == -100.0
+
+
+@pytest.mark.postgres
+def test_storage_password_is_never_served(postgres_url: str) -> None:
+    password = re.search(r"://[^:]+:([^@]+)@", postgres_url).group(1)  # type: ignore[union-attr]
+    storage = get_storage(postgres_url)
+    info = storage.create_study("pg", space=tk.Space(SPACE), direction="minimize")
+    params = {"lr": 1e-3, "momentum": 0.5, "layers": 2, "hidden": 16, "act": XSS}
+    for i in range(3):
+        t = storage.start_trial(info.study_id, params, worker="w", limit=10)
+        storage.finish_trial(t.trial_id, worker="w", state=TrialState.COMPLETE, value=float(i))
+    server = make_server(storage)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        paths = ("/", "/app.js", "/api/studies", "/api/study?name=pg")
+        bodies = [request(server, p)[2] for p in paths]
+        for body in bodies:
+            assert password.encode() not in body
+        assert b"***" in bodies[2] and b"***" in bodies[3]  # the URL is shown, redacted
+        assert json.loads(bodies[3])["counts"]["complete"] == 3
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_cli_dashboard_serves_until_stopped(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    mixed_study(4, storage=url, name="cli-study")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tansaku", "dashboard", "--storage", url, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        served = re.search(r"on (http://127\.0\.0\.1:\d+/)", line)
+        assert served, line
+        with urllib.request.urlopen(served.group(1) + "api/studies", timeout=10) as resp:
+            names = [s["name"] for s in json.load(resp)["studies"]]
+        assert names == ["cli-study"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+    assert proc.returncode == 0
+
+
+def test_cli_dashboard_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tansaku.cli import main
+
+    assert main(["dashboard", "--storage", f"sqlite:///{tmp_path / 'none.db'}"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["dashboard"]) == 2
+    assert "--storage" in capsys.readouterr().err
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    mixed_study(1, storage=url, name="x")
+    assert main(["dashboard", "--storage", url, "--interval", "0"]) == 2
