@@ -123,6 +123,32 @@ def test_a_killed_reaper_is_replaced_and_told_every_group():
         _kill([owner, *(p for p in (keep, drop, extra, new) if p)])
 
 
+def test_reaper_kills_a_sigterm_ignoring_trial_after_the_grace_period():
+    code = """
+    import os, signal, subprocess, sys, time
+    from tansaku import _reaper
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+         "print(1, flush=True); time.sleep(60)"],
+        start_new_session=True, env={**os.environ, "TANSAKU_STUDY": "s"}, stdout=subprocess.PIPE)
+    stubborn.stdout.readline()  # SIGTERM is ignored from here on
+    _reaper.register(stubborn.pid, 0.5)
+    print(stubborn.pid, _reaper.reaper_pid(), flush=True)
+    time.sleep(60)
+    """
+    owner = _spawn(code)
+    pid = reaper = 0
+    try:
+        pid, reaper = map(int, owner.stdout.readline().split())
+        owner.kill()
+        owner.wait()
+        time.sleep(0.25)
+        assert _alive(pid), "SIGTERM is ignored: it must still be there within the grace period"
+        assert _wait_gone([pid]) == [], "not killed after the grace period"
+    finally:
+        _kill([owner, *(p for p in (pid, reaper) if p)])
+
+
 def test_kill_leftovers_finds_a_dead_coordinators_processes_by_environment():
     study = f"orphans-{uuid.uuid4().hex[:8]}"
     env = {"TANSAKU_STUDY": study}
