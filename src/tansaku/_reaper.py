@@ -19,9 +19,12 @@ up.  Two mechanisms close that gap:
 
 2. **Leftovers on resume** (:func:`kill_leftovers`), for when the reaper could not act (killed
    together with the coordinator, or a trial process that left its group): the processes whose
-   environment says they belong to the study (``TANSAKU_STUDY``) *and* to a coordinator known to
-   be dead (``TANSAKU_WORKER``, a ``host:pid:token`` id never reused) are killed with their
-   groups.  Found by reading ``/proc/PID/environ`` (Linux; a no-op elsewhere).
+   environment says they belong to the study (``TANSAKU_STUDY``), to a coordinator known to be
+   dead (``TANSAKU_WORKER``, a ``host:pid:token`` id never reused) *and* were started by that
+   coordinator itself (``TANSAKU_COORDINATOR_PID``, its pid) are killed with their groups.  The
+   last condition leaves batch jobs alone (they carry ``TANSAKU_WORKER`` too, but are the batch
+   executor's to cancel through the scheduler).  Found by reading ``/proc/PID/environ`` (Linux;
+   a no-op elsewhere).
 
 A process that both leaves its process group (``setsid``) and clears its environment escapes
 both; nothing short of a cgroup catches that.
@@ -210,12 +213,15 @@ def _environ(pid: int) -> dict[bytes, bytes] | None:
 
 
 def find_trial_processes(study: str, workers: Collection[str] | None = None) -> list[int]:
-    """Pids whose environment has ``TANSAKU_STUDY=study`` (and, when given, a ``TANSAKU_WORKER``
-    among ``workers``), this process excluded.  Empty where there is no /proc."""
+    """Pids whose environment has ``TANSAKU_STUDY=study`` (and, when ``workers`` are given, a
+    ``TANSAKU_WORKER`` among them whose pid is the ``TANSAKU_COORDINATOR_PID`` that started the
+    process), this process excluded.  Empty where there is no /proc."""
     if not os.path.isdir("/proc"):
         return []
     want_study = os.fsencode(study)
-    want_workers = None if workers is None else {os.fsencode(w) for w in workers}
+    want_workers = None
+    if workers is not None:  # worker id -> the pid in it ("host:pid:token")
+        want_workers = {os.fsencode(w): os.fsencode(w.rsplit(":", 2)[-2]) for w in workers}
     me = os.getpid()
     out = []
     for entry in os.scandir("/proc"):
@@ -224,8 +230,13 @@ def find_trial_processes(study: str, workers: Collection[str] | None = None) -> 
         env = _environ(int(entry.name))
         if not env or env.get(b"TANSAKU_STUDY") != want_study:
             continue
-        if want_workers is not None and env.get(b"TANSAKU_WORKER") not in want_workers:
-            continue
+        if want_workers is not None:
+            worker = env.get(b"TANSAKU_WORKER", b"")
+            if (
+                worker not in want_workers
+                or env.get(b"TANSAKU_COORDINATOR_PID") != (want_workers[worker])
+            ):
+                continue
         out.append(int(entry.name))
     return sorted(out)
 

@@ -151,34 +151,30 @@ def test_reaper_kills_a_sigterm_ignoring_trial_after_the_grace_period():
 
 def test_kill_leftovers_finds_a_dead_coordinators_processes_by_environment():
     study = f"orphans-{uuid.uuid4().hex[:8]}"
-    env = {"TANSAKU_STUDY": study}
     code = "import subprocess, time; subprocess.Popen(['sleep', '60']); time.sleep(60)"
-    mine = [
-        subprocess.Popen(
-            [PY, "-c", code],
-            env={**os.environ, **env, "TANSAKU_WORKER": "h:1:dead"},
-            start_new_session=True,
-        )
-        for _ in range(2)
-    ]
-    other = subprocess.Popen(
-        [PY, "-c", code],
-        env={**os.environ, **env, "TANSAKU_WORKER": "h:2:alive"},
-        start_new_session=True,
-    )
+
+    def start(worker: str, started_by: str) -> subprocess.Popen:
+        env = {"TANSAKU_STUDY": study, "TANSAKU_WORKER": worker}
+        env["TANSAKU_COORDINATOR_PID"] = started_by
+        return subprocess.Popen([PY, "-c", code], env={**os.environ, **env}, start_new_session=True)
+
+    mine = [start("h:1:dead", "1") for _ in range(2)]  # started by the dead coordinator, pid 1
+    batch = start("h:1:dead", "777")  # same worker, started by a batch job's runner: not ours
+    other = start("h:2:alive", "2")  # another coordinator's
     try:
         deadline = time.monotonic() + 10
-        while len(_reaper.find_trial_processes(study)) < 6 and time.monotonic() < deadline:
+        while len(_reaper.find_trial_processes(study)) < 8 and time.monotonic() < deadline:
             time.sleep(0.05)  # wait for the grandchildren to start
         found = _reaper.find_trial_processes(study, ["h:1:dead"])
         assert {p.pid for p in mine} <= set(found) and len(found) == 4
         assert sorted(_reaper.kill_leftovers(study, ["h:1:dead"])) == found
         assert _wait_gone(found) == []
-        assert len(_reaper.find_trial_processes(study, ["h:2:alive"])) == 2  # untouched
+        assert len(_reaper.find_trial_processes(study)) == 4  # batch's and other's: untouched
         assert _reaper.kill_leftovers(study, []) == []
     finally:
-        for p in [*mine, other]:
-            os.killpg(p.pid, signal.SIGKILL)
+        for p in [*mine, batch, other]:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
             p.wait()
 
 

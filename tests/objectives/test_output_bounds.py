@@ -21,12 +21,12 @@ PY = sys.executable
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 DRIVER = textwrap.dedent("""
-    import json, resource, sys, time
+    import json, sys, time
     import tansaku as tk
 
-    def rss_mb():
-        with open("/proc/self/status") as f:
-            return next(int(l.split()[1]) for l in f if l.startswith("VmRSS")) / 1024
+    def rss_mb(key="VmRSS"):  # VmHWM: the peak of this process image (ru_maxrss would include
+        with open("/proc/self/status") as f:  # the parent's peak from before exec)
+            return next(int(l.split()[1]) for l in f if l.startswith(key)) / 1024
 
     py = sys.executable
     forever = {
@@ -50,7 +50,7 @@ DRIVER = textwrap.dedent("""
     t0 = time.monotonic()
     study.optimize(cmd, n_trials=4, n_workers=4, trial_timeout=2, workdir=sys.argv[1],
                    timeout=0.5, max_failures=None, executor="local")  # just the 4 enqueued
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = rss_mb("VmHWM")
     print(json.dumps({"elapsed": time.monotonic() - t0, "rss_before": before, "peak": peak,
                       "trials": [[t.params["k"], t.state.value, t.message]
                                  for t in study.trials]}))

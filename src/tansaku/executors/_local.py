@@ -85,7 +85,12 @@ def _worker_main(conn: Connection, objective: Any, parent: int) -> None:
             job.workdir.mkdir(parents=True, exist_ok=True)
         # processes the objective starts inherit these: a resumed run can find leftovers by them
         os.environ.update(
-            {"TANSAKU_STUDY": job.study_name, "TANSAKU_TRIAL_ID": str(job.number), **job.extra_env}
+            {
+                "TANSAKU_STUDY": job.study_name,
+                "TANSAKU_TRIAL_ID": str(job.number),
+                **job.extra_env,
+                "TANSAKU_COORDINATOR_PID": str(parent),
+            }
         )
         trial = Trial(
             number=job.number,

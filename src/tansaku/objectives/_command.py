@@ -301,7 +301,11 @@ class CommandRun:
                 self.proc = subprocess.Popen(
                     argv,
                     cwd=cwd,
-                    env=self.command.environment(job),
+                    # who started it: a resumed run kills a dead starter's leftovers (_reaper.py)
+                    env={
+                        **self.command.environment(job),
+                        "TANSAKU_COORDINATOR_PID": str(os.getpid()),
+                    },
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=err,
