@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from tansaku._errors import ConfigError
 from tansaku.algorithms._types import Dim
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Categorical", "Distribution", "Float", "Int", "Space", "as_space"]
 
@@ -33,10 +35,21 @@ _SCALAR_TYPES = (str, int, float, bool, type(None))
 MAX_INT = 2**53
 
 
+def _numpy_scalar(x: Any, kinds: str = "if") -> bool:
+    """Is ``x`` a numpy integer (``i``), floating (``f``) or bool (``b``) scalar?  Without
+    importing numpy: a numpy scalar can only exist once numpy is loaded, and keeping numpy out of
+    ``import tansaku`` makes ``tansaku status`` start fast."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return False
+    types = {"i": np.integer, "f": np.floating, "b": np.bool_}
+    return isinstance(x, tuple(types[k] for k in kinds))
+
+
 def _is_real(x: Any) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(
-        x, (bool, np.bool_)
-    )
+    if isinstance(x, bool):
+        return False
+    return isinstance(x, (int, float)) or _numpy_scalar(x, "if")
 
 
 def _finite(x: Any) -> float | None:
@@ -52,9 +65,9 @@ def _finite(x: Any) -> float | None:
 
 def _integer(x: Any, *, floats: bool = True) -> int | None:
     """``int(x)`` for an integer (or, with ``floats``, an integral finite float), else None."""
-    if isinstance(x, (bool, np.bool_)):
+    if isinstance(x, bool) or _numpy_scalar(x, "b"):
         return None
-    if isinstance(x, (int, np.integer)):
+    if isinstance(x, int) or _numpy_scalar(x, "i"):
         return int(x)
     if floats:
         f = _finite(x)
@@ -328,12 +341,12 @@ class Categorical:
             raise ConfigError("choices must not be empty", field="choices")
         seen: set[tuple[str, Any]] = set()
         for c in items:
-            if not isinstance(c, _SCALAR_TYPES) and not isinstance(c, (np.integer, np.floating)):
+            if not isinstance(c, _SCALAR_TYPES) and not _numpy_scalar(c, "if"):
                 raise ConfigError(
                     f"each choice must be a string, number, boolean or null, got {_describe(c)}",
                     field="choices",
                 )
-            if isinstance(c, (float, np.floating)) and not math.isfinite(c):
+            if (isinstance(c, float) or _numpy_scalar(c, "f")) and not math.isfinite(c):
                 raise ConfigError(f"choices must be finite, got {c!r}", field="choices")
             key = (type(c).__name__, c)
             if key in seen:
@@ -341,7 +354,7 @@ class Categorical:
                     f"choices must be unique, {_describe(c)} appears twice", field="choices"
                 )
             seen.add(key)
-        items = tuple(c.item() if isinstance(c, (np.integer, np.floating)) else c for c in items)
+        items = tuple(c.item() if _numpy_scalar(c, "if") else c for c in items)
         object.__setattr__(self, "choices", items)
 
     @property
@@ -356,7 +369,7 @@ class Categorical:
         return Dim("categorical", len(self.choices))
 
     def index(self, value: Any) -> int:
-        if isinstance(value, (np.integer, np.floating)):
+        if _numpy_scalar(value, "if"):
             value = value.item()
         if not isinstance(value, _SCALAR_TYPES):  # arrays, containers, objects: never a choice
             raise ConfigError(
@@ -505,6 +518,8 @@ class Space(Mapping[str, Distribution]):
 
     # transforms
     def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
+        import numpy as np
+
         return np.array([d.to_unit(params[n]) for n, d in self._dists.items()], dtype=float)
 
     def from_unit(self, u: Sequence[float] | np.ndarray) -> dict[str, Any]:
