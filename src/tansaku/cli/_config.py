@@ -188,7 +188,7 @@ def _read_yaml(p: Path) -> Any:
 def _name_and_storage(
     data: Mapping[str, Any], base_dir: Path, default_name: str
 ) -> tuple[str, str]:
-    from tansaku.study._study import check_name, dir_name
+    from tansaku._names import check_name, dir_name
 
     name = check_name(data.get("name", default_name))
     storage = data.get("storage")
@@ -204,11 +204,11 @@ def _name_and_storage(
 
 
 def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> StudyConfig:
+    from tansaku._names import dir_name
     from tansaku.executors._registry import make_executor
     from tansaku.objectives._command import Command
     from tansaku.pruners import make_pruner
     from tansaku.samplers._registry import make_sampler
-    from tansaku.study._study import dir_name
 
     if not isinstance(data, Mapping):
         raise ConfigError(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tansaku._errors import ConfigError, StorageError
+from tansaku._names import dir_name
 from tansaku._progress import Progress
 from tansaku._reaper import kill_leftovers
 from tansaku._records import FrozenTrial, TrialState
@@ -30,7 +31,7 @@ from tansaku.executors._registry import make_executor
 from tansaku.objectives._command import Command
 from tansaku.storage._memory import InMemoryStorage
 from tansaku.study._journal import ResultJournal
-from tansaku.study._study import EXHAUSTED, Study, dir_name, new_worker_id
+from tansaku.study._study import EXHAUSTED, Study, new_worker_id
 
 __all__ = ["Coordinator", "pid_alive"]
 

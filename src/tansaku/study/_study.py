@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import re
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tansaku._errors import ConfigError, DuplicatedStudyError, StudyNotFoundError, TansakuError
+from tansaku._names import check_name
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space, as_space
 from tansaku._trial import Trial
@@ -382,22 +382,6 @@ def _check_seed(seed: Any) -> int | None:
         got = repr(seed)[:40] if isinstance(seed, (int, float)) else type(seed).__name__
         raise ConfigError(f"must be an integer in [0, 2**63), got {got}", field="seed")
     return int(seed)
-
-
-def dir_name(name: str) -> str:
-    """The study name as one safe path component (for ``runs/<name>/`` and the default database):
-    anything but letters, digits, ``_ . -`` becomes ``_``, and ``.``/``..`` cannot climb out."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-    return "_" * len(safe) if set(safe) <= {"."} else safe
-
-
-def check_name(name: Any) -> str:
-    """A study name: a non-empty printable string of at most 256 characters."""
-    if not isinstance(name, str) or not name.strip() or len(name) > 256 or not name.isprintable():
-        raise ConfigError(
-            "must be a non-empty printable string of at most 256 characters", field="name"
-        )
-    return name
 
 
 def create_study(
