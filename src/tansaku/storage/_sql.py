@@ -597,7 +597,7 @@ class SQLStorage(BaseStorage):
             tid = conn.execute(
                 text(
                     "SELECT trial_id FROM tansaku_trials WHERE study_id = :s AND "
-                    "state = 'waiting' ORDER BY number LIMIT 1"
+                    "state = 'waiting' ORDER BY +number LIMIT 1"  # +: see pending_trials
                 ),
                 {"s": study_id},
             ).scalar()
@@ -912,13 +912,16 @@ class SQLStorage(BaseStorage):
         return self._run(read, write=False)
 
     def pending_trials(self, study_id: int) -> list[FrozenTrial]:
+        # "+number": without it SQLite walks the (study_id, number) index to avoid a sort, i.e.
+        # reads every trial of the study (48 ms per call at 100k trials, once per trial asked);
+        # with it, the (study_id, state) index finds the few running/waiting ones.
         return self._run(
             lambda c: [
                 self._trial(r)
                 for r in c.execute(
                     text(
                         f"SELECT {_TRIAL_COLS} FROM tansaku_trials WHERE study_id = :s AND state IN ('running', 'waiting') "
-                        "ORDER BY number"
+                        "ORDER BY +number"
                     ),
                     {"s": study_id},
                 )
