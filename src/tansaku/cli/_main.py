@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any, TextIO
 

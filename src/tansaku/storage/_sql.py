@@ -954,7 +954,11 @@ class SQLStorage(BaseStorage):
         last = -1
         while True:
             args = {"s": study_id, "n": last, "p": page}
-            rows = self._run(lambda c, a=args: c.execute(stmt, a).all(), write=False)
+
+            def read(c: Connection, a: dict[str, int] = args) -> Sequence[Any]:
+                return c.execute(stmt, a).all()
+
+            rows = self._run(read, write=False)
             for r in rows:
                 yield ExportRow(*r)
             if len(rows) < page:

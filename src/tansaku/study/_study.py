@@ -378,7 +378,11 @@ def _check_direction(direction: str) -> str:
 def _check_seed(seed: Any) -> int | None:
     if seed is None:
         return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, numbers.Integral)
+        or not 0 <= int(seed) < 2**63
+    ):
         got = repr(seed)[:40] if isinstance(seed, (int, float)) else type(seed).__name__
         raise ConfigError(f"must be an integer in [0, 2**63), got {got}", field="seed")
     return int(seed)
