@@ -133,3 +133,16 @@ def test_export_json_and_csv_carry_every_trial(tmp_path):
     assert [int(r["number"]) for r in table] == [t.number for t in trials]
     assert [r["params_c"] for r in table] == [t.params["c"] for t in trials]
     assert [r["message"] for r in table] == [t.message or "" for t in trials]
+
+
+def test_fast_timestamps_equal_isoformat():
+    import random
+    from datetime import datetime, timezone
+
+    from tansaku.cli._main import _iso
+
+    rng = random.Random(0)
+    for i in range(20_000):
+        ts = rng.uniform(0, 4e9) if i % 2 else round(rng.uniform(1.7e9, 1.8e9), rng.randint(0, 7))
+        assert _iso(ts) == datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(), ts
+    assert _iso(None) is None

@@ -237,8 +237,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+_ISO_SECONDS: dict[int, str] = {}  # "2026-11-24T11:07:38" by whole second (trials cluster)
+
+
 def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
+    """``datetime.fromtimestamp(ts, utc).isoformat()``, a third of the cost for 100k rows."""
+    if ts is None:
+        return None
+    sec = math.floor(ts)
+    us = round((ts - sec) * 1e6)
+    if us >= 1_000_000 or not 0 <= sec < 2**40:
+        return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
+    head = _ISO_SECONDS.get(sec)
+    if head is None:
+        if len(_ISO_SECONDS) > 100_000:
+            _ISO_SECONDS.clear()
+        head = _ISO_SECONDS[sec] = datetime.fromtimestamp(sec, tz=timezone.utc).isoformat()[:19]
+    return f"{head}.{us:06d}+00:00" if us else f"{head}+00:00"
 
 
 def _finite(v: float | None) -> float | None:

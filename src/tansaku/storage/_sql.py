@@ -959,8 +959,7 @@ class SQLStorage(BaseStorage):
                 return c.execute(stmt, a).all()
 
             rows = self._run(read, write=False)
-            for r in rows:
-                yield ExportRow(*r)
+            yield from map(ExportRow._make, rows)
             if len(rows) < page:
                 return
             last = rows[-1][0]
