@@ -47,6 +47,9 @@ class Trial:
     ``trial.params`` is a read-only dict of the proposed values; ``trial.number`` counts from 0 per
     study; ``trial.workdir`` is the trial's own directory when the study has one.  Long objectives
     call ``trial.report(value, step)`` and then ``if trial.should_prune(): raise tk.TrialPruned()``.
+    ``trial.seed`` is this evaluation's seed (different for each repeat of a point);
+    ``trial.setup_dir`` is the directory of the study's setup step (None without one);
+    ``trial.parent_dir`` the directory of the trial it was enqueued to start from (``from_trial``).
     """
 
     __slots__ = (
@@ -54,7 +57,9 @@ class Trial:
         "_user_attrs",
         "number",
         "params",
+        "parent_dir",
         "seed",
+        "setup_dir",
         "study_name",
         "trial_id",
         "workdir",
@@ -70,6 +75,8 @@ class Trial:
         channel: TrialChannel | None = None,
         workdir: str | Path | None = None,
         seed: int | None = None,
+        setup_dir: str | Path | None = None,
+        parent_dir: str | Path | None = None,
     ) -> None:
         self.number = number
         self.trial_id = trial_id
@@ -77,6 +84,8 @@ class Trial:
         self.study_name = study_name
         self.workdir = None if workdir is None else Path(workdir)
         self.seed = seed
+        self.setup_dir = None if not setup_dir else Path(setup_dir)
+        self.parent_dir = None if not parent_dir else Path(parent_dir)
         self._channel: TrialChannel = channel if channel is not None else NullChannel()
         self._user_attrs: dict[str, Any] = {}
 

@@ -116,11 +116,13 @@ def test_enqueue_and_claim(storage):
 def test_release_keeps_number_and_params(storage):
     sid = _study(storage)
     t = storage.start_trial(sid, P, worker="w")
+    storage.report(t.trial_id, 3, 0.5)  # the next attempt reports afresh: stale steps are dropped
     assert not storage.release_trial(t.trial_id, worker="other")
     assert storage.release_trial(t.trial_id, worker="w")
     assert storage.counts(sid).waiting == 1
     again = storage.claim_waiting(sid, worker="w2")
     assert again.number == t.number and again.params == P and again.worker == "w2"
+    assert again.last_step is None and storage.intermediate_values(sid) == {}
 
 
 def test_finished_since_is_incremental_and_ordered(storage):

@@ -22,6 +22,7 @@ from tansaku._space import Space
 if TYPE_CHECKING:
     from tansaku.objectives._command import Command
     from tansaku.objectives._output import ResultSpec
+    from tansaku.study._setup import Setup
 
 __all__ = ["KEYS", "StudyConfig", "load_config", "locate", "parse_config"]
 
@@ -50,6 +51,11 @@ KEYS: dict[str, str] = {
     "enqueue": "list of parameter sets to evaluate first, when the study is created",
     "heartbeat_interval": "seconds between a worker's heartbeats (default 10)",
     "stale_after": "seconds without heartbeat after which a running trial is re-queued (default 120)",
+    # pruning, warm start, noise and budgets (docs/pruning.md)
+    "setup": "command run once per study before any trial (argv list, or {command, timeout, dir}); trials get {setup_dir}",
+    "repeats": "evaluate each point this many times with different {seed}; its value is the mean",
+    "max_trial_hours": "no new trial starts once the study's trials have used this many hours in total",
+    "patience": "stop after this many finished trials in a row without improving the best value",
     "lost_trials": "requeue (default) or fail: what happens to a trial whose worker died or went silent",
 }
 
@@ -109,6 +115,10 @@ class StudyConfig:
     enqueue: tuple[Mapping[str, Any], ...] = ()
     heartbeat_interval: float = 10.0
     stale_after: float | None = 120.0
+    setup: Setup | None = None
+    repeats: int = 1
+    max_trial_hours: float | None = None
+    patience: int | None = None
     lost_trials: str = "requeue"
 
     def objective(self) -> Any:
@@ -209,6 +219,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     from tansaku.objectives._command import Command
     from tansaku.pruners import make_pruner
     from tansaku.samplers._registry import make_sampler
+    from tansaku.study._budget import check_budget_options
 
     if not isinstance(data, Mapping):
         raise ConfigError(
@@ -313,6 +324,8 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
         if data.get("stale_after") is not None
         else (None if "stale_after" in data else 120.0)
     )
+    repeats = _number(data, "repeats", integer=True) or 1
+    check_budget_options(data.get("max_trial_hours"), data.get("patience"))
     lost_trials = data.get("lost_trials", "requeue")
     if lost_trials not in ("requeue", "fail"):
         raise _fail("lost_trials", f"must be requeue or fail, got {lost_trials!r}")
@@ -338,8 +351,48 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
         enqueue=tuple(checked),
         heartbeat_interval=_number(data, "heartbeat_interval") or 10.0,
         stale_after=stale_after,
+        setup=_parse_setup(data, base_dir),
+        repeats=repeats,
+        max_trial_hours=data.get("max_trial_hours"),
+        patience=data.get("patience"),
         lost_trials=lost_trials,
     )
+
+
+def _parse_setup(data: Mapping[str, Any], base_dir: Path) -> Setup | None:
+    from tansaku.objectives._command import Command
+    from tansaku.study._setup import Setup
+
+    spec = data.get("setup")
+    if spec is None:
+        return None
+    if isinstance(spec, list):
+        spec = {"command": spec}
+    if not isinstance(spec, Mapping):
+        raise _fail("setup", "must be an argv list, or {command: [...], timeout: s, dir: path}")
+    unknown = sorted(set(spec) - {"command", "timeout", "dir"})
+    if unknown:
+        raise _fail(f"setup.{unknown[0]}", "unknown key (known: command, timeout, dir)")
+    if "command" not in spec:
+        raise _fail("setup.command", "is required (the argv list of the setup program)")
+    try:
+        command = Command(
+            spec["command"],
+            env=data.get("env"),
+            base_dir=base_dir,
+            kill_grace=_number(data, "kill_grace", minimum=0.0, strict=False) or 1.0,
+        )
+        command.check_fields([])
+    except ConfigError as e:
+        raise _fail(f"setup.{e.field}" if e.field else "setup", e.reason) from None
+    try:
+        timeout = _number(spec, "timeout")
+    except ConfigError as e:
+        raise _fail("setup.timeout", e.reason) from None
+    d = spec.get("dir")
+    if d is not None and (not isinstance(d, str) or not d):
+        raise _fail("setup.dir", "must be a path")
+    return Setup(command, dir=None if d is None else base_dir / d, timeout=timeout)
 
 
 def _parse_result(spec: Any) -> ResultSpec:

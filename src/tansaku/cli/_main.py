@@ -119,6 +119,10 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
             show_progress=not args.quiet,
             heartbeat_interval=cfg.heartbeat_interval,
             stale_after=cfg.stale_after,
+            repeats=cfg.repeats,
+            setup=cfg.setup,
+            max_trial_hours=cfg.max_trial_hours,
+            patience=cfg.patience,
             lost_trials=cfg.lost_trials,
         )
     _print_best(study.storage, study.storage.get_study(cfg.name), out)
@@ -181,6 +185,10 @@ def _print_best(storage: BaseStorage, info: StudyInfo, out: TextIO) -> None:
 def cmd_best(args: argparse.Namespace) -> int:
     storage, name, _ = _target(args)
     info = storage.get_study(name)
+    if getattr(args, "by", "value") == "mean":
+        from tansaku.cli._noise import print_best_by_mean
+
+        return print_best_by_mean(storage, info, args)
     if args.json:
         print(json.dumps(_best_dict(storage, info)))
     else:
@@ -217,6 +225,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     best = storage.best_trial(info.study_id, info.direction)
     if best is not None:
         print(f"best: {best.value:.10g} (trial {best.number}): {format_params(best.params, 400)}")
+    setup = info.system_attrs.get("setup")
+    if isinstance(setup, dict):
+        print(f"setup step: {setup.get('state')} in {setup.get('dir')}")
     running = [t for t in storage.pending_trials(info.study_id) if t.state is TrialState.RUNNING]
     for t in running[:20]:
         print(
@@ -394,7 +405,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("best", help="print the best value and parameters")
     _add_target(p)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--by",
+        choices=["value", "mean"],
+        default="value",
+        help="value: the best trial value (default); mean: the point with the best mean over "
+        "its repeats and re-evaluations",
+    )
+    p.add_argument(
+        "--min-evaluations",
+        type=int,
+        help="with --by mean: only points evaluated at least this often (default: 2 if any "
+        "point was evaluated twice, else 1)",
+    )
     p.set_defaults(func=cmd_best)
+
+    from tansaku.cli._noise import add_commands
+
+    add_commands(sub, _add_target)
 
     p = sub.add_parser("export", help="write every trial as CSV or JSON")
     _add_target(p)

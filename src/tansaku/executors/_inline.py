@@ -83,6 +83,8 @@ class InlineExecutor(Executor):
             channel=DirectChannel(self.hooks),
             workdir=job.workdir,
             seed=job.seed,
+            setup_dir=job.extra_env.get("TANSAKU_SETUP_DIR"),
+            parent_dir=job.extra_env.get("TANSAKU_PARENT_DIR"),
         )
         return run_callable(self.objective, trial)
 

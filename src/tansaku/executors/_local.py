@@ -100,6 +100,8 @@ def _worker_main(conn: Connection, objective: Any, parent: int) -> None:
             channel=channel,
             workdir=job.workdir,
             seed=job.seed,
+            setup_dir=job.extra_env.get("TANSAKU_SETUP_DIR"),
+            parent_dir=job.extra_env.get("TANSAKU_PARENT_DIR"),
         )
         outcome = run_callable(objective, trial)
         try:

@@ -8,7 +8,9 @@
   of ``base_dir`` (the config file's directory) are made absolute, so ``python train.py`` keeps
   working from inside the trial directory;
 * with ``TANSAKU_TRIAL_ID`` (the trial number), ``TANSAKU_PARAMS`` (JSON), ``TANSAKU_STUDY``,
-  ``TANSAKU_WORKDIR`` and ``TANSAKU_SEED`` in its environment;
+  ``TANSAKU_WORKDIR`` and ``TANSAKU_SEED`` in its environment, plus ``TANSAKU_SETUP_DIR`` when the
+  study has a setup step and ``TANSAKU_PARENT_DIR`` when the trial starts from another's
+  directory (``{setup_dir}``, ``{parent_dir}`` in the template);
 * in a new session (its own process group), so a timeout, a prune or Ctrl-C kills the program and
   everything it started; when the program exits, whatever it left running in its group is killed.
 
@@ -139,6 +141,7 @@ class Command:
             "workdir": str(job.workdir) if job.workdir else "",
             "seed": "" if job.seed is None else job.seed,
             "setup_dir": job.extra_env.get("TANSAKU_SETUP_DIR", ""),
+            "parent_dir": job.extra_env.get("TANSAKU_PARENT_DIR", ""),
         }
         values.update(job.params)
         return values
@@ -180,6 +183,14 @@ class Command:
             study_name=trial.study_name,
             workdir=trial.workdir or Path.cwd() / "tansaku-runs" / f"trial-{trial.number:06d}",
             seed=trial.seed,
+            extra_env={
+                k: str(v)
+                for k, v in (
+                    ("TANSAKU_SETUP_DIR", trial.setup_dir),
+                    ("TANSAKU_PARENT_DIR", trial.parent_dir),
+                )
+                if v is not None
+            },
         )
         run = CommandRun(
             self,

@@ -21,7 +21,15 @@ __all__ = [
 ]
 
 #: fields every command may use besides the parameters
-RESERVED_FIELDS = ("trial_id", "trial_number", "workdir", "study", "seed", "setup_dir")
+RESERVED_FIELDS = (
+    "trial_id",
+    "trial_number",
+    "workdir",
+    "study",
+    "seed",
+    "setup_dir",
+    "parent_dir",
+)
 
 
 def parse_template(item: str, *, field: str = "command") -> list[str | tuple[str]]:

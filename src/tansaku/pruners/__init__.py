@@ -7,9 +7,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from tansaku._errors import ConfigError
+from tansaku.pruners._asha import ASHAPruner
 from tansaku.pruners._base import NopPruner, Pruner
+from tansaku.pruners._hyperband import HyperbandPruner
+from tansaku.pruners._median import MedianPruner
 
-__all__ = ["PRUNERS", "NopPruner", "Pruner", "make_pruner"]
+__all__ = [
+    "PRUNERS",
+    "ASHAPruner",
+    "HyperbandPruner",
+    "MedianPruner",
+    "NopPruner",
+    "Pruner",
+    "make_pruner",
+]
 
 PRUNERS: dict[str, str] = {
     "none": "tansaku.pruners._base:NopPruner",

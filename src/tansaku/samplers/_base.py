@@ -19,6 +19,16 @@ reproducible exactly.
 
 Internally every sampler minimises: :meth:`Sampler.loss` turns a trial into a number to minimise
 (sign-flipped for ``direction="maximize"``, ``+inf`` for failures).
+
+Pruned trials arrive as PRUNED with ``value`` = their last reported intermediate value and
+``last_step`` = the step they reached.  That value was measured earlier in training than a
+COMPLETE trial's, so it is not a final objective value.  Samplers that use values should rank every
+PRUNED trial below every COMPLETE one (among pruned trials, a later ``last_step`` is better, then
+the value) — e.g. TPE puts them in its "bad" group; regression models (GP, DNGO) leave them out of
+the fit or impute the worst complete loss; direct-search methods treat a pruned point as worse
+than any complete one.  All should count a pruned point as taken.  With ``repeats`` a COMPLETE
+trial's value is the mean of its evaluations (``system_attrs["evaluations"]``); see
+``docs/pruning.md``.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from tansaku._errors import ConfigError
-from tansaku._records import FrozenTrial
+from tansaku._records import FrozenTrial, TrialState
 from tansaku.samplers._base import Proposal, Sampler
 
 __all__ = ["ModelBasedSampler", "check_int", "check_real"]
@@ -58,10 +58,12 @@ class ModelBasedSampler(Sampler):
         self.consider_pending = consider_pending
         self._core: _Core | None = None
         self.n_told = 0
+        self._worst_loss = -math.inf  # the worst loss of a complete trial told so far
 
     def setup(self) -> None:
         self._core = self._make_core()
         self.n_told = 0
+        self._worst_loss = -math.inf
 
     @abstractmethod
     def _make_core(self) -> _Core:
@@ -81,7 +83,13 @@ class ModelBasedSampler(Sampler):
             x = self.space.to_unit(trial.params)
         except (KeyError, TypeError, ValueError):
             return  # a trial with params from another space teaches nothing
-        self.core.tell(x, self.loss(trial))
+        loss = self.loss(trial)
+        if trial.state is TrialState.PRUNED and math.isfinite(loss):
+            # its value is an intermediate one: rank it with the worst complete trial, not better
+            loss = max(loss, self._worst_loss)
+        elif math.isfinite(loss):
+            self._worst_loss = max(self._worst_loss, loss)
+        self.core.tell(x, loss)
         self.n_told += 1
 
     def _pending_points(self, pending: Sequence[FrozenTrial]) -> np.ndarray:

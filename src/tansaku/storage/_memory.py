@@ -66,6 +66,9 @@ class InMemoryStorage(BaseStorage):
         s = self._studies[t.study_id]
         s.counts[t.trial.state] -= 1
         s.counts[state] += 1
+        if state is TrialState.WAITING:  # re-queued: the next attempt reports afresh
+            t.reports.clear()
+            changes["last_step"] = None
         t.trial = t.trial.replace(state=state, **changes)
         if state.is_finished:
             s.finished.append(t.trial.trial_id)

@@ -681,6 +681,9 @@ class SQLStorage(BaseStorage):
                 text("SELECT next_seq FROM tansaku_studies WHERE study_id = :s"), {"s": sid}
             ).scalar_one()
             sets += ", finish_seq = :seq"
+        elif to is TrialState.WAITING:  # the next attempt reports afresh; stale steps would mislead pruners
+            conn.execute(text("DELETE FROM tansaku_reports WHERE trial_id = :t"), {"t": trial_id})
+            sets += ", last_step = NULL"
         conn.execute(
             text(f"UPDATE tansaku_trials SET state = :state, {sets} WHERE trial_id = :t"),
             {**params, "state": to.value, "t": trial_id},

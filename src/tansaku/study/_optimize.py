@@ -30,7 +30,10 @@ from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
 from tansaku.executors._registry import make_executor
 from tansaku.objectives._command import Command
 from tansaku.storage._memory import InMemoryStorage
+from tansaku.study._budget import Budget
 from tansaku.study._journal import ResultJournal
+from tansaku.study._repeats import trial_seed
+from tansaku.study._setup import Setup, ensure_setup, recorded_setup_dir
 from tansaku.study._study import EXHAUSTED, Study, new_worker_id
 
 __all__ = ["Coordinator", "pid_alive"]
@@ -82,6 +85,10 @@ class Coordinator:
         show_progress: bool,
         heartbeat_interval: float,
         stale_after: float | None,
+        repeats: int = 1,
+        setup: Setup | None = None,
+        max_trial_hours: float | None = None,
+        patience: int | None = None,
         lost_trials: str = "requeue",
     ) -> None:
         if not callable(objective):
@@ -97,6 +104,20 @@ class Coordinator:
         self.n_workers = _positive("n_workers", n_workers, integer=True, allow_none=False)
         self.trial_timeout = _positive("trial_timeout", trial_timeout)
         self.max_failures = _positive("max_failures", max_failures, integer=True)
+        self.repeats = _positive("repeats", repeats, integer=True, allow_none=False)
+        self.budget = Budget(
+            study.storage,
+            study.study_id,
+            study.direction,
+            max_trial_hours=max_trial_hours,
+            patience=patience,
+        )
+        self.setup = setup
+        self.setup_dir: Path | None = None
+        self.base_seed = study.system_attrs.get("seed")
+        self.evals: dict[int, list[dict[str, Any]]] = {}  # repeats > 1: evaluations so far
+        self.eval_started: dict[int, float] = {}
+        self.interrupting = False
         if not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks):
             raise ConfigError("must be a list of functions (study, trial)", field="callbacks")
         self.callbacks = list(callbacks)
@@ -174,13 +195,29 @@ class Coordinator:
     def hooks(self) -> ExecutorHooks:
         st = self.study.storage
         return ExecutorHooks(
-            report=lambda tid, step, value: self.study._report(tid, step, value),
+            report=self.report,
             set_user_attr=lambda tid, key, value: st.set_trial_user_attrs(tid, {key: value}),
             set_system_attrs=lambda tid, attrs: st.set_trial_system_attrs(tid, attrs),
         )
 
-    def job(self, t: FrozenTrial) -> Job:
+    def report(self, trial_id: int, step: int, value: float) -> bool:
+        """Store an intermediate value and ask the pruner; with repeats, only the first evaluation
+        of a point reports (the others are confirmations, see ``study/_repeats.py``)."""
+        if self.evals.get(trial_id):
+            return False
+        return self.study._report(trial_id, step, value)
+
+    def job(self, t: FrozenTrial, k: int = 0) -> Job:
         wd = None if self.workdir_root is None else self.workdir_root / f"trial-{t.number:06d}"
+        if wd is not None and self.repeats > 1:
+            wd = wd / f"repeat-{k}"
+        env = {"TANSAKU_WORKER": self.worker}  # lets a resumed run find leftovers
+        if self.setup_dir is not None:
+            env["TANSAKU_SETUP_DIR"] = str(self.setup_dir)
+        parent = self.parent_dir(t)
+        if parent is not None:
+            env["TANSAKU_PARENT_DIR"] = parent
+        self.eval_started[t.trial_id] = time.time()
         return Job(
             t.trial_id,
             t.number,
@@ -188,8 +225,70 @@ class Coordinator:
             study_name=self.study.name,
             timeout=self.trial_timeout,
             workdir=wd,
-            extra_env={"TANSAKU_WORKER": self.worker},  # lets a resumed run find leftovers
+            seed=trial_seed(self.base_seed, t.number, k),
+            extra_env=env,
         )
+
+    def parent_dir(self, t: FrozenTrial) -> str | None:
+        """The directory of the trial ``t`` was enqueued to start from (``from_trial``)."""
+        n = t.system_attrs.get("from_trial")
+        if not isinstance(n, int):
+            return None
+        parent = self.study.storage.get_trial_by_number(self.study.study_id, n)
+        wd = parent.system_attrs.get("workdir")
+        if isinstance(wd, str):
+            return wd
+        if self.workdir_root is None:
+            return None
+        return str(self.workdir_root / f"trial-{n:06d}")
+
+    def submit(self, t: FrozenTrial) -> None:
+        """Start trial ``t`` (with repeats: at its first evaluation not yet stored)."""
+        self.running[t.trial_id] = t
+        if self.repeats > 1:
+            done = t.system_attrs.get("evaluations")
+            self.evals[t.trial_id] = [dict(e) for e in done] if isinstance(done, list) else []
+        self.progress.started(t)
+        if len(self.evals.get(t.trial_id, ())) >= self.repeats:  # killed just before storing it
+            self.finish(Outcome(t.trial_id, TrialState.COMPLETE, value=math.nan))
+            return
+        self.executor.submit(self.job(t, len(self.evals.get(t.trial_id, ()))))
+
+    def next_evaluation(self, o: Outcome) -> bool:
+        """Repeats: record the evaluation that ended; True if the point needs another (submitted
+        now).  On the last one ``o`` becomes the point's outcome (value = mean)."""
+        t = self.running.get(o.trial_id)
+        evals = self.evals.get(o.trial_id)
+        if t is None or evals is None or o.interrupted:
+            return False
+        if o.state is TrialState.COMPLETE and not (o.value is not None and math.isnan(o.value)):
+            k = len(evals)
+            evals.append(
+                {
+                    "seed": trial_seed(self.base_seed, t.number, k),
+                    "value": o.value,
+                    "duration": time.time() - self.eval_started.get(o.trial_id, time.time()),
+                    "kind": "repeat",
+                    "workdir": o.system_attrs.get("workdir"),
+                }
+            )
+            if len(evals) < self.repeats:
+                st = self.study.storage
+                st.set_trial_system_attrs(o.trial_id, {"evaluations": evals})
+                if self.interrupting:  # stopping: re-queue, the next run goes on from here
+                    st.release_trial(o.trial_id, worker=self.worker)
+                    self.running.pop(o.trial_id, None)
+                    self.evals.pop(o.trial_id, None)
+                else:
+                    self.executor.submit(self.job(t, len(evals)))
+                return True
+        elif o.state is TrialState.FAILED and evals:
+            o.message = f"evaluation {len(evals) + 1} of {self.repeats}: {o.message}"
+        if evals:
+            o.system_attrs["evaluations"] = evals
+        if o.state is TrialState.COMPLETE:
+            o.value = sum(float(e["value"]) for e in evals) / len(evals)
+        return False
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> None:
@@ -200,6 +299,17 @@ class Coordinator:
                 f"trial {t.number} was left running by a stopped worker: "
                 f"{'re-queued' if t.state is TrialState.WAITING else 'failed'}"
             )
+        if self.setup is not None:
+            root = self.workdir_root or Path.cwd() / "runs" / dir_name(self.study.name)
+            self.setup_dir = ensure_setup(
+                self.study,
+                self.setup.run,
+                self.setup.dir if self.setup.dir is not None else root / "setup",
+                timeout=self.setup.timeout,
+                note=self.progress.note,
+            )
+        else:
+            self.setup_dir = recorded_setup_dir(self.study.system_attrs)
         self.executor.start(self.objective, self.hooks())
         self.started = time.monotonic()
         self.last_beat = self.started
@@ -233,6 +343,8 @@ class Coordinator:
             self.stop_reason = self.error = (
                 f"{self.fail_streak} trials in a row failed; the last: {self.last_failure}"
             )
+        else:
+            self.stop_reason = self.budget.exhausted(self.running.values())
 
     def fill(self) -> bool:
         """Start trials while there is room; False when others' running trials hold the budget."""
@@ -249,9 +361,7 @@ class Coordinator:
                     return True
                 return False  # other workers' running trials may still fail and free the budget
             assert isinstance(t, FrozenTrial)
-            self.running[t.trial_id] = t
-            self.executor.submit(self.job(t))
-            self.progress.started(t)
+            self.submit(t)
         return True
 
     def loop(self) -> None:
@@ -282,7 +392,13 @@ class Coordinator:
 
     def finish(self, o: Outcome) -> None:
         st = self.study.storage
+        if self.repeats > 1 and self.next_evaluation(o):
+            return
+        self.evals.pop(o.trial_id, None)
+        self.eval_started.pop(o.trial_id, None)
         t = self.running.pop(o.trial_id, None)
+        if self.repeats == 1 and t is not None and not o.interrupted:
+            o.system_attrs.setdefault("seed", trial_seed(self.base_seed, t.number, 0))
         if o.interrupted:
             if not self.storage_down:  # else re-queued by the next run (this pid will be dead)
                 st.release_trial(o.trial_id, worker=self.worker)
@@ -350,6 +466,7 @@ class Coordinator:
         """Stop running trials and put them back to WAITING; store any that finished meanwhile."""
         if not self.running:
             return
+        self.interrupting = True
         in_main = threading.current_thread() is threading.main_thread()
         old = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
         try:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tansaku._blas import blas_limit
 from tansaku._errors import ConfigError, DuplicatedStudyError, StudyNotFoundError, TansakuError
 from tansaku._names import check_name
 from tansaku._records import FrozenTrial, TrialState
@@ -171,9 +172,10 @@ class Study:
         # reads is then seen once (as finished), never missed, so with the ask lock held every
         # proposal sees all trials, e.g. a seeded sampler's i-th draw is never made twice.
         pending = self.storage.pending_trials(self.study_id)
-        told = self._sync()
-        pending = [t for t in pending if t.trial_id not in told]
-        out = self.sampler.ask(pending)
+        with blas_limit():  # see tansaku._blas: small dense algebra is faster on one thread
+            told = self._sync()
+            pending = [t for t in pending if t.trial_id not in told]
+            out = self.sampler.ask(pending)
         if out is None:
             return None
         proposal = out if isinstance(out, Proposal) else Proposal(dict(out))
@@ -221,22 +223,51 @@ class Study:
 
     # ---------------------------------------------------------------- ask / tell
     def enqueue(
-        self, params: Mapping[str, Any], *, user_attrs: Mapping[str, Any] | None = None
+        self,
+        params: Mapping[str, Any],
+        *,
+        user_attrs: Mapping[str, Any] | None = None,
+        from_trial: int | None = None,
     ) -> int:
-        """Queue fixed params to be evaluated before the sampler is asked; returns the trial number."""
+        """Queue fixed params to be evaluated before the sampler is asked; returns the trial number.
+
+        ``from_trial=N``: the trial starts from finished trial N's directory (a checkpoint it left
+        there), passed as ``{parent_dir}`` / ``TANSAKU_PARENT_DIR`` / ``trial.parent_dir``."""
         checked = self.space.validate_params(params)
-        attrs = None
+        attrs: dict[str, Any] = {"enqueued": True}
+        if from_trial is not None:
+            attrs["from_trial"] = self._check_parent(from_trial)
+        uattrs = None
         if user_attrs is not None:
             if not isinstance(user_attrs, Mapping):
                 raise ConfigError("must be a mapping", field="user_attrs")
             try:
-                attrs = {str(k): v for k, v in user_attrs.items()}
+                uattrs = {str(k): v for k, v in user_attrs.items()}
             except Exception:
                 raise ConfigError("must be a readable mapping", field="user_attrs") from None
-        trial = self.storage.enqueue_trial(self.study_id, checked, system_attrs={"enqueued": True})
-        if attrs:
-            self.storage.set_trial_user_attrs(trial.trial_id, attrs)
+        trial = self.storage.enqueue_trial(self.study_id, checked, system_attrs=attrs)
+        if uattrs:
+            self.storage.set_trial_user_attrs(trial.trial_id, uattrs)
         return trial.number
+
+    def _check_parent(self, number: Any) -> int:
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise ConfigError(
+                f"must be a trial number, got {type(number).__name__}", field="from_trial"
+            )
+        try:
+            parent = self.storage.get_trial_by_number(self.study_id, number)
+        except TansakuError:
+            raise ConfigError(
+                f"study {self.name!r} has no trial {number}", field="from_trial"
+            ) from None
+        if parent.state not in (TrialState.COMPLETE, TrialState.PRUNED):
+            raise ConfigError(
+                f"trial {number} is {parent.state.value}; a trial can start only from a complete "
+                "or pruned one",
+                field="from_trial",
+            )
+        return number
 
     def ask(self) -> Trial:
         """Start a trial for a loop you drive yourself; finish it with :meth:`tell`."""
@@ -325,6 +356,10 @@ class Study:
         show_progress: bool = False,
         heartbeat_interval: float = 10.0,
         stale_after: float | None = 120.0,
+        repeats: int = 1,
+        setup: Any = None,
+        max_trial_hours: float | None = None,
+        patience: int | None = None,
         lost_trials: str = "requeue",
     ) -> None:
         """Run trials until a stop condition holds.
@@ -337,6 +372,15 @@ class Study:
         * ``timeout``: seconds of wall time for starting new trials; ``trial_timeout``: per trial.
         * ``n_workers`` trials run at once on ``executor`` (default: inline for one worker, else
           local processes).  Callbacks get ``(study, finished_trial)`` and may call ``study.stop()``.
+        * ``max_trial_hours``: stop starting trials once the study's trials (finished plus running)
+          have used this many hours in total; ``patience``: stop after that many finished trials in
+          a row did not improve the best value.  Both count the whole study.
+        * ``repeats``: evaluate each point that many times with different seeds (``trial.seed``,
+          ``{seed}``); the trial's value is the mean, each evaluation is kept in
+          ``system_attrs["evaluations"]`` (see ``tansaku.study._repeats``).
+        * ``setup``: a :class:`~tansaku.Command`, a function of a directory, or a
+          ``tansaku.study.Setup``: run once per study before any trial, its directory passed to
+          every trial (``trial.setup_dir``, ``{setup_dir}``); recorded, so resuming reuses it.
         * Lost trials: every ``heartbeat_interval`` seconds this call records that its running
           trials are alive; a RUNNING trial of another worker that is dead (a gone pid on this
           host) or silent for ``stale_after`` seconds (None: never) is re-queued
@@ -344,6 +388,7 @@ class Study:
           (``lost_trials="fail"``).
         """
         from tansaku.study._optimize import Coordinator
+        from tansaku.study._setup import Setup
 
         run = Coordinator(
             self,
@@ -360,6 +405,10 @@ class Study:
             show_progress=show_progress,
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after,
+            repeats=repeats,
+            setup=None if setup is None else Setup.of(setup),
+            max_trial_hours=max_trial_hours,
+            patience=patience,
             lost_trials=lost_trials,
         )
         try:
