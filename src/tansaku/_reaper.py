@@ -40,7 +40,14 @@ import sys
 import threading
 from collections.abc import Collection
 
-__all__ = ["find_trial_processes", "kill_leftovers", "reaper_pid", "register", "unregister"]
+__all__ = [
+    "ensure_started",
+    "find_trial_processes",
+    "kill_leftovers",
+    "reaper_pid",
+    "register",
+    "unregister",
+]
 
 #: the reaper's program: run by ``python -I -S -c``, so it imports nothing but builtin modules
 _REAPER_SRC = r"""
@@ -155,6 +162,15 @@ def _drop() -> None:
     proc = _state.pop("proc", None)
     if isinstance(proc, subprocess.Popen):
         proc.poll()  # reap it if it has exited
+
+
+def ensure_started() -> None:
+    """Start the reaper now (before the first trial), so that the first registration is a write
+    to a pipe -- microseconds -- rather than a process start: a coordinator killed in between
+    would leave that trial behind (the resume scan would still find it)."""
+    with _lock:
+        if "fd" not in _state:
+            _start()
 
 
 def register(pgid: int, grace: float = 1.0) -> None:

@@ -306,6 +306,7 @@ class CommandRun:
                 self.workdir.mkdir(parents=True, exist_ok=True)
             cwd.mkdir(parents=True, exist_ok=True)
             logdir = self.workdir or cwd
+            _reaper.ensure_started()  # before the program: no window where it is not watched
             self._log = open(logdir / "stdout.txt", "wb")
             self._err_path = logdir / "stderr.txt"
             with open(self._err_path, "wb") as err:
