@@ -16,27 +16,73 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from tansaku._errors import ConfigError
 from tansaku.algorithms._types import Dim
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Categorical", "Distribution", "Float", "Int", "Space", "as_space"]
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _SCALAR_TYPES = (str, int, float, bool, type(None))
+#: integers beyond this are not exact as floats, which the unit-cube transform relies on
+MAX_INT = 2**53
+
+
+def _numpy_scalar(x: Any, kinds: str = "if") -> bool:
+    """Is ``x`` a numpy integer (``i``), floating (``f``) or bool (``b``) scalar?  Without
+    importing numpy: a numpy scalar can only exist once numpy is loaded, and keeping numpy out of
+    ``import tansaku`` makes ``tansaku status`` start fast."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return False
+    types = {"i": np.integer, "f": np.floating, "b": np.bool_}
+    return isinstance(x, tuple(types[k] for k in kinds))
 
 
 def _is_real(x: Any) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+    if isinstance(x, bool):
+        return False
+    return isinstance(x, (int, float)) or _numpy_scalar(x, "if")
+
+
+def _finite(x: Any) -> float | None:
+    """``float(x)`` for a finite real number (not a bool), else None -- never raises."""
+    if not _is_real(x):
+        return None
+    try:
+        v = float(x)
+    except (OverflowError, ValueError, TypeError):  # e.g. an int beyond 1e308
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _integer(x: Any, *, floats: bool = True) -> int | None:
+    """``int(x)`` for an integer (or, with ``floats``, an integral finite float), else None."""
+    if isinstance(x, bool) or _numpy_scalar(x, "b"):
+        return None
+    if isinstance(x, int) or _numpy_scalar(x, "i"):
+        return int(x)
+    if floats:
+        f = _finite(x)
+        if f is not None and f.is_integer():
+            return int(f)
+    return None
 
 
 def _describe(x: Any) -> str:
-    text = repr(x)
+    """A short repr for error messages, whatever ``x`` is (even if its repr raises)."""
+    try:
+        text = repr(x)
+    except Exception:
+        text = f"<{type(x).__name__} object>"
+    text = " ".join(text.split())
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -63,26 +109,37 @@ class Float:
     def __init__(
         self, low: float, high: float, *, log: bool = False, step: float | None = None
     ) -> None:
-        if not _is_real(low) or not math.isfinite(low):
+        flow, fhigh = _finite(low), _finite(high)
+        if flow is None:
             raise ConfigError(f"low must be a finite number, got {_describe(low)}", field="low")
-        if not _is_real(high) or not math.isfinite(high):
+        if fhigh is None:
             raise ConfigError(f"high must be a finite number, got {_describe(high)}", field="high")
-        low, high = float(low), float(high)
+        low, high = flow, fhigh
         if not isinstance(log, bool):
             raise ConfigError(f"log must be true or false, got {_describe(log)}", field="log")
         if low >= high:
             raise ConfigError(f"low must be < high, got low={low:g} high={high:g}", field="low")
         if log and low <= 0:
             raise ConfigError(f"log=True needs low > 0, got low={low:g}", field="low")
+        if not math.isfinite(high - low):
+            raise ConfigError(
+                f"the range [{low:g}, {high:g}] is too wide for a float", field="high"
+            )
         if step is not None:
             if log:
                 raise ConfigError("step cannot be combined with log=True", field="step")
-            if not _is_real(step) or not math.isfinite(step) or step <= 0:
+            fstep = _finite(step)
+            if fstep is None or fstep <= 0:
                 raise ConfigError(
                     f"step must be a positive number, got {_describe(step)}", field="step"
                 )
-            step = float(step)
+            step = fstep
             n = (high - low) / step
+            if not n < MAX_INT:
+                raise ConfigError(
+                    f"step={step:g} makes more than 2**53 levels in [{low:g}, {high:g}]",
+                    field="step",
+                )
             # tolerate float noise: 1e-9 relative, plus the rounding error of high - low itself
             tol = 1e-9 * max(1.0, n) + 8 * (abs(low) + abs(high)) * 2.220446049250313e-16 / step
             if abs(n - round(n)) > tol:
@@ -125,9 +182,10 @@ class Float:
 
     # -- checks and transforms ----------------------------------------------------------------
     def validate(self, value: Any) -> float:
-        if not _is_real(value) or not math.isfinite(float(value)):
+        fv = _finite(value)
+        if fv is None:
             raise ConfigError(f"expected a finite number, got {_describe(value)}")
-        v = float(value)
+        v = fv
         tol = 1e-12 * max(1.0, abs(self.low), abs(self.high))
         if v < self.low - tol or v > self.high + tol:
             raise ConfigError(f"expected a value in [{self.low:g}, {self.high:g}], got {v:g}")
@@ -187,14 +245,11 @@ class Int:
 
     def __init__(self, low: int, high: int, *, log: bool = False, step: int = 1) -> None:
         for name, v in (("low", low), ("high", high)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                if (
-                    isinstance(v, (float, np.floating))
-                    and math.isfinite(v)
-                    and float(v).is_integer()
-                ):
-                    continue
+            iv = _integer(v)
+            if iv is None:
                 raise ConfigError(f"{name} must be an integer, got {_describe(v)}", field=name)
+            if abs(iv) > MAX_INT:
+                raise ConfigError(f"{name} must be within +-2**53, got {_describe(v)}", field=name)
         low, high = int(low), int(high)
         if not isinstance(log, bool):
             raise ConfigError(f"log must be true or false, got {_describe(log)}", field="log")
@@ -202,11 +257,12 @@ class Int:
             raise ConfigError(f"low must be < high, got low={low} high={high}", field="low")
         if log and low <= 0:
             raise ConfigError(f"log=True needs low >= 1, got low={low}", field="low")
-        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+        istep = _integer(step, floats=False)
+        if istep is None or istep < 1:
             raise ConfigError(
                 f"step must be a positive integer, got {_describe(step)}", field="step"
             )
-        step = int(step)
+        step = istep
         if log and step != 1:
             raise ConfigError("step cannot be combined with log=True", field="step")
         if (high - low) % step:
@@ -230,12 +286,10 @@ class Int:
         return Dim("discrete", self.levels)
 
     def validate(self, value: Any) -> int:
-        if isinstance(value, bool) or not _is_real(value):
+        iv = _integer(value)
+        if iv is None:
             raise ConfigError(f"expected an integer, got {_describe(value)}")
-        fv = float(value)
-        if not math.isfinite(fv) or not fv.is_integer():
-            raise ConfigError(f"expected an integer, got {_describe(value)}")
-        v = int(value)
+        v = iv
         if v < self.low or v > self.high:
             raise ConfigError(f"expected an integer in [{self.low}, {self.high}], got {v}")
         if (v - self.low) % self.step:
@@ -275,19 +329,24 @@ class Categorical:
     choices: tuple[Any, ...] = field(default=())
 
     def __init__(self, choices: Iterable[Any]) -> None:
-        if isinstance(choices, (str, bytes)) or not isinstance(choices, Iterable):
+        if isinstance(choices, (str, bytes, Mapping)) or not isinstance(choices, Iterable):
             raise ConfigError(f"choices must be a list, got {_describe(choices)}", field="choices")
-        items = tuple(choices)
+        try:
+            items = tuple(choices)
+        except Exception:
+            raise ConfigError(
+                f"choices must be a list, got {_describe(choices)}", field="choices"
+            ) from None
         if not items:
             raise ConfigError("choices must not be empty", field="choices")
         seen: set[tuple[str, Any]] = set()
         for c in items:
-            if not isinstance(c, _SCALAR_TYPES) and not isinstance(c, (np.integer, np.floating)):
+            if not isinstance(c, _SCALAR_TYPES) and not _numpy_scalar(c, "if"):
                 raise ConfigError(
                     f"each choice must be a string, number, boolean or null, got {_describe(c)}",
                     field="choices",
                 )
-            if isinstance(c, float) and not math.isfinite(c):
+            if (isinstance(c, float) or _numpy_scalar(c, "f")) and not math.isfinite(c):
                 raise ConfigError(f"choices must be finite, got {c!r}", field="choices")
             key = (type(c).__name__, c)
             if key in seen:
@@ -295,7 +354,7 @@ class Categorical:
                     f"choices must be unique, {_describe(c)} appears twice", field="choices"
                 )
             seen.add(key)
-        items = tuple(c.item() if isinstance(c, (np.integer, np.floating)) else c for c in items)
+        items = tuple(c.item() if _numpy_scalar(c, "if") else c for c in items)
         object.__setattr__(self, "choices", items)
 
     @property
@@ -310,6 +369,12 @@ class Categorical:
         return Dim("categorical", len(self.choices))
 
     def index(self, value: Any) -> int:
+        if _numpy_scalar(value, "if"):
+            value = value.item()
+        if not isinstance(value, _SCALAR_TYPES):  # arrays, containers, objects: never a choice
+            raise ConfigError(
+                f"expected one of {_describe(list(self.choices))}, got {_describe(value)}"
+            )
         for i, c in enumerate(self.choices):
             if c == value and type(c) is type(value):
                 return i
@@ -336,14 +401,22 @@ class Categorical:
 Distribution = Float | Int | Categorical
 
 
+def _plain(d: Any, what: str, *, field: str | None) -> dict[Any, Any]:
+    """A user's mapping copied into a dict (ConfigError if it is not one, or cannot be read)."""
+    if not isinstance(d, Mapping):
+        raise ConfigError(f"expected {what}, got {_describe(d)}", field=field)
+    try:
+        return dict(d.items())
+    except Exception:
+        raise ConfigError(
+            f"expected {what}, got an unreadable {type(d).__name__}", field=field
+        ) from None
+
+
 def distribution_from_dict(d: Mapping[str, Any], *, field: str = "") -> Distribution:
     """Build a distribution from its config/JSON form, e.g. ``{type: float, low: 0, high: 1}``."""
     prefix = f"{field}." if field else ""
-    if not isinstance(d, Mapping):
-        raise ConfigError(
-            f"expected a mapping like {{type: float, low: 0, high: 1}}, got {_describe(d)}",
-            field=field or None,
-        )
+    d = _plain(d, "a mapping like {type: float, low: 0, high: 1}", field=field or None)
     kind = d.get("type")
     allowed: dict[str, tuple[str, ...]] = {
         "float": ("type", "low", "high", "log", "step"),
@@ -389,11 +462,7 @@ class Space(Mapping[str, Distribution]):
     ) -> None:
         items: dict[str, Distribution] = {}
         if params is not None:
-            if not isinstance(params, Mapping):
-                raise ConfigError(
-                    f"a space must be a mapping of names to parameters, got {_describe(params)}"
-                )
-            items.update(params)
+            items.update(_plain(params, "a mapping of names to parameters", field="space"))
         items.update(kwargs)
         if not items:
             raise ConfigError("the search space has no parameters", field="space")
@@ -449,6 +518,8 @@ class Space(Mapping[str, Distribution]):
 
     # transforms
     def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
+        import numpy as np
+
         return np.array([d.to_unit(params[n]) for n, d in self._dists.items()], dtype=float)
 
     def from_unit(self, u: Sequence[float] | np.ndarray) -> dict[str, Any]:
@@ -462,8 +533,7 @@ class Space(Mapping[str, Distribution]):
 
     def validate_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Check a full parameter dict (e.g. for ``enqueue``); returns it normalised."""
-        if not isinstance(params, Mapping):
-            raise ConfigError(f"params must be a mapping, got {_describe(params)}")
+        params = _plain(params, "params as a mapping of names to values", field="params")
         missing = [n for n in self._names if n not in params]
         if missing:
             raise ConfigError(f"missing parameter(s): {', '.join(missing)}", field="params")
@@ -484,10 +554,7 @@ class Space(Mapping[str, Distribution]):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, field: str = "space") -> Space:
-        if not isinstance(data, Mapping):
-            raise ConfigError(
-                f"expected a mapping of parameter names, got {_describe(data)}", field=field
-            )
+        data = _plain(data, "a mapping of parameter names", field=field)
         if not data:
             raise ConfigError("the search space has no parameters", field=field)
         dists: dict[str, Distribution] = {}

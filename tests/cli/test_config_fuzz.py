@@ -35,6 +35,7 @@ scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(10**12), 10**12),
+    st.integers(-(10**400), 10**400),  # YAML reads any integer; float() of these overflows
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=20),
     st.sampled_from(
@@ -52,6 +53,10 @@ scalars = st.one_of(
             "local",
             "minimize",
             "sqlite:///x.db",
+            "../../x",
+            "..",
+            "a\x00b",
+            "line\nbreak",
         ]
     ),
 )

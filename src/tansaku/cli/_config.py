@@ -1,6 +1,8 @@
 """The YAML study config: load, validate (one-line errors naming the field), and build from it.
 
 Validation is complete before any storage is opened, so a bad config never touches study data.
+The validators (samplers, executors, commands) are imported when a config is parsed, not with
+this module, so ``tansaku status``/``best``/``export`` start fast (they only :func:`locate`).
 """
 
 from __future__ import annotations
@@ -12,21 +14,17 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from tansaku._errors import ConfigError
 from tansaku._space import Space
-from tansaku.executors._registry import make_executor
-from tansaku.objectives._command import Command
-from tansaku.objectives._output import ResultSpec
-from tansaku.pruners import make_pruner
-from tansaku.samplers._registry import make_sampler
-from tansaku.study._budget import check_budget_options
-from tansaku.study._setup import Setup
 
-__all__ = ["KEYS", "StudyConfig", "load_config", "parse_config"]
+if TYPE_CHECKING:
+    from tansaku.objectives._command import Command
+    from tansaku.objectives._output import ResultSpec
+    from tansaku.study._setup import Setup
+
+__all__ = ["KEYS", "StudyConfig", "load_config", "locate", "parse_config"]
 
 #: every top-level key, with a one-line meaning (shown by `tansaku run --help`)
 KEYS: dict[str, str] = {
@@ -81,14 +79,13 @@ def _number(
     if (
         isinstance(value, bool)
         or not ok
-        or not math.isfinite(value)
+        or (isinstance(value, float) and not math.isfinite(value))
         or value < minimum
         or (strict and value == minimum)
     ):
         bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
-        raise _fail(
-            key, f"must be {'an integer' if integer else 'a number'} {bound}, got {value!r}"
-        )
+        got = f"{value!r:.40}" if isinstance(value, (int, float)) else type(value).__name__
+        raise _fail(key, f"must be {'an integer' if integer else 'a number'} {bound}, got {got}")
     return value
 
 
@@ -163,6 +160,23 @@ def import_objective(ref: str, base_dir: Path) -> Callable[..., Any]:
 def load_config(path: str | Path) -> StudyConfig:
     """Read and validate a YAML config file."""
     p = Path(path)
+    return parse_config(_read_yaml(p), base_dir=p.resolve().parent, default_name=p.stem)
+
+
+def locate(path: str | Path) -> tuple[str, str, int | None]:
+    """``(name, storage URL, n_trials)`` of a config file, for the read-only commands: only those
+    keys are checked, so a config naming a heavy sampler is not imported just to read its study."""
+    p = Path(path)
+    data = _read_yaml(p)
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"the config must be a mapping of keys, got {type(data).__name__}")
+    name, storage = _name_and_storage(data, p.resolve().parent, p.stem)
+    return name, storage, _number(data, "n_trials", integer=True)
+
+
+def _read_yaml(p: Path) -> Any:
+    import yaml
+
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -178,10 +192,35 @@ def load_config(path: str | Path) -> StudyConfig:
         raise ConfigError(f"{p.name}: {where}invalid YAML: {problem}") from None
     except RecursionError:
         raise ConfigError(f"{p.name}: invalid YAML: nested too deeply") from None
-    return parse_config(data, base_dir=p.resolve().parent, default_name=p.stem)
+    return data
+
+
+def _name_and_storage(
+    data: Mapping[str, Any], base_dir: Path, default_name: str
+) -> tuple[str, str]:
+    from tansaku._names import check_name, dir_name
+
+    name = check_name(data.get("name", default_name))
+    storage = data.get("storage")
+    if storage is None:
+        storage = f"sqlite:///{base_dir / (dir_name(name) + '.db')}"
+    elif not isinstance(storage, str) or not storage.strip():
+        raise _fail("storage", "must be a URL string like sqlite:///study.db")
+    elif storage.startswith("sqlite:///") and not storage.startswith("sqlite:////"):
+        rel = storage[len("sqlite:///") :]  # relative paths are relative to the config file
+        if rel and rel != ":memory:":
+            storage = f"sqlite:///{(base_dir / rel).resolve()}"
+    return name, storage
 
 
 def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> StudyConfig:
+    from tansaku._names import dir_name
+    from tansaku.executors._registry import make_executor
+    from tansaku.objectives._command import Command
+    from tansaku.pruners import make_pruner
+    from tansaku.samplers._registry import make_sampler
+    from tansaku.study._budget import check_budget_options
+
     if not isinstance(data, Mapping):
         raise ConfigError(
             f"the config must be a mapping of keys (name, space, command, ...), got "
@@ -192,9 +231,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
             close = difflib.get_close_matches(str(key), KEYS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(KEYS)})"
             raise _fail(str(key), f"unknown key{hint}")
-    name = data.get("name", default_name)
-    if not isinstance(name, str) or not name.strip() or len(name) > 256:
-        raise _fail("name", f"must be a non-empty string, got {name!r}")
+    name, storage = _name_and_storage(data, base_dir, default_name)
     direction = data.get("direction", "minimize")
     if direction not in ("minimize", "maximize"):
         raise _fail("direction", f"must be minimize or maximize, got {direction!r}")
@@ -204,16 +241,6 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
             "is required (e.g. space: {lr: {type: float, low: 1e-4, high: 0.1, log: true}})",
         )
     space = Space.from_dict(data["space"], field="space")
-
-    storage = data.get("storage")
-    if storage is None:
-        storage = f"sqlite:///{base_dir / (name + '.db')}"
-    elif not isinstance(storage, str) or not storage.strip():
-        raise _fail("storage", "must be a URL string like sqlite:///study.db")
-    elif storage.startswith("sqlite:///") and not storage.startswith("sqlite:////"):
-        rel = storage[len("sqlite:///") :]  # relative paths are relative to the config file
-        if rel and rel != ":memory:":
-            storage = f"sqlite:///{(base_dir / rel).resolve()}"
 
     sampler_spec = data.get("sampler", "random")
     make_sampler(sampler_spec)  # validates name and options now, before any storage is opened
@@ -273,7 +300,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     workdir = data.get("workdir")
     if workdir is not None and not isinstance(workdir, str):
         raise _fail("workdir", "must be a path")
-    wd = (base_dir / workdir) if workdir else base_dir / "runs" / name
+    wd = (base_dir / workdir) if workdir else base_dir / "runs" / dir_name(name)
     enqueue = data.get("enqueue") or []
     if not isinstance(enqueue, list):
         raise _fail("enqueue", "must be a list of parameter mappings")
@@ -333,6 +360,9 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
 
 
 def _parse_setup(data: Mapping[str, Any], base_dir: Path) -> Setup | None:
+    from tansaku.objectives._command import Command
+    from tansaku.study._setup import Setup
+
     spec = data.get("setup")
     if spec is None:
         return None
@@ -366,4 +396,6 @@ def _parse_setup(data: Mapping[str, Any], base_dir: Path) -> Setup | None:
 
 
 def _parse_result(spec: Any) -> ResultSpec:
+    from tansaku.objectives._output import ResultSpec
+
     return ResultSpec.parse(spec, field="result")

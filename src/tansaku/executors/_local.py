@@ -7,6 +7,12 @@ coordinator (no pickling of the objective on Linux; each worker in its own proce
 from trial to trial, talking to the study through a pipe (reports, prune decisions, user attrs).
 A worker whose trial times out or is pruned while running is killed with its whole group and
 replaced.
+
+If the coordinator dies (even by ``kill -9``), nothing is left running: workers get SIGKILL from
+the kernel (``PR_SET_PDEATHSIG``), and every command's and worker's process group is registered
+with the reaper (:mod:`tansaku._reaper`), which kills them when the coordinator is gone.  Workers
+put ``TANSAKU_STUDY``, ``TANSAKU_TRIAL_ID`` and the job's extra variables (``TANSAKU_WORKER``) in
+their environment, so whatever the objective starts can be found again on resume.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+from tansaku import _reaper
 from tansaku._records import TrialState
 from tansaku._trial import Trial
 from tansaku.executors._base import CancelReason, Executor, Job, Outcome
@@ -60,10 +67,12 @@ class _PipeChannel:
         self.conn.send(("attr", trial_id, key, value))
 
 
-def _worker_main(conn: Connection, objective: Any) -> None:
+def _worker_main(conn: Connection, objective: Any, parent: int) -> None:
     os.setpgrp()  # a kill of this group takes whatever the objective started
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the coordinator
     _die_with_parent()
+    if os.getppid() != parent:  # the coordinator died before PR_SET_PDEATHSIG took effect
+        os._exit(1)
     channel = _PipeChannel(conn)
     while True:
         try:
@@ -74,6 +83,15 @@ def _worker_main(conn: Connection, objective: Any) -> None:
             return
         if job.workdir is not None:
             job.workdir.mkdir(parents=True, exist_ok=True)
+        # processes the objective starts inherit these: a resumed run can find leftovers by them
+        os.environ.update(
+            {
+                "TANSAKU_STUDY": job.study_name,
+                "TANSAKU_TRIAL_ID": str(job.number),
+                **job.extra_env,
+                "TANSAKU_COORDINATOR_PID": str(parent),
+            }
+        )
         trial = Trial(
             number=job.number,
             trial_id=job.trial_id,
@@ -97,9 +115,14 @@ def _worker_main(conn: Connection, objective: Any) -> None:
 class _PyWorker:
     def __init__(self, ctx: Any, objective: Any) -> None:
         parent, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child, objective), daemon=True)
+        self.proc = ctx.Process(
+            target=_worker_main, args=(child, objective, os.getpid()), daemon=True
+        )
         self.proc.start()
         child.close()
+        assert self.proc.pid is not None
+        self.pid: int = self.proc.pid
+        _reaper.register(self.pid)  # the worker's group (= its pid) dies with us
         self.conn: Connection = parent
         self.job: Job | None = None
         self.started = 0.0
@@ -112,9 +135,33 @@ class _PyWorker:
         popen = getattr(self.proc, "_popen", None)  # .exitcode would reap it before we signal
         if popen is not None and popen.returncode is None:  # not reaped: the pid is still ours
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                os.killpg(self.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(self.proc.pid, signal.SIGKILL)
+                os.kill(self.pid, signal.SIGKILL)
+        _reaper.unregister(self.pid)  # before reaping: until then the group id is ours
+        self.proc.join(timeout=5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        """Ask an idle worker to exit; kill what it left in its group while it is a zombie (its
+        group id cannot be reused yet), then reap it.  One that does not exit is killed."""
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send(None)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            try:
+                exited = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:  # already reaped elsewhere: nothing of ours to signal
+                break
+            if exited is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.pid, signal.SIGKILL)  # whatever the objective left behind
+                break
+            time.sleep(0.01)
+        else:
+            self.kill()
+            return
+        _reaper.unregister(self.pid)
         self.proc.join(timeout=5)
         self.conn.close()
 
@@ -312,12 +359,6 @@ class LocalExecutor(Executor):
         for tid, w in list(self._busy.items()):
             self._retire(tid, w)
         for w in self._idle:
-            with contextlib.suppress(OSError, ValueError):
-                w.conn.send(None)
-            w.proc.join(timeout=2)
-            if w.proc.is_alive():
-                w.kill()
-            else:
-                w.conn.close()
+            w.stop()
         self._idle.clear()
         self._sel.close()

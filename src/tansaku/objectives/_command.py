@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import select
 import signal
@@ -31,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tansaku import _reaper
 from tansaku._errors import ConfigError, TrialPruned
 from tansaku._records import TrialState
 from tansaku._trial import Trial
@@ -76,22 +78,23 @@ class Command:
                 "must be a non-empty list of argv items, e.g. [python, train.py, --lr, '{lr}']",
                 field="command",
             )
-        self.argv = tuple(argv)
+        try:
+            self.argv = tuple(argv)
+        except Exception:
+            raise ConfigError("must be a list of argv items", field="command") from None
         self._parsed = [parse_template(a, field=f"command[{k}]") for k, a in enumerate(self.argv)]
+        for k, a in enumerate(self.argv):
+            if "\0" in a:
+                raise ConfigError("an argv item cannot contain a NUL byte", field=f"command[{k}]")
         self.fields = template_fields(self.argv)
         self.result = ResultSpec.parse(result)
-        if env is not None and (
-            not isinstance(env, Mapping)
-            or not all(
-                isinstance(k, str) and isinstance(v, (str, int, float)) for k, v in env.items()
-            )
-        ):
-            raise ConfigError("must map variable names to strings", field="env")
-        self.env = {k: str(v) for k, v in (env or {}).items()}
-        self.cwd = cwd
-        self.base_dir = Path(base_dir).resolve() if base_dir is not None else Path.cwd()
-        self.kill_grace = float(kill_grace)
-        self.max_log_bytes = int(max_log_bytes)
+        self.env = _environment(env)
+        self.cwd = _path(cwd, "cwd")
+        self.base_dir = (
+            Path(_path(base_dir, "base_dir")).resolve() if base_dir is not None else Path.cwd()
+        )
+        self.kill_grace = _number(kill_grace, "kill_grace")
+        self.max_log_bytes = int(_number(max_log_bytes, "max_log_bytes", integer=True))
         self._absolutise()
 
     def __repr__(self) -> str:
@@ -106,7 +109,11 @@ class Command:
             if text.startswith("-") or os.path.isabs(text) or (k == 0 and "/" not in text):
                 continue  # options, absolute paths, and program names looked up on PATH
             candidate = self.base_dir / text
-            if candidate.exists():
+            try:
+                exists = candidate.exists()
+            except (OSError, ValueError):  # e.g. a name too long for the file system
+                exists = False
+            if exists:
                 self._parsed[k] = [str(candidate)]
 
     def check_fields(self, param_names: Sequence[str]) -> None:
@@ -202,6 +209,55 @@ class Command:
         return outcome.value
 
 
+def _environment(env: Any) -> dict[str, str]:
+    if env is None:
+        return {}
+    try:
+        items = list(env.items()) if isinstance(env, Mapping) else None
+    except Exception:
+        items = None
+    if items is None:
+        raise ConfigError("must map variable names to strings", field="env")
+    out = {}
+    for k, v in items:
+        if not isinstance(k, str) or not k or "=" in k or "\0" in k:
+            raise ConfigError(
+                "variable names must be non-empty strings without '=' or NUL", field="env"
+            )
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)) or "\0" in str(v):
+            raise ConfigError(
+                f"must be a string or a number, got {type(v).__name__}", field=f"env.{k}"
+            )
+        out[k] = str(v)
+    return out
+
+
+def _path(value: Any, field: str) -> str | Path:
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(f"must be a path, got {type(value).__name__}", field=field)
+    try:
+        text = os.fspath(value)
+    except Exception:
+        raise ConfigError("must be a path", field=field) from None
+    if not isinstance(text, str) or not text or "\0" in text:
+        raise ConfigError(f"must be a non-empty path without NUL bytes, got {text!r}", field=field)
+    return value if isinstance(value, Path) else text
+
+
+def _number(value: Any, field: str, *, integer: bool = False) -> float:
+    kinds = (int,) if integer else (int, float)
+    ok = isinstance(value, kinds) and not isinstance(value, bool)
+    try:
+        number = float(value) if ok else math.nan
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or number < 0:
+        kind = "an integer" if integer else "a number of seconds"
+        got = f"{value!r:.40}" if isinstance(value, (int, float)) else type(value).__name__
+        raise ConfigError(f"must be {kind} >= 0, got {got}", field=field)
+    return number
+
+
 def _signal_name(code: int) -> str:
     try:
         return signal.Signals(code).name
@@ -250,26 +306,32 @@ class CommandRun:
                 self.workdir.mkdir(parents=True, exist_ok=True)
             cwd.mkdir(parents=True, exist_ok=True)
             logdir = self.workdir or cwd
+            _reaper.ensure_started()  # before the program: no window where it is not watched
             self._log = open(logdir / "stdout.txt", "wb")
             self._err_path = logdir / "stderr.txt"
             with open(self._err_path, "wb") as err:
                 self.proc = subprocess.Popen(
                     argv,
                     cwd=cwd,
-                    env=self.command.environment(job),
+                    # who started it: a resumed run kills a dead starter's leftovers (_reaper.py)
+                    env={
+                        **self.command.environment(job),
+                        "TANSAKU_COORDINATOR_PID": str(os.getpid()),
+                    },
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=err,
                     start_new_session=True,
                     bufsize=0,
                 )
-        except (OSError, ConfigError, KeyError) as e:
+        except (OSError, ConfigError, KeyError, ValueError) as e:  # ValueError: a NUL in argv/env
             self._close_log()
             reason = f"cannot start the command: {e}"
             if isinstance(e, FileNotFoundError) and e.filename:
                 reason = f"cannot start the command: {e.strerror}: {e.filename}"
             self.outcome = Outcome(job.trial_id, TrialState.FAILED, message=reason)
             return self.outcome
+        _reaper.register(self.proc.pid, self.command.kill_grace)  # killed if we die first
         self.started = time.monotonic()
         self.deadline = None if job.timeout is None else self.started + job.timeout
         assert self.proc.stdout is not None
@@ -361,6 +423,7 @@ class CommandRun:
         if self._exited_at is None and self._leader_exited():
             self._exited_at = now
             self._signal(signal.SIGKILL)  # leftovers in the group (the leader is a zombie still)
+            _reaper.unregister(self.proc.pid)  # before reaping: the group id is ours until then
             self.proc.wait()  # now reap it
         if self._exited_at is not None:
             self.read()

@@ -25,6 +25,17 @@ from tansaku._errors import ConfigError
 __all__ = ["REPORT_RE", "OutputParser", "ResultSpec"]
 
 REPORT_RE = re.compile(r"^\s*tansaku:report\s+step=(\d+)\s+value=(\S+)\s*$")
+
+
+def _maybe_value(data: bytes) -> bool:
+    """Could these bytes hold a number (a digit, nan or inf)?  C-speed, no regex."""
+    if any(d in data for d in _DIGITS):
+        return True
+    low = data.lower()
+    return b"nan" in low or b"inf" in low
+
+
+_DIGITS = [bytes([c]) for c in b"0123456789"]
 _NUMBER_RE = re.compile(
     r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf(?:inity)?)(?![\w.])", re.IGNORECASE
 )
@@ -41,14 +52,17 @@ class ResultSpec:
 
     @classmethod
     def parse(cls, spec: Any, *, field: str = "result") -> ResultSpec:
-        if spec is None or spec == "last_number":
+        if spec is None or (isinstance(spec, str) and spec == "last_number"):
             return cls()
         if isinstance(spec, ResultSpec):
             return spec
+        expected = "expected last_number, {regex: PATTERN} or {json: FILE, key: KEY}"
         if not isinstance(spec, Mapping):
-            raise ConfigError(
-                "expected last_number, {regex: PATTERN} or {json: FILE, key: KEY}", field=field
-            )
+            raise ConfigError(expected, field=field)
+        try:
+            spec = {str(k): v for k, v in spec.items()}
+        except Exception:
+            raise ConfigError(expected, field=field) from None
         keys = set(spec)
         if keys == {"regex"}:
             pattern = spec["regex"]
@@ -56,7 +70,7 @@ class ResultSpec:
                 raise ConfigError("must be a string", field=f"{field}.regex")
             try:
                 compiled = re.compile(pattern)
-            except re.error as e:
+            except (re.error, OverflowError, RecursionError, ValueError) as e:
                 raise ConfigError(
                     f"invalid regular expression: {e}", field=f"{field}.regex"
                 ) from None
@@ -115,26 +129,44 @@ class OutputParser:
 
     # streaming ---------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
+        """Take the next bytes of stdout.  Cost is per chunk, not per line, for output that cannot
+        hold a result (no digit, no nan/inf): a command printing millions of short lines does
+        not stall the coordinator.  Within a chunk only report lines are handled in order, and
+        the result is looked for from the last line backwards (the last one wins anyway)."""
         if not data:
             return
         self.bytes_seen += len(data)
         self._keep_tail(data)
-        start = 0
-        while True:
-            nl = data.find(b"\n", start)
-            if nl < 0:
-                self._partial += data[start:]
-                if len(self._partial) > self.max_line:  # keep the end of an endless line
-                    del self._partial[: len(self._partial) - self.max_line]
+        nl = data.rfind(b"\n")
+        if nl < 0:
+            self._partial += data
+            if len(self._partial) > self.max_line:  # keep the end of an endless line
+                del self._partial[: len(self._partial) - self.max_line]
+            return
+        head = data[:nl]
+        if self._partial:
+            head = bytes(self._partial) + head
+            self._partial.clear()
+        rest = data[nl + 1 :]
+        self._partial += rest[-self.max_line :] if len(rest) > self.max_line else rest
+        if not _maybe_value(head):
+            return  # neither a report nor a number anywhere in these lines
+        lines = head.split(b"\n")
+        if b"tansaku:report" in head:
+            for line in lines:
+                if b"tansaku:report" in line:
+                    self._line(line[-self.max_line :])
+        if self.spec.kind == "json":
+            return
+        for line in reversed(lines):
+            if self.spec.kind == "last_number" and not _maybe_value(line):
+                continue
+            before = self.last_text
+            self.last_text = None
+            self._line(line[-self.max_line :], report=False)
+            if self.last_text is not None:
                 return
-            if self._partial:
-                self._partial += data[start:nl]
-                line = bytes(self._partial[-self.max_line :])
-                self._partial.clear()
-            else:
-                line = data[max(start, nl - self.max_line) : nl]
-            self._line(line)
-            start = nl + 1
+            self.last_text = before
 
     def close(self) -> None:
         if self._partial:
@@ -150,12 +182,13 @@ class OutputParser:
     def tail(self) -> str:
         return b"".join(self._tail)[-self._tail_max :].decode("utf-8", errors="replace")
 
-    def _line(self, raw: bytes) -> None:
+    def _line(self, raw: bytes, *, report: bool = True) -> None:
+        """One line: a report (handled when ``report``) or a result candidate."""
         line = raw.decode("utf-8", errors="replace").rstrip("\r")
         m = REPORT_RE.match(line)
         if m:
             value = _to_float(m.group(2))
-            if value is not None and math.isfinite(value):
+            if report and value is not None and math.isfinite(value):
                 self.last_report = (int(m.group(1)), value)
                 if self.on_report is not None:
                     self.on_report(int(m.group(1)), value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 
 from tansaku._errors import ConfigError
@@ -15,8 +17,25 @@ def sqlite_url(path: str | Path) -> str:
     return f"sqlite:///{Path(path).expanduser().resolve()}"
 
 
+def _retry_timeout() -> float:
+    raw = os.environ.get("TANSAKU_RETRY_TIMEOUT", "")
+    try:
+        value = float(raw) if raw else 120.0
+    except ValueError:
+        raise ConfigError(
+            f"must be seconds (a number), got {raw!r}", field="TANSAKU_RETRY_TIMEOUT"
+        ) from None
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"must be >= 0 seconds, got {raw!r}", field="TANSAKU_RETRY_TIMEOUT")
+    return value
+
+
 def get_storage(storage: str | BaseStorage | None) -> BaseStorage:
-    """``None`` or ``":memory:"`` -> in-memory; ``sqlite:///x.db`` / ``postgresql://...`` -> SQL."""
+    """``None`` or ``":memory:"`` -> in-memory; ``sqlite:///x.db`` / ``postgresql://...`` -> SQL.
+
+    A SQL storage retries a locked or unreachable database for ``$TANSAKU_RETRY_TIMEOUT`` seconds
+    (default 120) before it raises :class:`~tansaku.StorageError`.
+    """
     if isinstance(storage, BaseStorage):
         return storage
     if storage is None or storage in (":memory:", "memory", "memory://"):
@@ -45,4 +64,4 @@ def get_storage(storage: str | BaseStorage | None) -> BaseStorage:
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
     from tansaku.storage._sql import SQLStorage
 
-    return SQLStorage(storage)
+    return SQLStorage(storage, retry_timeout=_retry_timeout())

@@ -3,7 +3,9 @@
 Order of every step is chosen so that a kill at any instant loses nothing: a trial is created
 RUNNING in storage before it is submitted; its result is stored before the next trial is asked for;
 on Ctrl-C (or any error) running trials are stopped and put back to WAITING, so a resumed run
-evaluates exactly those params again and the trial count stays exact.
+evaluates exactly those params again and the trial count stays exact.  A result the storage cannot
+take (still failing after its retries) goes to the results journal (``study/_journal.py``) and the
+run stops with the error; the next run stores it before anything else.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import signal
 import socket
 import threading
@@ -20,13 +21,17 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tansaku._errors import ConfigError
+from tansaku._errors import ConfigError, StorageError
+from tansaku._names import dir_name
 from tansaku._progress import Progress
+from tansaku._reaper import kill_leftovers
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
 from tansaku.executors._registry import make_executor
 from tansaku.objectives._command import Command
+from tansaku.storage._memory import InMemoryStorage
 from tansaku.study._budget import Budget
+from tansaku.study._journal import ResultJournal
 from tansaku.study._repeats import trial_seed
 from tansaku.study._setup import Setup, ensure_setup, recorded_setup_dir
 from tansaku.study._study import EXHAUSTED, Study, new_worker_id
@@ -48,9 +53,15 @@ def _positive(name: str, value: Any, *, integer: bool = False, allow_none: bool 
     if value is None and allow_none:
         return None
     ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok or not math.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not ok
+        or value <= 0
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
         kind = "a positive integer" if integer else "a positive number"
-        raise ConfigError(f"must be {kind}, got {value!r}", field=name)
+        got = f"{value!r:.40}" if isinstance(value, (int, float)) else type(value).__name__
+        raise ConfigError(f"must be {kind}, got {got}", field=name)
     return value
 
 
@@ -107,11 +118,17 @@ class Coordinator:
         self.evals: dict[int, list[dict[str, Any]]] = {}  # repeats > 1: evaluations so far
         self.eval_started: dict[int, float] = {}
         self.interrupting = False
+        if not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks):
+            raise ConfigError("must be a list of functions (study, trial)", field="callbacks")
         self.callbacks = list(callbacks)
-        self.heartbeat_interval = float(heartbeat_interval)
-        self.stale_after = stale_after
-        if lost_trials not in ("requeue", "fail"):
-            raise ConfigError(f"must be requeue or fail, got {lost_trials!r}", field="lost_trials")
+        self.heartbeat_interval = float(
+            _positive("heartbeat_interval", heartbeat_interval, allow_none=False)
+        )
+        self.stale_after = _positive("stale_after", stale_after)
+        if workdir is not None and not isinstance(workdir, (str, os.PathLike)):
+            raise ConfigError(f"must be a path, got {type(workdir).__name__}", field="workdir")
+        if not isinstance(lost_trials, str) or lost_trials not in ("requeue", "fail"):
+            raise ConfigError("must be requeue or fail", field="lost_trials")
         self.requeue_lost = lost_trials == "requeue"
         self.is_command = isinstance(objective, Command)
         if self.is_command:
@@ -124,7 +141,7 @@ class Coordinator:
         ):
             executor = "local"  # the only way to stop a Python objective that overruns
         self.executor = make_executor(executor, n_workers=self.n_workers)
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", study.name)
+        safe = dir_name(study.name)
         if workdir is not None:
             self.workdir_root: Path | None = Path(workdir).resolve()
         elif self.is_command:
@@ -132,6 +149,12 @@ class Coordinator:
         else:
             self.workdir_root = None
         self.worker = new_worker_id()
+        self.journal = (
+            None
+            if isinstance(study.storage, InMemoryStorage)
+            else ResultJournal.for_study(study.storage, study.name, self.workdir_root)
+        )
+        self.storage_down = False  # a write failed for good: results go to the journal only
         self.running: dict[int, FrozenTrial] = {}
         self.n_done = 0  # COMPLETE + PRUNED in this call
         self.fail_streak = 0
@@ -161,6 +184,8 @@ class Coordinator:
                 pid = int(parts[1])
                 if pid != os.getpid() and not pid_alive(pid):
                     dead.add(w)
+        if dead:  # their trials' processes, if the reaper could not stop them (see _reaper.py)
+            kill_leftovers(self.study.name, dead)
         requeue = self.requeue_lost
         out = st.reclaim_worker_trials(sid, sorted(dead), requeue=requeue) if dead else []
         if self.stale_after is not None:
@@ -186,7 +211,7 @@ class Coordinator:
         wd = None if self.workdir_root is None else self.workdir_root / f"trial-{t.number:06d}"
         if wd is not None and self.repeats > 1:
             wd = wd / f"repeat-{k}"
-        env = {}
+        env = {"TANSAKU_WORKER": self.worker}  # lets a resumed run find leftovers
         if self.setup_dir is not None:
             env["TANSAKU_SETUP_DIR"] = str(self.setup_dir)
         parent = self.parent_dir(t)
@@ -267,15 +292,15 @@ class Coordinator:
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> None:
+        if self.journal is not None:  # before recover(): it would re-queue those trials
+            self.journal.replay(self.study.storage, self.study.study_id, self.progress.note)
         for t in self.recover():
             self.progress.note(
                 f"trial {t.number} was left running by a stopped worker: "
                 f"{'re-queued' if t.state is TrialState.WAITING else 'failed'}"
             )
         if self.setup is not None:
-            root = self.workdir_root or Path.cwd() / "runs" / re.sub(
-                r"[^A-Za-z0-9_.-]", "_", self.study.name
-            )
+            root = self.workdir_root or Path.cwd() / "runs" / dir_name(self.study.name)
             self.setup_dir = ensure_setup(
                 self.study,
                 self.setup.run,
@@ -292,6 +317,8 @@ class Coordinator:
         try:
             self.loop()
         except BaseException as e:
+            if isinstance(e, StorageError):  # no more waiting on it: results go to the journal
+                self.storage_down = True
             self.interrupt(e)
             raise
         finally:
@@ -373,24 +400,37 @@ class Coordinator:
         if self.repeats == 1 and t is not None and not o.interrupted:
             o.system_attrs.setdefault("seed", trial_seed(self.base_seed, t.number, 0))
         if o.interrupted:
-            st.release_trial(o.trial_id, worker=self.worker)
+            if not self.storage_down:  # else re-queued by the next run (this pid will be dead)
+                st.release_trial(o.trial_id, worker=self.worker)
             return
-        if o.user_attrs:
-            st.set_trial_user_attrs(o.trial_id, o.user_attrs)
         value = o.value
-        if o.state is TrialState.PRUNED and value is None:
-            full = st.get_trial(o.trial_id, with_intermediate=True)
-            if full.last_step is not None:
-                value = full.intermediate.get(full.last_step)
-        done = st.finish_trial(
-            o.trial_id,
-            worker=self.worker,
-            state=o.state,
-            value=value,
-            message=o.message,
-            stderr=o.stderr,
-            system_attrs=o.system_attrs or None,
-        )
+        if self.storage_down:
+            self.keep_unsaved(t, o, value)
+            return
+        try:
+            if o.user_attrs:
+                st.set_trial_user_attrs(o.trial_id, o.user_attrs)
+            if o.state is TrialState.PRUNED and value is None:
+                full = st.get_trial(o.trial_id, with_intermediate=True)
+                if full.last_step is not None:
+                    value = full.intermediate.get(full.last_step)
+            done = st.finish_trial(
+                o.trial_id,
+                worker=self.worker,
+                state=o.state,
+                value=value,
+                message=o.message,
+                stderr=o.stderr,
+                system_attrs=o.system_attrs or None,
+            )
+            if done is None:  # a retry after a lost COMMIT reply finds its own write
+                again = st.get_trial(o.trial_id)
+                if again.state is o.state and again.worker == self.worker and again.value == value:
+                    done = again
+        except StorageError as e:
+            self.storage_down = True
+            where = self.keep_unsaved(t, o, value)
+            raise StorageError(f"{e}; {where}") from None
         if done is None:
             number = t.number if t is not None else o.trial_id
             self.progress.note(
@@ -408,6 +448,20 @@ class Coordinator:
         for cb in self.callbacks:
             cb(self.study, done)
 
+    def keep_unsaved(self, t: FrozenTrial | None, o: Outcome, value: float | None) -> str:
+        """Put a result the storage could not take in the journal; says where, for the error."""
+        number = t.number if t is not None else o.trial_id
+        path = None
+        if self.journal is not None:
+            path = self.journal.append(t, o, worker=self.worker, value=value)
+        where = (
+            f"the result of trial {number} is kept in {path} and is stored by the next run"
+            if path is not None
+            else f"the result of trial {number} could not be kept on disk either (printed above)"
+        )
+        self.progress.note(where)
+        return where
+
     def interrupt(self, exc: BaseException) -> None:
         """Stop running trials and put them back to WAITING; store any that finished meanwhile."""
         if not self.running:
@@ -424,8 +478,9 @@ class Coordinator:
                     with contextlib.suppress(Exception):
                         self.finish(o)
             for tid in list(self.running):
-                with contextlib.suppress(Exception):
-                    self.study.storage.release_trial(tid, worker=self.worker)
+                if not self.storage_down:
+                    with contextlib.suppress(Exception):
+                        self.study.storage.release_trial(tid, worker=self.worker)
                 self.running.pop(tid, None)
             self.stop_reason = (
                 "interrupted" if isinstance(exc, KeyboardInterrupt) else f"error: {exc}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import socket
 import uuid
@@ -12,6 +13,7 @@ from typing import Any
 
 from tansaku._blas import blas_limit
 from tansaku._errors import ConfigError, DuplicatedStudyError, StudyNotFoundError, TansakuError
+from tansaku._names import check_name
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space, as_space
 from tansaku._trial import Trial
@@ -246,14 +248,24 @@ class Study:
         attrs: dict[str, Any] = {"enqueued": True}
         if from_trial is not None:
             attrs["from_trial"] = self._check_parent(from_trial)
+        uattrs = None
+        if user_attrs is not None:
+            if not isinstance(user_attrs, Mapping):
+                raise ConfigError("must be a mapping", field="user_attrs")
+            try:
+                uattrs = {str(k): v for k, v in user_attrs.items()}
+            except Exception:
+                raise ConfigError("must be a readable mapping", field="user_attrs") from None
         trial = self.storage.enqueue_trial(self.study_id, checked, system_attrs=attrs)
-        if user_attrs:
-            self.storage.set_trial_user_attrs(trial.trial_id, dict(user_attrs))
+        if uattrs:
+            self.storage.set_trial_user_attrs(trial.trial_id, uattrs)
         return trial.number
 
     def _check_parent(self, number: Any) -> int:
         if isinstance(number, bool) or not isinstance(number, int):
-            raise ConfigError(f"must be a trial number, got {number!r}", field="from_trial")
+            raise ConfigError(
+                f"must be a trial number, got {type(number).__name__}", field="from_trial"
+            )
         try:
             parent = self.storage.get_trial_by_number(self.study_id, number)
         except TansakuError:
@@ -399,7 +411,7 @@ class Study:
             n_trials=n_trials,
             timeout=timeout,
             n_workers=n_workers,
-            callbacks=list(callbacks or ()),
+            callbacks=[] if callbacks is None else callbacks,
             executor=executor,
             total_trials=total_trials,
             trial_timeout=trial_timeout,
@@ -421,9 +433,23 @@ class Study:
 
 
 def _check_direction(direction: str) -> str:
-    if direction not in _DIRECTIONS:
-        raise ConfigError(f"must be minimize or maximize, got {direction!r}", field="direction")
+    if not isinstance(direction, str) or direction not in _DIRECTIONS:
+        got = repr(direction) if isinstance(direction, str) else type(direction).__name__
+        raise ConfigError(f"must be minimize or maximize, got {got}", field="direction")
     return direction
+
+
+def _check_seed(seed: Any) -> int | None:
+    if seed is None:
+        return None
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, numbers.Integral)
+        or not 0 <= int(seed) < 2**63
+    ):
+        got = repr(seed)[:40] if isinstance(seed, (int, float)) else type(seed).__name__
+        raise ConfigError(f"must be an integer in [0, 2**63), got {got}", field="seed")
+    return int(seed)
 
 
 def create_study(
@@ -446,11 +472,11 @@ def create_study(
     cannot silently mix incompatible trials.
     """
     _check_direction(direction)
-    st = get_storage(storage)
+    seed = _check_seed(seed)
     if name is None:
         name = f"study-{uuid.uuid4().hex[:8]}"
-    if not isinstance(name, str) or not name.strip() or len(name) > 256:
-        raise ConfigError("must be a non-empty string of at most 256 characters", field="name")
+    check_name(name)
+    st = get_storage(storage)
     smp = make_sampler(sampler)
     prn = make_pruner(pruner)
     try:
