@@ -1,0 +1,117 @@
+"""A deliberately small Gaussian-process surrogate for *speculation*, not for Bayesian optimisation.
+
+The predictive parallel Nelder-Mead (and the other trajectory cores) only need a rough guess of the
+objective at a handful of points to decide which points to evaluate ahead of time; a wrong guess
+costs one speculative evaluation, never a wrong result.  So the model here is minimal: a zero-mean
+GP with a Matérn-5/2 kernel on standardised values, a fixed small noise, and the length scale picked
+from a short list by marginal likelihood.  No gradient-based hyperparameter fitting.
+
+Any object with ``fit(x, y)`` and ``predict(x) -> (mean, std)`` (the :class:`Surrogate` protocol)
+can replace it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from scipy.linalg import solve_triangular
+
+__all__ = ["SimpleGP", "Surrogate"]
+
+
+@runtime_checkable
+class Surrogate(Protocol):
+    """What a speculating core needs from a model: fit on points, predict mean and std."""
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        """``x``: (n, d) points in the unit cube; ``y``: (n,) losses (``+inf`` for failures)."""
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of the loss at the (m, d) points ``x``."""
+        ...
+
+
+def _matern52(a: np.ndarray, b: np.ndarray, lengthscale: float) -> np.ndarray:
+    d2 = np.maximum(
+        np.sum(a * a, axis=1)[:, None] + np.sum(b * b, axis=1)[None, :] - 2.0 * a @ b.T, 0.0
+    )
+    r = np.sqrt(5.0 * d2) / lengthscale
+    return (1.0 + r + r * r / 3.0) * np.exp(-r)
+
+
+class SimpleGP:
+    """Zero-mean GP, Matérn-5/2 kernel, unit signal variance on standardised targets.
+
+    ``lengthscales`` are multiplied by ``sqrt(d)`` (so they are relative to the cube's diagonal)
+    and the one with the highest marginal likelihood is kept.  Failed points (``+inf``/``nan``)
+    are given the worst finite value seen, so the model learns "bad here" rather than nothing.
+    Before any fit, ``predict`` returns mean 0 and std 1 everywhere (an uninformed prior).
+    """
+
+    def __init__(
+        self,
+        *,
+        lengthscales: Sequence[float] = (0.05, 0.1, 0.2, 0.4, 0.8),
+        noise: float = 1e-4,
+    ) -> None:
+        if not lengthscales or any(not (ls > 0) for ls in lengthscales):
+            raise ValueError(f"lengthscales must be positive numbers, got {lengthscales!r}")
+        if not noise > 0:
+            raise ValueError(f"noise must be > 0, got {noise!r}")
+        self.lengthscales = tuple(float(ls) for ls in lengthscales)
+        self.noise = float(noise)
+        self.lengthscale: float | None = None
+        self._x: np.ndarray | None = None
+        self._linv: np.ndarray | None = None  # inverse Cholesky factor of the kernel matrix
+        self._alpha: np.ndarray | None = None
+        self._mean = 0.0
+        self._scale = 1.0
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        y = np.asarray(y, dtype=float).ravel()
+        if x.shape[0] != y.shape[0]:
+            raise ValueError(f"x has {x.shape[0]} rows but y has {y.shape[0]} values")
+        if y.size == 0:
+            self._x = None
+            return
+        finite = np.isfinite(y)
+        worst = float(np.max(y[finite])) if finite.any() else 1.0
+        y = np.where(finite, y, worst)
+        self._mean = float(np.mean(y))
+        std = float(np.std(y))
+        self._scale = std if std > 1e-12 else 1.0
+        z = (y - self._mean) / self._scale
+        d = x.shape[1]
+        best: tuple[float, float, np.ndarray, np.ndarray] | None = None
+        eye = np.eye(x.shape[0])
+        for rel in self.lengthscales:
+            ls = rel * math.sqrt(d)
+            k = _matern52(x, x, ls) + self.noise * eye
+            try:
+                chol = np.linalg.cholesky(k)
+            except np.linalg.LinAlgError:
+                continue
+            alpha = solve_triangular(chol.T, solve_triangular(chol, z, lower=True), lower=False)
+            loglik = -0.5 * float(z @ alpha) - float(np.sum(np.log(np.diag(chol))))
+            if best is None or loglik > best[0]:
+                best = (loglik, ls, chol, alpha)
+        if best is None:  # pragma: no cover - the noise term keeps K positive definite
+            self._x = None
+            return
+        _, self.lengthscale, chol, self._alpha = best
+        self._linv = solve_triangular(chol, np.eye(x.shape[0]), lower=True)  # L^-1: predict is a matmul
+        self._x = x
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        if self._x is None or self._linv is None or self._alpha is None or self.lengthscale is None:
+            return np.zeros(x.shape[0]), np.ones(x.shape[0])
+        ks = _matern52(x, self._x, self.lengthscale)
+        mean = ks @ self._alpha
+        v = self._linv @ ks.T
+        var = np.maximum(1.0 + self.noise - np.sum(v * v, axis=0), 1e-12)
+        return self._mean + self._scale * mean, self._scale * np.sqrt(var)
