@@ -20,7 +20,7 @@ says which points it needs next (``needs()``), and moves on once it is given the
   rounded to ``2**-44``), so results may come back in any order and no id is needed.  A sampler
   keeps the exact array (e.g. in trial metadata) and passes it back.
 * **Speculation.**  When every point the machine needs is already under evaluation and a worker is
-  free, the core fits a small surrogate to recent results, simulates many continuations of the
+  free, the core fits a small surrogate to the results nearest to the machine's position, simulates many continuations of the
   machine with values drawn from it, and hands out the point most often needed soon (predictive
   parallel evaluation, Ozaki, Watanabe & Onishi 2019).  With one worker this never happens, so a
   sequential run is exactly the classic algorithm.
@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -38,7 +39,7 @@ import numpy as np
 from tansaku.algorithms._surrogate import SimpleGP, Surrogate
 from tansaku.algorithms._types import Dim
 
-__all__ = ["Machine", "TrajectoryCore", "as_dims", "default_snap", "point_key"]
+__all__ = ["Machine", "Speculation", "TrajectoryCore", "as_dims", "default_snap", "point_key"]
 
 _EPS = 1e-12
 _KEY_SCALE = float(2**44)
@@ -99,12 +100,39 @@ def entropy_of(seed: int | None) -> int:
     return int(seed)
 
 
+@dataclass(frozen=True)
+class Speculation:
+    """How idle workers are kept busy (predictive parallel evaluation).
+
+    ``n_simulations`` continuations are simulated from the machine's current state, each until it
+    has drawn ``horizon`` unknown values (default ``2 * n_workers + 2``); a point needed as the
+    ``j``-th unknown of a continuation scores ``decay ** j``, and free workers get the
+    highest-scoring points.  The surrogate (default :class:`SimpleGP`) is fitted to the
+    ``model_points`` told points nearest to the machine; with ``joint=True`` and a surrogate that
+    has ``joint(x)``, values along one continuation are drawn jointly (coherent sample paths).
+    """
+
+    n_simulations: int = 64
+    horizon: int | None = None
+    decay: float = 0.5
+    model_points: int = 40
+    joint: bool = True
+    surrogate: Surrogate | None = None
+
+    def __post_init__(self) -> None:
+        if self.n_simulations < 1 or self.model_points < 2 or not 0 < self.decay <= 1:
+            raise ValueError("need n_simulations >= 1, model_points >= 2 and 0 < decay <= 1")
+        if self.horizon is not None and self.horizon < 1:
+            raise ValueError(f"horizon must be >= 1, got {self.horizon!r}")
+
+
 class TrajectoryCore(ABC):
     """Ask/tell core around a :class:`Machine` (see the module docstring for the contract).
 
     Subclasses implement :meth:`_make_machine`.  Points told before the first ``ask`` (or before
     :meth:`start`) that the core did not hand out are *prior* points: the machine may use them
-    (e.g. as initial simplex vertices).  ``n_workers`` is a hint sizing the speculation horizon.
+    (e.g. as initial simplex vertices).  ``n_workers`` is a hint sizing the speculation; with
+    ``predictive=False`` a free worker with nothing needed gets a uniform random point instead.
     """
 
     max_revisits = 20_000  # machine steps in a row without a new point -> the machine is spent
@@ -117,25 +145,24 @@ class TrajectoryCore(ABC):
         snap: Snap | None = None,
         n_workers: int = 1,
         predictive: bool = True,
-        n_simulations: int = 64,
-        horizon: int | None = None,
-        decay: float = 0.8,
-        model_points: int = 100,
-        surrogate: Surrogate | None = None,
+        speculation: Speculation | None = None,
     ) -> None:
         self.dims = as_dims(dims)
         self.d = len(self.dims)
         self.entropy = entropy_of(seed)
         self.snap = snap if snap is not None else default_snap(self.dims)
-        if n_workers < 1 or n_simulations < 1 or model_points < 2 or not 0 < decay <= 1:
-            raise ValueError("n_workers, n_simulations >= 1, model_points >= 2, 0 < decay <= 1")
+        if n_workers < 1:
+            raise ValueError(f"n_workers must be >= 1, got {n_workers!r}")
         self.n_workers = int(n_workers)
         self.predictive = bool(predictive)
-        self.n_simulations = int(n_simulations)
-        self.horizon = int(horizon) if horizon is not None else 2 * self.n_workers + 2
-        self.decay = float(decay)
-        self.model_points = int(model_points)
-        self.surrogate: Surrogate = surrogate if surrogate is not None else SimpleGP()
+        spec = speculation if speculation is not None else Speculation()
+        self.speculation = spec
+        self.n_simulations = spec.n_simulations
+        self.horizon = spec.horizon if spec.horizon is not None else 2 * self.n_workers + 2
+        self.decay = spec.decay
+        self.model_points = spec.model_points
+        self.joint_paths = spec.joint
+        self.surrogate: Surrogate = spec.surrogate if spec.surrogate is not None else SimpleGP()
         self._cache: dict[bytes, float] = {}
         self._points: dict[bytes, np.ndarray] = {}
         self._told: list[bytes] = []
@@ -266,6 +293,9 @@ class TrajectoryCore(ABC):
         """Move the machine on while every point it needs is known."""
         machine = self.machine
         while machine is not None and not self.exhausted:
+            if getattr(machine, "finished", False):  # e.g. a grid search that has seen every point
+                self.exhausted = True
+                return
             resolved = [self._resolve(p) for p in machine.needs()]
             values: list[float] = []
             for r in resolved:
@@ -288,6 +318,43 @@ class TrajectoryCore(ABC):
             if self._revisits > self.max_revisits:
                 self.exhausted = True
 
+    @staticmethod
+    def _draw_jointly(
+        joint: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+        unknown: list[tuple[bytes, np.ndarray]],
+        drawn: dict[bytes, float],
+        path: list[np.ndarray],
+        rng: np.random.Generator,
+    ) -> None:
+        """Draw values at ``unknown`` conditioned on the values drawn earlier on this path."""
+        m = len(path)
+        pts = np.array([*path, *(r[1] for r in unknown)])
+        mean, cov = joint(pts)
+        mu, c = mean[m:], cov[m:, m:]
+        if m:
+            c_ss = cov[:m, :m] + 1e-10 * np.eye(m)
+            c_us = cov[m:, :m]
+            prev = np.array([drawn[k] for k in drawn])
+            w = np.linalg.solve(c_ss, c_us.T).T
+            mu = mu + w @ (prev - mean[:m])
+            c = c - w @ c_us.T
+        std = np.sqrt(np.maximum(np.diag(c), 0.0))
+        for (key, q), mi, si in zip(unknown, mu, std):  # marginal draws given the path so far
+            drawn[key] = float(mi + si * rng.standard_normal())
+            path.append(q)
+
+    def _model_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ``model_points`` told points nearest to where the machine is now (a local model
+        resolves the small value differences that decide the next moves)."""
+        assert self.machine is not None
+        x = np.array([self._points[k] for k in self._told])
+        y = np.array([self._cache[k] for k in self._told])
+        if len(x) > self.model_points:
+            focus = np.mean(self.machine.needs(), axis=0)
+            near = np.argsort(np.sum((x - focus) ** 2, axis=1), kind="stable")[: self.model_points]
+            x, y = x[near], y[near]
+        return x, y
+
     def _speculation(self) -> list[tuple[bytes, np.ndarray]]:
         """Points ranked by how often (and how soon) simulated continuations need them."""
         if self._spec_epoch == len(self._told):
@@ -295,32 +362,41 @@ class TrajectoryCore(ABC):
         assert self.machine is not None
         self._spec_epoch = len(self._told)
         rng = np.random.default_rng([self.entropy, 1, len(self._told)])
-        recent = self._told[-self.model_points:]
-        if recent:
-            self.surrogate.fit(np.array([self._points[k] for k in recent]),
-                               np.array([self._cache[k] for k in recent]))
+        if self._told:
+            x, y = self._model_data()
+            self.surrogate.fit(x, y)
         score: dict[bytes, float] = {}
         where: dict[bytes, np.ndarray] = {}
         model: dict[bytes, tuple[float, float]] = {}  # surrogate mean/std per point, this epoch
+        joint = getattr(self.surrogate, "joint", None) if self.joint_paths else None
         for _ in range(self.n_simulations):
             sim = self.machine.clone()
             drawn: dict[bytes, float] = {}
+            path: list[np.ndarray] = []  # points drawn so far in this continuation
             for _step in range(8 * self.horizon + 40):
                 if len(drawn) >= self.horizon:
                     break
                 resolved = [self._resolve(p) for p in sim.needs()]
-                unknown = [r for r in resolved
-                           if r is not None and r[0] not in self._cache and r[0] not in drawn]
-                fresh = [r for r in unknown if r[0] not in model]
-                if fresh:
-                    mean, std = self.surrogate.predict(np.array([r[1] for r in fresh]))
-                    for r, m, s in zip(fresh, mean, std):
-                        model[r[0]] = (float(m), float(s))
-                        where[r[0]] = r[1]
-                for r in unknown:
-                    m, s = model[r[0]]
-                    score[r[0]] = score.get(r[0], 0.0) + self.decay ** len(drawn)
-                    drawn[r[0]] = m + s * float(rng.standard_normal())
+                unknown: list[tuple[bytes, np.ndarray]] = []
+                for r in resolved:
+                    if (r is not None and r[0] not in self._cache and r[0] not in drawn
+                            and all(r[0] != u[0] for u in unknown)):
+                        unknown.append(r)
+                rank = len(drawn)
+                if unknown and joint is not None:
+                    self._draw_jointly(joint, unknown, drawn, path, rng)
+                elif unknown:
+                    fresh = [r for r in unknown if r[0] not in model]
+                    if fresh:
+                        mean, std = self.surrogate.predict(np.array([r[1] for r in fresh]))
+                        for r, m, s in zip(fresh, mean, std):
+                            model[r[0]] = (float(m), float(s))
+                    for r in unknown:
+                        m, s = model[r[0]]
+                        drawn[r[0]] = m + s * float(rng.standard_normal())
+                for i, r in enumerate(unknown):
+                    where[r[0]] = r[1]
+                    score[r[0]] = score.get(r[0], 0.0) + self.decay ** (rank + i)
                 values = [math.inf if r is None else self._cache.get(r[0], drawn.get(r[0], math.inf))
                           for r in resolved]
                 sim.advance(values)
