@@ -2,9 +2,10 @@
 
 The predictive parallel Nelder-Mead (and the other trajectory cores) only need a rough guess of the
 objective at a handful of points to decide which points to evaluate ahead of time; a wrong guess
-costs one speculative evaluation, never a wrong result.  So the model here is minimal: a zero-mean
-GP with a Matérn-5/2 kernel on standardised values, a fixed small noise, and the length scale picked
-from a short list by marginal likelihood.  No gradient-based hyperparameter fitting.
+costs one speculative evaluation, never a wrong result.  So the model here is minimal: a GP with a
+Matérn-5/2 kernel on standardised values, a fixed small noise, and the length scale picked from a
+short list (relative to the spread of the data) by marginal likelihood.  No gradient-based
+hyperparameter fitting.
 
 Any object with ``fit(x, y)`` and ``predict(x) -> (mean, std)`` (the :class:`Surrogate` protocol)
 can replace it.
@@ -29,20 +30,6 @@ class Surrogate(Protocol):
     def fit(self, x: np.ndarray, y: np.ndarray) -> None:
         """``x``: (n, d) points in the unit cube; ``y``: (n,) losses (``+inf`` for failures)."""
 
-    def _fit_trend(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Least-squares constant or linear trend (ridge-damped) under the GP."""
-        if self.trend == "constant" or x.shape[0] <= x.shape[1] + 1:
-            return np.array([float(np.mean(y))])
-        a = np.hstack([np.ones((x.shape[0], 1)), x - self._center])
-        ridge = 1e-8 * np.trace(a.T @ a) * np.eye(a.shape[1])
-        ridge[0, 0] = 0.0
-        return np.linalg.solve(a.T @ a + ridge, a.T @ y)
-
-    def _trend(self, x: np.ndarray) -> np.ndarray:
-        if self._beta.size == 1:
-            return np.full(x.shape[0], self._beta[0])
-        return self._beta[0] + (x - self._center) @ self._beta[1:]
-
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of the loss at the (m, d) points ``x``."""
         ...
@@ -57,11 +44,12 @@ def _matern52(a: np.ndarray, b: np.ndarray, lengthscale: float) -> np.ndarray:
 
 
 class SimpleGP:
-    """Zero-mean GP, Matérn-5/2 kernel, unit signal variance on standardised targets.
+    """GP with a Matérn-5/2 kernel and unit signal variance on standardised residuals of a trend.
 
     ``lengthscales`` are multiplied by the median distance between the fitted points (so the model
-    adapts to a shrinking neighbourhood) and the one with the highest marginal likelihood is kept.  Failed points (``+inf``/``nan``)
-    are given the worst finite value seen, so the model learns "bad here" rather than nothing.
+    adapts to a shrinking neighbourhood) and the one with the highest marginal likelihood is kept.
+    ``trend="linear"`` puts a least-squares linear mean under the GP (default: constant).  Failed
+    points (``+inf``/``nan``) get the worst finite value seen, so the model learns "bad here".
     Before any fit, ``predict`` returns mean 0 and std 1 everywhere (an uninformed prior).
     """
 
@@ -70,7 +58,7 @@ class SimpleGP:
         *,
         lengthscales: Sequence[float] = (0.125, 0.25, 0.5, 1.0, 2.0),
         noise: float = 1e-4,
-        trend: str = "linear",
+        trend: str = "constant",
     ) -> None:
         if trend not in ("constant", "linear"):
             raise ValueError(f"trend must be constant or linear, got {trend!r}")

@@ -161,6 +161,8 @@ class SimulatedStudy:
 
     @property
     def utilisation(self) -> float:
-        """Busy worker time over ``n_workers * now`` (time of the last finished trial)."""
+        """Busy worker time up to ``now`` (the last event) over ``n_workers * now``; trials still
+        running count for the part of their time already spent."""
         used = sum((t.end_time or 0.0) - (t.start_time or 0.0) for t in self.finished)
+        used += sum(self.now - (self.trials[n].start_time or 0.0) for _, n in self._running)
         return used / (self.n_workers * self.now) if self.now > 0 else 0.0
