@@ -30,6 +30,8 @@ class ConfigError(TansakuError, ValueError):
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         message = " ".join(str(message).split())  # one line, always
+        if field is not None and not field.isprintable():
+            field = repr(field)  # a key like "a\nb" from a fuzzed config stays on one line
         self.field = field
         self.reason = message
         super().__init__(f"{field}: {message}" if field else message)
@@ -50,7 +52,7 @@ class DuplicatedStudyError(TansakuError):
     """``create_study`` found an existing study of that name and ``load_if_exists`` was False."""
 
 
-class TrialPruned(Exception):  # noqa: N818 - the name users know from Optuna
+class TrialPruned(Exception):
     """Raise inside an objective to stop the trial early; it is stored as PRUNED.
 
     Deliberately *not* a TansakuError: it is control flow, not misuse.

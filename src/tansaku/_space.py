@@ -18,7 +18,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +60,9 @@ class Float:
     log: bool = False
     step: float | None = None
 
-    def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None) -> None:
+    def __init__(
+        self, low: float, high: float, *, log: bool = False, step: float | None = None
+    ) -> None:
         if not _is_real(low) or not math.isfinite(low):
             raise ConfigError(f"low must be a finite number, got {_describe(low)}", field="low")
         if not _is_real(high) or not math.isfinite(high):
@@ -76,10 +78,14 @@ class Float:
             if log:
                 raise ConfigError("step cannot be combined with log=True", field="step")
             if not _is_real(step) or not math.isfinite(step) or step <= 0:
-                raise ConfigError(f"step must be a positive number, got {_describe(step)}", field="step")
+                raise ConfigError(
+                    f"step must be a positive number, got {_describe(step)}", field="step"
+                )
             step = float(step)
             n = (high - low) / step
-            if abs(n - round(n)) > 1e-9 * max(1.0, n):
+            # tolerate float noise: 1e-9 relative, plus the rounding error of high - low itself
+            tol = 1e-9 * max(1.0, n) + 8 * (abs(low) + abs(high)) * 2.220446049250313e-16 / step
+            if abs(n - round(n)) > tol:
                 raise ConfigError(
                     f"step={step:g} does not divide the range [{low:g}, {high:g}]", field="step"
                 )
@@ -94,7 +100,7 @@ class Float:
         """Number of distinct values, or None when continuous."""
         if self.step is None:
             return None
-        return int(round((self.high - self.low) / self.step)) + 1
+        return round((self.high - self.low) / self.step) + 1
 
     def values(self) -> list[float]:
         """All values of a stepped float (for grids)."""
@@ -105,7 +111,12 @@ class Float:
 
     def _level(self, k: int) -> float:
         assert self.step is not None
-        return min(self.high, round(self.low + k * self.step, 12))
+        if k <= 0:
+            return self.low
+        if k >= (self.levels or 1) - 1:
+            return self.high
+        # 15 significant digits: 0.1 + 3 * 0.2 is 0.7, not 0.7000000000000001
+        return min(self.high, float(f"{self.low + k * self.step:.15g}"))
 
     @property
     def dim(self) -> Dim:
@@ -123,9 +134,11 @@ class Float:
         v = min(max(v, self.low), self.high)
         if self.step is not None:
             k = (v - self.low) / self.step
-            if abs(k - round(k)) > 1e-6:
-                raise ConfigError(f"expected a multiple of step={self.step:g} from {self.low:g}, got {v:g}")
-            v = self._level(int(round(k)))
+            if abs(k - round(k)) > 1e-6 + 1e-14 * (abs(self.low) + abs(v)) / self.step:
+                raise ConfigError(
+                    f"expected a multiple of step={self.step:g} from {self.low:g}, got {v:g}"
+                )
+            v = self._level(round(k))
         return v
 
     def to_unit(self, value: Any) -> float:
@@ -133,7 +146,7 @@ class Float:
         if self.step is not None:
             n = self.levels
             assert n is not None
-            k = min(max(int(round((v - self.low) / self.step)), 0), n - 1)
+            k = min(max(round((v - self.low) / self.step), 0), n - 1)
             return (k + 0.5) / n
         if self.log:
             a, b = math.log(self.low), math.log(self.high)
@@ -175,7 +188,11 @@ class Int:
     def __init__(self, low: int, high: int, *, log: bool = False, step: int = 1) -> None:
         for name, v in (("low", low), ("high", high)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
+                if (
+                    isinstance(v, (float, np.floating))
+                    and math.isfinite(v)
+                    and float(v).is_integer()
+                ):
                     continue
                 raise ConfigError(f"{name} must be an integer, got {_describe(v)}", field=name)
         low, high = int(low), int(high)
@@ -186,12 +203,16 @@ class Int:
         if log and low <= 0:
             raise ConfigError(f"log=True needs low >= 1, got low={low}", field="low")
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
-            raise ConfigError(f"step must be a positive integer, got {_describe(step)}", field="step")
+            raise ConfigError(
+                f"step must be a positive integer, got {_describe(step)}", field="step"
+            )
         step = int(step)
         if log and step != 1:
             raise ConfigError("step cannot be combined with log=True", field="step")
         if (high - low) % step:
-            raise ConfigError(f"step={step} does not divide the range [{low}, {high}]", field="step")
+            raise ConfigError(
+                f"step={step} does not divide the range [{low}, {high}]", field="step"
+            )
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
         object.__setattr__(self, "log", log)
@@ -225,7 +246,7 @@ class Int:
         return math.log(self.low - 0.5), math.log(self.high + 0.5)
 
     def to_unit(self, value: Any) -> float:
-        v = min(max(int(round(float(value))), self.low), self.high)
+        v = min(max(round(float(value)), self.low), self.high)
         if self.log:
             a, b = self._log_edges()
             return (math.log(v) - a) / (b - a)
@@ -234,7 +255,7 @@ class Int:
     def from_unit(self, u: float) -> int:
         if self.log:
             a, b = self._log_edges()
-            v = int(round(math.exp(a + _clip01(float(u)) * (b - a))))
+            v = round(math.exp(a + _clip01(float(u)) * (b - a)))
             return min(max(v, self.low), self.high)
         return self.low + self.step * _bin(u, self.levels)
 
@@ -270,7 +291,9 @@ class Categorical:
                 raise ConfigError(f"choices must be finite, got {c!r}", field="choices")
             key = (type(c).__name__, c)
             if key in seen:
-                raise ConfigError(f"choices must be unique, {_describe(c)} appears twice", field="choices")
+                raise ConfigError(
+                    f"choices must be unique, {_describe(c)} appears twice", field="choices"
+                )
             seen.add(key)
         items = tuple(c.item() if isinstance(c, (np.integer, np.floating)) else c for c in items)
         object.__setattr__(self, "choices", items)
@@ -293,7 +316,9 @@ class Categorical:
         for i, c in enumerate(self.choices):  # 1 == 1.0, but never True == 1
             if c == value and not isinstance(value, bool) and not isinstance(c, bool):
                 return i
-        raise ConfigError(f"expected one of {_describe(list(self.choices))}, got {_describe(value)}")
+        raise ConfigError(
+            f"expected one of {_describe(list(self.choices))}, got {_describe(value)}"
+        )
 
     def validate(self, value: Any) -> Any:
         return self.choices[self.index(value)]
@@ -308,7 +333,7 @@ class Categorical:
         return {"type": "categorical", "choices": list(self.choices)}
 
 
-Distribution = Union[Float, Int, Categorical]
+Distribution = Float | Int | Categorical
 
 
 def distribution_from_dict(d: Mapping[str, Any], *, field: str = "") -> Distribution:
@@ -325,9 +350,10 @@ def distribution_from_dict(d: Mapping[str, Any], *, field: str = "") -> Distribu
         "int": ("type", "low", "high", "log", "step"),
         "categorical": ("type", "choices"),
     }
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:
         raise ConfigError(
-            f"type must be one of float, int, categorical, got {_describe(kind)}", field=prefix + "type"
+            f"type must be one of float, int, categorical, got {_describe(kind)}",
+            field=prefix + "type",
         )
     for key in d:
         if key not in allowed[kind]:
@@ -358,11 +384,15 @@ class Space(Mapping[str, Distribution]):
 
     __slots__ = ("_dists", "_names")
 
-    def __init__(self, params: Mapping[str, Distribution] | None = None, **kwargs: Distribution) -> None:
+    def __init__(
+        self, params: Mapping[str, Distribution] | None = None, **kwargs: Distribution
+    ) -> None:
         items: dict[str, Distribution] = {}
         if params is not None:
             if not isinstance(params, Mapping):
-                raise ConfigError(f"a space must be a mapping of names to parameters, got {_describe(params)}")
+                raise ConfigError(
+                    f"a space must be a mapping of names to parameters, got {_describe(params)}"
+                )
             items.update(params)
         items.update(kwargs)
         if not items:
@@ -397,7 +427,9 @@ class Space(Mapping[str, Distribution]):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Space):
             return NotImplemented
-        return self._names == other._names and all(self._dists[n] == other._dists[n] for n in self._names)
+        return self._names == other._names and all(
+            self._dists[n] == other._dists[n] for n in self._names
+        )
 
     def __hash__(self) -> int:
         return hash(tuple(self._dists.items()))
@@ -453,7 +485,9 @@ class Space(Mapping[str, Distribution]):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, field: str = "space") -> Space:
         if not isinstance(data, Mapping):
-            raise ConfigError(f"expected a mapping of parameter names, got {_describe(data)}", field=field)
+            raise ConfigError(
+                f"expected a mapping of parameter names, got {_describe(data)}", field=field
+            )
         if not data:
             raise ConfigError("the search space has no parameters", field=field)
         dists: dict[str, Distribution] = {}

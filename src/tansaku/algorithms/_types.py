@@ -28,9 +28,13 @@ class Dim:
 
     def __post_init__(self) -> None:
         if self.kind not in ("continuous", "discrete", "categorical"):
-            raise ValueError(f"Dim.kind must be continuous, discrete or categorical, got {self.kind!r}")
+            raise ValueError(
+                f"Dim.kind must be continuous, discrete or categorical, got {self.kind!r}"
+            )
         if self.kind == "continuous":
             if self.levels is not None:
                 raise ValueError("Dim.levels must be None for a continuous dimension")
         elif self.levels is None or self.levels < 1:
-            raise ValueError(f"Dim.levels must be a positive int for {self.kind}, got {self.levels!r}")
+            raise ValueError(
+                f"Dim.levels must be a positive int for {self.kind}, got {self.levels!r}"
+            )

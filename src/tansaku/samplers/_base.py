@@ -23,6 +23,8 @@ Internally every sampler minimises: :meth:`Sampler.loss` turns a trial into a nu
 
 from __future__ import annotations
 
+import inspect
+import json
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -32,8 +34,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tansaku._errors import TansakuError
+from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space
-from tansaku.study._records import FrozenTrial, TrialState
 
 __all__ = ["Proposal", "Sampler"]
 
@@ -63,10 +65,17 @@ class Sampler(ABC):
 
     # -- binding -------------------------------------------------------------------------------
     def bind(
-        self, space: Space, *, direction: str = "minimize", seed: int | None = None, n_workers: int = 1
+        self,
+        space: Space,
+        *,
+        direction: str = "minimize",
+        seed: int | None = None,
+        n_workers: int = 1,
     ) -> None:
         if self._space is not None and self._space != space:
-            raise TansakuError("this sampler is already bound to another study's space; create a new one")
+            raise TansakuError(
+                "this sampler is already bound to another study's space; create a new one"
+            )
         self._space = space
         self.direction = direction
         self.n_workers = max(1, int(n_workers))
@@ -75,13 +84,15 @@ class Sampler(ABC):
         self.rng = np.random.default_rng(self.seed)
         self.setup()
 
-    def setup(self) -> None:
+    def setup(self) -> None:  # noqa: B027 - optional hook
         """Hook run by :meth:`bind` once ``self.space`` is known (build the core here)."""
 
     @property
     def space(self) -> Space:
         if self._space is None:
-            raise TansakuError(f"sampler {self.name or type(self).__name__} is not bound to a study yet")
+            raise TansakuError(
+                f"sampler {self.name or type(self).__name__} is not bound to a study yet"
+            )
         return self._space
 
     # -- the contract ---------------------------------------------------------------------------
@@ -99,10 +110,30 @@ class Sampler(ABC):
 
     def loss(self, trial: FrozenTrial) -> float:
         """The value to minimise: ``sign * value``; ``+inf`` for failed trials or missing values."""
-        if trial.state is TrialState.FAILED or trial.value is None or not math.isfinite(trial.value):
+        if (
+            trial.state is TrialState.FAILED
+            or trial.value is None
+            or not math.isfinite(trial.value)
+        ):
             return math.inf
         return self.sign * float(trial.value)
 
     def describe(self) -> dict[str, Any]:
-        """Options as stored with the study (for status displays); subclasses add theirs."""
-        return {"name": self.name, "seed": self.seed}
+        """``{"name": ..., **options}`` as stored with the study, enough to rebuild the sampler with
+        :func:`~tansaku.samplers.make_sampler`.  Options are read from attributes named like the
+        constructor's keyword arguments (the convention every sampler follows)."""
+        out: dict[str, Any] = {"name": self.name}
+        for p in inspect.signature(type(self).__init__).parameters.values():
+            if (
+                p.name == "self"
+                or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                or not hasattr(self, p.name)
+            ):
+                continue
+            value = getattr(self, p.name)
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                continue
+            out[p.name] = value
+        return out

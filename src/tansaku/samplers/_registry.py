@@ -30,8 +30,14 @@ SAMPLERS: dict[str, str] = {
     "cmaes": "tansaku.samplers._cmaes:CmaEsSampler",
 }
 
-_ALIASES = {"nelder_mead": "nelder-mead", "nm": "nelder-mead", "one_axis": "one-axis", "cma-es": "cmaes",
-            "cma": "cmaes", "bo": "gp"}
+_ALIASES = {
+    "nelder_mead": "nelder-mead",
+    "nm": "nelder-mead",
+    "one_axis": "one-axis",
+    "cma-es": "cmaes",
+    "cma": "cmaes",
+    "bo": "gp",
+}
 
 
 def _canonical(name: str) -> str:
@@ -65,7 +71,9 @@ def sampler_class(name: str) -> type[Sampler]:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
         if e.name and e.name.startswith("tansaku"):
-            raise ConfigError(f"sampler {key!r} is not available in this version", field="sampler") from None
+            raise ConfigError(
+                f"sampler {key!r} is not available in this version", field="sampler"
+            ) from None
         raise
     cls = getattr(module, cls_name)
     if not (isinstance(cls, type) and issubclass(cls, Sampler)):
@@ -73,7 +81,9 @@ def sampler_class(name: str) -> type[Sampler]:
     return cls
 
 
-def make_sampler(spec: str | Mapping[str, Any] | Sampler | None, *, default: str = "random") -> Sampler:
+def make_sampler(
+    spec: str | Mapping[str, Any] | Sampler | None, *, default: str = "random"
+) -> Sampler:
     """Build a sampler from a name, a ``{name: ..., **options}`` mapping, or pass one through."""
     if isinstance(spec, Sampler):
         return spec

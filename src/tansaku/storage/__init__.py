@@ -1,0 +1,27 @@
+"""Storages: in-memory, SQLite (embedded default) and PostgreSQL (shared), one contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tansaku.storage._base import BaseStorage, StudyCounts, StudyInfo
+from tansaku.storage._memory import InMemoryStorage
+from tansaku.storage._url import get_storage, sqlite_url
+
+__all__ = [
+    "BaseStorage",
+    "InMemoryStorage",
+    "SQLStorage",
+    "StudyCounts",
+    "StudyInfo",
+    "get_storage",
+    "sqlite_url",
+]
+
+
+def __getattr__(name: str) -> Any:  # SQLAlchemy loads only when a SQL storage is used
+    if name == "SQLStorage":
+        from tansaku.storage._sql import SQLStorage
+
+        return SQLStorage
+    raise AttributeError(f"module 'tansaku.storage' has no attribute {name!r}")

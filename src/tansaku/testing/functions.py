@@ -77,7 +77,9 @@ def _branin(x: np.ndarray) -> float:
 
 _H_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
 _H3_A = np.array([[3.0, 10, 30], [0.1, 10, 35], [3.0, 10, 30], [0.1, 10, 35]])
-_H3_P = 1e-4 * np.array([[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547], [381, 5743, 8828]])
+_H3_P = 1e-4 * np.array(
+    [[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547], [381, 5743, 8828]]
+)
 _H6_A = np.array(
     [
         [10, 3, 17, 3.5, 1.7, 8],
@@ -127,8 +129,12 @@ def _sphere(x: np.ndarray) -> float:
 
 
 branin = TestFunction("branin", (-5.0, 0.0), (10.0, 15.0), 0.397887357729738, _branin)
-hartmann3 = TestFunction("hartmann3", (0.0,) * 3, (1.0,) * 3, -3.86278214782076, _hartmann(_H3_A, _H3_P))
-hartmann6 = TestFunction("hartmann6", (0.0,) * 6, (1.0,) * 6, -3.32236801141551, _hartmann(_H6_A, _H6_P))
+hartmann3 = TestFunction(
+    "hartmann3", (0.0,) * 3, (1.0,) * 3, -3.86278214782076, _hartmann(_H3_A, _H3_P)
+)
+hartmann6 = TestFunction(
+    "hartmann6", (0.0,) * 6, (1.0,) * 6, -3.32236801141551, _hartmann(_H6_A, _H6_P)
+)
 
 
 def rosenbrock(dim: int = 10) -> TestFunction:
@@ -137,7 +143,11 @@ def rosenbrock(dim: int = 10) -> TestFunction:
 
 def styblinski_tang(dim: int = 10) -> TestFunction:
     return TestFunction(
-        f"styblinski_tang{dim}", (-5.0,) * dim, (5.0,) * dim, -39.16616570377142 * dim, _styblinski_tang
+        f"styblinski_tang{dim}",
+        (-5.0,) * dim,
+        (5.0,) * dim,
+        -39.16616570377142 * dim,
+        _styblinski_tang,
     )
 
 

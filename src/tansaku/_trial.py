@@ -1,0 +1,118 @@
+"""The live trial an objective receives: its params, and a channel back to the study."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from tansaku._errors import ConfigError
+
+__all__ = ["NullChannel", "Trial", "TrialChannel"]
+
+
+class TrialChannel(Protocol):
+    """How a running trial talks to its study, wherever it runs (same thread, a forked process,
+    a Dask worker).  Implemented by executors; the study decides what a report means."""
+
+    def report(self, trial_id: int, step: int, value: float) -> None: ...
+
+    def should_prune(self, trial_id: int) -> bool: ...
+
+    def set_user_attr(self, trial_id: int, key: str, value: Any) -> None: ...
+
+
+class NullChannel:
+    """A channel that stores nothing (for objectives called outside a study, e.g. in tests)."""
+
+    def __init__(self) -> None:
+        self.reports: dict[int, float] = {}
+        self.user_attrs: dict[str, Any] = {}
+
+    def report(self, trial_id: int, step: int, value: float) -> None:
+        self.reports[step] = value
+
+    def should_prune(self, trial_id: int) -> bool:
+        return False
+
+    def set_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        self.user_attrs[key] = value
+
+
+class Trial:
+    """What ``objective(trial)`` gets.
+
+    ``trial.params`` is a read-only dict of the proposed values; ``trial.number`` counts from 0 per
+    study; ``trial.workdir`` is the trial's own directory when the study has one.  Long objectives
+    call ``trial.report(value, step)`` and then ``if trial.should_prune(): raise tk.TrialPruned()``.
+    """
+
+    __slots__ = (
+        "_channel",
+        "_user_attrs",
+        "number",
+        "params",
+        "seed",
+        "study_name",
+        "trial_id",
+        "workdir",
+    )
+
+    def __init__(
+        self,
+        *,
+        number: int,
+        params: Mapping[str, Any],
+        trial_id: int = -1,
+        study_name: str = "",
+        channel: TrialChannel | None = None,
+        workdir: str | Path | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.number = number
+        self.trial_id = trial_id
+        self.params: Mapping[str, Any] = MappingProxyType(dict(params))
+        self.study_name = study_name
+        self.workdir = None if workdir is None else Path(workdir)
+        self.seed = seed
+        self._channel: TrialChannel = channel if channel is not None else NullChannel()
+        self._user_attrs: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number}, params={dict(self.params)!r})"
+
+    def __getitem__(self, name: str) -> Any:
+        return self.params[name]
+
+    def report(self, value: float, step: int) -> None:
+        """Record an intermediate value (e.g. validation loss after ``step`` epochs)."""
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ConfigError(f"step must be a non-negative int, got {step!r}", field="report.step")
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"value must be a number, got {value!r}", field="report.value"
+            ) from None
+        if not math.isfinite(v):
+            return  # a nan/inf intermediate value carries no information for pruning; not stored
+        self._channel.report(self.trial_id, step, v)
+
+    def should_prune(self) -> bool:
+        """True when the study's pruner decided this trial should stop now."""
+        return bool(self._channel.should_prune(self.trial_id))
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable value with the trial (kept even if the trial fails)."""
+        if not isinstance(key, str):
+            raise ConfigError(
+                f"user attribute keys must be strings, got {key!r}", field="user_attr"
+            )
+        self._user_attrs[key] = value
+        self._channel.set_user_attr(self.trial_id, key, value)
+
+    @property
+    def user_attrs(self) -> Mapping[str, Any]:
+        return MappingProxyType(self._user_attrs)

@@ -1,0 +1,313 @@
+"""The YAML study config: load, validate (one-line errors naming the field), and build from it.
+
+Validation is complete before any storage is opened, so a bad config never touches study data.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import math
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tansaku._errors import ConfigError
+from tansaku._space import Space
+from tansaku.executors._registry import make_executor
+from tansaku.objectives._command import Command
+from tansaku.objectives._output import ResultSpec
+from tansaku.pruners import make_pruner
+from tansaku.samplers._registry import make_sampler
+
+__all__ = ["KEYS", "StudyConfig", "load_config", "parse_config"]
+
+#: every top-level key, with a one-line meaning (shown by `tansaku run --help`)
+KEYS: dict[str, str] = {
+    "name": "study name (default: the config file's name)",
+    "storage": "sqlite:///file.db or postgresql://user:pass@host/db (default: sqlite:///<name>.db next to the config)",
+    "direction": "minimize (default) or maximize",
+    "sampler": "sampler name, or {name: ..., seed: ..., options...}",
+    "pruner": "none, median, asha, hyperband, or {name: ..., options...}",
+    "seed": "study seed, used by samplers that have none of their own",
+    "n_trials": "finished (complete or pruned) trials the study should end with",
+    "n_workers": "trials run at once (default 1)",
+    "executor": "inline | local | dask | slurm | sge | pbs, or {name: ..., options...}",
+    "timeout": "seconds of wall time after which no new trial starts",
+    "trial_timeout": "seconds after which a running trial is killed and recorded as failed",
+    "max_failures": "stop after this many failed trials in a row (default 10)",
+    "space": "the search space: name: {type: float|int|categorical, ...}",
+    "command": "argv list of the program to run, with {param} fields",
+    "objective": "instead of command: a Python function, 'file.py:function' or 'module:function'",
+    "result": "where the value comes from: last_number (default), {regex: ...}, {json: FILE, key: KEY}",
+    "env": "extra environment variables for the command",
+    "cwd": "where the command runs: trial (its own directory, default), config, or a path",
+    "workdir": "root of the per-trial directories (default: runs/<name> next to the config)",
+    "kill_grace": "seconds between SIGTERM and SIGKILL when a trial is stopped (default 1)",
+    "enqueue": "list of parameter sets to evaluate first, when the study is created",
+    "heartbeat_interval": "seconds between a worker's heartbeats (default 10)",
+    "stale_after": "seconds without heartbeat after which a running trial is re-queued (default 120)",
+}
+
+
+def _fail(field: str, message: str) -> ConfigError:
+    return ConfigError(message, field=field)
+
+
+def _number(
+    data: Mapping[str, Any],
+    key: str,
+    *,
+    integer: bool = False,
+    minimum: float = 0.0,
+    strict: bool = True,
+) -> Any:
+    value = data.get(key)
+    if value is None:
+        return None
+    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if (
+        isinstance(value, bool)
+        or not ok
+        or not math.isfinite(value)
+        or value < minimum
+        or (strict and value == minimum)
+    ):
+        bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
+        raise _fail(
+            key, f"must be {'an integer' if integer else 'a number'} {bound}, got {value!r}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A validated study config.  ``raw`` is the mapping as loaded (stored with the study so
+    ``tansaku worker --storage URL --study NAME`` can rebuild the objective)."""
+
+    name: str
+    storage: str
+    direction: str
+    space: Space
+    sampler: Any
+    base_dir: Path
+    raw: Mapping[str, Any] = field(repr=False)
+    pruner: Any = None
+    seed: int | None = None
+    n_trials: int | None = None
+    n_workers: int = 1
+    executor: Any = None
+    timeout: float | None = None
+    trial_timeout: float | None = None
+    max_failures: int | None = 10
+    command: Command | None = None
+    objective_ref: str | None = None
+    workdir: Path | None = None
+    enqueue: tuple[Mapping[str, Any], ...] = ()
+    heartbeat_interval: float = 10.0
+    stale_after: float | None = 120.0
+
+    def objective(self) -> Any:
+        """The callable to optimise: the Command, or the imported Python function."""
+        if self.command is not None:
+            return self.command
+        assert self.objective_ref is not None
+        return import_objective(self.objective_ref, self.base_dir)
+
+
+def import_objective(ref: str, base_dir: Path) -> Callable[..., Any]:
+    target, _, func = ref.rpartition(":")
+    if not target or not func:
+        raise _fail("objective", f"expected 'file.py:function' or 'module:function', got {ref!r}")
+    try:
+        if target.endswith(".py"):
+            path = Path(target) if Path(target).is_absolute() else base_dir / target
+            if not path.is_file():
+                raise _fail("objective", f"no such file: {path}")
+            spec = importlib.util.spec_from_file_location(f"tansaku_objective_{path.stem}", path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module
+            spec.loader.exec_module(module)
+        else:
+            if str(base_dir) not in sys.path:
+                sys.path.insert(0, str(base_dir))
+            module = importlib.import_module(target)
+    except ConfigError:
+        raise
+    except Exception as e:
+        raise _fail("objective", f"cannot import {target}: {type(e).__name__}: {e}") from None
+    fn = getattr(module, func, None)
+    if not callable(fn):
+        raise _fail("objective", f"{target} has no function {func!r}")
+    return fn
+
+
+def load_config(path: str | Path) -> StudyConfig:
+    """Read and validate a YAML config file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"no such config file: {p}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read {p}: {e}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"{p.name}: {where}invalid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{p.name}: invalid YAML: nested too deeply") from None
+    return parse_config(data, base_dir=p.resolve().parent, default_name=p.stem)
+
+
+def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> StudyConfig:
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"the config must be a mapping of keys (name, space, command, ...), got "
+            f"{type(data).__name__}"
+        )
+    for key in data:
+        if key not in KEYS:
+            close = difflib.get_close_matches(str(key), KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(KEYS)})"
+            raise _fail(str(key), f"unknown key{hint}")
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not name.strip() or len(name) > 256:
+        raise _fail("name", f"must be a non-empty string, got {name!r}")
+    direction = data.get("direction", "minimize")
+    if direction not in ("minimize", "maximize"):
+        raise _fail("direction", f"must be minimize or maximize, got {direction!r}")
+    if "space" not in data:
+        raise _fail(
+            "space",
+            "is required (e.g. space: {lr: {type: float, low: 1e-4, high: 0.1, log: true}})",
+        )
+    space = Space.from_dict(data["space"], field="space")
+
+    storage = data.get("storage")
+    if storage is None:
+        storage = f"sqlite:///{base_dir / (name + '.db')}"
+    elif not isinstance(storage, str) or not storage.strip():
+        raise _fail("storage", "must be a URL string like sqlite:///study.db")
+    elif storage.startswith("sqlite:///") and not storage.startswith("sqlite:////"):
+        rel = storage[len("sqlite:///") :]  # relative paths are relative to the config file
+        if rel and rel != ":memory:":
+            storage = f"sqlite:///{(base_dir / rel).resolve()}"
+
+    sampler_spec = data.get("sampler", "random")
+    make_sampler(sampler_spec)  # validates name and options now, before any storage is opened
+    pruner = data.get("pruner")
+    make_pruner(pruner)
+    seed = data.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise _fail("seed", f"must be an integer, got {seed!r}")
+
+    n_trials = _number(data, "n_trials", integer=True)
+    n_workers = _number(data, "n_workers", integer=True) or 1
+    timeout = _number(data, "timeout")
+    if (
+        n_trials is None
+        and timeout is None
+        and not (
+            sampler_spec == "grid"
+            or (isinstance(sampler_spec, Mapping) and sampler_spec.get("name") == "grid")
+        )
+    ):
+        raise _fail(
+            "n_trials",
+            "is required (or set timeout, or use the grid sampler which stops by itself)",
+        )
+    executor = data.get("executor")
+    if executor is not None:
+        make_executor(executor, n_workers=n_workers).shutdown(cancel=True)  # validates the options
+
+    has_cmd, has_obj = "command" in data, "objective" in data
+    if has_cmd == has_obj:
+        raise _fail(
+            "command",
+            "give exactly one of command (a program to run) or objective (a Python function)",
+        )
+    command = None
+    objective_ref = None
+    if has_cmd:
+        cwd = data.get("cwd", "trial")
+        if not isinstance(cwd, str):
+            raise _fail("cwd", "must be trial, config, or a path")
+        command = Command(
+            data["command"],
+            result=_parse_result(data.get("result")),
+            env=data.get("env"),
+            cwd=str(base_dir) if cwd == "config" else cwd,
+            base_dir=base_dir,
+            kill_grace=_number(data, "kill_grace", minimum=0.0, strict=False) or 1.0,
+        )
+        command.check_fields(list(space.names))
+    else:
+        for key in ("result", "env", "cwd", "kill_grace"):
+            if key in data:
+                raise _fail(key, "only applies to command objectives")
+        objective_ref = data["objective"]
+        if not isinstance(objective_ref, str):
+            raise _fail("objective", "must be 'file.py:function' or 'module:function'")
+    workdir = data.get("workdir")
+    if workdir is not None and not isinstance(workdir, str):
+        raise _fail("workdir", "must be a path")
+    wd = (base_dir / workdir) if workdir else base_dir / "runs" / name
+    enqueue = data.get("enqueue") or []
+    if not isinstance(enqueue, list):
+        raise _fail("enqueue", "must be a list of parameter mappings")
+    checked = []
+    for i, params in enumerate(enqueue):
+        try:
+            checked.append(space.validate_params(params))
+        except ConfigError as e:
+            raise _fail(
+                f"enqueue[{i}]"
+                + (f".{e.field.split('.', 1)[1]}" if e.field and "." in e.field else ""),
+                e.reason,
+            ) from None
+    max_failures = (
+        _number(data, "max_failures", integer=True)
+        if data.get("max_failures") is not None
+        else (None if "max_failures" in data else 10)
+    )
+    stale_after = (
+        _number(data, "stale_after")
+        if data.get("stale_after") is not None
+        else (None if "stale_after" in data else 120.0)
+    )
+    return StudyConfig(
+        name=name,
+        storage=storage,
+        direction=direction,
+        space=space,
+        sampler=sampler_spec,
+        base_dir=base_dir,
+        raw=dict(data),
+        pruner=pruner,
+        seed=seed,
+        n_trials=n_trials,
+        n_workers=n_workers,
+        executor=executor,
+        timeout=timeout,
+        trial_timeout=_number(data, "trial_timeout"),
+        max_failures=max_failures,
+        command=command,
+        objective_ref=objective_ref,
+        workdir=wd,
+        enqueue=tuple(checked),
+        heartbeat_interval=_number(data, "heartbeat_interval") or 10.0,
+        stale_after=stale_after,
+    )
+
+
+def _parse_result(spec: Any) -> ResultSpec:
+    return ResultSpec.parse(spec, field="result")

@@ -1,0 +1,318 @@
+"""Run up to ``n_workers`` trials at once on this machine.
+
+External commands are started directly as child processes (each in its own session) and
+multiplexed with a selector on their stdout pipes and pidfds, so 50 concurrent commands cost 50
+processes and no extra threads.  Python objectives run in worker processes forked from the
+coordinator (no pickling of the objective on Linux; each worker in its own process group), reused
+from trial to trial, talking to the study through a pipe (reports, prune decisions, user attrs).
+A worker whose trial times out or is pruned while running is killed with its whole group and
+replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import selectors
+import signal
+import sys
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+from tansaku._records import TrialState
+from tansaku._trial import Trial
+from tansaku.executors._base import CancelReason, Executor, Job, Outcome
+from tansaku.objectives._callable import run_callable
+from tansaku.objectives._command import Command, CommandRun
+
+__all__ = ["LocalExecutor"]
+
+
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the coordinator dies, so no worker outlives a ``kill -9``."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class _PipeChannel:
+    """The worker-process side of a trial channel."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def report(self, trial_id: int, step: int, value: float) -> None:
+        self.conn.send(("report", trial_id, step, value))
+
+    def should_prune(self, trial_id: int) -> bool:
+        self.conn.send(("prune?", trial_id))
+        return bool(self.conn.recv())
+
+    def set_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        self.conn.send(("attr", trial_id, key, value))
+
+
+def _worker_main(conn: Connection, objective: Any) -> None:
+    os.setpgrp()  # a kill of this group takes whatever the objective started
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the coordinator
+    _die_with_parent()
+    channel = _PipeChannel(conn)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        if job.workdir is not None:
+            job.workdir.mkdir(parents=True, exist_ok=True)
+        trial = Trial(
+            number=job.number,
+            trial_id=job.trial_id,
+            params=job.params,
+            study_name=job.study_name,
+            channel=channel,
+            workdir=job.workdir,
+            seed=job.seed,
+        )
+        outcome = run_callable(objective, trial)
+        try:
+            conn.send(("done", outcome))
+        except Exception as e:  # e.g. an unpicklable user attribute
+            outcome.user_attrs = {}
+            outcome.message = (outcome.message or "") + f" (user attributes dropped: {e})"
+            conn.send(("done", outcome))
+
+
+class _PyWorker:
+    def __init__(self, ctx: Any, objective: Any) -> None:
+        parent, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, objective), daemon=True)
+        self.proc.start()
+        child.close()
+        self.conn: Connection = parent
+        self.job: Job | None = None
+        self.started = 0.0
+        self.prune = False
+        self.last_report: tuple[int, float] | None = None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.join(timeout=5)
+        self.conn.close()
+
+
+class LocalExecutor(Executor):
+    name = "local"
+
+    def __init__(self, *, n_workers: int = 1, start_method: str | None = None) -> None:
+        super().__init__(n_workers=n_workers)
+        if start_method is None:
+            start_method = "fork" if sys.platform.startswith("linux") else "spawn"
+        self._ctx = mp.get_context(start_method)
+        self._sel = selectors.DefaultSelector()
+        self._cmds: dict[int, CommandRun] = {}
+        self._busy: dict[int, _PyWorker] = {}
+        self._idle: list[_PyWorker] = []
+        self._ready: list[Outcome] = []
+
+    @property
+    def running(self) -> int:
+        return len(self._cmds) + len(self._busy) + len(self._ready)
+
+    # -- submitting ------------------------------------------------------------------------------
+    def submit(self, job: Job) -> None:
+        if isinstance(self.objective, Command):
+            run = CommandRun(
+                self.objective,
+                job,
+                on_report=lambda step, value: self.hooks.report(job.trial_id, step, value),
+            )
+            early = run.start()
+            if early is not None:
+                self._ready.append(early)
+                return
+            self._cmds[job.trial_id] = run
+            self._sel.register(run.fileno(), selectors.EVENT_READ, ("out", run))
+            if run.pidfd is not None:
+                self._sel.register(run.pidfd, selectors.EVENT_READ, ("exit", run))
+            return
+        worker = self._idle.pop() if self._idle else _PyWorker(self._ctx, self.objective)
+        worker.job, worker.started, worker.prune, worker.last_report = (
+            job,
+            time.monotonic(),
+            False,
+            None,
+        )
+        try:
+            worker.conn.send(job)
+        except (OSError, ValueError) as e:
+            worker.kill()
+            self._ready.append(
+                Outcome(job.trial_id, TrialState.FAILED, message=f"cannot reach the worker: {e}")
+            )
+            return
+        self._busy[job.trial_id] = worker
+        self._sel.register(worker.conn.fileno(), selectors.EVENT_READ, ("py", worker))
+
+    # -- waiting ---------------------------------------------------------------------------------
+    def _next_timer(self, now: float) -> float:
+        """Seconds until something must be checked without an I/O event."""
+        delay = 1.0
+        for run in self._cmds.values():
+            if run.pidfd is None or run.kill_reason is not None:
+                delay = min(delay, 0.02)
+            if run.deadline is not None:
+                delay = min(delay, max(0.0, run.deadline - now))
+        for w in self._busy.values():
+            if w.job is not None and w.job.timeout is not None:
+                delay = min(delay, max(0.0, w.started + w.job.timeout - now))
+        return delay
+
+    def wait(self, timeout: float | None) -> list[Outcome]:
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            out, self._ready = self._ready, []
+            now = time.monotonic()
+            out.extend(self._check(now))
+            if out or not (self._cmds or self._busy):
+                return out
+            delay = self._next_timer(now)
+            if end is not None:
+                delay = min(delay, max(0.0, end - now))
+            for key, _ in self._sel.select(delay):
+                kind, obj = key.data
+                if kind == "out":
+                    obj.read()
+                elif kind == "py":
+                    self._on_message(obj)
+            if end is not None and time.monotonic() >= end:
+                out, self._ready = self._ready, []
+                out.extend(self._check(time.monotonic()))
+                return out
+
+    def _check(self, now: float) -> list[Outcome]:
+        out = []
+        for tid, run in list(self._cmds.items()):
+            if run.check() is not None:
+                self._drop_cmd(tid, run)
+                assert run.outcome is not None
+                out.append(run.outcome)
+        for tid, w in list(self._busy.items()):
+            if w.job is not None and w.job.timeout is not None and now - w.started > w.job.timeout:
+                self._retire(tid, w)
+                out.append(
+                    Outcome(
+                        tid, TrialState.FAILED, message=f"timeout: killed after {w.job.timeout:g} s"
+                    )
+                )
+        return out
+
+    def _drop_cmd(self, tid: int, run: CommandRun) -> None:
+        del self._cmds[tid]
+        for key in list(self._sel.get_map().values()):
+            if (
+                key.data[1] is run
+            ):  # stdout and pidfd (already closed by the run; unregister by number)
+                with contextlib.suppress(KeyError, ValueError, OSError):
+                    self._sel.unregister(key.fd)
+
+    def _retire(self, tid: int, w: _PyWorker) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._sel.unregister(w.conn.fileno())
+        self._busy.pop(tid, None)
+        w.kill()
+
+    def _on_message(self, w: _PyWorker) -> None:
+        job = w.job
+        assert job is not None
+        tid = job.trial_id
+        try:
+            while w.conn.poll():
+                msg = w.conn.recv()
+                kind = msg[0]
+                if kind == "report":
+                    w.last_report = (msg[2], msg[3])
+                    if self.hooks.report(tid, msg[2], msg[3]):
+                        w.prune = True
+                elif kind == "prune?":
+                    w.conn.send(w.prune)
+                elif kind == "attr":
+                    self.hooks.set_user_attr(tid, msg[2], msg[3])
+                elif kind == "done":
+                    self._sel.unregister(w.conn.fileno())
+                    del self._busy[tid]
+                    w.job = None
+                    self._idle.append(w)
+                    self._ready.append(msg[1])
+                    return
+        except (EOFError, OSError):
+            w.proc.join(timeout=5)
+            code = w.proc.exitcode
+            why = (
+                f"exit code {code}"
+                if code is None or code >= 0
+                else f"signal {signal.Signals(-code).name}"
+            )
+            self._retire(tid, w)
+            self._ready.append(
+                Outcome(tid, TrialState.FAILED, message=f"the worker process died ({why})")
+            )
+
+    # -- cancelling ------------------------------------------------------------------------------
+    def cancel(self, trial_id: int, reason: CancelReason) -> None:
+        run = self._cmds.get(trial_id)
+        if run is not None:
+            run.kill(reason)
+            return
+        w = self._busy.get(trial_id)
+        if w is None:
+            return
+        self._retire(trial_id, w)
+        if reason == "pruned":
+            last = w.last_report
+            self._ready.append(
+                Outcome(
+                    trial_id,
+                    TrialState.PRUNED,
+                    value=None if last is None else last[1],
+                    message=f"pruned at step {last[0]}" if last else "pruned",
+                )
+            )
+        else:
+            self._ready.append(
+                Outcome(
+                    trial_id, TrialState.FAILED, message=reason, interrupted=reason == "interrupted"
+                )
+            )
+
+    def shutdown(self, *, cancel: bool = True) -> None:
+        for run in list(self._cmds.values()):
+            run.kill("interrupted")
+        deadline = time.monotonic() + 5.0
+        while self._cmds and time.monotonic() < deadline:
+            self._check(time.monotonic())
+            time.sleep(0.02)
+        for tid, w in list(self._busy.items()):
+            self._retire(tid, w)
+        for w in self._idle:
+            with contextlib.suppress(OSError, ValueError):
+                w.conn.send(None)
+            w.proc.join(timeout=2)
+            if w.proc.is_alive():
+                w.kill()
+            else:
+                w.conn.close()
+        self._idle.clear()
+        self._sel.close()

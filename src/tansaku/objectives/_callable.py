@@ -1,0 +1,76 @@
+"""Calling a Python objective and turning whatever happens into an :class:`Outcome`."""
+
+from __future__ import annotations
+
+import math
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from tansaku._errors import TrialPruned
+from tansaku._records import TrialState
+from tansaku._trial import Trial
+from tansaku.objectives._base import Outcome
+
+__all__ = ["as_value", "run_callable", "tail"]
+
+TAIL_CHARS = 4000
+
+
+def tail(text: str, limit: int = TAIL_CHARS) -> str:
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+def as_value(result: Any) -> tuple[float | None, str | None]:
+    """``(value, None)`` for a usable objective value, else ``(None, reason)``."""
+    if result is None:
+        return None, "the objective returned None"
+    if isinstance(result, bool):
+        return None, f"the objective returned a bool ({result}), not a number"
+    try:
+        value = float(result)
+    except (TypeError, ValueError):
+        return None, f"the objective returned {type(result).__name__}, not a number"
+    if math.isnan(value):
+        return None, "the objective returned nan"
+    if math.isinf(value):
+        return None, f"the objective returned {value}"
+    return value, None
+
+
+def run_callable(objective: Callable[[Trial], Any], trial: Trial) -> Outcome:
+    """Run ``objective(trial)``; exceptions become FAILED (traceback kept), ``TrialPruned`` PRUNED.
+
+    ``KeyboardInterrupt`` and ``SystemExit`` propagate: they stop the study, not the trial.
+    """
+    try:
+        result = objective(trial)
+    except TrialPruned as e:
+        return Outcome(
+            trial.trial_id,
+            TrialState.PRUNED,
+            message=str(e) or "pruned",
+            user_attrs=dict(trial.user_attrs),
+        )
+    except Exception as e:
+        stderr = getattr(e, "stderr", None)  # CommandFailed carries the program's own stderr
+        if isinstance(stderr, str):
+            msg = " ".join(str(e).split())
+        else:
+            stderr = tail(traceback.format_exc())
+            msg = " ".join(f"{type(e).__name__}: {e}".split())
+        return Outcome(
+            trial.trial_id,
+            TrialState.FAILED,
+            message=msg[:1000],
+            stderr=stderr,
+            user_attrs=dict(trial.user_attrs),
+        )
+    value, reason = as_value(result)
+    if reason is not None:
+        return Outcome(
+            trial.trial_id, TrialState.FAILED, message=reason, user_attrs=dict(trial.user_attrs)
+        )
+    return Outcome(
+        trial.trial_id, TrialState.COMPLETE, value=value, user_attrs=dict(trial.user_attrs)
+    )

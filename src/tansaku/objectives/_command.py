@@ -1,0 +1,444 @@
+"""External commands as objectives.
+
+``Command(["python", "train.py", "--lr", "{lr}"])`` runs the program once per trial:
+
+* argv from a template (see :mod:`._template`), never through a shell;
+* in the trial's own working directory (``cwd="trial"``, the default; ``{workdir}`` names it),
+  where ``stdout.txt`` and ``stderr.txt`` are kept.  Relative argv items that name an existing file
+  of ``base_dir`` (the config file's directory) are made absolute, so ``python train.py`` keeps
+  working from inside the trial directory;
+* with ``TANSAKU_TRIAL_ID`` (the trial number), ``TANSAKU_PARAMS`` (JSON), ``TANSAKU_STUDY``,
+  ``TANSAKU_WORKDIR`` and ``TANSAKU_SEED`` in its environment;
+* in a new session (its own process group), so a timeout, a prune or Ctrl-C kills the program and
+  everything it started; when the program exits, whatever it left running in its group is killed.
+
+A non-zero exit, no number, nan/inf, or a timeout makes the trial FAILED with the reason and the
+stderr tail stored; the study goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tansaku._errors import ConfigError, TrialPruned
+from tansaku._records import TrialState
+from tansaku._trial import Trial
+from tansaku.objectives._base import Job, Outcome
+from tansaku.objectives._callable import tail
+from tansaku.objectives._output import OutputParser, ResultSpec
+from tansaku.objectives._template import (
+    RESERVED_FIELDS,
+    parse_template,
+    render_template,
+    template_fields,
+)
+
+__all__ = ["Command", "CommandFailed", "CommandRun"]
+
+STDERR_TAIL = 4000
+
+
+class CommandFailed(Exception):
+    """Raised by ``Command.__call__`` when the program fails; carries the stderr tail."""
+
+    def __init__(self, message: str, stderr: str | None = None) -> None:
+        super().__init__(message)
+        self.stderr = stderr
+
+
+class Command:
+    """An external program whose last printed number is the objective (see module docstring)."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        result: Any = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | Path = "trial",
+        base_dir: str | Path | None = None,
+        kill_grace: float = 1.0,
+        max_log_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        if isinstance(argv, (str, bytes)) or not isinstance(argv, Sequence) or not argv:
+            raise ConfigError(
+                "must be a non-empty list of argv items, e.g. [python, train.py, --lr, '{lr}']",
+                field="command",
+            )
+        self.argv = tuple(argv)
+        self._parsed = [parse_template(a, field=f"command[{k}]") for k, a in enumerate(self.argv)]
+        self.fields = template_fields(self.argv)
+        self.result = ResultSpec.parse(result)
+        if env is not None and (
+            not isinstance(env, Mapping)
+            or not all(
+                isinstance(k, str) and isinstance(v, (str, int, float)) for k, v in env.items()
+            )
+        ):
+            raise ConfigError("must map variable names to strings", field="env")
+        self.env = {k: str(v) for k, v in (env or {}).items()}
+        self.cwd = cwd
+        self.base_dir = Path(base_dir).resolve() if base_dir is not None else Path.cwd()
+        self.kill_grace = float(kill_grace)
+        self.max_log_bytes = int(max_log_bytes)
+        self._absolutise()
+
+    def __repr__(self) -> str:
+        return f"Command({list(self.argv)!r})"
+
+    def _absolutise(self) -> None:
+        """Relative items naming files of ``base_dir`` keep meaning them inside the trial dir."""
+        for k, parts in enumerate(self._parsed):
+            if len(parts) != 1 or not isinstance(parts[0], str):
+                continue
+            text = parts[0]
+            if text.startswith("-") or os.path.isabs(text) or (k == 0 and "/" not in text):
+                continue  # options, absolute paths, and program names looked up on PATH
+            candidate = self.base_dir / text
+            if candidate.exists():
+                self._parsed[k] = [str(candidate)]
+
+    def check_fields(self, param_names: Sequence[str]) -> None:
+        """Raise ConfigError if the template uses a field that is neither a parameter nor reserved."""
+        clash = sorted(set(param_names) & set(RESERVED_FIELDS) & self.fields)
+        if clash:
+            raise ConfigError(
+                f"{{{clash[0]}}} is both a parameter and a reserved field; rename the parameter",
+                field="command",
+            )
+        unknown = sorted(self.fields - set(param_names) - set(RESERVED_FIELDS))
+        if unknown:
+            raise ConfigError(
+                f"unknown field {{{unknown[0]}}} (parameters: {', '.join(param_names)}; also "
+                f"{', '.join('{' + f + '}' for f in RESERVED_FIELDS)})",
+                field="command",
+            )
+
+    # -- per trial --------------------------------------------------------------------------------
+    def values(self, job: Job) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "trial_id": job.number,
+            "trial_number": job.number,
+            "study": job.study_name,
+            "workdir": str(job.workdir) if job.workdir else "",
+            "seed": "" if job.seed is None else job.seed,
+            "setup_dir": job.extra_env.get("TANSAKU_SETUP_DIR", ""),
+        }
+        values.update(job.params)
+        return values
+
+    def render(self, job: Job) -> list[str]:
+        return render_template(self._parsed, self.values(job))
+
+    def environment(self, job: Job) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.env)
+        env.update(
+            {
+                "TANSAKU_TRIAL_ID": str(job.number),
+                "TANSAKU_TRIAL_NUMBER": str(job.number),
+                "TANSAKU_STUDY": job.study_name,
+                "TANSAKU_PARAMS": json.dumps(dict(job.params), default=str),
+                "TANSAKU_WORKDIR": str(job.workdir) if job.workdir else "",
+            }
+        )
+        if job.seed is not None:
+            env["TANSAKU_SEED"] = str(job.seed)
+        env.update(job.extra_env)
+        return env
+
+    def working_directory(self, job: Job) -> Path:
+        if self.cwd == "trial":
+            if job.workdir is None:
+                raise ConfigError("cwd=trial needs a trial workdir", field="cwd")
+            return job.workdir
+        path = Path(self.cwd)
+        return path if path.is_absolute() else self.base_dir / path
+
+    def __call__(self, trial: Trial) -> float:
+        """Run synchronously for one trial (lets any executor that runs Python callables run it)."""
+        job = Job(
+            trial.trial_id,
+            trial.number,
+            dict(trial.params),
+            study_name=trial.study_name,
+            workdir=trial.workdir or Path.cwd() / "tansaku-runs" / f"trial-{trial.number:06d}",
+            seed=trial.seed,
+        )
+        run = CommandRun(
+            self,
+            job,
+            on_report=lambda step, value: trial.report(value, step),
+            should_prune=trial.should_prune,
+        )
+        outcome = run.run()
+        for key, value in outcome.system_attrs.items():
+            trial.set_user_attr(f"command.{key}", value)
+        if outcome.state is TrialState.PRUNED:
+            raise TrialPruned(outcome.message or "pruned")
+        if outcome.state is TrialState.FAILED:
+            raise CommandFailed(outcome.message or "command failed", outcome.stderr)
+        assert outcome.value is not None
+        return outcome.value
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(code).name
+    except ValueError:
+        return f"signal {code}"
+
+
+class CommandRun:
+    """One running command; executors multiplex many by ``fileno()`` (stdout) and ``pidfd``."""
+
+    def __init__(
+        self,
+        command: Command,
+        job: Job,
+        *,
+        on_report: Callable[[int, float], Any] | None = None,
+        should_prune: Callable[[], bool] | None = None,
+    ) -> None:
+        self.command = command
+        self.job = job
+        self.workdir = job.workdir
+        self._on_report = on_report
+        self._should_prune = should_prune
+        self.parser = OutputParser(command.result, on_report=self._report)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.outcome: Outcome | None = None
+        self.kill_reason: str | None = None
+        self._kill_at = 0.0
+        self._killed_hard = False
+        self._exited_at: float | None = None
+        self._eof = False
+        self._log: Any = None
+        self._logged = 0
+        self.pidfd: int | None = None
+        self.started = 0.0
+        self.deadline: float | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> Outcome | None:
+        """Start the program; returns an Outcome right away if it cannot start."""
+        job = self.job
+        try:
+            argv = self.command.render(job)
+            cwd = self.command.working_directory(job)
+            if self.workdir is not None:
+                self.workdir.mkdir(parents=True, exist_ok=True)
+            cwd.mkdir(parents=True, exist_ok=True)
+            logdir = self.workdir or cwd
+            self._log = open(logdir / "stdout.txt", "wb")
+            self._err_path = logdir / "stderr.txt"
+            with open(self._err_path, "wb") as err:
+                self.proc = subprocess.Popen(
+                    argv,
+                    cwd=cwd,
+                    env=self.command.environment(job),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    start_new_session=True,
+                    bufsize=0,
+                )
+        except (OSError, ConfigError, KeyError) as e:
+            self._close_log()
+            reason = f"cannot start the command: {e}"
+            if isinstance(e, FileNotFoundError) and e.filename:
+                reason = f"cannot start the command: {e.strerror}: {e.filename}"
+            self.outcome = Outcome(job.trial_id, TrialState.FAILED, message=reason)
+            return self.outcome
+        self.started = time.monotonic()
+        self.deadline = None if job.timeout is None else self.started + job.timeout
+        assert self.proc.stdout is not None
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        try:
+            self.pidfd = os.pidfd_open(self.proc.pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+        return None
+
+    def fileno(self) -> int:
+        assert self.proc is not None and self.proc.stdout is not None
+        return self.proc.stdout.fileno()
+
+    @property
+    def done(self) -> bool:
+        return self.outcome is not None
+
+    def _report(self, step: int, value: float) -> None:
+        if self._on_report is not None:
+            prune = self._on_report(step, value)
+            if prune is True and self.kill_reason is None:
+                self.kill("pruned")
+        if self._should_prune is not None and self.kill_reason is None and self._should_prune():
+            self.kill("pruned")
+
+    def read(self) -> None:
+        """Read what stdout has now (non-blocking)."""
+        if self._eof or self.proc is None or self.proc.stdout is None:
+            return
+        fd = self.proc.stdout.fileno()
+        for _ in range(64):  # bounded per call so one chatty command cannot starve the others
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._eof = True
+                return
+            if self._logged < self.command.max_log_bytes and self._log is not None:
+                chunk = data[: self.command.max_log_bytes - self._logged]
+                self._log.write(chunk)
+                self._logged += len(chunk)
+            self.parser.feed(data)
+
+    def kill(self, reason: str) -> None:
+        """Ask the whole process group to stop (SIGTERM, then SIGKILL after ``kill_grace``)."""
+        if self.kill_reason is None:
+            self.kill_reason = reason
+        self._kill_at = time.monotonic()
+        self._signal(signal.SIGTERM)
+
+    def _signal(self, sig: int) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)
+
+    def check(self) -> Outcome | None:
+        """Advance timers and exit handling; returns the Outcome once the command is over."""
+        if self.outcome is not None or self.proc is None:
+            return self.outcome
+        now = time.monotonic()
+        if self.kill_reason is None and self.deadline is not None and now > self.deadline:
+            self.kill("timeout")
+        if (
+            self.kill_reason is not None
+            and not self._killed_hard
+            and now - self._kill_at > self.command.kill_grace
+        ):
+            self._signal(signal.SIGKILL)
+            self._killed_hard = True
+        if self._exited_at is None and self.proc.poll() is not None:
+            self._exited_at = now
+            self._signal(signal.SIGKILL)  # leftovers in the group; the pipe then closes
+        if self._exited_at is not None:
+            self.read()
+            if self._eof or now - self._exited_at > 0.5:  # an escaped grandchild may hold the pipe
+                self.outcome = self._finish()
+        return self.outcome
+
+    def _finish(self) -> Outcome:
+        assert self.proc is not None
+        self.parser.close()
+        self._close_log()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+        code = self.proc.returncode
+        stderr = self._stderr_tail()
+        attrs: dict[str, Any] = {"returncode": code}
+        if self.workdir is not None:
+            attrs["workdir"] = str(self.workdir)
+        tid = self.job.trial_id
+        if self.kill_reason == "pruned":
+            last = self.parser.last_report
+            return Outcome(
+                tid,
+                TrialState.PRUNED,
+                value=None if last is None else last[1],
+                message=f"pruned at step {last[0]}" if last else "pruned",
+                stderr=stderr,
+                system_attrs=attrs,
+            )
+        if self.kill_reason == "timeout":
+            return Outcome(
+                tid,
+                TrialState.FAILED,
+                message=f"timeout: killed after {self.job.timeout:g} s",
+                stderr=stderr,
+                system_attrs=attrs,
+            )
+        if self.kill_reason is not None:
+            return Outcome(
+                tid,
+                TrialState.FAILED,
+                message=self.kill_reason,
+                stderr=stderr,
+                system_attrs=attrs,
+                interrupted=self.kill_reason == "interrupted",
+            )
+        if code != 0:
+            why = f"exit code {code}" if code > 0 else f"killed by {_signal_name(-code)}"
+            return Outcome(
+                tid,
+                TrialState.FAILED,
+                message=f"the command failed: {why}",
+                stderr=stderr,
+                system_attrs=attrs,
+            )
+        value, reason = self.parser.value(self.workdir)
+        if reason is not None:
+            out_tail = self.parser.tail()[-400:]
+            return Outcome(
+                tid,
+                TrialState.FAILED,
+                message=reason,
+                stderr=stderr or tail(out_tail, 400),
+                system_attrs=attrs,
+            )
+        return Outcome(
+            tid, TrialState.COMPLETE, value=value, stderr=stderr or None, system_attrs=attrs
+        )
+
+    def _stderr_tail(self) -> str:
+        try:
+            with open(self._err_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - STDERR_TAIL))
+                data = f.read()
+        except OSError:
+            return ""
+        text = data.decode("utf-8", errors="replace")
+        return ("..." + text) if size > STDERR_TAIL else text
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def run(self) -> Outcome:
+        """Run to the end in this thread."""
+        early = self.start()
+        if early is not None:
+            return early
+        fds = [self.fileno()] + ([self.pidfd] if self.pidfd is not None else [])
+        while True:
+            out = self.check()
+            if out is not None:
+                return out
+            try:
+                ready, _, _ = select.select(
+                    [fd for fd in fds if not (self._eof and fd == fds[0])], [], [], 0.05
+                )
+            except (OSError, ValueError):
+                ready = []
+            if ready:
+                self.read()

@@ -1,0 +1,202 @@
+"""``cmaes``: CMA-ES through the ``cmaes`` package, with IPOP restarts and replayable state.
+
+How the contract maps onto CMA-ES's generations:
+
+* Parallel workers: each ``ask`` hands out the next member of the current generation, whoever is
+  free.  When more workers are free than the generation has members, extra members are drawn from
+  the same distribution.  A generation is told to CMA-ES as soon as ``popsize`` of its members
+  have finished (in finishing order); members finishing later are dropped, never told twice.
+* Values: CMA-ES only uses ranks.  Complete members keep their loss; pruned members rank after
+  every complete member of their generation (ordered by their last value), failed ones after
+  those: a member that crashed is "worse than anything that ran".
+* Restarts (IPOP, Auger & Hansen 2005): when ``should_stop()`` says the search has converged,
+  a new CMA-ES starts from a uniformly random point with ``inc_popsize`` times the population.
+* Which optimiser: ``cmaes.CMA``, ``cmaes.CMAwM`` (margin for ints) or ``cmaes.CatCMAwM``
+  (categoricals, log ints); see :mod:`tansaku.samplers._cma_backend`.
+* Trials this sampler did not propose (enqueued ones, another sampler's) are ignored.
+* ``consider_pending`` is accepted so every model-based sampler takes the same options, but it
+  changes nothing here: the members of a generation are distinct draws whatever is pending, and
+  pending trials' meta is always read (a resume needs it to re-draw the members they hold).
+
+State persistence: nothing but ``{"cma": [restart, generation, member], "seed": s}`` is stored
+with each trial (``Proposal.meta``, about 40 bytes of JSON).  On resume the study tells every
+finished trial and passes the pending ones to ``ask``; the sampler then *replays*: it rebuilds each
+restart's optimiser from ``seed``, re-draws every generation's members (``ask`` is deterministic
+for a given seed and history) and tells the same generations with the same values, which gives
+back exactly the state -- and the next proposals -- the original run had.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from tansaku._errors import ConfigError
+from tansaku.samplers._base import Proposal, Sampler
+from tansaku.samplers._cma_backend import Backend
+from tansaku.samplers._tpe import unit_edges
+from tansaku.study._records import FrozenTrial, TrialState
+
+__all__ = ["CmaEsSampler"]
+
+
+def _seed32(*keys: int) -> int:
+    return int(np.random.SeedSequence([k % (1 << 63) for k in keys]).generate_state(1)[0])
+
+
+class CmaEsSampler(Sampler):
+    """CMA-ES with IPOP restarts; see the module docstring for the parallel and resume rules."""
+
+    name = "cmaes"
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        sigma0: float = 0.2,
+        x0: Mapping[str, Any] | None = None,
+        popsize: int | None = None,
+        restart: str | None = "ipop",
+        inc_popsize: float = 2.0,
+        with_margin: bool = True,
+        consider_pending: bool = True,
+    ) -> None:
+        super().__init__(seed=seed)
+        if isinstance(sigma0, bool) or not isinstance(sigma0, (int, float)) or not 0 < sigma0 <= 1:
+            raise ConfigError(f"must be a number in (0, 1] (a fraction of each range), got {sigma0!r}",
+                              field="sigma0")
+        if popsize is not None and (isinstance(popsize, bool) or not isinstance(popsize, int)
+                                    or popsize < 2):
+            raise ConfigError(f"must be an integer >= 2 or null, got {popsize!r}", field="popsize")
+        if restart not in ("ipop", None, "none"):
+            raise ConfigError(f"must be 'ipop' or 'none', got {restart!r}", field="restart")
+        if isinstance(inc_popsize, bool) or not isinstance(inc_popsize, (int, float)) or inc_popsize < 1:
+            raise ConfigError(f"must be a number >= 1, got {inc_popsize!r}", field="inc_popsize")
+        if not isinstance(with_margin, bool):
+            raise ConfigError(f"must be true or false, got {with_margin!r}", field="with_margin")
+        if not isinstance(consider_pending, bool):
+            raise ConfigError(f"must be true or false, got {consider_pending!r}",
+                              field="consider_pending")
+        if x0 is not None and not isinstance(x0, Mapping):
+            raise ConfigError(f"must be a mapping of parameter values, got {x0!r}", field="x0")
+        self.sigma0, self.x0, self.popsize = float(sigma0), x0, popsize
+        self.restart = "ipop" if restart == "ipop" else "none"
+        self.inc_popsize, self.with_margin = float(inc_popsize), with_margin
+        self.consider_pending = consider_pending
+        self._run_seed: int | None = None
+        self._opt: Backend | None = None
+        self._restart = self._gen = 0
+        self._asked: list[Any] = []
+        self._results: dict[tuple[int, int], dict[int, tuple[int, float]]] = {}
+        self._known: dict[tuple[int, int], int] = {}
+        self.n_restarts = 0  # restarts performed (for tests and reports)
+
+    def setup(self) -> None:
+        self._mean0 = np.full(len(self.space), 0.5)
+        if self.x0 is not None:
+            try:
+                self._mean0 = self.space.to_unit(self.space.validate_params(self.x0))
+            except ConfigError as e:
+                raise ConfigError(e.reason, field=f"x0{'.' + e.field if e.field else ''}") from None
+        self._edges = unit_edges(self.space)
+
+    # -- meta and bookkeeping ----------------------------------------------------------------------
+    @staticmethod
+    def _tag(trial: FrozenTrial) -> tuple[int, int, int, int] | None:
+        meta = trial.sampler_meta
+        tag, seed = meta.get("cma"), meta.get("seed")
+        if not (isinstance(tag, (list, tuple)) and len(tag) == 3 and isinstance(seed, int)):
+            return None
+        if not all(isinstance(v, int) and v >= 0 for v in tag):
+            return None
+        return int(seed), int(tag[0]), int(tag[1]), int(tag[2])
+
+    def _current(self, seed: int, r: int, g: int) -> bool:
+        """Whether a tagged trial belongs to this run and is not from a finished generation."""
+        if self._run_seed is None and self._opt is None:
+            self._run_seed = seed  # resume: continue the run the stored trials came from
+        return seed == self._run_seed and (r, g) >= (self._restart, self._gen)
+
+    def tell(self, trial: FrozenTrial) -> None:
+        tag = self._tag(trial)
+        if tag is None or not trial.state.is_finished or not self._current(*tag[:3]):
+            return
+        _, r, g, i = tag
+        loss = self.loss(trial)
+        tier = 0 if trial.state is TrialState.COMPLETE and math.isfinite(loss) else 1
+        if trial.state is TrialState.FAILED or not math.isfinite(loss):
+            tier, loss = 2, 0.0
+        self._results.setdefault((r, g), {}).setdefault(i, (tier, loss))
+        self._known[(r, g)] = max(self._known.get((r, g), 0), i + 1)
+
+    # -- the optimiser -----------------------------------------------------------------------------
+    def _backend(self, restart: int) -> Backend:
+        assert self._run_seed is not None
+        popsize = self.popsize
+        if restart:
+            rng = np.random.default_rng(_seed32(self._run_seed, restart, 1))
+            mean = rng.random(len(self.space))
+            base = self._opt.popsize if self._opt is not None else (popsize or 0)
+            popsize = math.ceil(base * self.inc_popsize)
+        else:
+            mean = self._mean0
+        return Backend(self.space.dims, edges=self._edges, mean=mean, sigma=self.sigma0,
+                       popsize=popsize, seed=_seed32(self._run_seed, restart), with_margin=self.with_margin)
+
+    @staticmethod
+    def _values(ranked: list[tuple[int, float]]) -> list[float]:
+        """Rank-preserving values: complete losses, then pruned, then failed (see docstring)."""
+        done = [v for t, v in ranked if t == 0]
+        hi, lo = (max(done), min(done)) if done else (0.0, 0.0)
+        step = max(1.0, hi - lo)
+        later = sorted(range(len(ranked)), key=lambda k: ranked[k])
+        out = [v for _, v in ranked]
+        j = 0
+        for k in later:
+            if ranked[k][0] > 0:
+                j += 1
+                out[k] = hi + j * step
+        return out
+
+    def _sync(self) -> None:
+        """Tell every generation that has enough finished members, re-drawing members as needed."""
+        assert self._opt is not None
+        while True:
+            key = (self._restart, self._gen)
+            while len(self._asked) < self._known.get(key, 0):
+                self._asked.append(self._opt.ask()[1])
+            res = self._results.get(key, {})
+            if len(res) < self._opt.popsize:
+                return
+            members = list(res.items())[: self._opt.popsize]
+            values = self._values([v for _, v in members])
+            self._opt.tell([(self._asked[i], val) for (i, _), val in zip(members, values)])
+            self._results.pop(key, None)
+            self._known.pop(key, None)
+            self._gen += 1
+            self._asked = []
+            if self.restart == "ipop" and self._opt.should_stop():
+                self._restart += 1
+                self._gen = 0
+                self._opt = self._backend(self._restart)
+                self.n_restarts = self._restart
+
+    def ask(self, pending: Sequence[FrozenTrial]) -> Proposal:
+        for t in pending:
+            tag = self._tag(t)
+            if tag is not None and self._current(*tag[:3]):
+                key = (tag[1], tag[2])
+                self._known[key] = max(self._known.get(key, 0), tag[3] + 1)
+        if self._opt is None:
+            if self._run_seed is None:
+                self._run_seed = self.seed if self.seed is not None else int(self.rng.integers(2**31))
+            self._opt = self._backend(0)  # replay walks through every restart from the first
+        self._sync()
+        i = len(self._asked)
+        u, token = self._opt.ask()
+        self._asked.append(token)
+        meta = {"cma": [self._restart, self._gen, i], "seed": self._run_seed}
+        return Proposal(self.space.from_unit(u), meta)

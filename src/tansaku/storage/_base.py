@@ -1,0 +1,235 @@
+"""The storage contract: the single source of truth of every study.
+
+Every state change of a trial is written (committed) by the storage method that makes it, before
+the method returns; callers act only after that.  So a coordinator killed at any instant loses
+nothing that was finished: on resume the storage tells exactly which trials finished with what.
+
+Concurrency: several processes (and threads) may use one study at once.  Methods that change
+shared counters are atomic: :meth:`BaseStorage.start_trial` and :meth:`BaseStorage.claim_waiting`
+check the study's trial budget and reserve a trial number in one transaction, so concurrent workers
+never exceed ``limit`` and never get the same number.  Finishing a trial succeeds only if the trial
+is still RUNNING under the caller's worker id (a trial reclaimed by heartbeat is not overwritten).
+
+Counters: each study keeps per-state trial counts, updated in the same transaction as every
+transition, so ``counts()`` and the budget checks cost O(1) however many trials exist.  Trials that
+finish get an increasing ``finish_seq`` so readers can fetch only what is new
+(:meth:`BaseStorage.finished_since`) — nothing on the hot path reads all trials.
+
+Implementations: :class:`~tansaku.storage.InMemoryStorage` (one process) and
+:class:`~tansaku.storage.SQLStorage` (SQLite, PostgreSQL).  Instances are thread-safe.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tansaku._records import FrozenTrial, TrialState
+from tansaku._space import Space
+
+__all__ = ["BaseStorage", "StudyCounts", "StudyInfo"]
+
+
+@dataclass(frozen=True)
+class StudyCounts:
+    waiting: int = 0
+    running: int = 0
+    complete: int = 0
+    pruned: int = 0
+    failed: int = 0
+
+    @property
+    def finished(self) -> int:
+        return self.complete + self.pruned + self.failed
+
+    @property
+    def total(self) -> int:
+        return self.waiting + self.running + self.finished
+
+    @property
+    def done(self) -> int:
+        """Trials that count toward ``n_trials``: COMPLETE and PRUNED."""
+        return self.complete + self.pruned
+
+    def as_dict(self) -> dict[str, int]:
+        return {s.value: getattr(self, s.value) for s in TrialState}
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    study_id: int
+    name: str
+    direction: str
+    space: Space
+    sampler: Mapping[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    system_attrs: Mapping[str, Any] = field(default_factory=dict)
+
+
+class BaseStorage(ABC):
+    """Abstract storage; see the module docstring for the guarantees every implementation keeps."""
+
+    #: a printable location with any password removed
+    url: str = ""
+
+    # ---------------------------------------------------------------- studies
+    @abstractmethod
+    def create_study(
+        self,
+        name: str,
+        *,
+        space: Space,
+        direction: str,
+        sampler: Mapping[str, Any] | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+    ) -> StudyInfo:
+        """Create a study; raise DuplicatedStudyError if the name is taken."""
+
+    @abstractmethod
+    def get_study(self, name: str) -> StudyInfo:
+        """Raise StudyNotFoundError if there is none."""
+
+    @abstractmethod
+    def list_studies(self) -> list[StudyInfo]: ...
+
+    @abstractmethod
+    def delete_study(self, name: str) -> None: ...
+
+    @abstractmethod
+    def set_study_system_attrs(self, study_id: int, attrs: Mapping[str, Any]) -> None:
+        """Merge ``attrs`` into the study's system attributes."""
+
+    @abstractmethod
+    def set_study_user_attrs(self, study_id: int, attrs: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def counts(self, study_id: int) -> StudyCounts: ...
+
+    # ---------------------------------------------------------------- creating / claiming trials
+    @abstractmethod
+    def enqueue_trial(
+        self,
+        study_id: int,
+        params: Mapping[str, Any],
+        *,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        """Add a WAITING trial with fixed params (run before the sampler is asked)."""
+
+    @abstractmethod
+    def start_trial(
+        self,
+        study_id: int,
+        params: Mapping[str, Any],
+        *,
+        worker: str,
+        system_attrs: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> FrozenTrial | None:
+        """Create a RUNNING trial owned by ``worker``.
+
+        With ``limit``, only if ``running + complete + pruned < limit`` (checked atomically);
+        returns None when the budget is used up.
+        """
+
+    @abstractmethod
+    def claim_waiting(
+        self, study_id: int, *, worker: str, limit: int | None = None
+    ) -> FrozenTrial | None:
+        """Atomically move the oldest WAITING trial to RUNNING under ``worker`` (budget as in
+        :meth:`start_trial`); None if there is none or the budget is used up."""
+
+    # ---------------------------------------------------------------- updating trials
+    @abstractmethod
+    def finish_trial(
+        self,
+        trial_id: int,
+        *,
+        worker: str | None,
+        state: TrialState,
+        value: float | None = None,
+        message: str | None = None,
+        stderr: str | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial | None:
+        """RUNNING -> COMPLETE/PRUNED/FAILED.  Returns None (and changes nothing) if the trial is no
+        longer RUNNING under ``worker`` (``worker=None``: under any worker, for ask/tell)."""
+
+    @abstractmethod
+    def release_trial(self, trial_id: int, *, worker: str, count_attempt: bool = False) -> bool:
+        """RUNNING -> WAITING (same number and params), e.g. on Ctrl-C; False if not ours."""
+
+    @abstractmethod
+    def report(self, trial_id: int, step: int, value: float) -> None:
+        """Store an intermediate value (a later report at the same step replaces it)."""
+
+    @abstractmethod
+    def set_trial_user_attrs(self, trial_id: int, attrs: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def set_trial_system_attrs(self, trial_id: int, attrs: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def heartbeat(self, trial_ids: Iterable[int], *, worker: str) -> None:
+        """Record that ``worker`` is alive and still running these trials."""
+
+    @abstractmethod
+    def reclaim_stale(
+        self, study_id: int, *, grace: float, requeue: bool, max_attempts: int = 2
+    ) -> list[FrozenTrial]:
+        """RUNNING trials whose heartbeat is older than ``grace`` seconds (except trials of
+        ``manual@`` workers, i.e. ask/tell, which only their user finishes): re-queued (WAITING) when
+        ``requeue`` and they have had fewer than ``max_attempts`` attempts, else FAILED.  Returns
+        the trials as they are afterwards."""
+
+    @abstractmethod
+    def reclaim_worker_trials(
+        self, study_id: int, workers: Sequence[str], *, requeue: bool, max_attempts: int = 2
+    ) -> list[FrozenTrial]:
+        """Like :meth:`reclaim_stale` for the RUNNING trials of workers known to be dead."""
+
+    # ---------------------------------------------------------------- reading
+    @abstractmethod
+    def get_trial(self, trial_id: int, *, with_intermediate: bool = False) -> FrozenTrial: ...
+
+    @abstractmethod
+    def get_trial_by_number(
+        self, study_id: int, number: int, *, with_intermediate: bool = False
+    ) -> FrozenTrial: ...
+
+    @abstractmethod
+    def get_trials(
+        self,
+        study_id: int,
+        *,
+        states: Iterable[TrialState] | None = None,
+        with_intermediate: bool = False,
+        order: str = "number",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[FrozenTrial]:
+        """All trials (not for the hot path).  ``order`` is "number" or "finish"."""
+
+    @abstractmethod
+    def finished_since(self, study_id: int, seq: int) -> tuple[list[FrozenTrial], int]:
+        """Trials finished after ``seq``, in finishing order, and the new ``seq`` to pass next."""
+
+    @abstractmethod
+    def pending_trials(self, study_id: int) -> list[FrozenTrial]:
+        """RUNNING and WAITING trials."""
+
+    @abstractmethod
+    def best_trial(self, study_id: int, direction: str) -> FrozenTrial | None:
+        """The COMPLETE trial with the lowest (minimize) or highest value; ties -> lowest number."""
+
+    @abstractmethod
+    def intermediate_values(
+        self, study_id: int, step: int | None = None
+    ) -> dict[int, dict[int, float]]:
+        """``{trial_number: {step: value}}`` of reports (only ``step`` when given), for pruners."""
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Release connections."""

@@ -1,0 +1,433 @@
+"""Study: the user's handle on one optimisation — ask/tell, optimize, results."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tansaku._errors import ConfigError, DuplicatedStudyError, StudyNotFoundError, TansakuError
+from tansaku._records import FrozenTrial, TrialState
+from tansaku._space import Space, as_space
+from tansaku._trial import Trial
+from tansaku.executors._base import Executor
+from tansaku.pruners import Pruner, make_pruner
+from tansaku.samplers._base import Proposal, Sampler
+from tansaku.samplers._registry import make_sampler
+from tansaku.storage._base import BaseStorage, StudyCounts, StudyInfo
+from tansaku.storage._url import get_storage
+
+__all__ = ["EXHAUSTED", "Study", "create_study", "load_study", "new_worker_id"]
+
+_DIRECTIONS = ("minimize", "maximize")
+
+
+class _Exhausted:
+    def __repr__(self) -> str:
+        return "EXHAUSTED"
+
+
+#: returned by ``Study._next_trial`` when the sampler has nothing more to propose
+EXHAUSTED = _Exhausted()
+
+
+def new_worker_id(prefix: str = "") -> str:
+    """``host:pid:token`` — unique per coordinator, and tells whether a local worker is still alive."""
+    return f"{prefix}{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class _StorageChannel:
+    """A trial channel for ask/tell: reports go straight to storage; the pruner is asked in place."""
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+
+    def report(self, trial_id: int, step: int, value: float) -> None:
+        self.study._report(trial_id, step, value)
+
+    def should_prune(self, trial_id: int) -> bool:
+        return self.study._should_prune(trial_id)
+
+    def set_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        self.study.storage.set_trial_user_attrs(trial_id, {key: value})
+
+
+class Study:
+    """One named optimisation in a storage.  Create with :func:`create_study` or :func:`load_study`.
+
+    Only one thread should drive a Study object (its sampler is not thread-safe); several
+    processes may drive Study objects of the same stored study at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        storage: BaseStorage,
+        info: StudyInfo,
+        sampler: Sampler,
+        pruner: Pruner | None = None,
+        n_workers: int = 1,
+    ) -> None:
+        self.storage = storage
+        self._info = info
+        self.sampler = sampler
+        self.pruner = pruner
+        self._seq = 0  # finish_seq up to which the sampler has been told
+        self._stop = False
+        #: why the last ``optimize`` call stopped, and the error that stopped it (e.g. every trial failing)
+        self.stop_reason: str | None = None
+        self.run_error: str | None = None
+        self._manual_worker = new_worker_id("manual@")
+        sampler.bind(
+            info.space,
+            direction=info.direction,
+            n_workers=n_workers,
+            seed=info.system_attrs.get("seed"),
+        )
+
+    # ---------------------------------------------------------------- identity
+    @property
+    def name(self) -> str:
+        return self._info.name
+
+    @property
+    def study_id(self) -> int:
+        return self._info.study_id
+
+    @property
+    def direction(self) -> str:
+        return self._info.direction
+
+    @property
+    def space(self) -> Space:
+        return self._info.space
+
+    @property
+    def user_attrs(self) -> Mapping[str, Any]:
+        return self.storage.get_study(self.name).user_attrs
+
+    @property
+    def system_attrs(self) -> Mapping[str, Any]:
+        return self.storage.get_study(self.name).system_attrs
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.storage.set_study_user_attrs(self.study_id, {key: value})
+
+    def __repr__(self) -> str:
+        return (
+            f"Study(name={self.name!r}, direction={self.direction!r}, storage={self.storage.url!r})"
+        )
+
+    # ---------------------------------------------------------------- results
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        """Every trial, by number (reads them all: not for hot loops)."""
+        return self.storage.get_trials(self.study_id)
+
+    def get_trials(
+        self, states: Iterable[TrialState] | None = None, *, with_intermediate: bool = False
+    ) -> list[FrozenTrial]:
+        return self.storage.get_trials(
+            self.study_id, states=states, with_intermediate=with_intermediate
+        )
+
+    def counts(self) -> StudyCounts:
+        return self.storage.counts(self.study_id)
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        best = self.storage.best_trial(self.study_id, self.direction)
+        if best is None:
+            raise TansakuError(f"study {self.name!r} has no complete trial yet")
+        return best
+
+    @property
+    def best_value(self) -> float:
+        value = self.best_trial.value
+        assert value is not None
+        return value
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best_trial.params)
+
+    # ---------------------------------------------------------------- sampler plumbing
+    def _sync(self) -> None:
+        """Tell the sampler every trial that finished since the last call, in finishing order."""
+        new, self._seq = self.storage.finished_since(self.study_id, self._seq)
+        for trial in new:
+            self.sampler.tell(trial)
+
+    def _propose(self) -> Proposal | None:
+        self._sync()
+        pending = self.storage.pending_trials(self.study_id)
+        out = self.sampler.ask(pending)
+        if out is None:
+            return None
+        proposal = out if isinstance(out, Proposal) else Proposal(dict(out))
+        try:
+            params = self.space.validate_params(proposal.params)
+        except ConfigError as e:
+            raise TansakuError(
+                f"sampler {self.sampler.name!r} proposed invalid params: {e}"
+            ) from None
+        return Proposal(params, proposal.meta)
+
+    def _next_trial(self, worker: str, limit: int | None) -> FrozenTrial | _Exhausted | None:
+        """The next trial to run: an enqueued one first, else a new proposal.  None when the
+        budget ``limit`` is used up; EXHAUSTED when the sampler has nothing more."""
+        trial = self.storage.claim_waiting(self.study_id, worker=worker, limit=limit)
+        if trial is not None:
+            return trial
+        if limit is not None:
+            c = self.storage.counts(self.study_id)
+            if c.running + c.done >= limit:
+                return None
+        proposal = self._propose()
+        if proposal is None:
+            return EXHAUSTED
+        attrs = {"sampler": dict(proposal.meta)} if proposal.meta else None
+        return self.storage.start_trial(
+            self.study_id, proposal.params, worker=worker, system_attrs=attrs, limit=limit
+        )
+
+    def _report(self, trial_id: int, step: int, value: float) -> bool:
+        """Store an intermediate value; True when the pruner says stop."""
+        self.storage.report(trial_id, step, value)
+        return self._should_prune(trial_id)
+
+    def _should_prune(self, trial_id: int) -> bool:
+        if self.pruner is None:
+            return False
+        trial = self.storage.get_trial(trial_id, with_intermediate=True)
+        return bool(self.pruner.should_prune(self, trial))
+
+    # ---------------------------------------------------------------- ask / tell
+    def enqueue(
+        self, params: Mapping[str, Any], *, user_attrs: Mapping[str, Any] | None = None
+    ) -> int:
+        """Queue fixed params to be evaluated before the sampler is asked; returns the trial number."""
+        checked = self.space.validate_params(params)
+        trial = self.storage.enqueue_trial(self.study_id, checked, system_attrs={"enqueued": True})
+        if user_attrs:
+            self.storage.set_trial_user_attrs(trial.trial_id, dict(user_attrs))
+        return trial.number
+
+    def ask(self) -> Trial:
+        """Start a trial for a loop you drive yourself; finish it with :meth:`tell`."""
+        trial = self._next_trial(self._manual_worker, None)
+        if trial is None or trial is EXHAUSTED:
+            raise TansakuError(f"sampler {self.sampler.name!r} has nothing more to propose")
+        assert isinstance(trial, FrozenTrial)
+        return Trial(
+            number=trial.number,
+            trial_id=trial.trial_id,
+            params=trial.params,
+            study_name=self.name,
+            channel=_StorageChannel(self),
+        )
+
+    def tell(
+        self,
+        trial: Trial | FrozenTrial | int,
+        value: float | None = None,
+        *,
+        state: TrialState | str | None = None,
+        message: str | None = None,
+    ) -> FrozenTrial:
+        """Finish a trial: ``tell(trial, 0.42)``; ``tell(trial, state="failed", message=...)``;
+        ``tell(trial, state="pruned")``.  A nan/inf value records a FAILED trial."""
+        if isinstance(trial, int) and not isinstance(trial, bool):
+            record = self.storage.get_trial_by_number(self.study_id, trial)
+        elif isinstance(trial, (Trial, FrozenTrial)):
+            record = self.storage.get_trial(trial.trial_id)
+        else:
+            raise ConfigError(
+                f"expected a Trial or a trial number, got {type(trial).__name__}", field="trial"
+            )
+        st = (
+            TrialState(state)
+            if state is not None
+            else (TrialState.COMPLETE if value is not None else TrialState.FAILED)
+        )
+        if st in (TrialState.WAITING, TrialState.RUNNING):
+            raise ConfigError(
+                f"state must be complete, pruned or failed, got {st.value}", field="state"
+            )
+        if st is TrialState.COMPLETE:
+            if value is None:
+                raise ConfigError("a complete trial needs a value", field="value")
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"value must be a number, got {value!r}", field="value") from None
+            if not math.isfinite(value):
+                st, message, value = TrialState.FAILED, message or f"the objective is {value}", None
+        if st is TrialState.PRUNED and value is None:
+            full = self.storage.get_trial(record.trial_id, with_intermediate=True)
+            if full.last_step is not None:
+                value = full.intermediate.get(full.last_step)
+        if record.state is not TrialState.RUNNING:
+            raise TansakuError(
+                f"trial {record.number} of study {self.name!r} is {record.state.value}, "
+                "not running; it cannot be told again"
+            )
+        done = self.storage.finish_trial(
+            record.trial_id, worker=None, state=st, value=value, message=message
+        )
+        if done is None:
+            raise TansakuError(f"trial {record.number} was finished by someone else meanwhile")
+        return done
+
+    def stop(self) -> None:
+        """Ask a running :meth:`optimize` to start no new trials (running ones finish)."""
+        self._stop = True
+
+    # ---------------------------------------------------------------- optimize
+    def optimize(
+        self,
+        objective: Callable[[Trial], Any] | Any,
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        n_workers: int = 1,
+        callbacks: Sequence[Callable[[Study, FrozenTrial], Any]] | None = None,
+        *,
+        executor: str | Mapping[str, Any] | Executor | None = None,
+        total_trials: int | None = None,
+        trial_timeout: float | None = None,
+        workdir: str | Path | None = None,
+        max_failures: int | None = 10,
+        show_progress: bool = False,
+        heartbeat_interval: float = 10.0,
+        stale_after: float | None = 120.0,
+    ) -> None:
+        """Run trials until a stop condition holds.
+
+        * ``n_trials``: finished trials (COMPLETE or PRUNED) to add in this call; failed trials do
+          not count (a trial that crashes is not an evaluation), but ``max_failures`` failures in a
+          row stop the run.
+        * ``total_trials``: stop when the *study* has that many COMPLETE+PRUNED trials, counting
+          every worker's (this is how ``tansaku run`` resumes to exactly ``n_trials``).
+        * ``timeout``: seconds of wall time for starting new trials; ``trial_timeout``: per trial.
+        * ``n_workers`` trials run at once on ``executor`` (default: inline for one worker, else
+          local processes).  Callbacks get ``(study, finished_trial)`` and may call ``study.stop()``.
+        """
+        from tansaku.study._optimize import Coordinator
+
+        run = Coordinator(
+            self,
+            objective,
+            n_trials=n_trials,
+            timeout=timeout,
+            n_workers=n_workers,
+            callbacks=list(callbacks or ()),
+            executor=executor,
+            total_trials=total_trials,
+            trial_timeout=trial_timeout,
+            workdir=workdir,
+            max_failures=max_failures,
+            show_progress=show_progress,
+            heartbeat_interval=heartbeat_interval,
+            stale_after=stale_after,
+        )
+        try:
+            run.run()
+        finally:
+            self.stop_reason, self.run_error = run.stop_reason, run.error
+
+
+def _check_direction(direction: str) -> str:
+    if direction not in _DIRECTIONS:
+        raise ConfigError(f"must be minimize or maximize, got {direction!r}", field="direction")
+    return direction
+
+
+def create_study(
+    space: Space | Mapping[str, Any] | None = None,
+    *,
+    sampler: str | Mapping[str, Any] | Sampler | None = None,
+    storage: str | BaseStorage | None = None,
+    name: str | None = None,
+    direction: str = "minimize",
+    seed: int | None = None,
+    pruner: str | Mapping[str, Any] | Pruner | None = None,
+    load_if_exists: bool = False,
+    n_workers: int = 1,
+) -> Study:
+    """Create a study (or, with ``load_if_exists=True``, resume the stored one of that name).
+
+    ``storage``: None for in-memory, ``"sqlite:///file.db"`` or ``"postgresql://..."``.
+    ``sampler``: a registry name (``"tpe"``), ``{"name": "nelder-mead", **options}`` or an instance.
+    Resuming checks that the stored space and direction are the ones given, so a changed config
+    cannot silently mix incompatible trials.
+    """
+    _check_direction(direction)
+    st = get_storage(storage)
+    if name is None:
+        name = f"study-{uuid.uuid4().hex[:8]}"
+    if not isinstance(name, str) or not name.strip() or len(name) > 256:
+        raise ConfigError("must be a non-empty string of at most 256 characters", field="name")
+    smp = make_sampler(sampler)
+    prn = make_pruner(pruner)
+    try:
+        existing = st.get_study(name)
+    except StudyNotFoundError:
+        existing = None
+    if existing is not None:
+        if not load_if_exists:
+            raise DuplicatedStudyError(
+                f"study {name!r} already exists in {st.url}; pass load_if_exists=True to resume it"
+            )
+        if space is not None and as_space(space) != existing.space:
+            raise ConfigError(
+                f"study {name!r} in {st.url} was created with a different search space; "
+                "use a new name",
+                field="space",
+            )
+        if existing.direction != direction:
+            raise ConfigError(
+                f"study {name!r} was created to {existing.direction}, not {direction}",
+                field="direction",
+            )
+        return Study(storage=st, info=existing, sampler=smp, pruner=prn, n_workers=n_workers)
+    if space is None:
+        raise ConfigError("a new study needs a search space", field="space")
+    sp = as_space(space)
+    try:
+        info = st.create_study(name, space=sp, direction=direction, sampler=_describe(smp))
+    except DuplicatedStudyError:
+        if not load_if_exists:  # created by another process a moment ago
+            raise
+        info = st.get_study(name)
+    if seed is not None:
+        st.set_study_system_attrs(info.study_id, {"seed": int(seed)})
+        info = st.get_study(name)
+    return Study(storage=st, info=info, sampler=smp, pruner=prn, n_workers=n_workers)
+
+
+def _describe(sampler: Sampler) -> dict[str, Any]:
+    try:
+        return dict(sampler.describe())
+    except Exception:
+        return {"name": sampler.name}
+
+
+def load_study(
+    name: str,
+    *,
+    storage: str | BaseStorage,
+    sampler: str | Mapping[str, Any] | Sampler | None = None,
+    pruner: str | Mapping[str, Any] | Pruner | None = None,
+    n_workers: int = 1,
+) -> Study:
+    """Open a stored study.  Without ``sampler``, the one it was created with (by name and options)."""
+    st = get_storage(storage)
+    info = st.get_study(name)
+    smp = make_sampler(sampler if sampler is not None else (dict(info.sampler) or None))
+    return Study(
+        storage=st, info=info, sampler=smp, pruner=make_pruner(pruner), n_workers=n_workers
+    )

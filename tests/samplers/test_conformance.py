@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+
+from tansaku._errors import ConfigError
+from tansaku.samplers import SAMPLERS, sampler_class
+from tests.samplers.conformance import CHECKS
+
+
+def _available() -> list[str]:
+    out = []
+    for name in SAMPLERS:
+        try:
+            sampler_class(name)
+        except ConfigError:
+            continue
+        out.append(name)
+    return out
+
+
+# grid with its default resolution has 10*10*9*10*6*3 points; fine for every check
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__.removeprefix("check_"))
+@pytest.mark.parametrize("name", _available())
+def test_conformance(name, check):
+    check(name)
+
+
+def test_core_samplers_are_available():
+    assert {"random", "grid", "sobol"} <= set(_available())

@@ -1,0 +1,222 @@
+"""The storage conformance suite: every storage runs these same checks.
+
+A test module provides a ``storage`` fixture (a fresh, empty BaseStorage) and does
+``from tests.storage.conformance import *``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import tansaku as tk
+from tansaku import DuplicatedStudyError, StudyNotFoundError, TrialState
+from tansaku.storage import BaseStorage
+
+SPACE = tk.Space(x=tk.Float(0, 1), n=tk.Int(1, 8), c=tk.Categorical(["a", "b"]))
+P = {"x": 0.5, "n": 3, "c": "a"}
+
+
+def _study(storage: BaseStorage, name: str = "s", direction: str = "minimize") -> int:
+    return storage.create_study(
+        name, space=SPACE, direction=direction, sampler={"name": "random"}
+    ).study_id
+
+
+def test_create_get_list_delete(storage):
+    sid = _study(storage)
+    info = storage.get_study("s")
+    assert info.study_id == sid and info.space == SPACE and info.direction == "minimize"
+    assert info.sampler == {"name": "random"}
+    with pytest.raises(DuplicatedStudyError):
+        _study(storage)
+    _study(storage, "t", "maximize")
+    assert [i.name for i in storage.list_studies()] == ["s", "t"]
+    storage.delete_study("s")
+    with pytest.raises(StudyNotFoundError):
+        storage.get_study("s")
+    with pytest.raises(StudyNotFoundError):
+        storage.delete_study("s")
+
+
+def test_study_attrs_merge(storage):
+    sid = _study(storage)
+    storage.set_study_system_attrs(sid, {"a": 1})
+    storage.set_study_system_attrs(sid, {"b": [1, 2]})
+    storage.set_study_user_attrs(sid, {"u": "v"})
+    info = storage.get_study("s")
+    assert info.system_attrs == {"a": 1, "b": [1, 2]} and info.user_attrs == {"u": "v"}
+
+
+def test_trial_lifecycle_and_counters(storage):
+    sid = _study(storage)
+    t = storage.start_trial(sid, P, worker="w1", system_attrs={"sampler": {"k": 1}})
+    assert t.number == 0 and t.state is TrialState.RUNNING and t.worker == "w1"
+    assert storage.counts(sid).running == 1
+    assert (
+        storage.finish_trial(t.trial_id, worker="w2", state=TrialState.COMPLETE, value=1.0) is None
+    )
+    done = storage.finish_trial(
+        t.trial_id,
+        worker="w1",
+        state=TrialState.COMPLETE,
+        value=0.25,
+        system_attrs={"returncode": 0},
+    )
+    assert done.state is TrialState.COMPLETE and done.value == 0.25
+    assert done.system_attrs == {"sampler": {"k": 1}, "returncode": 0}
+    assert done.params == P and done.duration is not None and done.duration >= 0
+    assert done.sampler_meta == {"k": 1}
+    # a finished trial cannot be finished again
+    assert storage.finish_trial(t.trial_id, worker="w1", state=TrialState.FAILED) is None
+    t2 = storage.start_trial(sid, P, worker="w1")
+    storage.finish_trial(
+        t2.trial_id, worker="w1", state=TrialState.FAILED, message="boom", stderr="tail"
+    )
+    t3 = storage.start_trial(sid, P, worker="w1")
+    storage.finish_trial(t3.trial_id, worker=None, state=TrialState.PRUNED, value=0.9)
+    c = storage.counts(sid)
+    assert (c.complete, c.failed, c.pruned, c.running, c.waiting) == (1, 1, 1, 0, 0)
+    assert c.done == 2 and c.total == 3
+    failed = storage.get_trial(t2.trial_id)
+    assert failed.message == "boom" and failed.stderr == "tail"
+
+
+def test_budget_limit_is_enforced(storage):
+    sid = _study(storage)
+    a = storage.start_trial(sid, P, worker="w", limit=2)
+    b = storage.start_trial(sid, P, worker="w", limit=2)
+    assert a is not None and b is not None
+    assert storage.start_trial(sid, P, worker="w", limit=2) is None
+    storage.finish_trial(
+        a.trial_id, worker="w", state=TrialState.FAILED
+    )  # failures free the budget
+    c = storage.start_trial(sid, P, worker="w", limit=2)
+    assert c is not None and c.number == 2
+    storage.finish_trial(b.trial_id, worker="w", state=TrialState.COMPLETE, value=1.0)
+    assert storage.start_trial(sid, P, worker="w", limit=2) is None
+
+
+def test_enqueue_and_claim(storage):
+    sid = _study(storage)
+    q1 = storage.enqueue_trial(sid, P)
+    q2 = storage.enqueue_trial(sid, {**P, "x": 0.1})
+    assert q1.state is TrialState.WAITING and (q1.number, q2.number) == (0, 1)
+    assert storage.counts(sid).waiting == 2
+    got = storage.claim_waiting(sid, worker="w")
+    assert got.number == 0 and got.state is TrialState.RUNNING and got.worker == "w"
+    assert storage.claim_waiting(sid, worker="w", limit=1) is None  # budget: 1 running already
+    got2 = storage.claim_waiting(sid, worker="w")
+    assert got2.number == 1
+    assert storage.claim_waiting(sid, worker="w") is None
+    assert storage.counts(sid).waiting == 0 and storage.counts(sid).running == 2
+
+
+def test_release_keeps_number_and_params(storage):
+    sid = _study(storage)
+    t = storage.start_trial(sid, P, worker="w")
+    assert not storage.release_trial(t.trial_id, worker="other")
+    assert storage.release_trial(t.trial_id, worker="w")
+    assert storage.counts(sid).waiting == 1
+    again = storage.claim_waiting(sid, worker="w2")
+    assert again.number == t.number and again.params == P and again.worker == "w2"
+
+
+def test_finished_since_is_incremental_and_ordered(storage):
+    sid = _study(storage)
+    ts = [storage.start_trial(sid, P, worker="w") for _ in range(4)]
+    for i in (2, 0, 3):
+        storage.finish_trial(ts[i].trial_id, worker="w", state=TrialState.COMPLETE, value=float(i))
+    new, seq = storage.finished_since(sid, 0)
+    assert [t.number for t in new] == [2, 0, 3]
+    storage.finish_trial(ts[1].trial_id, worker="w", state=TrialState.FAILED)
+    new2, seq2 = storage.finished_since(sid, seq)
+    assert [t.number for t in new2] == [1] and seq2 > seq
+    assert storage.finished_since(sid, seq2) == ([], seq2)
+    assert [t.number for t in storage.get_trials(sid, order="finish")] == [2, 0, 3, 1]
+
+
+def test_pending_and_get_trials(storage):
+    sid = _study(storage)
+    a = storage.start_trial(sid, P, worker="w")
+    storage.enqueue_trial(sid, P)
+    c = storage.start_trial(sid, P, worker="w")
+    storage.finish_trial(c.trial_id, worker="w", state=TrialState.COMPLETE, value=1.0)
+    assert [t.number for t in storage.pending_trials(sid)] == [0, 1]
+    assert [t.number for t in storage.get_trials(sid)] == [0, 1, 2]
+    assert [t.number for t in storage.get_trials(sid, states=[TrialState.COMPLETE])] == [2]
+    assert [t.number for t in storage.get_trials(sid, limit=2, offset=1)] == [1, 2]
+    assert storage.get_trial_by_number(sid, 0).trial_id == a.trial_id
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_best_trial(storage, direction):
+    sid = _study(storage, direction=direction)
+    assert storage.best_trial(sid, direction) is None
+    for v in (3.0, -1.0, 7.0, -1.0):
+        t = storage.start_trial(sid, P, worker="w")
+        storage.finish_trial(t.trial_id, worker="w", state=TrialState.COMPLETE, value=v)
+    t = storage.start_trial(sid, P, worker="w")
+    storage.finish_trial(t.trial_id, worker="w", state=TrialState.PRUNED, value=-100.0)
+    best = storage.best_trial(sid, direction)
+    assert (best.value, best.number) == ((-1.0, 1) if direction == "minimize" else (7.0, 2))
+
+
+def test_reports_and_intermediate(storage):
+    sid = _study(storage)
+    t = storage.start_trial(sid, P, worker="w")
+    storage.report(t.trial_id, 1, 0.5)
+    storage.report(t.trial_id, 2, 0.4)
+    storage.report(t.trial_id, 2, 0.3)  # replaces
+    u = storage.start_trial(sid, P, worker="w")
+    storage.report(u.trial_id, 2, 0.9)
+    full = storage.get_trial(t.trial_id, with_intermediate=True)
+    assert dict(full.intermediate) == {1: 0.5, 2: 0.3} and full.last_step == 2
+    assert storage.intermediate_values(sid, 2) == {0: {2: 0.3}, 1: {2: 0.9}}
+    assert storage.intermediate_values(sid) == {0: {1: 0.5, 2: 0.3}, 1: {2: 0.9}}
+
+
+def test_user_and_system_attrs(storage):
+    sid = _study(storage)
+    t = storage.start_trial(sid, P, worker="w", system_attrs={"a": 1})
+    storage.set_trial_user_attrs(t.trial_id, {"acc": 0.9})
+    storage.set_trial_system_attrs(t.trial_id, {"job_id": "42"})
+    got = storage.get_trial(t.trial_id)
+    assert got.user_attrs == {"acc": 0.9} and got.system_attrs == {"a": 1, "job_id": "42"}
+
+
+def test_reclaim_worker_and_stale(storage):
+    sid = _study(storage)
+    a = storage.start_trial(sid, P, worker="dead:1:x")
+    b = storage.start_trial(sid, P, worker="alive:2:y")
+    m = storage.start_trial(sid, P, worker="manual@h:3:z")
+    out = storage.reclaim_worker_trials(sid, ["dead:1:x"], requeue=True, max_attempts=2)
+    assert [(t.number, t.state) for t in out] == [(a.number, TrialState.WAITING)]
+    again = storage.claim_waiting(sid, worker="w")
+    assert again.number == a.number
+    out = storage.reclaim_worker_trials(
+        sid, ["w"], requeue=True, max_attempts=2
+    )  # 2nd attempt: fail
+    assert out[0].state is TrialState.FAILED and "lost" in out[0].message
+    storage.heartbeat([b.trial_id], worker="alive:2:y")
+    assert storage.reclaim_stale(sid, grace=60.0, requeue=True) == []
+    stale = storage.reclaim_stale(sid, grace=-1.0, requeue=False)
+    assert [t.number for t in stale] == [b.number]  # never the manual (ask/tell) trial
+    assert storage.get_trial(m.trial_id).state is TrialState.RUNNING
+    c = storage.counts(sid)
+    assert (c.running, c.failed, c.waiting) == (1, 2, 0)
+
+
+def test_values_round_trip_exactly(storage):
+    sid = _study(storage)
+    params = {"x": 0.1 + 0.2, "n": 8, "c": "b"}
+    t = storage.start_trial(sid, params, worker="w")
+    storage.finish_trial(t.trial_id, worker="w", state=TrialState.COMPLETE, value=1e-300)
+    got = storage.get_trial(t.trial_id)
+    assert got.params == params and got.value == 1e-300
+    t = storage.start_trial(sid, params, worker="w")
+    for bad in (math.nan, math.inf, None):
+        with pytest.raises(ValueError):
+            storage.finish_trial(t.trial_id, worker="w", state=TrialState.COMPLETE, value=bad)
+    assert storage.get_trial(t.trial_id).state is TrialState.RUNNING
