@@ -22,9 +22,11 @@ Choices for hyperparameter optimisation (documented here because they change res
 * **Failures** (``y = inf/nan``) are worst; an all-failed simplex restarts.
 * **Restarts** when the simplex collapses: its diameter (max-norm, relative to the cube) falls
   below ``xtol``, or the spread of its values below ``ftol`` (relative), or its best value has not
-  improved for ``stall`` iterations.  ``restart="best"`` rebuilds a regular simplex of
-  circumradius ``restart_size`` around the best point found (whose value is reused);
-  ``"random"`` draws a new initial design; ``"auto"`` alternates: best, random, best, ...
+  improved for ``stall`` iterations.  ``restart="random"`` (default) starts a regular rotated
+  simplex of circumradius ``restart_size`` (0.4) centred at a uniform random point (vertices
+  mirrored into the box); ``"best"`` builds it with the best point found as a vertex (its value
+  is reused); ``"auto"`` alternates best, random, best, ...  On multimodal functions (Styblinski-Tang,
+  Ackley) random restarts found the global basin more often than restarts at the best point.
 * **Initial simplex**: ``init="regular"`` (default: regular simplex, randomly rotated, centred in
   the cube, scaled by ``init_size``; in our benchmarks it beat the others clearly on Hartmann6 and
   Rosenbrock-10D), ``"lhs"`` (Latin hypercube) or ``"random"`` (uniform).  Points told
@@ -50,7 +52,7 @@ from tansaku.algorithms._types import Dim
 __all__ = ["NelderMead"]
 
 INITS = ("regular", "lhs", "random")
-RESTARTS = ("auto", "best", "random")
+RESTARTS = ("random", "best", "auto")
 BOUNDARIES = ("penalty", "clip")
 
 REFLECT, EXPAND, OUTSIDE, INSIDE, SHRINK = 1.0, 2.0, 0.5, -0.5, 0.5
@@ -205,7 +207,8 @@ class _NMMachine:
             verts = _simplex.around(rng, self.best_x, self.o["restart_size"])
             self._set_simplex(verts, known={0: self.best_f})
         else:
-            self._set_simplex(_simplex.pick_vertices([], self.d, rng, fill=self._design(rng)))
+            centre = rng.random(self.d)
+            self._set_simplex(_simplex.centred_at(rng, centre, self.o["restart_size"]))
 
 
 class NelderMead(TrajectoryCore):
@@ -226,8 +229,8 @@ class NelderMead(TrajectoryCore):
         seed: int | None = None,
         init: str = "regular",
         init_size: float = 1.0,
-        restart: str = "auto",
-        restart_size: float = 0.25,
+        restart: str = "random",
+        restart_size: float = 0.4,
         boundary: str = "penalty",
         xtol: float = 1e-4,
         ftol: float = 1e-8,

@@ -12,6 +12,7 @@ import numpy as np
 
 __all__ = [
     "around",
+    "centred_at",
     "centred_regular",
     "is_simplex",
     "lhs_design",
@@ -73,6 +74,17 @@ def around(rng: np.random.Generator, x: np.ndarray, radius: float) -> np.ndarray
         if is_simplex(out):
             return out
     return pick_vertices([x], d, rng)
+
+
+def centred_at(rng: np.random.Generator, centre: np.ndarray, radius: float) -> np.ndarray:
+    """Regular rotated simplex with circumradius ``radius`` centred at ``centre``; vertices
+    outside the box are mirrored in."""
+    centre = np.asarray(centre, dtype=float)
+    for _ in range(20):
+        out = mirror(centre + regular_simplex(rng, centre.size) * radius)
+        if is_simplex(out):
+            return out
+    return pick_vertices([], centre.size, rng)
 
 
 def is_simplex(verts: np.ndarray) -> bool:

@@ -23,9 +23,9 @@ class NelderMeadSampler(TrajectorySampler):
     * ``init``: initial simplex, ``"regular"`` (default; regular simplex, randomly rotated,
       centred in the cube), ``"lhs"`` (Latin hypercube) or ``"random"``; ``init_size`` (0, 1]
       scales the regular simplex (1 touches the box).
-    * ``restart``: after a collapse, ``"auto"`` (default; alternately around the best point and
-      from a fresh design), ``"best"`` or ``"random"``; ``restart_size`` is the circumradius of a
-      simplex around the best point (default 0.25 of the cube).
+    * ``restart``: after a collapse, ``"random"`` (default; a regular simplex at a random place),
+      ``"best"`` (with the best point as a vertex) or ``"auto"`` (alternating); ``restart_size``
+      is its circumradius (default 0.4 of the cube's side).
     * ``boundary``: ``"penalty"`` (default; out-of-box points count as worst, not evaluated) or
       ``"clip"``.
     * ``xtol`` (1e-4), ``ftol`` (1e-8), ``stall`` (default ``20 * (d + 1)``): collapse tests.
@@ -41,8 +41,8 @@ class NelderMeadSampler(TrajectorySampler):
         seed: int | None = None,
         init: str = "regular",
         init_size: float = 1.0,
-        restart: str = "auto",
-        restart_size: float = 0.25,
+        restart: str = "random",
+        restart_size: float = 0.4,
         boundary: str = "penalty",
         xtol: float = 1e-4,
         ftol: float = 1e-8,

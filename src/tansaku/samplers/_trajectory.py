@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from tansaku._errors import ConfigError
+from tansaku._records import FrozenTrial, TrialState
 from tansaku.algorithms._trajectory import Speculation, TrajectoryCore, point_key
 from tansaku.samplers._base import Proposal, Sampler
-from tansaku.study._records import FrozenTrial, TrialState
 
 __all__ = ["TrajectorySampler", "check_bool", "check_choice", "check_number"]
 
