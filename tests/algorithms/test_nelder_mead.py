@@ -162,7 +162,7 @@ def test_predictive_parallel_follows_the_sequential_path_faster_with_cache_hits(
     fn = F.hartmann3
     seq = NelderMead(3, seed=3)
     run_sequential(seq, fn.unit, 80)
-    par = NelderMead(3, seed=3, n_workers=4, speculation=Speculation(n_simulations=32))
+    par = NelderMead(3, seed=3, n_workers=4, speculation=Speculation(n_simulations=12))
     t_par, _ = run_parallel(par, fn.unit, 80, k=4, seed=11)
     # the real simplex path is exactly the sequential one ...
     path_seq = np.array([x for x, _ in seq.trajectory[:80]])
