@@ -14,6 +14,12 @@ from tansaku.algorithms._types import Dim, DimKind
 
 _LAZY = {
     "TPE": "tansaku.algorithms._tpe",
+    "CoordinateSearch": "tansaku.algorithms._coordinate",
+    "NelderMead": "tansaku.algorithms._nelder_mead",
+    "OneAxisSearch": "tansaku.algorithms._one_axis",
+    "SimpleGP": "tansaku.algorithms._surrogate",
+    "Speculation": "tansaku.algorithms._trajectory",
+    "TrajectoryCore": "tansaku.algorithms._trajectory",
 }
 
 __all__ = ["Dim", "DimKind", *sorted(_LAZY)]

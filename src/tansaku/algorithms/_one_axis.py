@@ -166,7 +166,7 @@ class _OneAxisMachine:
         if self.best_z not in self.known:
             self.request = [self.best_z]
             return
-        for _ in range(4 * len(self.directions) + 8):
+        while True:  # ends: at most three full cycles without a point (plain, diagonals, restart)
             chosen = self._choose(self.directions[self.dir])
             if chosen:
                 self.request = chosen

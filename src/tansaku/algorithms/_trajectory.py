@@ -20,10 +20,12 @@ says which points it needs next (``needs()``), and moves on once it is given the
   rounded to ``2**-44``), so results may come back in any order and no id is needed.  A sampler
   keeps the exact array (e.g. in trial metadata) and passes it back.
 * **Speculation.**  When every point the machine needs is already under evaluation and a worker is
-  free, the core fits a small surrogate to the results nearest to the machine's position, simulates many continuations of the
-  machine with values drawn from it, and hands out the point most often needed soon (predictive
-  parallel evaluation, Ozaki, Watanabe & Onishi 2019).  With one worker this never happens, so a
-  sequential run is exactly the classic algorithm.
+  free, the core fits a small surrogate to the results nearest to the machine's position,
+  simulates many continuations of the machine with values drawn from it, and hands out the point
+  most often needed soon (predictive parallel evaluation, Ozaki, Watanabe & Onishi 2019; see
+  :mod:`tansaku.algorithms._predictive`).  With one worker this never happens, so a sequential
+  run is exactly the classic algorithm.  The ranking is drawn from a generator seeded by
+  ``(seed, number of points told)``, so parallel runs and their replays are reproducible too.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Protocol
 
 import numpy as np
 
+from tansaku.algorithms._predictive import rank_needs
 from tansaku.algorithms._surrogate import SimpleGP, Surrogate
 from tansaku.algorithms._types import Dim
 
@@ -102,14 +105,16 @@ def entropy_of(seed: int | None) -> int:
 
 @dataclass(frozen=True)
 class Speculation:
-    """How idle workers are kept busy (predictive parallel evaluation).
+    """How idle workers are kept busy (predictive parallel evaluation, see
+    :mod:`tansaku.algorithms._predictive`).
 
     ``n_simulations`` continuations are simulated from the machine's current state, each until it
     has drawn ``horizon`` unknown values (default ``2 * n_workers + 2``); a point needed as the
     ``j``-th unknown of a continuation scores ``decay ** j``, and free workers get the
     highest-scoring points.  The surrogate (default :class:`SimpleGP`) is fitted to the
-    ``model_points`` told points nearest to the machine; with ``joint=True`` and a surrogate that
-    has ``joint(x)``, values along one continuation are drawn jointly (coherent sample paths).
+    ``model_points`` told points nearest to the machine, on the losses and/or their ranks
+    (``warp``: ``"none"``, ``"rank"`` or ``"both"``); with ``joint=True`` and a surrogate that has
+    ``joint(x)``, values along one continuation are drawn jointly.
     """
 
     n_simulations: int = 64
@@ -117,11 +122,14 @@ class Speculation:
     decay: float = 0.5
     model_points: int = 40
     joint: bool = True
+    warp: str = "both"
     surrogate: Surrogate | None = None
 
     def __post_init__(self) -> None:
         if self.n_simulations < 1 or self.model_points < 2 or not 0 < self.decay <= 1:
             raise ValueError("need n_simulations >= 1, model_points >= 2 and 0 < decay <= 1")
+        if self.warp not in ("none", "rank", "both"):
+            raise ValueError(f"warp must be none, rank or both, got {self.warp!r}")
         if self.horizon is not None and self.horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {self.horizon!r}")
 
@@ -157,11 +165,8 @@ class TrajectoryCore(ABC):
         self.predictive = bool(predictive)
         spec = speculation if speculation is not None else Speculation()
         self.speculation = spec
-        self.n_simulations = spec.n_simulations
         self.horizon = spec.horizon if spec.horizon is not None else 2 * self.n_workers + 2
-        self.decay = spec.decay
         self.model_points = spec.model_points
-        self.joint_paths = spec.joint
         self.surrogate: Surrogate = spec.surrogate if spec.surrogate is not None else SimpleGP()
         self._cache: dict[bytes, float] = {}
         self._points: dict[bytes, np.ndarray] = {}
@@ -210,7 +215,7 @@ class TrajectoryCore(ABC):
         assert self.machine is not None
         if not self.exhausted:
             for p in self.machine.needs():
-                r = self._resolve(p)
+                r = self.resolve(p)
                 if r is not None and r[0] not in self._cache and r[0] not in self._outstanding:
                     return self._hand_out(r[0], r[1], "needed")
             if self.predictive:
@@ -256,6 +261,11 @@ class TrajectoryCore(ABC):
         return [p.copy() for p in self._outstanding.values()]
 
     @property
+    def cache(self) -> dict[bytes, float]:
+        """Every told value by point key (read-only use)."""
+        return self._cache
+
+    @property
     def n_told(self) -> int:
         return len(self._told)
 
@@ -265,7 +275,7 @@ class TrajectoryCore(ABC):
                 **{f"asked_{k}": v for k, v in self.n_asked.items()}}
 
     # -- internals ----------------------------------------------------------------------------
-    def _resolve(self, p: np.ndarray) -> tuple[bytes, np.ndarray] | None:
+    def resolve(self, p: np.ndarray) -> tuple[bytes, np.ndarray] | None:
         """Key and snapped point for a needed point; None when it lies outside the box."""
         raw = p.tobytes()
         hit = self._resolved.get(raw, False)
@@ -296,7 +306,7 @@ class TrajectoryCore(ABC):
             if getattr(machine, "finished", False):  # e.g. a grid search that has seen every point
                 self.exhausted = True
                 return
-            resolved = [self._resolve(p) for p in machine.needs()]
+            resolved = [self.resolve(p) for p in machine.needs()]
             values: list[float] = []
             for r in resolved:
                 if r is None:
@@ -318,32 +328,7 @@ class TrajectoryCore(ABC):
             if self._revisits > self.max_revisits:
                 self.exhausted = True
 
-    @staticmethod
-    def _draw_jointly(
-        joint: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-        unknown: list[tuple[bytes, np.ndarray]],
-        drawn: dict[bytes, float],
-        path: list[np.ndarray],
-        rng: np.random.Generator,
-    ) -> None:
-        """Draw values at ``unknown`` conditioned on the values drawn earlier on this path."""
-        m = len(path)
-        pts = np.array([*path, *(r[1] for r in unknown)])
-        mean, cov = joint(pts)
-        mu, c = mean[m:], cov[m:, m:]
-        if m:
-            c_ss = cov[:m, :m] + 1e-10 * np.eye(m)
-            c_us = cov[m:, :m]
-            prev = np.array([drawn[k] for k in drawn])
-            w = np.linalg.solve(c_ss, c_us.T).T
-            mu = mu + w @ (prev - mean[:m])
-            c = c - w @ c_us.T
-        std = np.sqrt(np.maximum(np.diag(c), 0.0))
-        for (key, q), mi, si in zip(unknown, mu, std):  # marginal draws given the path so far
-            drawn[key] = float(mi + si * rng.standard_normal())
-            path.append(q)
-
-    def _model_data(self) -> tuple[np.ndarray, np.ndarray]:
+    def model_data(self) -> tuple[np.ndarray, np.ndarray]:
         """The ``model_points`` told points nearest to where the machine is now (a local model
         resolves the small value differences that decide the next moves)."""
         assert self.machine is not None
@@ -357,49 +342,8 @@ class TrajectoryCore(ABC):
 
     def _speculation(self) -> list[tuple[bytes, np.ndarray]]:
         """Points ranked by how often (and how soon) simulated continuations need them."""
-        if self._spec_epoch == len(self._told):
-            return self._spec
-        assert self.machine is not None
-        self._spec_epoch = len(self._told)
-        rng = np.random.default_rng([self.entropy, 1, len(self._told)])
-        if self._told:
-            x, y = self._model_data()
-            self.surrogate.fit(x, y)
-        score: dict[bytes, float] = {}
-        where: dict[bytes, np.ndarray] = {}
-        model: dict[bytes, tuple[float, float]] = {}  # surrogate mean/std per point, this epoch
-        joint = getattr(self.surrogate, "joint", None) if self.joint_paths else None
-        for _ in range(self.n_simulations):
-            sim = self.machine.clone()
-            drawn: dict[bytes, float] = {}
-            path: list[np.ndarray] = []  # points drawn so far in this continuation
-            for _step in range(8 * self.horizon + 40):
-                if len(drawn) >= self.horizon:
-                    break
-                resolved = [self._resolve(p) for p in sim.needs()]
-                unknown: list[tuple[bytes, np.ndarray]] = []
-                for r in resolved:
-                    if (r is not None and r[0] not in self._cache and r[0] not in drawn
-                            and all(r[0] != u[0] for u in unknown)):
-                        unknown.append(r)
-                rank = len(drawn)
-                if unknown and joint is not None:
-                    self._draw_jointly(joint, unknown, drawn, path, rng)
-                elif unknown:
-                    fresh = [r for r in unknown if r[0] not in model]
-                    if fresh:
-                        mean, std = self.surrogate.predict(np.array([r[1] for r in fresh]))
-                        for r, m, s in zip(fresh, mean, std):
-                            model[r[0]] = (float(m), float(s))
-                    for r in unknown:
-                        m, s = model[r[0]]
-                        drawn[r[0]] = m + s * float(rng.standard_normal())
-                for i, r in enumerate(unknown):
-                    where[r[0]] = r[1]
-                    score[r[0]] = score.get(r[0], 0.0) + self.decay ** (rank + i)
-                values = [math.inf if r is None else self._cache.get(r[0], drawn.get(r[0], math.inf))
-                          for r in resolved]
-                sim.advance(values)
-        ranked = sorted(score, key=lambda k: -score[k])
-        self._spec = [(k, where[k]) for k in ranked]
+        if self._spec_epoch != len(self._told):
+            self._spec_epoch = len(self._told)
+            rng = np.random.default_rng([self.entropy, 1, len(self._told)])
+            self._spec = rank_needs(self, rng)
         return self._spec
