@@ -75,3 +75,28 @@ def test_simple_gp_fits_and_is_uncertain_away_from_data():
     np.testing.assert_allclose(np.sqrt(np.diag(cov)), std[:3], rtol=1e-6, atol=1e-9)
     gp.fit(x, np.where(np.arange(30) % 5 == 0, np.inf, y))  # failures do not break the fit
     assert np.all(np.isfinite(gp.predict(x)[0]))
+
+
+def test_rank_warp_is_monotone_and_round_trips():
+    from tansaku.algorithms._predictive import RankWarp
+
+    y = np.array([3.0, -1.0, 10.0, 2.0, np.inf, 2.0])
+    w = RankWarp(y)
+    order = np.argsort(np.where(np.isfinite(y), y, 1e9), kind="stable")
+    assert np.all(np.diff(w.z[order]) >= 0)  # ranks keep the order (ties share a score)
+    for v, z in zip(y[:4], w.z[:4]):
+        assert w.back(z) == v
+    zs = np.linspace(-4, 4, 41)
+    back = [w.back(z) for z in zs]
+    assert np.all(np.diff(back) >= 0) and back[0] < -1.0  # monotone, extrapolates beyond the data
+
+
+def test_every_warp_gives_a_ranking():
+    f = lambda x: float(np.sum((x - 0.6) ** 2))  # noqa: E731
+    for warp in ("none", "rank", "both"):
+        core = NelderMead(2, seed=1, n_workers=3, speculation=Speculation(n_simulations=8, warp=warp))
+        pts = [core.ask() for _ in range(3)]
+        for p in pts[:2]:
+            core.tell(p, f(p))
+        extra = core.ask()
+        assert core.last_role == "speculative" and point_key(extra) not in {point_key(p) for p in pts}

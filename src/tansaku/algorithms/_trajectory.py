@@ -122,7 +122,7 @@ class Speculation:
     decay: float = 0.5
     model_points: int = 40
     joint: bool = True
-    warp: str = "both"
+    warp: str = "none"
     surrogate: Surrogate | None = None
 
     def __post_init__(self) -> None:
