@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,8 +34,8 @@ class _CoordMachine:
     def __init__(self, core: CoordinateSearch, prior: list[tuple[np.ndarray, float]]) -> None:
         self.d = core.d
         self.entropy = core.entropy
-        self.step0 = core.options["step"]
-        self.xtol = core.options["xtol"]
+        self.step0 = float(core.options["step"])
+        self.xtol = float(core.options["xtol"])
         self.run = 0
         self.best_x: np.ndarray | None = None
         self.best_f = math.inf
@@ -139,7 +140,7 @@ class CoordinateSearch(TrajectoryCore):
             raise ValueError(f"xtol must be in (0, step), got {xtol!r}")
         if init not in ("center", "random"):
             raise ValueError(f"init must be center or random, got {init!r}")
-        self.options = {"step": float(step), "xtol": float(xtol), "init": init}
+        self.options: dict[str, Any] = {"step": float(step), "xtol": float(xtol), "init": init}
 
     def _make_machine(self, prior: list[tuple[np.ndarray, float]]) -> _CoordMachine:
         return _CoordMachine(self, prior)

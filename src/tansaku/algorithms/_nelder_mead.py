@@ -42,6 +42,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -246,14 +247,14 @@ class NelderMead(TrajectoryCore):
                                      ("boundary", boundary, BOUNDARIES)):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-        for name, value in (("init_size", init_size), ("restart_size", restart_size)):
-            if not 0 < value <= 1:
-                raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+        for name, size in (("init_size", init_size), ("restart_size", restart_size)):
+            if not 0 < size <= 1:
+                raise ValueError(f"{name} must be in (0, 1], got {size!r}")
         if not xtol >= 0 or not ftol >= 0:
             raise ValueError(f"xtol and ftol must be >= 0, got {xtol!r}, {ftol!r}")
         if stall is not None and stall < 1:
             raise ValueError(f"stall must be >= 1, got {stall!r}")
-        self.options = {
+        self.options: dict[str, Any] = {
             "init": init, "init_size": float(init_size), "restart": restart,
             "restart_size": float(restart_size), "boundary": boundary, "xtol": float(xtol),
             "ftol": float(ftol), "stall": int(stall) if stall is not None else 20 * (self.d + 1),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,9 +55,11 @@ class _OneAxisMachine:
         self.ordered = [d.kind != "categorical" for d in core.dims]
         self.total = math.prod(self.sizes)
         self.batch = core.batch
-        self.explore = core.options["explore"]
+        self.explore = float(core.options["explore"])
         self.entropy = core.entropy
         self.known: dict[tuple[int, ...], float] = {}
+        self.best_z: tuple[int, ...] = ()
+        self.best_f = math.inf
         self.run = 0
         self.finished = False
         start: tuple[int, ...] | None = None
@@ -211,7 +214,7 @@ class OneAxisSearch(TrajectoryCore):
         batch: int | None = None,
         levels: int = 11,
         max_levels: int = 64,
-        axes: Sequence[Sequence[float]] | None = None,
+        axes: Sequence[Sequence[float] | np.ndarray] | None = None,
         explore: float = 1.0,
         init: str = "center",
         n_workers: int = 1,
@@ -241,7 +244,7 @@ class OneAxisSearch(TrajectoryCore):
         self.axes = [a if len(a) <= max_levels
                      else a[np.unique(np.round(np.linspace(0, len(a) - 1, max_levels)).astype(int))]
                      for a in full]
-        self.options = {"levels": int(levels), "max_levels": int(max_levels),
+        self.options: dict[str, Any] = {"levels": int(levels), "max_levels": int(max_levels),
                         "explore": float(explore), "init": init}
         self.snap = self._snap_to_grid
 

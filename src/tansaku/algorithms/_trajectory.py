@@ -223,8 +223,8 @@ class TrajectoryCore(ABC):
                     if key not in self._cache and key not in self._outstanding:
                         return self._hand_out(key, q, "speculative")
         rng = np.random.default_rng([self.entropy, 2, len(self._told), len(self._outstanding)])
-        q = self._fallback(rng)
-        return None if q is None else self._hand_out(point_key(q), q, "random")
+        filler = self._fallback(rng)
+        return None if filler is None else self._hand_out(point_key(filler), filler, "random")
 
     def tell(self, x: Sequence[float] | np.ndarray, y: float) -> None:
         """Record the loss ``y`` at ``x`` (``nan``/``inf``: failed, treated as worst)."""
@@ -278,9 +278,8 @@ class TrajectoryCore(ABC):
     def resolve(self, p: np.ndarray) -> tuple[bytes, np.ndarray] | None:
         """Key and snapped point for a needed point; None when it lies outside the box."""
         raw = p.tobytes()
-        hit = self._resolved.get(raw, False)
-        if hit is not False:
-            return hit
+        if raw in self._resolved:
+            return self._resolved[raw]
         lo, hi = float(p.min()), float(p.max())
         if lo < -_EPS or hi > 1.0 + _EPS:
             out = None
