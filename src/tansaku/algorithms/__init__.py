@@ -16,6 +16,12 @@ _LAZY = {
     "TPE": "tansaku.algorithms._tpe",
     "GPOptimizer": "tansaku.algorithms._gp",
     "DNGOOptimizer": "tansaku.algorithms._dngo",
+    "CoordinateSearch": "tansaku.algorithms._coordinate",
+    "NelderMead": "tansaku.algorithms._nelder_mead",
+    "OneAxisSearch": "tansaku.algorithms._one_axis",
+    "SimpleGP": "tansaku.algorithms._surrogate",
+    "Speculation": "tansaku.algorithms._trajectory",
+    "TrajectoryCore": "tansaku.algorithms._trajectory",
 }
 
 __all__ = ["Dim", "DimKind", *sorted(_LAZY)]

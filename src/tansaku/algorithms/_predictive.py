@@ -1,0 +1,152 @@
+"""Predictive parallel evaluation: which points will a machine need next?
+
+Used by :class:`tansaku.algorithms._trajectory.TrajectoryCore` when every point its machine needs is
+already under evaluation and a worker is free (Ozaki, Watanabe & Onishi 2019).  The idea: fit a
+cheap surrogate near the machine's position, simulate many continuations of the machine with
+values drawn from it, and rank the points those continuations need, earliest and most often first.
+
+Details that matter for the quality of the guesses (measured on Hartmann/Rosenbrock/Branin):
+
+* the surrogate sees only the ``model_points`` told points nearest to the machine, and its
+  length scales follow their spread, so it resolves the small differences near convergence;
+* values along one continuation are drawn jointly (conditioned on the earlier draws of that
+  continuation), so consecutive decisions are coherent;
+* ``warp``: the surrogate is fitted on the losses (``"none"``, default), on the normal scores of
+  their ranks (``"rank"``: Nelder-Mead only compares values) or both, continuations alternating
+  (``"both"``).  Which predicts Nelder-Mead's comparisons better depends on the function: with 4
+  simulated workers rank helped on Rosenbrock-10D (time ratio 0.38 vs 0.41) and hurt on
+  Hartmann6 (0.42 vs 0.37); no variant was better on average, so the simplest is the default;
+* a point needed as the ``j``-th unknown value of a continuation scores ``decay ** j``.
+
+Everything is drawn from a generator the caller seeds, so the ranking is reproducible.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.special import ndtri
+
+if TYPE_CHECKING:
+    from tansaku.algorithms._surrogate import Surrogate
+    from tansaku.algorithms._trajectory import TrajectoryCore
+
+__all__ = ["RankWarp", "rank_needs"]
+
+Resolved = tuple[bytes, np.ndarray]
+
+
+class RankWarp:
+    """Losses -> normal scores of their ranks, and back (monotone, linear beyond the data)."""
+
+    def __init__(self, y: np.ndarray) -> None:
+        y = np.asarray(y, dtype=float)
+        finite = np.isfinite(y)
+        hi = float(np.max(y[finite])) if finite.any() else 0.0
+        lo = float(np.min(y[finite])) if finite.any() else 0.0
+        y = np.where(finite, y, hi + max(hi - lo, 1.0))  # failures: beyond the worst
+        order = np.argsort(y, kind="stable")
+        ranks = np.empty(y.size)
+        ranks[order] = np.arange(y.size)
+        for v in np.unique(y):  # ties share their mean rank
+            tie = y == v
+            ranks[tie] = ranks[tie].mean()
+        self.z = ndtri((ranks + 0.5) / y.size)
+        self._zs, idx = np.unique(self.z, return_index=True)
+        self._ys = y[idx]
+
+    def back(self, z: float) -> float:
+        zs, ys = self._zs, self._ys
+        if zs.size == 1:
+            return float(ys[0] + z)
+        if z < zs[0]:
+            return float(ys[0] - (zs[0] - z) * (ys[1] - ys[0]) / (zs[1] - zs[0]))
+        if z > zs[-1]:
+            return float(ys[-1] + (z - zs[-1]) * (ys[-1] - ys[-2]) / (zs[-1] - zs[-2]))
+        return float(np.interp(z, zs, ys))
+
+
+class _Model:
+    """One fitted surrogate, with an optional warp of the losses."""
+
+    def __init__(self, surrogate: Surrogate, x: np.ndarray, y: np.ndarray, warp: bool) -> None:
+        self.surrogate = surrogate
+        self.warp = RankWarp(y) if warp else None
+        surrogate.fit(x, self.warp.z if self.warp is not None else y)
+        self.joint: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = getattr(
+            surrogate, "joint", None)
+
+    def to_loss(self, v: float) -> float:
+        return v if self.warp is None else self.warp.back(v)
+
+
+def _draw(model: _Model, unknown: list[Resolved], path: list[np.ndarray], values: list[float],
+          use_joint: bool, rng: np.random.Generator) -> list[float]:
+    """Model-space draws at ``unknown``, conditioned on this continuation's earlier draws."""
+    pts = np.array([r[1] for r in unknown])
+    if model.joint is None or not use_joint:
+        mean, std = model.surrogate.predict(pts)
+        return [float(m + s * rng.standard_normal()) for m, s in zip(mean, std)]
+    m = len(path)
+    mean, cov = model.joint(np.array([*path, *pts]) if m else pts)
+    mu, c = mean[m:], cov[m:, m:]
+    if m:
+        c_ss = cov[:m, :m] + 1e-10 * np.eye(m)
+        c_us = cov[m:, :m]
+        w = np.linalg.solve(c_ss, c_us.T).T
+        mu = mu + w @ (np.array(values) - mean[:m])
+        c = c - w @ c_us.T
+    std = np.sqrt(np.maximum(np.diag(c), 0.0))
+    return [float(mi + si * rng.standard_normal()) for mi, si in zip(mu, std)]
+
+
+def rank_needs(core: TrajectoryCore, rng: np.random.Generator) -> list[Resolved]:
+    """Points (key, snapped point) ranked by their score over simulated continuations."""
+    machine = core.machine
+    assert machine is not None
+    spec = core.speculation
+    horizon = core.horizon
+    models: list[_Model] = []
+    if core.n_told:
+        x, y = core.model_data()
+        warps = {"none": (False,), "rank": (True,), "both": (False, True)}[spec.warp]
+        for i, warp in enumerate(warps):
+            sur = core.surrogate if i == 0 else copy.deepcopy(core.surrogate)
+            models.append(_Model(sur, x, y, warp))
+    score: dict[bytes, float] = {}
+    where: dict[bytes, np.ndarray] = {}
+    cache = core.cache
+    for s in range(spec.n_simulations):
+        model = models[s % len(models)] if models else None
+        sim = machine.clone()
+        drawn: dict[bytes, float] = {}  # loss values of this continuation
+        path: list[np.ndarray] = []  # ... and where they were drawn, in model space:
+        path_values: list[float] = []
+        for _step in range(8 * horizon + 40):
+            if len(drawn) >= horizon:
+                break
+            resolved = [core.resolve(p) for p in sim.needs()]
+            unknown: list[Resolved] = []
+            for r in resolved:
+                if (r is not None and r[0] not in cache and r[0] not in drawn
+                        and all(r[0] != u[0] for u in unknown)):
+                    unknown.append(r)
+            if unknown:
+                rank = len(drawn)
+                if model is None:  # nothing told yet: any order is as likely
+                    draws = [float(v) for v in rng.standard_normal(len(unknown))]
+                else:
+                    draws = _draw(model, unknown, path, path_values, spec.joint, rng)
+                for i, (r, v) in enumerate(zip(unknown, draws)):
+                    drawn[r[0]] = model.to_loss(v) if model is not None else v
+                    path.append(r[1])
+                    path_values.append(v)
+                    where[r[0]] = r[1]
+                    score[r[0]] = score.get(r[0], 0.0) + spec.decay ** (rank + i)
+            sim.advance([math.inf if r is None else cache.get(r[0], drawn.get(r[0], math.inf))
+                         for r in resolved])
+    return [(k, where[k]) for k in sorted(score, key=lambda k: -score[k])]
