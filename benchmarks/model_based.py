@@ -43,6 +43,7 @@ from tansaku._records import FrozenTrial, TrialState  # noqa: E402
 from tansaku._space import Space  # noqa: E402
 from tansaku.samplers import Proposal, Sampler, make_sampler  # noqa: E402
 from tansaku.testing import functions as F  # noqa: E402
+from tansaku.testing.driver import drive  # noqa: E402
 
 OURS = ("gp", "dngo", "tpe", "cmaes")
 THEIRS = ("optuna-tpe", "optuna-gp", "optuna-cmaes", "hyperopt-tpe")
@@ -95,16 +96,19 @@ def _params(p: Proposal | dict[str, Any] | None) -> dict[str, Any]:
     return dict(p.params) if isinstance(p, Proposal) else dict(p)
 
 
-def run_tansaku(name: str, f: F.TestFunction, seed: int, budget: int) -> list[float]:
-    s = _tansaku_sampler(name, seed)
-    s.bind(Space(f.space()), direction="minimize", seed=seed)
-    ys: list[float] = []
-    for i in range(budget):
-        params = _params(s.ask([]))
-        y = f([params[f"x{j}"] for j in range(f.dim)])
-        s.tell(FrozenTrial(number=i, state=TrialState.COMPLETE, params=params, value=y))
-        ys.append(y)
-    return ys
+def _attrs(p: Proposal | dict[str, Any] | None) -> dict[str, Any]:
+    """The system_attrs the study would store with the trial: the proposal's meta, handed back
+    to the sampler as ``trial.sampler_meta`` (cmaes needs it to know which generation a trial is in)."""
+    return {"sampler": dict(p.meta)} if isinstance(p, Proposal) and p.meta else {}
+
+
+def run_tansaku(name: str, f: F.TestFunction, seed: int, budget: int, **opts: Any) -> list[float]:
+    """One worker through the shared contract driver (it hands each proposal's meta back with
+    the trial, as the study does; cmaes needs it to tell which generation a trial belongs to)."""
+    names = [f"x{j}" for j in range(f.dim)]
+    res = drive(_tansaku_sampler(name, seed, **opts), f.space(),
+                lambda p: f([p[k] for k in names]), n_trials=budget, seed=seed)
+    return [float(t.value) for t in res.finished]  # type: ignore[arg-type]
 
 
 def run_optuna(kind: str, f: F.TestFunction, seed: int, budget: int) -> list[float]:
@@ -228,10 +232,11 @@ def _time_tansaku(name: str, n: int, d: int, k: int) -> tuple[float, float]:
     times = []
     for i in range(k + 1):
         t0 = time.process_time()
-        params = _params(s.ask([]))
+        p = s.ask([])
         times.append(time.process_time() - t0)
+        params = _params(p)
         s.tell(FrozenTrial(number=n + i, state=TrialState.COMPLETE, params=params,
-                           value=f([params[f"x{j}"] for j in range(d)])))
+                           value=f([params[f"x{j}"] for j in range(d)]), system_attrs=_attrs(p)))
     return times[0], float(np.mean(times[1:]))
 
 
@@ -336,26 +341,31 @@ def simulate_parallel(name: str, fname: str, seed: int, budget: int, workers: in
     s = _tansaku_sampler(name, seed, consider_pending=consider_pending)
     s.bind(space, direction="minimize", seed=seed, n_workers=workers)
     dur = np.random.default_rng([seed, 99]).uniform(0.5, 1.5, budget)
-    running: list[tuple[float, int, dict[str, Any]]] = []  # (finish time, number, params)
+    # (finish time, number, params, system_attrs)
+    running: list[tuple[float, int, dict[str, Any], dict[str, Any]]] = []
     points: list[np.ndarray] = []
     spread: list[float] = []
     done: list[tuple[float, float]] = []  # (finish time, value)
     clock, number = 0.0, 0
     while number < budget or running:
         while number < budget and len(running) < workers:
-            pending = [FrozenTrial(number=m, state=TrialState.RUNNING, params=p) for _, m, p in running]
-            params = _params(s.ask(pending))
+            pending = [FrozenTrial(number=m, state=TrialState.RUNNING, params=p, system_attrs=a)
+                       for _, m, p, a in running]
+            prop = s.ask(pending)
+            params = _params(prop)
             u = space.to_unit(params)
             if running:
-                spread.append(min(float(np.linalg.norm(u - space.to_unit(p))) for _, _, p in running))
+                spread.append(min(float(np.linalg.norm(u - space.to_unit(p)))
+                                  for _, _, p, _ in running))
             points.append(u)
-            running.append((clock + dur[number], number, params))
+            running.append((clock + dur[number], number, params, _attrs(prop)))
             number += 1
         running.sort(key=lambda r: r[0])
-        clock, m, params = running.pop(0)
+        clock, m, params, attrs = running.pop(0)
         y = f([params[f"x{j}"] for j in range(f.dim)])
         done.append((clock, y))
-        s.tell(FrozenTrial(number=m, state=TrialState.COMPLETE, params=params, value=y))
+        s.tell(FrozenTrial(number=m, state=TrialState.COMPLETE, params=params, value=y,
+                           system_attrs=attrs))
     pts = np.array(points)
     dists = np.sqrt(((pts[:, None] - pts[None]) ** 2).sum(-1))[np.triu_indices(len(pts), 1)]
     return {"duplicates": int(np.sum(dists < 1e-9)), "spread": float(np.median(spread)),

@@ -246,3 +246,10 @@ def test_degenerate_spaces(space: dict, kind: str) -> None:
     assert s._opt is not None and s._opt.kind == kind
     assert len(res.finished) == 40
     assert all(tk.Space(space).validate_params(p) == p for p in res.proposals)
+
+
+def test_default_step_size_spans_the_box_at_three_sigma() -> None:
+    s = CmaEsSampler(seed=0)
+    drive(s, SPHERE_SPACE, sphere, n_trials=1)
+    assert s._opt is not None and s._opt._opt._sigma == pytest.approx(1 / 6)
+    assert s._opt._opt._mean == pytest.approx([0.5, 0.5, 0.5])

@@ -13,6 +13,10 @@ How the contract maps onto CMA-ES's generations:
   a new CMA-ES starts from a uniformly random point with ``inc_popsize`` times the population.
 * Which optimiser: ``cmaes.CMA``, ``cmaes.CMAwM`` (margin for ints) or ``cmaes.CatCMAwM``
   (categoricals, log ints); see :mod:`tansaku.samplers._cma_backend`.
+* Start: the mean is the centre of the unit cube (or ``x0``) and ``sigma0`` defaults to 1/6 of
+  each range, so mean +- 3 sigma spans the box (the usual rule; Optuna's default too).  The
+  earlier default 0.2 was a little worse at small budgets on development seeds (100-119 of the
+  issue-4 functions, 50 evaluations), equal by 200.
 * Trials this sampler did not propose (enqueued ones, another sampler's) are ignored.
 * ``consider_pending`` is accepted so every model-based sampler takes the same options, but it
   changes nothing here: the members of a generation are distinct draws whatever is pending, and
@@ -56,7 +60,7 @@ class CmaEsSampler(Sampler):
         self,
         *,
         seed: int | None = None,
-        sigma0: float = 0.2,
+        sigma0: float = 1 / 6,
         x0: Mapping[str, Any] | None = None,
         popsize: int | None = None,
         restart: str | None = "ipop",
