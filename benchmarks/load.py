@@ -112,6 +112,14 @@ def main() -> None:
                 f"{'tansaku ' + name:<32} {walls[0]:>7.2f} {walls[len(walls) // 2]:>9.2f} "
                 f"{cpu:>6.2f} {code:>5} {size:>13}"
             )
+        with open(d / "t.csv", "rb") as f:
+            csv_rows = sum(1 for _ in f) - 1  # minus the header
+        print(
+            f"exported: t.csv {csv_rows} rows ({(d / 't.csv').stat().st_size / 2**20:.1f} MiB), "
+            f"t.json {(d / 't.json').stat().st_size / 2**20:.1f} MiB"
+        )
+        if csv_rows != args.trials:
+            raise SystemExit(f"export wrote {csv_rows} rows for {args.trials} trials")
         for label, code_ in [
             ('python -c "import tansaku"', "import tansaku"),
             ('python -c "import numpy"', "import numpy"),
