@@ -55,6 +55,7 @@ import os, signal, sys, time
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 signal.signal(signal.SIGHUP, signal.SIG_IGN)
 fd = int(sys.argv[1])
+owner = sys.argv[3].encode() if len(sys.argv) > 3 else b""
 groups = {}
 buf = b""
 while True:
@@ -78,6 +79,31 @@ while True:
                 groups.pop(pgid, None)
         except ValueError:
             pass
+def strays():
+    # groups of processes the owner started whose registration it did not live to send (killed
+    # between starting a program and writing its group here): they carry its pid in their env
+    found = set()
+    if not owner or not os.path.isdir("/proc"):
+        return found
+    key = b"TANSAKU_COORDINATOR_PID=" + owner + b"\0"
+    me = os.getpgrp()
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/" + name + "/environ", "rb") as f:
+                env = f.read()
+            if not (env.startswith(key) or b"\0" + key in env):
+                continue
+            with open("/proc/" + name + "/stat", "rb") as f:
+                pgrp = int(f.read().rsplit(b")", 1)[1].split()[2])
+        except (OSError, ValueError, IndexError):
+            continue
+        if pgrp > 1 and pgrp != me:
+            found.add(pgrp)
+    return found
+for g in strays():
+    groups.setdefault(g, max(groups.values(), default=1.0))
 def send(pgid, sig):
     try:
         os.killpg(pgid, sig)
@@ -91,7 +117,7 @@ while alive and time.monotonic() < deadline:
     alive = [g for g in alive if send(g, 0)]
 # SIGKILL what is left, one verified process at a time: after the grace period a group id whose
 # leader has exited could have been reused, so only members that carry a trial's environment die
-left = set(alive)
+left = set(alive) | strays()  # again: a program the owner was starting may have exec'd since
 for name in os.listdir("/proc") if left and os.path.isdir("/proc") else []:
     if not name.isdigit():
         continue
@@ -123,7 +149,8 @@ def _start() -> bool:
     r, w = os.pipe()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _REAPER_SRC, str(r), "tansaku-reaper"],
+            [sys.executable, "-I", "-S", "-c", _REAPER_SRC, str(r), "tansaku-reaper",
+             str(os.getpid())],
             pass_fds=(r,),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

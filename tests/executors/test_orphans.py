@@ -87,6 +87,48 @@ def test_reaper_kills_registered_groups_when_the_owner_is_killed():
         _kill([owner, *(p for p in (keep, drop, reaper) if p)])
 
 
+def test_reaper_kills_what_the_owner_started_but_did_not_live_to_register():
+    # the owner dies between starting a program and registering its group: the program carries
+    # the owner's pid in TANSAKU_COORDINATOR_PID, and that is enough for the reaper to find it
+    code = """
+    import os, subprocess, time
+    from tansaku import _reaper
+    _reaper.ensure_started()
+    mine = {**os.environ, "TANSAKU_COORDINATOR_PID": str(os.getpid())}
+    other = {**os.environ, "TANSAKU_COORDINATOR_PID": "1" + str(os.getpid())}
+    unregistered = subprocess.Popen(
+        ["sh", "-c", "sleep 60 & exec sleep 60"], env=mine, start_new_session=True)
+    foreign = subprocess.Popen(["sleep", "60"], env=other, start_new_session=True)
+    time.sleep(0.3)  # let sh start its background sleep
+    print(unregistered.pid, foreign.pid, _reaper.reaper_pid(), flush=True)
+    time.sleep(60)
+    """
+    owner = _spawn(code)
+    mine = foreign = reaper = 0
+    try:
+        mine, foreign, reaper = map(int, owner.stdout.readline().split())
+        group = [int(p) for p in os.listdir("/proc") if p.isdigit() and _pgrp(int(p)) == mine]
+        assert len(group) == 2 and all(_alive(p) for p in group), group
+        owner.kill()
+        owner.wait()
+        assert _wait_gone(group) == [], "a program the owner started outlived it"
+        assert _wait_gone([reaper]) == []
+        assert _alive(foreign), "a program of another owner was killed"
+    finally:
+        _kill([owner, *(p for p in (mine, foreign, reaper) if p)])
+        if mine:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(mine, signal.SIGKILL)
+
+
+def _pgrp(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
 def test_reaper_survives_a_kill_of_the_owners_group_and_ctrl_c():
     owner = _spawn(OWNER, start_new_session=True)
     keep = drop = reaper = 0
