@@ -14,11 +14,9 @@ what SQLite itself spends, and every trial pays it a dozen times.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import random
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -28,7 +26,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import PoolProxiedConnection
 
 try:
@@ -41,6 +39,16 @@ from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space
 from tansaku.storage import _schema as S
 from tansaku.storage._base import BaseStorage, ExportRow, StudyCounts, StudyInfo
+from tansaku.storage._sqlutil import (
+    Result,
+    authority,
+    dumps,
+    in_list,
+    pyformat,
+    redact_url,
+    same,
+    transient,
+)
 
 __all__ = ["SQLStorage", "redact_url"]
 
@@ -68,102 +76,6 @@ def _budget(limit: int | None) -> str:
     return "" if limit is None else " AND n_running + n_complete + n_pruned < :limit"
 
 
-class _Result:
-    """The rows of one statement, fetched at once (its cursor is already closed)."""
-
-    __slots__ = ("lastrowid", "rowcount", "rows")
-
-    def __init__(self, rows: Sequence[Any], rowcount: int, lastrowid: int | None) -> None:
-        self.rows = rows
-        self.rowcount = rowcount
-        self.lastrowid = lastrowid
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.rows)
-
-    def first(self) -> Any:
-        return self.rows[0] if self.rows else None
-
-    def scalar(self) -> Any:
-        return self.rows[0][0] if self.rows else None
-
-
-_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-
-
-@functools.lru_cache(maxsize=512)
-def _pyformat(statement: str) -> str:
-    """A statement with ``:name`` parameters rewritten for psycopg (``%(name)s``, ``%`` doubled)."""
-    return _NAMED.sub(r"%(\1)s", statement.replace("%", "%%"))
-
-
-def _same(statement: str) -> str:
-    return statement
-
-
-def _in(name: str, values: Sequence[Any], params: dict[str, Any]) -> str:
-    """``(:name0, :name1, ...)`` for an IN list, adding the values to ``params``."""
-    params.update({f"{name}{i}": v for i, v in enumerate(values)})
-    return "(" + ", ".join(f":{name}{i}" for i in range(len(values))) + ")"
-
-
-def _authority(url: str) -> str:
-    return url.partition("://")[2].partition("/")[0]
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (also when the URL does not parse)."""
-    url = str(url)
-    if _authority(url).count("@") <= 1:
-        try:
-            return make_url(url).render_as_string(hide_password=True)
-        except Exception:
-            pass
-    # keep the scheme and host for messages, never anything between 'user:' and the last '@'
-    return re.sub(r"(://[^:/@]*):[^/]*@", r"\1:***@", url)
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), allow_nan=True, default=_json_default)
-
-
-def _json_default(obj: Any) -> Any:
-    item = getattr(obj, "item", None)  # numpy scalars
-    if callable(item):
-        return item()
-    if isinstance(obj, (set, tuple)):
-        return list(obj)
-    return str(obj)
-
-
-#: errors that waiting does not fix -- a full disk or read-only file (SQLite), a wrong password or
-#: database name (PostgreSQL): fail at once instead of retrying for ``retry_timeout``
-_PERMANENT = (
-    "database or disk is full",
-    "readonly database",
-    "disk i/o error",
-    "password authentication failed",
-    "no pg_hba.conf entry",
-)
-_MISSING = ("database", "role")  # FATAL: database "x" does not exist / role "x" does not exist
-
-
-def _transient(exc: BaseException, dbapi: Any) -> bool:
-    """Errors worth retrying: a locked SQLite, a dropped or restarting PostgreSQL connection
-    (raised through SQLAlchemy, or by the driver itself on the plain-SQL path)."""
-    text = str(getattr(exc, "orig", exc)).lower()
-    if any(p in text for p in _PERMANENT):
-        return False
-    if "does not exist" in text and any(f'{m} "' in text for m in _MISSING):
-        return False
-    if isinstance(exc, OperationalError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    orig = getattr(exc, "orig", exc)
-    return isinstance(orig, (sqlite3.OperationalError, dbapi.OperationalError))
-
-
 class SQLStorage(BaseStorage):
     """Storage in a SQL database given by a SQLAlchemy URL (``sqlite:///path.db``,
     ``postgresql://user:pass@host/db``).
@@ -182,7 +94,7 @@ class SQLStorage(BaseStorage):
         self._raw_url = url
         self.url = redact_url(url)
         self.retry_timeout = float(retry_timeout)
-        if _authority(url).count("@") > 1:  # would be split at the wrong '@', leaking the rest
+        if authority(url).count("@") > 1:  # would be split at the wrong '@', leaking the rest
             raise StorageError(
                 f"invalid storage URL {self.url}: write '@' in a user name or password as %40"
             )
@@ -223,7 +135,7 @@ class SQLStorage(BaseStorage):
         #: UPDATE/INSERT ... RETURNING saves a read per transition (SQLite >= 3.35, PostgreSQL)
         self._returning = self.dialect == "postgresql" or sqlite3.sqlite_version_info >= (3, 35)
         self._dbapi: Any = self._engine.dialect.loaded_dbapi
-        self._native = _same if self.dialect == "sqlite" else _pyformat
+        self._native = same if self.dialect == "sqlite" else pyformat
         if self.dialect == "sqlite":
             self._install_sqlite_hooks()
         self._init_schema()
@@ -287,7 +199,7 @@ class SQLStorage(BaseStorage):
             except (DBAPIError, sqlite3.Error, self._dbapi.Error) as e:
                 if isinstance(
                     e, (IntegrityError, sqlite3.IntegrityError, self._dbapi.IntegrityError)
-                ) or not _transient(e, self._dbapi):
+                ) or not transient(e, self._dbapi):
                     raise StorageError(self._describe(e)) from None
                 if time.monotonic() > deadline:
                     raise StorageError(
@@ -297,14 +209,14 @@ class SQLStorage(BaseStorage):
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 1.0)
 
-    def _q(self, conn: _Conn, sql: str, params: Mapping[str, Any] | None = None) -> _Result:
+    def _q(self, conn: _Conn, sql: str, params: Mapping[str, Any] | None = None) -> Result:
         """Run one statement (``:name`` parameters) in the transaction of ``conn``.  Our columns
         need no type conversion, so the driver's rows are used as they come."""
         cur = conn.cursor()
         try:
             cur.execute(self._native(sql), params or {})
             rows = cur.fetchall() if cur.description is not None else []
-            return _Result(rows, cur.rowcount, getattr(cur, "lastrowid", None))
+            return Result(rows, cur.rowcount, getattr(cur, "lastrowid", None))
         finally:
             cur.close()
 
@@ -367,7 +279,7 @@ class SQLStorage(BaseStorage):
                             conn.close()
                             raise
                     except (DBAPIError, sqlite3.OperationalError) as e:
-                        if not _transient(e, self._dbapi) or time.monotonic() > deadline:
+                        if not transient(e, self._dbapi) or time.monotonic() > deadline:
                             raise StorageError(self._describe(e)) from None
                         time.sleep(0.5)
                 try:
@@ -455,7 +367,7 @@ class SQLStorage(BaseStorage):
         out: dict[int, dict[int, float]] = {}
         for i in range(0, len(trial_ids), 500):
             p: dict[str, Any] = {}
-            ids = _in("i", trial_ids[i : i + 500], p)
+            ids = in_list("i", trial_ids[i : i + 500], p)
             sql = f"SELECT trial_id, step, value FROM tansaku_reports WHERE trial_id IN {ids}"
             for tid, step, value in self._q(conn, sql, p):
                 out.setdefault(tid, {})[step] = value
@@ -486,10 +398,10 @@ class SQLStorage(BaseStorage):
                 {
                     "n": name,
                     "d": direction,
-                    "sp": _dumps(space.to_dict()),
-                    "sa": _dumps(dict(sampler or {})),
+                    "sp": dumps(space.to_dict()),
+                    "sa": dumps(dict(sampler or {})),
                     "t": time.time(),
-                    "ua": _dumps(dict(user_attrs or {})),
+                    "ua": dumps(dict(user_attrs or {})),
                 },
             )
 
@@ -556,7 +468,7 @@ class SQLStorage(BaseStorage):
             self._q(
                 conn,
                 f"UPDATE {table} SET {column} = :v WHERE {key_col} = :k",
-                {"v": _dumps({**json.loads(cur), **attrs}), "k": key},
+                {"v": dumps({**json.loads(cur), **attrs}), "k": key},
             )
 
         self._run(merge)
@@ -614,11 +526,11 @@ class SQLStorage(BaseStorage):
             "s": study_id,
             "n": number,
             "st": state.value,
-            "p": _dumps(dict(params)),
+            "p": dumps(dict(params)),
             "t": now if running else None,
             "w": worker,
             "a": 1 if running else 0,
-            "sa": _dumps(sa) if sa else "{}",
+            "sa": dumps(sa) if sa else "{}",
         }
         insert = (
             "INSERT INTO tansaku_trials (study_id, number, state, params, start_time, worker, "
@@ -820,7 +732,7 @@ class SQLStorage(BaseStorage):
                     "SELECT system_attrs FROM tansaku_trials WHERE trial_id = :t",
                     {"t": trial_id},
                 ).scalar()
-                params["sa"] = _dumps({**json.loads(cur or "{}"), **system_attrs})
+                params["sa"] = dumps({**json.loads(cur or "{}"), **system_attrs})
                 sets += ", system_attrs = :sa"
             return self._transition(conn, trial_id, worker, state, sets, params)
 
@@ -868,7 +780,7 @@ class SQLStorage(BaseStorage):
         p: dict[str, Any] = {"now": time.time(), "w": worker}
         sql = (
             "UPDATE tansaku_trials SET heartbeat = :now WHERE worker = :w AND state = 'running' "
-            f"AND trial_id IN {_in('i', ids, p)}"
+            f"AND trial_id IN {in_list('i', ids, p)}"
         )
         self._run(lambda c: self._q(c, sql, p))
 
@@ -885,7 +797,7 @@ class SQLStorage(BaseStorage):
             tid, attempts, sa = row[0], row[1], row[2]
             reason = why(row)
             if requeue and attempts < max_attempts:
-                attrs = _dumps({**json.loads(sa or "{}"), "requeued": reason})
+                attrs = dumps({**json.loads(sa or "{}"), "requeued": reason})
                 done = self._transition(
                     conn,
                     tid,
@@ -937,7 +849,7 @@ class SQLStorage(BaseStorage):
         p: dict[str, Any] = {"s": study_id}
         sql = (
             "SELECT trial_id, attempts, system_attrs, worker FROM tansaku_trials WHERE "
-            f"study_id = :s AND state = 'running' AND worker IN {_in('w', list(workers), p)}"
+            f"study_id = :s AND state = 'running' AND worker IN {in_list('w', list(workers), p)}"
         )
 
         def reclaim(conn: _Conn) -> list[FrozenTrial]:
@@ -984,7 +896,7 @@ class SQLStorage(BaseStorage):
             values = [TrialState(s).value for s in states]
             if not values:
                 return []
-            where += f" AND state IN {_in('st', values, params)}"
+            where += f" AND state IN {in_list('st', values, params)}"
         order_by = "finish_seq" if order == "finish" else "number"
         if order == "finish":
             where += " AND finish_seq IS NOT NULL"
