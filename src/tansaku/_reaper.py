@@ -79,30 +79,28 @@ while True:
                 groups.pop(pgid, None)
         except ValueError:
             pass
-def strays():
-    # groups of processes the owner started whose registration it did not live to send (killed
-    # between starting a program and writing its group here): they carry its pid in their env
-    found = set()
-    if not owner or not os.path.isdir("/proc"):
-        return found
-    key = b"TANSAKU_COORDINATOR_PID=" + owner + b"\0"
-    me = os.getpgrp()
-    for name in os.listdir("/proc"):
+def scan():
+    # (pid, process group, environment) of every process we may read; empty without /proc
+    procs = []
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not name.isdigit():
             continue
         try:
-            with open("/proc/" + name + "/environ", "rb") as f:
-                env = f.read()
-            if not (env.startswith(key) or b"\0" + key in env):
-                continue
             with open("/proc/" + name + "/stat", "rb") as f:
                 pgrp = int(f.read().rsplit(b")", 1)[1].split()[2])
+            with open("/proc/" + name + "/environ", "rb") as f:
+                procs.append((int(name), pgrp, f.read()))
         except (OSError, ValueError, IndexError):
-            continue
-        if pgrp > 1 and pgrp != me:
-            found.add(pgrp)
-    return found
-for g in strays():
+            pass
+    return procs
+def strays(procs):
+    # groups of processes the owner started whose registration it did not live to send (killed
+    # between starting a program and writing its group here): they carry its pid in their env
+    key = b"TANSAKU_COORDINATOR_PID=" + owner + b"\0"
+    me = os.getpgrp()
+    return {g for _, g, env in procs
+            if owner and (env.startswith(key) or b"\0" + key in env) and g > 1 and g != me}
+for g in strays(scan() if owner else []):
     groups.setdefault(g, max(groups.values(), default=1.0))
 def send(pgid, sig):
     try:
@@ -116,21 +114,16 @@ while alive and time.monotonic() < deadline:
     time.sleep(0.02)
     alive = [g for g in alive if send(g, 0)]
 # SIGKILL what is left, one verified process at a time: after the grace period a group id whose
-# leader has exited could have been reused, so only members that carry a trial's environment die
-left = set(alive) | strays()  # again: a program the owner was starting may have exec'd since
-for name in os.listdir("/proc") if left and os.path.isdir("/proc") else []:
-    if not name.isdigit():
-        continue
-    try:
-        with open("/proc/" + name + "/stat", "rb") as f:
-            pgrp = int(f.read().rsplit(b")", 1)[1].split()[2])
-        if pgrp not in left:
-            continue
-        with open("/proc/" + name + "/environ", "rb") as f:
-            if b"TANSAKU_STUDY=" in f.read():
-                os.kill(int(name), signal.SIGKILL)
-    except (OSError, ValueError, IndexError):
-        pass
+# leader has exited could have been reused, so only members that carry a trial's environment die;
+# strays again: a program the owner was starting may have exec'd since the first look
+procs = scan() if alive or owner else []
+left = set(alive) | strays(procs)
+for pid, g, env in procs:
+    if g in left and b"TANSAKU_STUDY=" in env:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 if left and not os.path.isdir("/proc"):
     for g in left:
         send(g, signal.SIGKILL)
