@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import numpy as np
 
@@ -26,20 +27,26 @@ def curves(n: int) -> np.ndarray:
     return base + 1.0 / np.arange(1, STEPS + 1)[None, :] + 0.05 * rng.random((n, STEPS))
 
 
+def _report_curve(trial: Any, row: np.ndarray) -> tuple[int, bool, float]:
+    """Report ``row`` step by step, asking after each report whether to prune (the two frameworks
+    spell it alike); returns the reports made, whether it was pruned and the seconds it took."""
+    t0 = time.perf_counter()
+    reports, pruned = 0, False
+    for step, v in enumerate(row, 1):
+        trial.report(float(v), step)
+        reports += 1
+        if trial.should_prune():
+            pruned = True
+            break
+    return reports, pruned, time.perf_counter() - t0
+
+
 def run_tansaku(pruner: object, c: np.ndarray) -> float:
     study = tk.create_study({"x": tk.Float(0, 1)}, pruner=pruner)  # type: ignore[arg-type]
     spent, half = 0.0, len(c) // 2
     for i, row in enumerate(c):
         t = study.ask()
-        t0 = time.perf_counter()
-        reports, pruned = 0, False
-        for step, v in enumerate(row, 1):
-            t.report(float(v), step)
-            reports += 1
-            if t.should_prune():
-                pruned = True
-                break
-        dt = time.perf_counter() - t0
+        reports, pruned, dt = _report_curve(t, row)
         study.tell(t, state="pruned") if pruned else study.tell(t, float(row[-1]))
         if i >= half:
             spent += dt / reports
@@ -55,15 +62,7 @@ def run_optuna(pruner: object, c: np.ndarray) -> float:
     for i, row in enumerate(c):
         t = study.ask()
         t.suggest_float("x", 0, 1)
-        t0 = time.perf_counter()
-        reports, pruned = 0, False
-        for step, v in enumerate(row, 1):
-            t.report(float(v), step)
-            reports += 1
-            if t.should_prune():
-                pruned = True
-                break
-        dt = time.perf_counter() - t0
+        reports, pruned, dt = _report_curve(t, row)
         if pruned:
             study.tell(t, state=optuna.trial.TrialState.PRUNED)
         else:
