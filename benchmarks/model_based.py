@@ -120,11 +120,7 @@ def run_optuna(kind: str, f: F.TestFunction, seed: int, budget: int) -> list[flo
         "optuna-cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed),
     }[kind]()
     study = optuna.create_study(sampler=sampler)
-
-    def objective(t: Any) -> float:
-        return f([t.suggest_float(f"x{j}", lo, hi) for j, (lo, hi) in enumerate(zip(f.lower, f.upper))])
-
-    study.optimize(objective, n_trials=budget)
+    study.optimize(f.define_by_run(), n_trials=budget)
     return [float(t.value) for t in study.trials]
 
 

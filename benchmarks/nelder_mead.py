@@ -86,10 +86,7 @@ def _run(job: tuple[str, str, int, int]) -> list[float]:
         sampler = (optuna.samplers.TPESampler(seed=seed) if method == "optuna-tpe"
                    else optuna.samplers.CmaEsSampler(seed=seed))
         study = optuna.create_study(sampler=sampler)
-        bounds = list(zip(f.lower, f.upper))
-        study.optimize(
-            lambda t: f([t.suggest_float(f"x{i}", lo, hi) for i, (lo, hi) in enumerate(bounds)]),
-            n_trials=budget)
+        study.optimize(f.define_by_run(), n_trials=budget)
         values = [t.value for t in study.trials]
     elif method == "scipy-nm":
         values = scipy_nm_with_restarts(f, budget, seed)

@@ -50,9 +50,7 @@ def _run(job: tuple[str, str, int, int]) -> list[float]:
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         mv = not sampler.endswith("-uni")
         study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed, multivariate=mv))
-        bounds = list(zip(f.lower, f.upper))
-        study.optimize(lambda t: f([t.suggest_float(f"x{i}", lo, hi) for i, (lo, hi) in enumerate(bounds)]),
-                       n_trials=budget)
+        study.optimize(f.define_by_run(), n_trials=budget)
         values = [t.value for t in study.trials]
     else:
         spec: dict = {"name": "random" if sampler == "random" else "tpe", "seed": seed}

@@ -68,6 +68,17 @@ class TestFunction:
 
         return _objective
 
+    def define_by_run(self) -> Callable[[object], float]:
+        """An objective ``f(trial)`` for define-by-run libraries (Optuna): it asks for each
+        coordinate with ``trial.suggest_float('x0', lo, hi)``, ..."""
+        bounds = [(f"x{i}", lo, hi) for i, (lo, hi) in enumerate(zip(self.lower, self.upper))]
+
+        def _objective(trial: object) -> float:
+            suggest = trial.suggest_float  # type: ignore[attr-defined]
+            return self([suggest(name, lo, hi) for name, lo, hi in bounds])
+
+        return _objective
+
 
 def _branin(x: np.ndarray) -> float:
     a, b, c = 1.0, 5.1 / (4 * np.pi**2), 5.0 / np.pi
