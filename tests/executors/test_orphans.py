@@ -22,13 +22,18 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
 
 
-def _alive(pid: int) -> bool:
-    """Running and not a zombie."""
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state, ppid, pgrp, ...); [] if gone."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
-        return False
+        return []
+
+
+def _alive(pid: int) -> bool:
+    """Running and not a zombie."""
+    return _stat(pid)[:1] not in ([], ["Z"])
 
 
 def _wait_gone(pids, timeout: float = 10.0) -> list[int]:
@@ -107,7 +112,7 @@ def test_reaper_kills_what_the_owner_started_but_did_not_live_to_register():
     mine = foreign = reaper = 0
     try:
         mine, foreign, reaper = map(int, owner.stdout.readline().split())
-        group = [int(p) for p in os.listdir("/proc") if p.isdigit() and _pgrp(int(p)) == mine]
+        group = [int(p) for p in os.listdir("/proc") if p.isdigit() and _stat(int(p))[2:3] == [str(mine)]]
         assert len(group) == 2 and all(_alive(p) for p in group), group
         owner.kill()
         owner.wait()
@@ -119,14 +124,6 @@ def test_reaper_kills_what_the_owner_started_but_did_not_live_to_register():
         if mine:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(mine, signal.SIGKILL)
-
-
-def _pgrp(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[2])
-    except (OSError, ValueError, IndexError):
-        return -1
 
 
 def test_reaper_survives_a_kill_of_the_owners_group_and_ctrl_c():
