@@ -401,7 +401,7 @@ class Categorical:
 Distribution = Float | Int | Categorical
 
 
-def _plain(d: Any, what: str, *, field: str | None) -> dict[Any, Any]:
+def plain_mapping(d: Any, what: str, *, field: str | None) -> dict[Any, Any]:
     """A user's mapping copied into a dict (ConfigError if it is not one, or cannot be read)."""
     if not isinstance(d, Mapping):
         raise ConfigError(f"expected {what}, got {_describe(d)}", field=field)
@@ -416,7 +416,7 @@ def _plain(d: Any, what: str, *, field: str | None) -> dict[Any, Any]:
 def distribution_from_dict(d: Mapping[str, Any], *, field: str = "") -> Distribution:
     """Build a distribution from its config/JSON form, e.g. ``{type: float, low: 0, high: 1}``."""
     prefix = f"{field}." if field else ""
-    d = _plain(d, "a mapping like {type: float, low: 0, high: 1}", field=field or None)
+    d = plain_mapping(d, "a mapping like {type: float, low: 0, high: 1}", field=field or None)
     kind = d.get("type")
     allowed: dict[str, tuple[str, ...]] = {
         "float": ("type", "low", "high", "log", "step"),
@@ -462,7 +462,7 @@ class Space(Mapping[str, Distribution]):
     ) -> None:
         items: dict[str, Distribution] = {}
         if params is not None:
-            items.update(_plain(params, "a mapping of names to parameters", field="space"))
+            items.update(plain_mapping(params, "a mapping of names to parameters", field="space"))
         items.update(kwargs)
         if not items:
             raise ConfigError("the search space has no parameters", field="space")
@@ -533,7 +533,7 @@ class Space(Mapping[str, Distribution]):
 
     def validate_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Check a full parameter dict (e.g. for ``enqueue``); returns it normalised."""
-        params = _plain(params, "params as a mapping of names to values", field="params")
+        params = plain_mapping(params, "params as a mapping of names to values", field="params")
         missing = [n for n in self._names if n not in params]
         if missing:
             raise ConfigError(f"missing parameter(s): {', '.join(missing)}", field="params")
@@ -554,7 +554,7 @@ class Space(Mapping[str, Distribution]):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, field: str = "space") -> Space:
-        data = _plain(data, "a mapping of parameter names", field=field)
+        data = plain_mapping(data, "a mapping of parameter names", field=field)
         if not data:
             raise ConfigError("the search space has no parameters", field=field)
         dists: dict[str, Distribution] = {}

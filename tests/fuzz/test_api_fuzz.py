@@ -218,6 +218,18 @@ def test_command_with_anything(argv, result, env, cwd, kill_grace, max_log_bytes
             _only_config_error(cmd.check_fields, list(SPACE))
 
 
+def test_sampler_pruner_and_executor_mappings_that_cannot_be_iterated():
+    # found by the fuzz test below in CI: the registries copied a spec with dict(spec), which
+    # iterates it, so a mapping raising in __iter__ escaped as RuntimeError
+    from tansaku.executors._registry import make_executor
+
+    for key, name in (("sampler", "random"), ("pruner", "median")):
+        for spec in (EvilMapping({"name": name}), EvilMapping({"a": 1})):
+            _only_config_error(tk.create_study, {"x": tk.Float(0, 1)}, **{key: spec})
+    for spec in (EvilMapping({"name": "local"}), EvilMapping({"a": 1})):
+        _only_config_error(make_executor, spec, n_workers=2)
+
+
 @SETTINGS
 @given(anything, anything, anything, anything, anything)
 def test_create_study_options_with_anything(name, direction, seed, sampler, pruner):

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tansaku._errors import ConfigError
+from tansaku._space import plain_mapping
 from tansaku.executors._base import Executor
 
 __all__ = ["EXECUTORS", "make_executor"]
@@ -33,7 +34,7 @@ def make_executor(
     if isinstance(spec, str):
         name, options = spec, {}
     elif isinstance(spec, Mapping):
-        options = dict(spec)
+        options = plain_mapping(spec, "an executor mapping", field="executor")
         name = options.pop("name", None)
         if not isinstance(name, str):
             raise ConfigError("an executor mapping needs a 'name' key", field="executor.name")

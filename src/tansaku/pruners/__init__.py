@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tansaku._errors import ConfigError
+from tansaku._space import plain_mapping
 from tansaku.pruners._asha import ASHAPruner
 from tansaku.pruners._base import NopPruner, Pruner
 from tansaku.pruners._hyperband import HyperbandPruner
@@ -36,7 +37,7 @@ def make_pruner(spec: str | Mapping[str, Any] | Pruner | None) -> Pruner | None:
     if isinstance(spec, str):
         name, options = spec, {}
     elif isinstance(spec, Mapping):
-        options = dict(spec)
+        options = plain_mapping(spec, "a pruner mapping", field="pruner")
         name = options.pop("name", None)
         if not isinstance(name, str):
             raise ConfigError("a pruner mapping needs a 'name' key", field="pruner.name")

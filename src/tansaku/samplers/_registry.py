@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tansaku._errors import ConfigError
+from tansaku._space import plain_mapping
 from tansaku.samplers._base import Sampler
 
 __all__ = ["SAMPLERS", "available_samplers", "make_sampler", "sampler_class"]
@@ -92,7 +93,7 @@ def make_sampler(
     if isinstance(spec, str):
         name, options = spec, {}
     elif isinstance(spec, Mapping):
-        options = dict(spec)
+        options = plain_mapping(spec, "a sampler mapping", field="sampler")
         name = options.pop("name", None)
         if name is None:
             raise ConfigError("a sampler mapping needs a 'name' key", field="sampler.name")
