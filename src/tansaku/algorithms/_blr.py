@@ -92,7 +92,7 @@ class BLR:
         mu = phi @ self.mean
         if q is not None and self.lam.size:
             mu = mu + q @ self.lam
-        var = np.einsum("bi,ij,bj->b", phi, self.cov, phi)
+        var = np.sum((phi @ self.cov) * phi, axis=1)
         return mu, np.maximum(var, 1e-12)
 
     def conditioned(

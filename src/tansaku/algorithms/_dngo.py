@@ -28,7 +28,8 @@ finer round of perturbations around the best candidates (no gradients through th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import qmc
@@ -40,6 +41,26 @@ from tansaku.algorithms._mlp import MLP
 from tansaku.algorithms._types import Dim
 
 __all__ = ["DNGOOptimizer"]
+
+Basis = Callable[[np.ndarray], np.ndarray]  # points in the unit cube -> basis functions (B, D)
+
+# random-feature maps tried at each schedule point (length scale on the encoded inputs, which
+# span [-1, 1]; amplitude relative to the network features), the best by BLR evidence is used
+_FOURIER_LENGTHSCALES = (0.25, 0.5, 1.0, 2.0)
+_FOURIER_AMPLITUDES = (0.3, 1.0, 3.0)
+
+
+@dataclass(frozen=True)
+class _Fourier:
+    """Random Fourier features ``amp * sqrt(2/M) cos(e W + b)`` of a squared-exponential kernel
+    (Rahimi & Recht 2007): ``W ~ N(0, 1/ls^2)``, ``b ~ U(0, 2 pi)``."""
+
+    w: np.ndarray
+    phase: np.ndarray
+    amp: float
+
+    def __call__(self, e: np.ndarray) -> np.ndarray:
+        return self.amp * np.sqrt(2.0 / self.w.shape[1]) * np.cos(e @ self.w + self.phase)
 
 
 class DNGOOptimizer:
@@ -58,6 +79,11 @@ class DNGOOptimizer:
         n_candidates: int = 2048,
         n_fantasies: int = 8,
         batch: int = 64,
+        weight_decays: Sequence[float] = (1e-4, 1e-2, 1e-1),
+        select_folds: int = 3,
+        select_growth: float = 1.25,
+        select_max_points: int = 400,
+        random_features: int = 0,
     ) -> None:
         self.dims = list(dims)
         self.batch = int(batch)
@@ -73,8 +99,17 @@ class DNGOOptimizer:
         self.quad = np.array([dm.kind != "categorical" for dm in self.dims])
         self._x: list[np.ndarray] = []
         self._y: list[float] = []
-        self._checkpoint: tuple[int, MLP] | None = None
-        self._fitted: tuple[int, MLP, BLR, LogisticLaplace | None, float] | None = None
+        self.weight_decays = tuple(float(w) for w in weight_decays)
+        if not self.weight_decays or any(not (w >= 0.0) for w in self.weight_decays):
+            raise ValueError(f"weight_decays must be non-negative numbers, got {weight_decays!r}")
+        self.select_folds = int(select_folds)
+        self.select_growth = float(select_growth)
+        self.select_max_points = int(select_max_points)
+        # (schedule point, weight decay, network, random-feature map chosen for that network)
+        self._checkpoint: tuple[int, float, MLP, _Fourier | None] | None = None
+        self._selected: tuple[int, float] | None = None  # (selection point, weight decay)
+        self.random_features = int(random_features)
+        self._fitted: tuple[int, Basis, BLR, LogisticLaplace | None, float] | None = None
         self._sobol: np.ndarray | None = None
 
     # -- data ----------------------------------------------------------------------------------
@@ -107,9 +142,38 @@ class DNGOOptimizer:
     def _q(self, x: np.ndarray) -> np.ndarray:
         return (x[:, self.quad] - 0.5) ** 2
 
-    def _phi(self, net: MLP, x: np.ndarray) -> np.ndarray:
-        h = net.features(self.encode(x))
-        return np.concatenate([h, np.ones((h.shape[0], 1))], axis=1)
+    def _phi(self, net: MLP, x: np.ndarray, fourier: _Fourier | None = None) -> np.ndarray:
+        """Basis functions: the network's last hidden layer, a constant, and (if given) the
+        random Fourier features."""
+        e = self.encode(x)
+        h = net.features(e)
+        parts = [h, np.ones((h.shape[0], 1))]
+        if fourier is not None:
+            parts.append(fourier(e))
+        return np.concatenate(parts, axis=1)
+
+    def _choose_fourier(self, net: MLP, s: int) -> _Fourier | None:
+        """The random-feature map (length scale, amplitude) with the highest BLR evidence on the
+        first ``s`` trials with the checkpoint network: depends only on those trials and the seed
+        (so a replay chooses the same), and is chosen once per schedule point."""
+        if self.random_features <= 0:
+            return None
+        x = np.asarray(self._x[:s])
+        y = np.asarray(self._y[:s])
+        t = self._targets(y, np.isfinite(y))
+        g = self._rng(6)
+        n_in = self.encode(np.zeros((1, self.d))).shape[1]
+        base = g.standard_normal((n_in, self.random_features))
+        phase = g.uniform(0.0, 2.0 * np.pi, self.random_features)
+        best, choice = -np.inf, None
+        for ls in _FOURIER_LENGTHSCALES:
+            for amp in _FOURIER_AMPLITUDES:
+                fourier = _Fourier(base / ls, phase, amp)
+                blr = BLR().fit(self._phi(net, x, fourier), t, self._q(x))
+                ev = blr.log_evidence(np.log(blr.alpha), np.log(blr.beta), blr.lam)
+                if ev > best:
+                    best, choice = ev, fourier
+        return choice
 
     @staticmethod
     def schedule_point(n: int, start: int) -> int:
@@ -126,38 +190,101 @@ class DNGOOptimizer:
         t[~ok] = np.max(t[ok]) if ok.any() else 0.0
         return t
 
-    def _train(self, net: MLP, n: int, epochs: int, rng: np.random.Generator) -> MLP:
+    def _train(self, net: MLP, n: int, epochs: int, rng: np.random.Generator, weight_decay: float,
+               keep: np.ndarray | None = None) -> MLP:
         x = np.asarray(self._x[:n])
         y = np.asarray(self._y[:n])
         ok = np.isfinite(y)
-        steps = max(self.min_steps, int(np.ceil(epochs * n / self.batch)))
         t = self._targets(y, ok)
-        net.train(self.encode(x), t, np.ones_like(ok), rng, steps=steps, batch=self.batch, feasible=ok)
+        if keep is not None:
+            x, t, ok = x[keep], t[keep], ok[keep]
+        steps = max(self.min_steps, int(np.ceil(epochs * len(x) / self.batch)))
+        net.train(self.encode(x), t, np.ones_like(ok), rng, steps=steps, batch=self.batch, feasible=ok,
+                  weight_decay=weight_decay)
         return net
 
-    def fit(self) -> tuple[MLP, BLR, LogisticLaplace | None, float]:
+    @staticmethod
+    def selection_point(n: int, start: int, growth: float) -> int:
+        """The largest ``start * growth^k`` (rounded up, at least one more each time) ``<= n``."""
+        s = max(2, start)
+        while max(s + 1, int(np.ceil(s * growth))) <= n:
+            s = max(s + 1, int(np.ceil(s * growth)))
+        return min(s, n)
+
+    def _weight_decay(self) -> float:
+        """The network's weight decay, chosen by cross-validation at selection points.
+
+        How smooth the network should be depends on the objective: a weight decay of ``1e-4``
+        lets the features follow a rugged function closely, ``1e-1`` keeps them near a smooth
+        trend (on Ackley-10D the held-out rank correlation at 80 random points is 0.59 with
+        ``1e-1`` and about 0 with ``1e-4``; on Hartmann6 the small value is as good or better).
+        So at every ``select_growth`` growth of the data, the first ``m`` trials (at most
+        ``select_max_points`` of them, a seeded subset) are split into ``select_folds`` folds;
+        for each candidate weight decay a network is trained from scratch without each fold, BLR
+        on its features predicts the fold, and the candidate with the lowest held-out squared
+        error of the predictive mean wins (ties: the first listed).  The choice depends only on
+        the first ``m`` trials and the seed, so a replay after resume makes the same one."""
+        if len(self.weight_decays) == 1 or self.select_folds < 2:
+            return self.weight_decays[0]
+        m = self.selection_point(self.n_told, self.n_startup, self.select_growth)
+        if self._selected is not None and self._selected[0] == m:
+            return self._selected[1]
+        y = np.asarray(self._y[:m])
+        ok = np.isfinite(y)
+        t = self._targets(y, ok)
+        x = np.asarray(self._x[:m])
+        rng = self._rng(4, m)
+        use = np.zeros(m, dtype=bool)
+        use[rng.permutation(m)[: self.select_max_points]] = True
+        folds = np.full(m, -1)
+        folds[use] = rng.permutation(int(use.sum())) % self.select_folds
+        errors = []
+        for wd in self.weight_decays:
+            sse = 0.0
+            for f in range(self.select_folds):
+                keep = use & (folds != f)
+                held = (folds == f) & ok
+                if not held.any() or keep.sum() < 2:
+                    continue
+                net_rng = self._rng(5, m, f)
+                net = MLP(self.encode(np.zeros((1, self.d))).shape[1], self.hidden, 2, net_rng)
+                self._train(net, m, self.scratch_epochs, net_rng, wd, keep=keep)
+                blr = BLR().fit(self._phi(net, x[keep]), t[keep], self._q(x[keep]))
+                mu, _ = blr.predict(self._phi(net, x[held]), self._q(x[held]))
+                sse += float(np.sum((t[held] - mu) ** 2))
+            errors.append(sse)
+        chosen = self.weight_decays[int(np.argmin(errors))]
+        self._selected = (m, chosen)
+        return chosen
+
+    def fit(self) -> tuple[Basis, BLR, LogisticLaplace | None, float]:
         """The model for all told data (cached per ``n``)."""
         n = self.n_told
         if self._fitted is not None and self._fitted[0] == n:
             return self._fitted[1:]
         s = self.schedule_point(n, self.n_startup)
-        if self._checkpoint is None or self._checkpoint[0] != s:
+        wd = self._weight_decay()
+        if self._checkpoint is None or self._checkpoint[:2] != (s, wd):
             rng = self._rng(1, s)
             net = MLP(self.encode(np.zeros((1, self.d))).shape[1], self.hidden, 2, rng)
-            self._checkpoint = (s, self._train(net, s, self.scratch_epochs, rng))
-        net = self._checkpoint[1].copy()
+            net = self._train(net, s, self.scratch_epochs, rng, wd)
+            self._checkpoint = (s, wd, net, self._choose_fourier(net, s))
+        net, fourier = self._checkpoint[2].copy(), self._checkpoint[3]
         if n > s:
-            net = self._train(net, n, self.finetune_epochs, self._rng(2, n))
+            net = self._train(net, n, self.finetune_epochs, self._rng(2, n), wd)
         x = np.asarray(self._x)
         y = np.asarray(self._y)
         ok = np.isfinite(y)
         t = self._targets(y, ok)
-        phi = self._phi(net, x)
+        def basis(xq: np.ndarray) -> np.ndarray:
+            return self._phi(net, xq, fourier)
+
+        phi = basis(x)
         blr = BLR().fit(phi, t, self._q(x))
         feas = LogisticLaplace().fit(phi, ok) if (~ok).any() else None
         best = float(np.min(t[ok]))
-        self._fitted = (n, net, blr, feas, best)
-        return net, blr, feas, best
+        self._fitted = (n, basis, blr, feas, best)
+        return basis, blr, feas, best
 
     # -- ask -----------------------------------------------------------------------------------
     def _startup_point(self, index: int) -> np.ndarray:
@@ -171,14 +298,14 @@ class DNGOOptimizer:
         pend = snap(pend.reshape(-1, self.d), self.dims) if pend.size else np.zeros((0, self.d))
         if not self.model_ready():
             return self._startup_point(self.n_told + len(pend))
-        net, blr, feas, best = self.fit()
+        basis, blr, feas, best = self.fit()
         rng = self._rng(3, self.n_told, len(pend))
-        means, cov, bests = self._fantasise(net, blr, best, pend, rng)
+        means, cov, bests = self._fantasise(basis, blr, best, pend, rng)
 
         def score(xq: np.ndarray) -> np.ndarray:
-            phi = self._phi(net, xq)
+            phi = basis(xq)
             mu = phi @ means + (self._q(xq) @ blr.lam)[:, None]  # (B, S)
-            sigma = np.sqrt(np.maximum(np.einsum("bi,ij,bj->b", phi, cov, phi), 1e-12))
+            sigma = np.sqrt(np.maximum(np.sum((phi @ cov) * phi, axis=1), 1e-12))
             val = logmeanexp(log_ei(mu, sigma[:, None], bests[None, :]), axis=1)
             return val if feas is None else val + feas.log_prob(phi)
 
@@ -201,11 +328,11 @@ class DNGOOptimizer:
         return cand[int(np.argmax(vals))]
 
     def _fantasise(
-        self, net: MLP, blr: BLR, best: float, pend: np.ndarray, rng: np.random.Generator
+        self, basis: Basis, blr: BLR, best: float, pend: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if len(pend) == 0:
             return blr.mean[:, None], blr.cov, np.array([best])
-        phi_p = self._phi(net, pend)
+        phi_p = basis(pend)
         q_p = self._q(pend) @ blr.lam
         mu_p = phi_p @ blr.mean + q_p
         cov_p = phi_p @ blr.cov @ phi_p.T + np.eye(len(pend)) / blr.beta
