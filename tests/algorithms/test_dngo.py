@@ -135,3 +135,47 @@ def test_dngo_is_deterministic_with_a_seed_and_rebuilt_by_replay() -> None:
     for x in xa:
         replay.tell(x, F.branin.unit(x))
     assert np.allclose(replay.ask(), a.ask())
+
+
+def _told(opt: DNGOOptimizer, x: np.ndarray, y: np.ndarray) -> DNGOOptimizer:
+    for a, b in zip(x, y):
+        opt.tell(a, float(b))
+    return opt
+
+
+def test_random_features_keep_the_posterior_uncertain_away_from_the_data() -> None:
+    # Trials as Bayesian optimisation leaves them: a few spread out, most crowded around one
+    # incumbent.  The network's 50 features alone make BLR confident at points far from all of
+    # them (why dngo stayed in Hartmann6's local basin); with the random Fourier features the
+    # predictive sd there must grow, and stay small next to the trials.
+    f = F.hartmann6
+    rng = np.random.default_rng(3)
+    x = np.vstack([rng.random((15, 6)), 0.5 + 0.03 * rng.standard_normal((35, 6))])
+    y = np.array([f.unit(u) for u in x])
+    far = rng.random((300, 6))
+    near = x[:10] + 0.01 * rng.standard_normal((10, 6))
+    sds = {}
+    for m in (0, 128):
+        opt = _told(DNGOOptimizer([Dim("continuous")] * 6, seed=0, random_features=m,
+                                  weight_decays=(1e-4,)), x, y)
+        basis, blr, _, _ = opt.fit()
+        sds[m] = {k: float(np.median(np.sqrt(blr.predict(basis(p), opt._q(p))[1])))
+                  for k, p in (("far", far), ("near", near))}
+    assert sds[128]["far"] > 1.3 * sds[0]["far"]
+    assert sds[128]["far"] > 3.0 * sds[128]["near"]
+
+
+def test_weight_decay_is_chosen_by_cross_validation() -> None:
+    # Ackley-10D seen at 60 random points: its ripples are noise to a network this small, and a
+    # strongly regularised one predicts held-out points better (the selection picks it); on a
+    # smooth quadratic every candidate predicts well and the ties go to the first listed.
+    dims = [Dim("continuous")] * 10
+    rng = np.random.default_rng(0)
+    x = rng.random((60, 10))
+    ackley = _told(DNGOOptimizer(dims, seed=0, n_startup=60), x, np.array([F.ackley(10).unit(u) for u in x]))
+    assert ackley._weight_decay() == 1e-1
+    bowl = _told(DNGOOptimizer(dims, seed=0, n_startup=60, weight_decays=(1e-4, 1e4)), x,
+                 np.sum((x - 0.3) ** 2, axis=1))
+    assert bowl._weight_decay() == 1e-4
+    fixed = _told(DNGOOptimizer(dims, seed=0, weight_decays=(1e-2,)), x, np.zeros(60))
+    assert fixed._weight_decay() == 1e-2
