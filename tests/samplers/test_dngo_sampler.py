@@ -20,6 +20,11 @@ FAST = {"name": "dngo", "n_candidates": 512}
         ({"finetune_epochs": -3}, "sampler.finetune_epochs"),
         ({"scratch_epochs": 0}, "sampler.scratch_epochs"),
         ({"n_fantasies": True}, "sampler.n_fantasies"),
+        ({"random_features": -1}, "sampler.random_features"),
+        ({"weight_decays": []}, "sampler.weight_decays"),
+        ({"weight_decays": "1e-4"}, "sampler.weight_decays"),
+        ({"weight_decays": [1e-4, -1.0]}, "sampler.weight_decays"),
+        ({"weight_decays": [float("nan")]}, "sampler.weight_decays"),
         ({"hidden": [10, 10]}, "sampler.hidden"),
     ],
 )
