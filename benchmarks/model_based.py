@@ -46,6 +46,12 @@ from tansaku.testing import functions as F  # noqa: E402
 from tansaku.testing.driver import drive  # noqa: E402
 
 OURS = ("gp", "dngo", "tpe", "cmaes")
+# tansaku samplers with non-default options, run only when asked for by name
+VARIANTS = {
+    # DNGO as in the paper: the network's features only, one fixed weight decay (dngo's default
+    # before random Fourier features and the cross-validated weight decay were added)
+    "dngo-paper": ("dngo", {"random_features": 0, "weight_decays": [1e-4]}),
+}
 THEIRS = ("optuna-tpe", "optuna-gp", "optuna-cmaes", "hyperopt-tpe")
 FUNCS = ("branin", "hartmann3", "hartmann6", "rosenbrock10", "styblinski_tang10", "ackley10")
 
@@ -72,8 +78,9 @@ def _quiet() -> None:
 def available(name: str) -> str | None:
     """None if the sampler can run here, else why not."""
     try:
-        if name in OURS:
-            make_sampler(name)
+        if name in OURS or name in VARIANTS:
+            base, opts = VARIANTS.get(name, (name, {}))
+            make_sampler({"name": base, **opts})
         elif name.startswith("optuna"):
             import optuna  # noqa: F401
 
@@ -147,6 +154,8 @@ def run(sampler: str, fname: str, seed: int, budget: int) -> tuple[list[float], 
         ys = run_random(f, seed, budget)
     elif sampler in OURS:
         ys = run_tansaku(sampler, f, seed, budget)
+    elif sampler in VARIANTS:
+        ys = run_tansaku(VARIANTS[sampler][0], f, seed, budget, **VARIANTS[sampler][1])
     elif sampler == "hyperopt-tpe":
         ys = run_hyperopt(f, seed, budget)
     else:
