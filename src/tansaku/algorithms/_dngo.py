@@ -194,10 +194,12 @@ class DNGOOptimizer:
         return choice
 
     @staticmethod
-    def schedule_point(n: int, start: int) -> int:
+    def schedule_point(n: int, start: int, growth: float = 1.1) -> int:
+        """The largest ``start * growth^k`` (rounded up, at least one more each time) ``<= n``:
+        checkpoints at 10% growth, weight-decay selections at ``select_growth``."""
         s = max(2, start)
-        while max(s + 1, int(np.ceil(s * 1.1))) <= n:
-            s = max(s + 1, int(np.ceil(s * 1.1)))
+        while max(s + 1, int(np.ceil(s * growth))) <= n:
+            s = max(s + 1, int(np.ceil(s * growth)))
         return min(s, n)
 
     # -- model ---------------------------------------------------------------------------------
@@ -221,14 +223,6 @@ class DNGOOptimizer:
                   weight_decay=weight_decay)
         return net
 
-    @staticmethod
-    def selection_point(n: int, start: int, growth: float) -> int:
-        """The largest ``start * growth^k`` (rounded up, at least one more each time) ``<= n``."""
-        s = max(2, start)
-        while max(s + 1, int(np.ceil(s * growth))) <= n:
-            s = max(s + 1, int(np.ceil(s * growth)))
-        return min(s, n)
-
     def _weight_decay(self) -> float:
         """The network's weight decay, chosen by cross-validation at selection points.
 
@@ -244,7 +238,7 @@ class DNGOOptimizer:
         the first ``m`` trials and the seed, so a replay after resume makes the same one."""
         if len(self.weight_decays) == 1 or self.select_folds < 2:
             return self.weight_decays[0]
-        m = self.selection_point(self.n_told, self.n_startup, self.select_growth)
+        m = self.schedule_point(self.n_told, self.n_startup, self.select_growth)
         if self._selected is not None and self._selected[0] == m:
             return self._selected[1]
         y = np.asarray(self._y[:m])
