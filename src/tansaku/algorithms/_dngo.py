@@ -115,6 +115,7 @@ class DNGOOptimizer:
         self.n_candidates = int(n_candidates)
         self.n_fantasies = int(n_fantasies)
         self.quad = np.array([dm.kind != "categorical" for dm in self.dims])
+        self.n_inputs = self.encode(np.zeros((1, self.d))).shape[1]  # network input width
         self._x: list[np.ndarray] = []
         self._y: list[float] = []
         self.weight_decays = tuple(float(w) for w in weight_decays)
@@ -180,8 +181,7 @@ class DNGOOptimizer:
         y = np.asarray(self._y[:s])
         t = self._targets(y, np.isfinite(y))
         g = self._rng(6)
-        n_in = self.encode(np.zeros((1, self.d))).shape[1]
-        base = g.standard_normal((n_in, self.random_features))
+        base = g.standard_normal((self.n_inputs, self.random_features))
         phase = g.uniform(0.0, 2.0 * np.pi, self.random_features)
         best, choice = -np.inf, None
         for ls in _FOURIER_LENGTHSCALES:
@@ -259,7 +259,7 @@ class DNGOOptimizer:
                 if not held.any() or keep.sum() < 2:
                     continue
                 net_rng = self._rng(5, m, f)
-                net = MLP(self.encode(np.zeros((1, self.d))).shape[1], self.hidden, 2, net_rng)
+                net = MLP(self.n_inputs, self.hidden, 2, net_rng)
                 self._train(net, m, self.scratch_epochs, net_rng, wd, keep=keep)
                 blr = BLR().fit(self._phi(net, x[keep]), t[keep], self._q(x[keep]))
                 mu, _ = blr.predict(self._phi(net, x[held]), self._q(x[held]))
@@ -278,7 +278,7 @@ class DNGOOptimizer:
         wd = self._weight_decay()
         if self._checkpoint is None or self._checkpoint[:2] != (s, wd):
             rng = self._rng(1, s)
-            net = MLP(self.encode(np.zeros((1, self.d))).shape[1], self.hidden, 2, rng)
+            net = MLP(self.n_inputs, self.hidden, 2, rng)
             net = self._train(net, s, self.scratch_epochs, rng, wd)
             self._checkpoint = (s, wd, net, self._choose_fourier(net, s))
         net, fourier = self._checkpoint[2].copy(), self._checkpoint[3]
