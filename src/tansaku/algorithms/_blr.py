@@ -138,6 +138,6 @@ class LogisticLaplace:
     def log_prob(self, phi: np.ndarray) -> np.ndarray:
         """``log P(feasible)`` with the probit-moderated predictive."""
         m = phi @ self.w
-        s2 = np.einsum("bi,ij,bj->b", phi, self.cov, phi)
+        s2 = np.sum((phi @ self.cov) * phi, axis=1)
         a = m / np.sqrt(1.0 + np.pi * s2 / 8.0)
         return -np.logaddexp(0.0, -a)
