@@ -12,7 +12,8 @@ moderated ``P(feasible)``.
 Two additions to the paper's model, each measured on tuning seeds (100-105) of the benchmark
 functions before the benchmark's own seeds were run (``benchmarks/RESULTS.md``):
 
-* **random Fourier features** (``random_features``, 128; 0 = the paper's basis): the BLR basis is
+* **random Fourier features** (``random_features``: 0 here, the paper's basis; the ``dngo``
+  sampler passes 128): the BLR basis is
   the network's last hidden layer, a constant *and* random Fourier features of a squared-exponential
   kernel (Rahimi & Recht 2007) whose length scale and amplitude are chosen by the BLR evidence
   once per schedule point.  The network's 50 features alone leave the posterior confident at
