@@ -27,7 +27,7 @@ from tansaku.algorithms._types import Dim
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Categorical", "Distribution", "Float", "Int", "Space", "as_space"]
+__all__ = ["Categorical", "Distribution", "Float", "Int", "Space", "as_space", "space_changes"]
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _SCALAR_TYPES = (str, int, float, bool, type(None))
@@ -567,6 +567,44 @@ class Space(Mapping[str, Distribution]):
                 )
             dists[name] = distribution_from_dict(spec, field=f"{field}.{name}")
         return cls(dists)
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def space_changes(stored: Space, config: Space, *, field: str = "space") -> list[str]:
+    """What differs between a study's ``stored`` space and the ``config`` one, one line each:
+    ``space.lr.high: stored 0.5, config 1.0``, a parameter added or removed, a changed type, a
+    changed order.  Empty when the two are equal."""
+    out: list[str] = []
+    for name in stored.names:
+        if name not in config:
+            out.append(f"{field}.{name}: stored, removed from the config")
+    for name in config.names:
+        if name not in stored:
+            out.append(f"{field}.{name}: added in the config (not stored)")
+    for name in stored.names:
+        if name not in config:
+            continue
+        old, new = stored[name].to_dict(), config[name].to_dict()
+        if old["type"] != new["type"]:
+            out.append(f"{field}.{name}.type: stored {old['type']}, config {new['type']}")
+            continue
+        for key in dict.fromkeys([*old, *new]):
+            default = {"log": False, "step": 1 if old["type"] == "int" else None}.get(key)
+            a, b = old.get(key, default), new.get(key, default)
+            if a == b:
+                continue
+            was = "not set" if a is None else _shown(a)
+            now = "not set" if b is None else _shown(b)
+            out.append(f"{field}.{name}.{key}: stored {was}, config {now}")
+    if not out and stored.names != config.names:
+        out.append(
+            f"{field}: parameter order changed (stored {', '.join(stored.names)}; "
+            f"config {', '.join(config.names)})"
+        )
+    return out
 
 
 def as_space(space: Space | Mapping[str, Any]) -> Space:

@@ -14,7 +14,7 @@ import math
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
@@ -25,6 +25,7 @@ from tansaku._errors import ConfigError, StudyNotFoundError, TansakuError
 from tansaku._progress import format_params
 from tansaku._records import TrialState
 from tansaku.cli._config import KEYS, StudyConfig, load_config, locate, parse_config
+from tansaku.cli._noise import RUN_TARGET_ATTR, run_target
 from tansaku.storage._base import BaseStorage, ExportRow, StudyInfo
 from tansaku.storage._url import get_storage
 
@@ -99,6 +100,10 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
         if not existed:
             for params in cfg.enqueue:
                 study.enqueue(params)
+    if study.resume_notice:
+        print(study.resume_notice, file=sys.stderr)
+    if n_trials is not None:
+        storage.set_study_system_attrs(study.study_id, {RUN_TARGET_ATTR: n_trials})
     out = sys.stdout
     c = study.counts()
     if n_trials is not None and c.done >= n_trials:
@@ -179,7 +184,7 @@ def _print_best(storage: BaseStorage, info: StudyInfo, out: TextIO) -> None:
     print(f"best value: {best['value']:.10g} (trial {best['number']}, {info.direction})", file=out)
     print("best params:", file=out)
     for k, v in best["params"].items():
-        print(f"  {k}: {v!r}" if isinstance(v, str) else f"  {k}: {v}", file=out)
+        print(f"  {k}: {v}", file=out)
 
 
 def cmd_best(args: argparse.Namespace) -> int:
@@ -205,21 +210,24 @@ def cmd_status(args: argparse.Namespace) -> int:
             c = storage.counts(info.study_id)
             print(
                 f"{info.name}: {c.done} done, {c.running} running, {c.waiting} waiting, {c.failed} failed "
-                f"({info.direction}, sampler {info.sampler.get('name', '?')})"
+                f"({info.direction}, sampler {info.sampler_text()})"
             )
         return 0
     storage, name, n_trials = _target(args)
     info = storage.get_study(name)
     c = storage.counts(info.study_id)
-    target = (
+    configured = (
         n_trials if n_trials is not None else info.system_attrs.get("config", {}).get("n_trials")
     )
-    of = f" of {target}" if target else ""
+    target = run_target(info.system_attrs, configured)
+    done = f"{c.done} of {target} done" if target else f"{c.done} done"
+    if target and c.done > target:  # e.g. workers that each finished the trial they were running
+        done = f"{c.done} done (n_trials: {target})"
     print(
-        f"study {info.name} ({info.direction}, sampler {info.sampler.get('name', '?')}, storage {storage.url})"
+        f"study {info.name} ({info.direction}, sampler {info.sampler_text()}, storage {storage.url})"
     )
     print(
-        f"trials: {c.done}{of} done ({c.complete} complete, {c.pruned} pruned), {c.running} running, "
+        f"trials: {done} ({c.complete} complete, {c.pruned} pruned), {c.running} running, "
         f"{c.waiting} waiting, {c.failed} failed"
     )
     best = storage.best_trial(info.study_id, info.direction)
@@ -293,21 +301,69 @@ def _json_line(r: ExportRow) -> str:
     )
 
 
+_EXPORT_EXTENSIONS = {".csv": "csv", ".json": "json"}
+
+
+def export_format(output: str | None, given: str | None) -> str:
+    """The export format: ``--format`` when given, else the output file's extension (.csv or
+    .json), else CSV.  A ``--format`` that contradicts a .csv/.json extension is a ConfigError."""
+    by_ext = _EXPORT_EXTENSIONS.get(Path(output).suffix.lower()) if output else None
+    if given and by_ext and given != by_ext:
+        raise ConfigError(
+            f"--format {given} contradicts the file name {output!r}; "
+            f"drop --format or name the file *.{given}",
+            field="--format",
+        )
+    return given or by_ext or "csv"
+
+
+def _attr_text(value: Any) -> Any:
+    """An attribute value for a CSV cell: numbers and text as they are, the rest as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return value
+    return json.dumps(value)
+
+
+def _attr_columns(rows: Iterable[ExportRow]) -> tuple[list[str], list[str]]:
+    """The user and system attribute keys any trial has, in the order first seen."""
+    user: dict[str, None] = {}
+    system: dict[str, None] = {}
+    for r in rows:
+        if r.user_attrs not in ("{}", ""):
+            user.update(dict.fromkeys(json.loads(r.user_attrs)))
+        if r.system_attrs not in ("{}", ""):
+            system.update(dict.fromkeys(json.loads(r.system_attrs)))
+    return list(user), list(system)
+
+
+def _open_output(path: str) -> TextIO:
+    """``path`` opened for writing, its folder made; an OSError becomes one line."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return open(target, "w", newline="", encoding="utf-8")
+    except OSError as e:
+        raise TansakuError(f"cannot write {path}: {e.strerror or e}") from None
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    """Stream every trial (memory does not grow with the study; see ``export_rows``)."""
+    """Stream every trial (memory does not grow with the study; see ``export_rows``: CSV reads
+    the rows twice, first for the attribute columns)."""
     storage, name, _ = _target(args)
     info = storage.get_study(name)
-    out: TextIO = (
-        open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
-    )
+    fmt = export_format(args.output, args.format)
+    out: TextIO = _open_output(args.output) if args.output else sys.stdout
     try:
-        if args.format == "json":
+        if fmt == "json":
             out.write("[")
             for i, r in enumerate(storage.export_rows(info.study_id)):
                 out.write(("," if i else "") + "\n" + _json_line(r))
             out.write("\n]\n")
         else:
             names = list(info.space.names)
+            user_keys, system_keys = _attr_columns(storage.export_rows(info.study_id))
             w = csv.writer(out)
             w.writerow(
                 [
@@ -320,12 +376,16 @@ def cmd_export(args: argparse.Namespace) -> int:
                     "duration",
                     "worker",
                     "message",
+                    *[f"user_attrs.{k}" for k in user_keys],
+                    *[f"system_attrs.{k}" for k in system_keys],
                 ]
             )
             for r in storage.export_rows(info.study_id):
                 params = json.loads(r.params)
                 value = _finite(r.value)
                 done = r.start_time is not None and r.end_time is not None
+                user = json.loads(r.user_attrs) if user_keys else {}
+                system = json.loads(r.system_attrs) if system_keys else {}
                 w.writerow(
                     [
                         r.number,
@@ -337,6 +397,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                         f"{r.end_time - r.start_time:.3f}" if done else "",  # type: ignore[operator]
                         r.worker or "",
                         r.message or "",
+                        *[_attr_text(user.get(k)) for k in user_keys],
+                        *[_attr_text(system.get(k)) for k in system_keys],
                     ]
                 )
     finally:
@@ -426,8 +488,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="write every trial as CSV or JSON")
     _add_target(p)
-    p.add_argument("--format", choices=["csv", "json"], default="csv")
-    p.add_argument("-o", "--output", help="file to write (default: stdout)")
+    p.add_argument(
+        "--format",
+        choices=["csv", "json"],
+        help="csv or json (default: the output file's extension, else csv)",
+    )
+    p.add_argument("-o", "--output", help="file to write, its folder made (default: stdout)")
     p.set_defaults(func=cmd_export)
 
     from tansaku.cli._report import add_commands as add_report_commands

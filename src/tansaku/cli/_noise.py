@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tansaku._errors import ConfigError
@@ -15,7 +15,17 @@ from tansaku.cli._config import StudyConfig, load_config, parse_config
 from tansaku.storage._base import BaseStorage, StudyInfo
 from tansaku.storage._url import get_storage
 
-__all__ = ["add_commands", "cmd_enqueue", "cmd_reevaluate", "print_best_by_mean"]
+__all__ = [
+    "RUN_TARGET_ATTR",
+    "add_commands",
+    "cmd_enqueue",
+    "cmd_reevaluate",
+    "print_best_by_mean",
+    "run_target",
+]
+
+#: study system attribute: the n_trials of the last ``tansaku run`` / ``worker`` (with --n-trials)
+RUN_TARGET_ATTR = "run_n_trials"
 
 
 def _config(args: argparse.Namespace) -> StudyConfig:
@@ -78,8 +88,28 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
     study = _study(cfg)
     number = study.enqueue(params, from_trial=args.from_trial)
     start = f", starting from trial {args.from_trial}" if args.from_trial is not None else ""
-    print(f"enqueued trial {number}{start}; `tansaku run` (or a worker) will run it next")
+    c = study.counts()
+    target = run_target(study.system_attrs, cfg.n_trials)
+    if target is not None and c.done >= target:
+        where = args.config or f"--storage {args.storage} --study {args.study}"
+        command = "run" if args.config else "worker"
+        print(
+            f"enqueued trial {number}{start}; the study already has {c.done} finished trials "
+            f"(n_trials: {target}), so run it with `tansaku {command} {where} "
+            f"--n-trials {c.done + c.waiting}`"
+        )
+    else:
+        print(f"enqueued trial {number}{start}; `tansaku run` (or a worker) will run it next")
     return 0
+
+
+def run_target(system_attrs: Any, configured: int | None) -> int | None:
+    """The n_trials the study's last ``tansaku run`` / worker aimed at (``--n-trials`` included),
+    else ``configured``."""
+    recorded = system_attrs.get(RUN_TARGET_ATTR) if isinstance(system_attrs, Mapping) else None
+    if isinstance(recorded, int) and not isinstance(recorded, bool):
+        return recorded
+    return configured
 
 
 def _best_by_mean(
@@ -124,7 +154,7 @@ def print_best_by_mean(storage: BaseStorage, info: StudyInfo, args: argparse.Nam
     )
     print("best params:")
     for k, v in best["params"].items():
-        print(f"  {k}: {v!r}" if isinstance(v, str) else f"  {k}: {v}")
+        print(f"  {k}: {v}")
     return 0
 
 

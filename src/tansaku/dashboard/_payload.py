@@ -60,7 +60,7 @@ def studies_payload(storage: BaseStorage) -> dict[str, Any]:
             {
                 "name": info.name,
                 "direction": info.direction,
-                "sampler": str(info.sampler.get("name", "")),
+                "sampler": info.sampler_text(),
                 "counts": c.as_dict(),
                 "best": None if best is None else best.value,
                 "created_at": info.created_at,
@@ -122,7 +122,7 @@ class StudyCache:
             direction=info.direction,
             space=info.space,
             now=now,
-            sampler=str(info.sampler.get("name", "")),
+            sampler=info.sampler_text(),
         )
         counts = self.storage.counts(info.study_id)
         best = self.storage.best_trial(info.study_id, info.direction)

@@ -65,7 +65,8 @@ class TrialTable:
       of the choice in ``space[name].choices``; nan when the trial lacks the parameter;
     * ``messages``: ``{number: message}`` of the newest failed trials;
     * ``now``: when the snapshot was taken (the end of still-running bars);
-    * ``sampler``: the name of the study's sampler, for captions.
+    * ``sampler``: the study's sampler, for captions (``StudyInfo.sampler_text``: its name, and
+      each change a resume made).
     """
 
     study: str
@@ -151,7 +152,7 @@ class TrialTable:
             direction=info.direction,
             space=info.space,
             now=now,
-            sampler=str(info.sampler.get("name", "")),
+            sampler=info.sampler_text(),
         )
 
     # ---------------------------------------------------------------- views

@@ -31,7 +31,14 @@ from typing import Any, NamedTuple
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space
 
-__all__ = ["BaseStorage", "ExportRow", "StudyCounts", "StudyInfo"]
+__all__ = [
+    "SAMPLER_CHANGES_ATTR",
+    "TRIAL_SAMPLER_ATTR",
+    "BaseStorage",
+    "ExportRow",
+    "StudyCounts",
+    "StudyInfo",
+]
 
 
 class ExportRow(NamedTuple):
@@ -85,6 +92,44 @@ class StudyInfo:
     created_at: float = 0.0
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
     system_attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def sampler_changes(self) -> list[Mapping[str, Any]]:
+        """Each resume that changed the sampler: ``{"at_trial": N, "from": {...}, "to": {...}}``
+        (descriptions as in ``sampler``), oldest first; kept in ``system_attrs["sampler_changes"]``."""
+        raw = self.system_attrs.get(SAMPLER_CHANGES_ATTR)
+        return [c for c in raw if isinstance(c, Mapping)] if isinstance(raw, list) else []
+
+    @property
+    def current_sampler(self) -> Mapping[str, Any]:
+        """The description of the sampler the study's newest trials come from: the one it was
+        created with, or the last one a resume changed it to."""
+        changes = self.sampler_changes
+        to = changes[-1].get("to") if changes else None
+        return to if isinstance(to, Mapping) else self.sampler
+
+    def sampler_text(self) -> str:
+        """The sampler for a status line: ``tpe``, or ``gp (sampler changed at trial 12: tpe -> gp)``."""
+        now = str(self.current_sampler.get("name", "?"))
+        changes = self.sampler_changes
+        if not changes:
+            return now
+        steps = "; ".join(
+            f"sampler changed at trial {c.get('at_trial')}: "
+            f"{_sampler_name(c.get('from'))} -> {_sampler_name(c.get('to'))}"
+            for c in changes
+        )
+        return f"{now} ({steps})"
+
+
+#: study system attribute listing the sampler changes (see ``StudyInfo.sampler_changes``)
+SAMPLER_CHANGES_ATTR = "sampler_changes"
+#: trial system attribute naming the sampler that proposed the trial (absent for enqueued trials)
+TRIAL_SAMPLER_ATTR = "sampler_name"
+
+
+def _sampler_name(desc: Any) -> str:
+    return str(desc.get("name", "?")) if isinstance(desc, Mapping) else "?"
 
 
 class BaseStorage(ABC):

@@ -15,13 +15,19 @@ from tansaku._blas import blas_limit
 from tansaku._errors import ConfigError, DuplicatedStudyError, StudyNotFoundError, TansakuError
 from tansaku._names import check_name
 from tansaku._records import FrozenTrial, TrialState
-from tansaku._space import Space, as_space
+from tansaku._space import Space, as_space, space_changes
 from tansaku._trial import Trial
 from tansaku.executors._base import Executor
 from tansaku.pruners import Pruner, make_pruner
 from tansaku.samplers._base import Proposal, Sampler
 from tansaku.samplers._registry import make_sampler
-from tansaku.storage._base import BaseStorage, StudyCounts, StudyInfo
+from tansaku.storage._base import (
+    SAMPLER_CHANGES_ATTR,
+    TRIAL_SAMPLER_ATTR,
+    BaseStorage,
+    StudyCounts,
+    StudyInfo,
+)
 from tansaku.storage._url import get_storage
 
 __all__ = ["EXHAUSTED", "Study", "create_study", "load_study", "new_worker_id"]
@@ -84,6 +90,8 @@ class Study:
         #: why the last ``optimize`` call stopped, and the error that stopped it (e.g. every trial failing)
         self.stop_reason: str | None = None
         self.run_error: str | None = None
+        #: set by a resume that changed the sampler: the one-line notice to show the user
+        self.resume_notice: str | None = None
         self._manual_worker = new_worker_id("manual@")
         sampler.bind(
             info.space,
@@ -216,7 +224,9 @@ class Study:
         proposal = self._propose(c)
         if proposal is None:
             return EXHAUSTED
-        attrs = {"sampler": dict(proposal.meta)} if proposal.meta else None
+        attrs: dict[str, Any] = {TRIAL_SAMPLER_ATTR: self.sampler.name}
+        if proposal.meta:
+            attrs["sampler"] = dict(proposal.meta)
         return self.storage.start_trial(
             self.study_id, proposal.params, worker=worker, system_attrs=attrs, limit=limit
         )
@@ -243,11 +253,15 @@ class Study:
         """Queue fixed params to be evaluated before the sampler is asked; returns the trial number.
 
         ``from_trial=N``: the trial starts from finished trial N's directory (a checkpoint it left
-        there), passed as ``{parent_dir}`` / ``TANSAKU_PARENT_DIR`` / ``trial.parent_dir``."""
-        checked = self.space.validate_params(params)
+        there), passed as ``{parent_dir}`` / ``TANSAKU_PARENT_DIR`` / ``trial.parent_dir``; the
+        parameters ``params`` leaves out are trial N's."""
         attrs: dict[str, Any] = {"enqueued": True}
         if from_trial is not None:
-            attrs["from_trial"] = self._check_parent(from_trial)
+            parent = self._check_parent(from_trial)
+            attrs["from_trial"] = parent.number
+            if isinstance(params, Mapping):
+                params = {**parent.params, **params}
+        checked = self.space.validate_params(params)
         uattrs = None
         if user_attrs is not None:
             if not isinstance(user_attrs, Mapping):
@@ -261,7 +275,7 @@ class Study:
             self.storage.set_trial_user_attrs(trial.trial_id, uattrs)
         return trial.number
 
-    def _check_parent(self, number: Any) -> int:
+    def _check_parent(self, number: Any) -> FrozenTrial:
         if isinstance(number, bool) or not isinstance(number, int):
             raise ConfigError(
                 f"must be a trial number, got {type(number).__name__}", field="from_trial"
@@ -278,7 +292,7 @@ class Study:
                 "or pruned one",
                 field="from_trial",
             )
-        return number
+        return parent
 
     def ask(self) -> Trial:
         """Start a trial for a loop you drive yourself; finish it with :meth:`tell`."""
@@ -469,7 +483,10 @@ def create_study(
     ``storage``: None for in-memory, ``"sqlite:///file.db"`` or ``"postgresql://..."``.
     ``sampler``: a registry name (``"tpe"``), ``{"name": "nelder-mead", **options}`` or an instance.
     Resuming checks that the stored space and direction are the ones given, so a changed config
-    cannot silently mix incompatible trials.
+    cannot silently mix incompatible trials (the error names each difference).  A resume with
+    another sampler is allowed: the change is recorded in the study (``info.sampler_changes``),
+    every proposed trial names its sampler (``system_attrs["sampler_name"]``) and
+    ``study.resume_notice`` holds a one-line notice.
     """
     _check_direction(direction)
     seed = _check_seed(seed)
@@ -489,9 +506,10 @@ def create_study(
                 f"study {name!r} already exists in {st.url}; pass load_if_exists=True to resume it"
             )
         if space is not None and as_space(space) != existing.space:
+            changes = space_changes(existing.space, as_space(space))
             raise ConfigError(
-                f"study {name!r} in {st.url} was created with a different search space; "
-                "use a new name",
+                f"study {name!r} in {st.url} was created with a different search space "
+                f"({'; '.join(changes)}); use a new name, or restore the stored space",
                 field="space",
             )
         if existing.direction != direction:
@@ -499,7 +517,12 @@ def create_study(
                 f"study {name!r} was created to {existing.direction}, not {direction}",
                 field="direction",
             )
-        return Study(storage=st, info=existing, sampler=smp, pruner=prn, n_workers=n_workers)
+        notice = _record_sampler_change(st, existing, _describe(smp))
+        if notice:
+            existing = st.get_study(name)
+        study = Study(storage=st, info=existing, sampler=smp, pruner=prn, n_workers=n_workers)
+        study.resume_notice = notice
+        return study
     if space is None:
         raise ConfigError("a new study needs a search space", field="space")
     sp = as_space(space)
@@ -513,6 +536,27 @@ def create_study(
         st.set_study_system_attrs(info.study_id, {"seed": int(seed)})
         info = st.get_study(name)
     return Study(storage=st, info=info, sampler=smp, pruner=prn, n_workers=n_workers)
+
+
+def _record_sampler_change(
+    storage: BaseStorage, info: StudyInfo, now: Mapping[str, Any]
+) -> str | None:
+    """On resume: when ``now`` (the sampler's description) differs from the study's current
+    sampler, append the change to the study's ``sampler_changes`` and return a one-line notice."""
+    before = info.current_sampler
+    if not before or dict(before) == dict(now):
+        return None
+    at = storage.counts(info.study_id).total  # the number the next new trial gets
+    change = {"at_trial": at, "from": dict(before), "to": dict(now)}
+    storage.set_study_system_attrs(
+        info.study_id, {SAMPLER_CHANGES_ATTR: [*map(dict, info.sampler_changes), change]}
+    )
+    old, new = before.get("name", "?"), now.get("name", "?")
+    what = f"{old} -> {new}" if old != new else f"{new} (options changed)"
+    return (
+        f"note: study {info.name!r}: sampler changed at trial {at}: {what}; "
+        "trials from here on are proposed by the new one"
+    )
 
 
 def _describe(sampler: Sampler) -> dict[str, Any]:
@@ -530,10 +574,11 @@ def load_study(
     pruner: str | Mapping[str, Any] | Pruner | None = None,
     n_workers: int = 1,
 ) -> Study:
-    """Open a stored study.  Without ``sampler``, the one it was created with (by name and options)."""
+    """Open a stored study.  Without ``sampler``, the one its newest trials came from (the one
+    it was created with unless a resume changed it; by name and options)."""
     st = get_storage(storage)
     info = st.get_study(name)
-    smp = make_sampler(sampler if sampler is not None else (dict(info.sampler) or None))
+    smp = make_sampler(sampler if sampler is not None else (dict(info.current_sampler) or None))
     return Study(
         storage=st, info=info, sampler=smp, pruner=make_pruner(pruner), n_workers=n_workers
     )

@@ -1,0 +1,162 @@
+"""Resuming a study after its config changed (issue 13.8): a changed sampler is recorded and
+shown, a changed space is refused naming the change, ``enqueue --from-trial`` fills in the
+parent's parameters; and the read commands' small promises (issue 13.10)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import tansaku as tk
+from tansaku._errors import ConfigError
+from tansaku.cli import main
+
+OBJ = "def f(trial):\n    return (trial.params['x'] - 0.3) ** 2 + trial.params['n']\n"
+
+
+def _config(tmp: Path, *, sampler: str = "random", high: float = 1.0, n_trials: int = 4) -> Path:
+    (tmp / "obj.py").write_text(OBJ)
+    cfg = tmp / "study.yaml"
+    cfg.write_text(
+        textwrap.dedent(f"""
+        name: demo
+        n_trials: {n_trials}
+        sampler: {sampler}
+        objective: obj.py:f
+        space:
+          x: {{type: float, low: 0.0, high: {high}}}
+          n: {{type: int, low: 1, high: 3}}
+          act: {{type: categorical, choices: [relu, tanh]}}
+        """)
+    )
+    return cfg
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_changed_sampler_is_noticed_recorded_per_trial_and_shown(tmp_path, capsys):
+    cfg = _config(tmp_path, sampler="random")
+    assert _run(capsys, "run", "-q", str(cfg))[0] == 0
+    _config(tmp_path, sampler="sobol", n_trials=7)
+    code, _, err = _run(capsys, "run", "-q", str(cfg))
+    assert code == 0
+    assert "sampler changed at trial 4: random -> sobol" in err
+    study = tk.load_study("demo", storage=f"sqlite:///{tmp_path / 'demo.db'}")
+    assert study.sampler.name == "sobol"  # load_study follows the change
+    names = [t.system_attrs.get("sampler_name") for t in study.trials]
+    assert names == ["random"] * 4 + ["sobol"] * 3
+    code, out, _ = _run(capsys, "status", str(cfg))
+    assert "sampler sobol (sampler changed at trial 4: random -> sobol)" in out
+    # the same sampler again: no new notice, no new change
+    code, _, err = _run(capsys, "run", "-q", str(cfg))
+    assert "sampler changed" not in err
+    from tansaku.report._table import TrialTable
+
+    table = TrialTable.load(study.storage, "demo")
+    assert table.sampler == "sobol (sampler changed at trial 4: random -> sobol)"
+    from tansaku.dashboard._payload import studies_payload
+
+    assert studies_payload(study.storage)["studies"][0]["sampler"] == table.sampler
+
+
+def test_a_changed_space_is_refused_naming_each_change(tmp_path, capsys):
+    cfg = _config(tmp_path, high=0.5)
+    assert _run(capsys, "run", "-q", str(cfg))[0] == 0
+    _config(tmp_path, high=1.0)
+    code, _, err = _run(capsys, "run", "-q", str(cfg))
+    assert code == 2
+    assert "space.x.high: stored 0.5, config 1.0" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_space_changes_names_added_removed_and_retyped_parameters():
+    stored = tk.Space({"lr": tk.Float(1e-4, 0.5, log=True), "n": tk.Int(1, 5), "c": tk.Float(0, 1)})
+    config = tk.Space({"lr": tk.Float(1e-4, 0.5), "n": tk.Float(1, 5), "d": tk.Int(1, 3)})
+    from tansaku._space import space_changes
+    from tansaku.storage import InMemoryStorage
+
+    storage = InMemoryStorage()
+    tk.create_study(stored, name="s", storage=storage)
+    with pytest.raises(ConfigError, match="space.n.type: stored int, config float"):
+        tk.create_study(config, name="s", storage=storage, load_if_exists=True)
+
+    assert space_changes(stored, config) == [
+        "space.c: stored, removed from the config",
+        "space.d: added in the config (not stored)",
+        "space.lr.log: stored True, config False",
+        "space.n.type: stored int, config float",
+    ]
+    assert space_changes(stored, stored) == []
+    swapped = tk.Space({"n": tk.Int(1, 5), "lr": stored["lr"], "c": stored["c"]})
+    assert space_changes(stored, swapped)[0].startswith("space: parameter order changed")
+
+
+def test_enqueue_from_trial_takes_missing_params_from_the_parent(tmp_path, capsys):
+    cfg = _config(tmp_path, n_trials=3)
+    assert _run(capsys, "run", "-q", str(cfg))[0] == 0
+    parent = tk.load_study("demo", storage=f"sqlite:///{tmp_path / 'demo.db'}").trials[1]
+    code, out, _ = _run(capsys, "enqueue", str(cfg), "--params", '{"x": 0.25}', "--from-trial", "1")
+    assert code == 0, out
+    # the study is complete: the message says how to run the enqueued trial
+    assert "--n-trials 4" in out and f"tansaku run {cfg}" in out
+    study = tk.load_study("demo", storage=f"sqlite:///{tmp_path / 'demo.db'}")
+    queued = study.trials[3]
+    assert queued.params == {"x": 0.25, "n": parent.params["n"], "act": parent.params["act"]}
+    assert queued.system_attrs["from_trial"] == 1
+    code, _, _ = _run(capsys, "run", "-q", str(cfg), "--n-trials", "4")
+    assert code == 0
+    assert tk.load_study("demo", storage=f"sqlite:///{tmp_path / 'demo.db'}").trials[3].value is not None
+    # status follows the last run's --n-trials instead of saying "4 of 3 done"
+    out = _run(capsys, "status", str(cfg))[1]
+    assert "trials: 4 of 4 done" in out
+
+
+def test_enqueue_with_room_left_says_it_runs_next(tmp_path, capsys):
+    cfg = _config(tmp_path, n_trials=3)
+    study = tk.create_study(
+        {"x": tk.Float(0.0, 1.0), "n": tk.Int(1, 3), "act": tk.Categorical(["relu", "tanh"])},
+        storage=f"sqlite:///{tmp_path / 'demo.db'}",
+        name="demo",
+    )
+    study.optimize(lambda t: t.params["x"], n_trials=1)
+    out = _run(capsys, "enqueue", str(cfg), "--params", '{"n": 2}', "--from-trial", "0")[1]
+    assert "will run it next" in out
+
+
+def test_best_prints_values_without_repr_quotes(tmp_path, capsys):
+    cfg = _config(tmp_path, n_trials=2)
+    out = _run(capsys, "run", "-q", str(cfg))[1]
+    assert "  act: relu" in out or "  act: tanh" in out
+    assert "'" not in out
+    out = _run(capsys, "best", str(cfg))[1]
+    assert "'" not in out and "act: " in out
+
+
+def test_export_follows_the_extension_makes_the_folder_and_keeps_attrs(tmp_path, capsys):
+    cfg = _config(tmp_path, n_trials=3)
+    assert _run(capsys, "run", "-q", str(cfg))[0] == 0
+    study = tk.load_study("demo", storage=f"sqlite:///{tmp_path / 'demo.db'}")
+    study.storage.set_trial_user_attrs(study.trials[1].trial_id, {"fold": 3, "tags": ["a"]})
+    js = tmp_path / "missing" / "deeper" / "x.json"
+    assert _run(capsys, "export", str(cfg), "-o", str(js))[0] == 0
+    assert [r["number"] for r in json.loads(js.read_text())] == [0, 1, 2]
+    cs = tmp_path / "other" / "x.csv"
+    assert _run(capsys, "export", str(cfg), "-o", str(cs))[0] == 0
+    rows = list(csv.DictReader(io.StringIO(cs.read_text())))
+    assert rows[1]["user_attrs.fold"] == "3" and rows[1]["user_attrs.tags"] == '["a"]'
+    assert rows[0]["user_attrs.fold"] == ""
+    assert [r["system_attrs.sampler_name"] for r in rows] == ["random"] * 3
+    code, _, err = _run(capsys, "export", str(cfg), "--format", "csv", "-o", str(js))
+    assert code == 2 and "--format" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "afile").write_text("")
+    code, _, err = _run(capsys, "export", str(cfg), "-o", str(tmp_path / "afile" / "x.csv"))
+    assert code == 1 and err.startswith("error: cannot write") and len(err.strip().splitlines()) == 1
