@@ -95,7 +95,7 @@ def add_commands(sub: Any) -> None:
         description="Write DIR/index.html (self-contained: opens offline, no external assets) and "
         "one PNG per plot: best value so far, trials per worker, parallel coordinates, slices, "
         "parameter importance; plus the best trials and the latest failures. Needs matplotlib "
-        "(pip install 'tansaku[plot]').",
+        "(the plot extra: pip install '.[plot]' in a clone, 'tansaku[plot]' from PyPI).",
     )
     _add_target(p)
     p.add_argument("-o", "--out", default="report", help="output directory (default: ./report)")

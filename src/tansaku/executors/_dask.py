@@ -47,6 +47,7 @@ from typing import Any
 from distributed import Client, Event, Future, Variable, get_worker
 
 from tansaku._errors import ConfigError
+from tansaku._install import install_hint
 from tansaku._records import TrialState
 from tansaku._trial import Trial
 from tansaku.executors._base import CancelReason, Executor, Job, Outcome
@@ -296,7 +297,7 @@ class DaskExecutor(Executor):
             import dask_jobqueue
         except ImportError:
             raise ImportError(
-                "executor 'dask' with a cluster needs dask-jobqueue: pip install 'tansaku[dask]'"
+                "executor 'dask' with a cluster needs dask-jobqueue: " + install_hint("dask")
             ) from None
         cls = getattr(dask_jobqueue, CLUSTER_TYPES[spec.pop("type")])
         jobs = spec.pop("jobs", None)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tansaku._errors import ConfigError
+from tansaku._install import install_hint
 from tansaku._space import plain_mapping
 from tansaku.executors._base import Executor
 
@@ -54,7 +55,7 @@ def make_executor(
             raise ConfigError(
                 f"executor {key!r} is not available in this version", field="executor"
             ) from None
-        raise ImportError(f"executor {key!r} needs {e.name}: pip install 'tansaku[dask]'") from None
+        raise ImportError(f"executor {key!r} needs {e.name}: {install_hint('dask')}") from None
     cls = getattr(module, cls_name)
     params = inspect.signature(cls.__init__).parameters
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):

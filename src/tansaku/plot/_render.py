@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tansaku._install import install_hint
 from tansaku.report._history import History
 from tansaku.report._importance import Importance
 from tansaku.report._parallel import ParallelCoordinates, objective_scale
@@ -55,7 +56,7 @@ def require_matplotlib() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise ImportError("tansaku plots need matplotlib: pip install 'tansaku[plot]'") from None
+        raise ImportError(f"tansaku plots need matplotlib: {install_hint('plot')}") from None
     return matplotlib
 
 

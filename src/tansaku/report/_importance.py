@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from tansaku._errors import ConfigError
+from tansaku._install import install_hint
 from tansaku._space import Categorical, Float, Int
 from tansaku.report._sample import subsample
 from tansaku.report._table import TrialTable, as_table
@@ -66,7 +67,7 @@ def _sklearn_forest(seed: int) -> Any:
         from sklearn.ensemble import RandomForestRegressor
     except ImportError:
         raise ImportError(
-            "importance with model='sklearn' needs scikit-learn: pip install 'tansaku[importance]'"
+            "importance with model='sklearn' needs scikit-learn: " + install_hint("importance")
         ) from None
     return RandomForestRegressor(n_estimators=32, min_samples_leaf=3, random_state=seed, n_jobs=1)
 

@@ -35,6 +35,7 @@ except ImportError:  # not POSIX: SQLite studies are then shared by the threads 
     fcntl = None  # type: ignore[assignment]
 
 from tansaku._errors import DuplicatedStudyError, StorageError, StudyNotFoundError
+from tansaku._install import install_hint
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space
 from tansaku.storage import _schema as S
@@ -120,7 +121,7 @@ class SQLStorage(BaseStorage):
                     import psycopg  # noqa: F401
                 except ImportError:
                     raise ImportError(
-                        "PostgreSQL storage needs psycopg: pip install 'tansaku[postgres]'"
+                        "PostgreSQL storage needs psycopg: " + install_hint("postgres")
                     ) from None
                 u = u.set(drivername="postgresql+psycopg")
             kwargs.setdefault("pool_pre_ping", True)
