@@ -62,6 +62,7 @@ class Progress:
         self.last_draw = 0.0
         self.events: list[str] = []
         self.t0 = time.monotonic()
+        self.final = False
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -89,6 +90,12 @@ class Progress:
     def close(self, reason: str | None) -> None:
         if not self.enabled:
             return
+        self.final = True  # no ETA once finished
+        if self.count_study:  # other workers' trials count too: the study's own tally
+            try:
+                self.base_done = max(0, self.study.counts().done - self.done)
+            except Exception:  # the storage went away: keep this worker's own count
+                pass
         if self.live is not None:
             self.live.update(self._render(), refresh=True)
             self.live.stop()
@@ -153,9 +160,10 @@ class Progress:
     def _count_text(self) -> str:
         done = self.base_done + self.done
         of = f"/{self.total}" if self.total else ""
+        eta = "" if self.final else f", ETA {format_duration(self._eta())}"
         return (
             f"{done}{of} done, {self.n_running} running, {self.failed} failed, {self.pruned} pruned; "
-            f"elapsed {format_duration(time.monotonic() - self.t0)}, ETA {format_duration(self._eta())}"
+            f"elapsed {format_duration(time.monotonic() - self.t0)}{eta}"
         )
 
     def _best_text(self) -> str:
