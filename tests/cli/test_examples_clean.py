@@ -42,5 +42,7 @@ def test_running_the_quickstart_leaves_only_ignored_files(tmp_path):
         capture_output=True,
         text=True,
     )
-    not_ignored = [line.split("\t")[-1] for line in check.stdout.splitlines() if line.startswith("::")]
+    not_ignored = [
+        line.split("\t")[-1] for line in check.stdout.splitlines() if line.startswith("::")
+    ]
     assert not_ignored == [], not_ignored

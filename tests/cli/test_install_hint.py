@@ -28,15 +28,19 @@ def test_the_readme_first_command_installs_the_extras_tansaku_report_needs():
     extras = set(install.group(1).split(","))
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert extras <= set(declared["optional-dependencies"])
-    assert {"plot", "importance"} <= extras  # matplotlib for every plot, scikit-learn for importance
+    assert {
+        "plot",
+        "importance",
+    } <= extras  # matplotlib for every plot, scikit-learn for importance
     assert "tansaku report" in readme and "tansaku run examples/quickstart/study.yaml" in first
 
 
 def test_a_package_from_an_index_gets_the_registry_hint(tmp_path):
     pkg = tmp_path / "lib" / "python3.11" / "site-packages" / "tansaku"
     pkg.mkdir(parents=True)
-    wheel = json.dumps({"url": "https://example.org/tansaku-0.1-py3-none-any.whl",
-                        "archive_info": {}})
+    wheel = json.dumps(
+        {"url": "https://example.org/tansaku-0.1-py3-none-any.whl", "archive_info": {}}
+    )
     assert source_checkout(pkg, None) is None
     assert source_checkout(pkg, wheel) is None
     assert install_hint("plot", checkout=None) == "pip install 'tansaku[plot]'"

@@ -114,7 +114,10 @@ def test_enqueue_from_trial_takes_missing_params_from_the_parent(tmp_path, capsy
     assert queued.system_attrs["from_trial"] == 1
     code, _, _ = _run(capsys, "run", "-q", str(cfg), "--n-trials", "4")
     assert code == 0
-    assert tk.load_study("demo", storage=f"sqlite:///{tmp_path / 'demo.db'}").trials[3].value is not None
+    assert (
+        tk.load_study("demo", storage=f"sqlite:///{tmp_path / 'demo.db'}").trials[3].value
+        is not None
+    )
     # status follows the last run's --n-trials instead of saying "4 of 3 done"
     out = _run(capsys, "status", str(cfg))[1]
     assert "trials: 4 of 4 done" in out
@@ -159,4 +162,6 @@ def test_export_follows_the_extension_makes_the_folder_and_keeps_attrs(tmp_path,
     assert code == 2 and "--format" in err and len(err.strip().splitlines()) == 1
     (tmp_path / "afile").write_text("")
     code, _, err = _run(capsys, "export", str(cfg), "-o", str(tmp_path / "afile" / "x.csv"))
-    assert code == 1 and err.startswith("error: cannot write") and len(err.strip().splitlines()) == 1
+    assert (
+        code == 1 and err.startswith("error: cannot write") and len(err.strip().splitlines()) == 1
+    )

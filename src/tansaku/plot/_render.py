@@ -51,6 +51,27 @@ STATE_COLORS = {
 }
 
 
+def log_ticks(low: float, high: float, *, most: int = 5) -> list[float]:
+    """At most ``most`` readable tick positions on a log axis from ``low`` to ``high`` (> 0):
+    1-2-5 steps per decade, else 1-3, else powers of ten (every k-th decade when there are many);
+    the two ends when no such value falls in between."""
+    if not (0 < low < high and math.isfinite(high)):
+        return [v for v in (low, high) if v > 0 and math.isfinite(v)]
+    k0, k1 = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    for mantissas in ((1, 2, 5), (1, 3), (1,)):
+        ticks = [float(f"{m}e{k}") for k in range(k0, k1 + 1) for m in mantissas]
+        ticks = [v for v in ticks if low * (1 - 1e-9) <= v <= high * (1 + 1e-9)]
+        if len(ticks) <= most:
+            break
+    else:
+        step = math.ceil(len(ticks) / most)
+        ticks = ticks[::step]
+    if len(ticks) < 2:
+        ticks = sorted({float(f"{low:.2g}"), *ticks, float(f"{high:.2g}")})
+        ticks = [v for v in ticks if low * (1 - 1e-9) <= v <= high * (1 + 1e-9)] or [low, high]
+    return ticks
+
+
 def require_matplotlib() -> Any:
     """The ``matplotlib`` module, or an ImportError that says how to get it."""
     try:
@@ -365,7 +386,12 @@ def render_slices(data: Slices) -> Figure:
             )
             ax.set_xlim(p.low, p.high)
         elif p.kind == "log":
+            from matplotlib.ticker import NullFormatter
+
             ax.set_xscale("log")
+            ticks = log_ticks(p.low, p.high)
+            ax.set_xticks(ticks, [f"{v:g}" for v in ticks], fontsize=8)
+            ax.xaxis.set_minor_formatter(NullFormatter())  # "2×10^0" labels crowd a narrow panel
             ax.set_xlim(p.low, p.high)
         else:
             pad = 0.02 * (p.high - p.low)

@@ -13,7 +13,7 @@ import html
 import io
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -122,6 +122,18 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, cls: str = 
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _workers_text(workers: Sequence[str], lanes: Iterable[int], busy: float) -> str:
+    """``1 worker running up to 2 trials at once, 93% busy``: a worker is one coordinator
+    (``tansaku run`` or ``tansaku worker``), its lanes the trials it ran at the same time."""
+    per = [int(k) for k in lanes]
+    n = len(workers)
+    at_once = sum(per)
+    who = f"{n} worker" if n == 1 else f"{n} workers"
+    split = "" if n == 1 else f" ({' + '.join(map(str, per))})"
+    trials = "1 trial" if at_once == 1 else f"up to {at_once} trials"
+    return f"{who} running {trials} at once{split}, {busy:.0%} busy overall"
+
+
 def _summary(data: ReportData) -> str:
     c = data.top.counts
     items: list[tuple[str, str]] = [
@@ -142,13 +154,7 @@ def _summary(data: ReportData) -> str:
         items.append(("ran", f"{_utc(data.first_start)} → {_utc(data.last_end)}"))
     tl = data.timeline
     if not tl.empty:
-        items.append(
-            (
-                "workers",
-                f"{len(tl.workers)} ({int(tl.worker_lanes.sum())} lanes), "
-                f"{tl.busy:.0%} busy overall",
-            )
-        )
+        items.append(("workers", _workers_text(tl.workers, tl.worker_lanes, tl.busy)))
     if data.storage:
         items.append(("storage", data.storage))
     items.append(("generated", _utc(data.generated_at)))
