@@ -64,3 +64,50 @@ def test_log_int_slice_tick_labels_do_not_overlap(low, high):
     for a, b in itertools.combinations(boxes, 2):
         assert not a.overlaps(b), [t.get_text() for t in labels]
     assert all("^" not in t.get_text() and "times" not in t.get_text() for t in labels)
+
+
+def test_dashboard_waits_for_the_database_of_a_study_not_started_yet(tmp_path):
+    import json
+    import os
+    import re
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    db = tmp_path / "later.db"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tansaku",
+            "dashboard",
+            "--storage",
+            f"sqlite:///{db}",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": src, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        first = proc.stderr.readline()
+        assert first.startswith(f"waiting for {db}"), first
+        time.sleep(0.7)
+        assert proc.poll() is None  # still waiting, not refused
+        assert not db.exists()  # and nothing created: the dashboard only reads
+        study = tk.create_study({"x": tk.Float(0, 1)}, storage=f"sqlite:///{db}", name="later")
+        study.optimize(lambda t: t.params["x"], n_trials=2)
+        line = proc.stdout.readline()
+        url = re.search(r"on (http://\S+)", line).group(1)
+        with urllib.request.urlopen(url + "/api/studies", timeout=10) as r:
+            names = [s["name"] for s in json.load(r)["studies"]]
+        assert names == ["later"]
+    finally:
+        proc.terminate()
+        proc.wait(10)

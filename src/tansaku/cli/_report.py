@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from tansaku._errors import ConfigError, StudyNotFoundError
+from tansaku._errors import ConfigError
 
 __all__ = ["add_commands", "cmd_dashboard", "cmd_report"]
 
@@ -38,7 +39,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dashboard_storage(args: argparse.Namespace) -> Any:
+def _dashboard_storage(args: argparse.Namespace, *, poll: float = 0.5) -> Any:
+    """The storage to show; a SQLite file that does not exist yet (the study has not started)
+    is waited for, saying so once, instead of created (the dashboard only reads)."""
     from tansaku.cli._main import _storage_exists
     from tansaku.storage._url import get_storage
 
@@ -50,7 +53,13 @@ def _dashboard_storage(args: argparse.Namespace) -> Any:
     if not url:
         raise ConfigError("give --storage URL (or a config file)", field="storage")
     if not _storage_exists(url):
-        raise StudyNotFoundError(f"{url.split(':///', 1)[-1]} does not exist yet")
+        print(
+            f"waiting for {url.split(':///', 1)[-1]} (the study has not started yet; Ctrl-C to stop)",
+            file=sys.stderr,
+            flush=True,
+        )
+        while not _storage_exists(url):
+            time.sleep(poll)
     return get_storage(url)
 
 
@@ -59,7 +68,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
     if args.interval <= 0:
         raise ConfigError(f"must be > 0 seconds, got {args.interval}", field="--interval")
-    storage = _dashboard_storage(args)
+    try:
+        storage = _dashboard_storage(args)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 0
     try:
         server = make_server(
             storage, host=args.host, port=args.port, interval=args.interval, quiet=not args.verbose
