@@ -7,6 +7,7 @@ at most once a second) so a 100k-trial run does not flood a log file.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
@@ -92,10 +93,9 @@ class Progress:
             return
         self.final = True  # no ETA once finished
         if self.count_study:  # other workers' trials count too: the study's own tally
-            try:
+            # the storage went away: keep this worker's own count
+            with contextlib.suppress(Exception):
                 self.base_done = max(0, self.study.counts().done - self.done)
-            except Exception:  # the storage went away: keep this worker's own count
-                pass
         if self.live is not None:
             self.live.update(self._render(), refresh=True)
             self.live.stop()

@@ -165,3 +165,63 @@ def test_export_follows_the_extension_makes_the_folder_and_keeps_attrs(tmp_path,
     assert (
         code == 1 and err.startswith("error: cannot write") and len(err.strip().splitlines()) == 1
     )
+
+
+TRAIN = """
+import sys
+x = float(sys.argv[1])
+print(f"val_loss={(x - 0.3) ** 2:.4f} (3-fold CV, 100 trees)")
+"""
+
+
+def _command_study(tmp: Path, line_program: str) -> Path:
+    (tmp / "train.py").write_text(line_program)
+    cfg = tmp / "cmd.yaml"
+    cfg.write_text(
+        textwrap.dedent("""
+        name: cmd
+        n_trials: 4
+        sampler: {name: random, seed: 0}
+        space:
+          x: {type: float, low: 0.0, high: 1.0}
+        command: [python, train.py, "{x}"]
+        """)
+    )
+    return cfg
+
+
+def test_the_same_last_number_on_the_first_trials_is_warned_with_its_line(tmp_path, capsys):
+    cfg = _command_study(tmp_path, TRAIN)
+    code, _, err = _run(capsys, "run", "-q", str(cfg))
+    assert code == 0
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, err
+    assert "all gave 100" in warnings[0]
+    assert "(3-fold CV, 100 trees)" in warnings[0] and "result: {regex:" in warnings[0]
+
+
+def test_a_varying_or_unambiguous_result_is_not_warned(tmp_path, capsys):
+    cfg = _command_study(
+        tmp_path, "import sys\nprint('val_loss:', (float(sys.argv[1]) - 0.3) ** 2)\n"
+    )
+    code, _, err = _run(capsys, "run", "-q", str(cfg))
+    assert code == 0 and "warning:" not in err
+    # several numbers on the line but the last one varies: nothing to warn about either
+    (tmp_path / "cmd.db").unlink()
+    cfg = _command_study(tmp_path, "import sys\nprint('fold 3 of 3: loss', float(sys.argv[1]))\n")
+    code, _, err = _run(capsys, "run", "-q", str(cfg))
+    assert code == 0 and "warning:" not in err
+
+
+def test_the_parser_keeps_the_line_of_an_ambiguous_last_number():
+    from tansaku.objectives._output import OutputParser
+
+    p = OutputParser()
+    p.feed(b"epoch 1\nval_loss=0.13 (3-fold CV, 100 trees)\n")
+    p.close()
+    assert p.value() == (100.0, None)
+    assert p.result_attrs() == {"result_line": "val_loss=0.13 (3-fold CV, 100 trees)"}
+    q = OutputParser()
+    q.feed(b"val_loss=0.13 (3-fold CV, 100 trees)\nloss 0.5\n")
+    q.close()
+    assert q.value() == (0.5, None) and q.result_attrs() == {}

@@ -699,6 +699,7 @@ class BatchExecutor(Executor):
                 stderr=stderr or tail(tr.parser.tail()[-400:], 400),
                 system_attrs=attrs,
             )
+        attrs.update(tr.parser.result_attrs())
         return Outcome(
             tid, TrialState.COMPLETE, value=value, stderr=stderr or None, system_attrs=attrs
         )

@@ -492,6 +492,7 @@ class CommandRun:
                 stderr=stderr or tail(out_tail, 400),
                 system_attrs=attrs,
             )
+        attrs.update(self.parser.result_attrs())
         return Outcome(
             tid, TrialState.COMPLETE, value=value, stderr=stderr or None, system_attrs=attrs
         )

@@ -22,7 +22,10 @@ from typing import Any
 
 from tansaku._errors import ConfigError
 
-__all__ = ["REPORT_RE", "OutputParser", "ResultSpec"]
+__all__ = ["REPORT_RE", "RESULT_LINE_ATTR", "OutputParser", "ResultSpec"]
+
+#: trial system attribute: the stdout line an ambiguous last-number result was read from
+RESULT_LINE_ATTR = "result_line"
 
 REPORT_RE = re.compile(r"^\s*tansaku:report\s+step=(\d+)\s+value=(\S+)\s*$")
 
@@ -124,6 +127,7 @@ class OutputParser:
         self._tail_len = 0
         self._tail_max = tail_bytes
         self.last_text: str | None = None  # text of the last candidate value
+        self.result_line: str | None = None  # the line it was read from (last_number)
         self.last_report: tuple[int, float] | None = None
         self.bytes_seen = 0
 
@@ -197,11 +201,20 @@ class OutputParser:
             found = _NUMBER_RE.findall(line)
             if found:
                 self.last_text = found[-1]
+                self.result_line = line if len(found) > 1 else None
         elif self._regex is not None:
             matches = list(self._regex.finditer(line))
             if matches:
                 last = matches[-1]
                 self.last_text = last.group(1) if self._regex.groups else last.group(0)
+
+    def result_attrs(self) -> dict[str, str]:
+        """``{"result_line": line}`` when the default rule took the last of several numbers on a
+        line (e.g. ``val_loss=0.13 (3-fold CV, 100 trees)`` -> 100): kept with the trial so that
+        the study can warn when that number never changes.  Empty otherwise."""
+        if self.spec.kind != "last_number" or self.result_line is None:
+            return {}
+        return {RESULT_LINE_ATTR: self.result_line.strip()[:200]}
 
     # the value ---------------------------------------------------------------------------------
     def value(self, workdir: Path | None = None) -> tuple[float | None, str | None]:

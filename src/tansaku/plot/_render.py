@@ -391,7 +391,7 @@ def render_slices(data: Slices) -> Figure:
             ax.set_xscale("log")
             ticks = log_ticks(p.low, p.high)
             ax.set_xticks(ticks, [f"{v:g}" for v in ticks], fontsize=8)
-            ax.xaxis.set_minor_formatter(NullFormatter())  # "2×10^0" labels crowd a narrow panel
+            ax.xaxis.set_minor_formatter(NullFormatter())  # "2x10^0" labels crowd a narrow panel
             ax.set_xlim(p.low, p.high)
         else:
             pad = 0.02 * (p.high - p.low)

@@ -15,6 +15,7 @@ import math
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,7 @@ from tansaku._records import FrozenTrial, TrialState
 from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
 from tansaku.executors._registry import make_executor
 from tansaku.objectives._command import Command
+from tansaku.objectives._output import RESULT_LINE_ATTR
 from tansaku.storage._memory import InMemoryStorage
 from tansaku.study._budget import Budget
 from tansaku.study._journal import ResultJournal
@@ -64,6 +66,37 @@ def _positive(name: str, value: Any, *, integer: bool = False, allow_none: bool 
         raise ConfigError(f"must be {kind}, got {got}", field=name)
     return value
 
+
+
+class ConstantResultWatch:
+    """Warns once when the first ``first`` complete trials of a command all gave the same value
+    read by the default last-number rule from a line holding several numbers (the trial's
+    ``result_line``): ``val_loss=0.13 (3-fold CV, 100 trees)`` gives 100 every time."""
+
+    def __init__(self, warn: Callable[[str], None], *, first: int = 3) -> None:
+        self.warn = warn
+        self.first = first
+        self.seen: list[FrozenTrial] = []
+        self.done = False
+
+    def see(self, trial: FrozenTrial) -> None:
+        if self.done or trial.state is not TrialState.COMPLETE:
+            return
+        self.seen.append(trial)
+        if len(self.seen) < self.first:
+            return
+        self.done = True
+        lines = [t.system_attrs.get(RESULT_LINE_ATTR) for t in self.seen]
+        values = {t.value for t in self.seen}
+        params = {repr(sorted(t.params.items())) for t in self.seen}
+        if len(values) != 1 or len(params) == 1 or not all(isinstance(x, str) for x in lines):
+            return
+        numbers = ", ".join(str(t.number) for t in self.seen)
+        self.warn(
+            f"warning: trials {numbers} all gave {self.seen[0].value:g}, the last number of the "
+            f"line {lines[-1]!r}; if the objective is another number there, set result: "
+            '{regex: "name=([0-9.eE+-]+)"} in the config'
+        )
 
 class Coordinator:
     """Runs one ``Study.optimize`` call (see its docstring for the options)."""
@@ -161,6 +194,7 @@ class Coordinator:
         self.stop_reason: str | None = None
         self.error: str | None = None
         self.last_failure = ""
+        self.constant_result = ConstantResultWatch(self.warn)
         self.progress = Progress(
             enabled=show_progress,
             study=study,
@@ -445,8 +479,16 @@ class Coordinator:
             self.fail_streak = 0
             self.n_done += 1
         self.progress.finished(done)
+        self.constant_result.see(done)
         for cb in self.callbacks:
             cb(self.study, done)
+
+    def warn(self, text: str) -> None:
+        """A warning the user must see, with or without the progress display."""
+        if self.progress.enabled:
+            self.progress.note(text)
+        else:
+            print(text, file=sys.stderr, flush=True)
 
     def keep_unsaved(self, t: FrozenTrial | None, o: Outcome, value: float | None) -> str:
         """Put a result the storage could not take in the journal; says where, for the error."""
