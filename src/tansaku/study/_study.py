@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import os
@@ -543,8 +544,9 @@ def _record_sampler_change(
 ) -> str | None:
     """On resume: when ``now`` (the sampler's description) differs from the study's current
     sampler, append the change to the study's ``sampler_changes`` and return a one-line notice."""
+    now = json.loads(json.dumps(dict(now)))  # as stored: tuples are lists
     before = info.current_sampler
-    if not before or dict(before) == dict(now):
+    if not before or dict(before) == now:
         return None
     at = storage.counts(info.study_id).total  # the number the next new trial gets
     change = {"at_trial": at, "from": dict(before), "to": dict(now)}
