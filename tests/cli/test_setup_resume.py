@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import tansaku as tk
+from tansaku._layout import study_dir_name
 
 PRETRAIN = """
 import os, sys, time
@@ -115,7 +116,7 @@ def test_killed_during_setup_reruns_it_on_resume(tmp_path: Path) -> None:
 def test_killed_after_setup_does_not_rerun_it(tmp_path: Path) -> None:
     config = make(tmp_path, setup_sleep=0, train_sleep=0.3)
     proc = start(config)
-    runs = tmp_path / "runs" / "warm"
+    runs = tmp_path / "runs" / study_dir_name("warm")
     wait_for(lambda: (runs / "trial-000001").exists())  # setup done, trials under way
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
@@ -130,7 +131,7 @@ def test_killed_after_setup_does_not_rerun_it(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(Path(tk.__file__).parents[1])},
         check=True,
     )
-    assert f"setup step: done in {tmp_path / 'runs' / 'warm' / 'setup'}" in status.stdout
+    assert f"setup step: done in {runs / 'setup'}" in status.stdout
     trials = study.trials
     assert len(trials) == 5
     assert all(t.state is tk.TrialState.COMPLETE for t in trials), [t.message for t in trials]
