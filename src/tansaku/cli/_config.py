@@ -46,7 +46,7 @@ KEYS: dict[str, str] = {
     "result": "where the value comes from: last_number (default), {regex: ...}, {json: FILE, key: KEY}",
     "env": "extra environment variables for the command",
     "cwd": "where the command runs: trial (its own directory, default), config, or a path",
-    "workdir": "root of the per-trial directories (default: runs/<name> next to the config)",
+    "workdir": "root of the per-trial directories (default: runs/<study dir> next to the config)",
     "kill_grace": "seconds between SIGTERM and SIGKILL when a trial is stopped (default 1)",
     "enqueue": "list of parameter sets to evaluate first, when the study is created",
     "heartbeat_interval": "seconds between a worker's heartbeats (default 10)",
