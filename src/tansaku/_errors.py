@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "DiskFullError",
     "DuplicatedStudyError",
     "StorageError",
     "StudyNotFoundError",
@@ -39,6 +40,17 @@ class ConfigError(TansakuError, ValueError):
 
 class StorageError(TansakuError):
     """The storage could not be read or written (after retries)."""
+
+
+class DiskFullError(TansakuError):
+    """A study's run directory could not be written: its file system is full or over quota.
+
+    ``trial_id`` is the trial whose directory it was, when known (the coordinator re-queues it).
+    """
+
+    def __init__(self, message: str, *, trial_id: int | None = None) -> None:
+        super().__init__(message)
+        self.trial_id = trial_id
 
 
 class StudyNotFoundError(TansakuError, KeyError):

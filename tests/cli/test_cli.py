@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tansaku._layout import study_dir_name
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {
     **os.environ,
@@ -84,7 +86,7 @@ def test_run_then_status_best_export(tmp_path):
     assert sorted(t["number"] for t in trials) == list(range(40))
     assert len({t["worker"] for t in trials}) == 1
     # 4 workers: trials overlapped in time
-    assert (tmp_path / "runs" / "demo" / "trial-000039" / "stdout.txt").exists()
+    assert (tmp_path / "runs" / study_dir_name("demo") / "trial-000039" / "stdout.txt").exists()
 
     status = tansaku("status", "study.yaml", cwd=tmp_path)
     assert status.returncode == 0 and "40 of 40 done" in status.stdout

@@ -231,3 +231,62 @@ def test_postgres_down_too_long_fails_clearly_then_the_journal_is_replayed(
     assert trials[3].value == trials[3].params["x"]
     with contextlib.suppress(Exception):
         resumed.storage.close()
+
+
+FILLER = """
+import os, sys
+if os.environ["TANSAKU_TRIAL_NUMBER"] == "2" and os.path.exists(sys.argv[3]):
+    try:  # the run directory's disk fills up while this trial runs ...
+        with open(sys.argv[2], "wb") as f:
+            while True:
+                f.write(b"\\0" * 65536)
+    except OSError:
+        pass
+    print("." * 100 + "\\n" * 3000, flush=True)  # ... and tansaku writes its stdout.txt there
+print(sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_full_disk_under_runs_stops_in_one_line_and_requeues(tiny_fs, tmp_path, n_workers):
+    """No traceback: ``error: no space left on device writing <file>: ...``, the running trials
+    back to WAITING, and the next run (disk freed) finishes the study with every value right."""
+    (tmp_path / "runs").symlink_to(tiny_fs)  # runs/ next to the config is the small disk
+    (tmp_path / "fill.py").write_text(FILLER)
+    flag = tmp_path / "fill-now"
+    flag.touch()
+    (tmp_path / "study.yaml").write_text(
+        f"name: full\nn_trials: 5\nn_workers: {n_workers}\nseed: 0\n"
+        "space: {x: {type: float, low: 0, high: 1}}\n"
+        f"command: [{PY}, fill.py, '{{x}}', {tiny_fs / 'filler'}, {flag}]\n"
+    )
+    cli = [PY, "-m", "tansaku", "run", "-q", str(tmp_path / "study.yaml")]
+    env = {**os.environ, "PYTHONPATH": SRC}
+    out = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 1 and len(lines) == 1, out.stderr
+    assert lines[0].startswith(f"error: no space left on device writing {tiny_fs}/"), lines[0]
+    assert lines[0].endswith(": No space left on device")
+    url = f"sqlite:///{tmp_path / 'full.db'}"
+    trials = tk.load_study("full", storage=url).trials
+    assert {t.state for t in trials} <= {TrialState.COMPLETE, TrialState.WAITING}
+    assert trials[2].state is TrialState.WAITING  # re-queued, not failed
+    flag.unlink()
+    (tiny_fs / "filler").unlink()
+    again = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    trials = tk.load_study("full", storage=url).trials
+    assert len(trials) == 5 and all(t.state is TrialState.COMPLETE for t in trials)
+    assert all(t.value == pytest.approx(t.params["x"]) for t in trials)
+
+
+def test_full_disk_before_the_first_trial_is_one_error_and_touches_no_trial(
+    tiny_fs, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").symlink_to(tiny_fs)
+    _fill(tiny_fs / "filler")
+    study = tk.create_study(SPACE, storage=f"sqlite:///{tmp_path / 's.db'}", name="early")
+    with pytest.raises(tk.TansakuError, match=f"^no space left on device writing {tiny_fs}/"):
+        study.optimize(tk.Command([PY, "-c", "print(1)"]), n_trials=2)
+    assert study.trials == []

@@ -21,6 +21,7 @@ import pytest
 
 import tansaku as tk
 from tansaku import TrialState
+from tansaku._layout import study_dir_name
 from tansaku.storage import get_storage
 
 pytestmark = pytest.mark.postgres
@@ -167,7 +168,8 @@ def test_three_worker_processes_finish_exactly_n_with_no_duplicates(postgres_url
         assert dict(t.params) == _seeded_params(7, t.number)
     assert len({t.worker for t in trials}) == 3
     for t in trials:
-        assert (tmp_path / "runs" / "shared" / f"trial-{t.number:06d}" / "stdout.txt").exists()
+        run_dir = tmp_path / "runs" / study_dir_name("shared")
+        assert (run_dir / f"trial-{t.number:06d}" / "stdout.txt").exists()
 
 
 @pytest.mark.parametrize("lost", ["requeue", "fail"])

@@ -114,3 +114,15 @@ def test_setup_timeout(tmp_path: Path) -> None:
     study = tk.create_study({"x": tk.Float(0, 1)})
     with pytest.raises(tk.TansakuError, match=r"timed out after 0.5 s"):
         study.optimize(lambda t: 1.0, n_trials=1, setup=Setup(slow, dir=tmp_path, timeout=0.5))
+
+
+def test_what_the_setup_leaves_running_is_killed_when_it_ends(tmp_path: Path) -> None:
+    """The setup's group is killed when its leader exits -- before the leader is reaped, so the
+    group id cannot have been reused by then (see CommandRun._signal)."""
+    from tests.executors.test_orphans import _alive, _wait_gone
+
+    setup = tk.Command(["sh", "-c", "sleep 60 & echo $! > bg.pid"])
+    study = tk.create_study({"x": tk.Float(0, 1)})
+    study.optimize(lambda t: 1.0, n_trials=1, setup=Setup(setup, dir=tmp_path / "s"))
+    pid = int((tmp_path / "s" / "bg.pid").read_text())
+    assert _wait_gone([pid], timeout=5) == [] and not _alive(pid)

@@ -46,7 +46,7 @@ KEYS: dict[str, str] = {
     "result": "where the value comes from: last_number (default), {regex: ...}, {json: FILE, key: KEY}",
     "env": "extra environment variables for the command",
     "cwd": "where the command runs: trial (its own directory, default), config, or a path",
-    "workdir": "root of the per-trial directories (default: runs/<name> next to the config)",
+    "workdir": "root of the per-trial directories (default: runs/<study dir> next to the config)",
     "kill_grace": "seconds between SIGTERM and SIGKILL when a trial is stopped (default 1)",
     "enqueue": "list of parameter sets to evaluate first, when the study is created",
     "heartbeat_interval": "seconds between a worker's heartbeats (default 10)",
@@ -111,7 +111,7 @@ class StudyConfig:
     max_failures: int | None = 10
     command: Command | None = None
     objective_ref: str | None = None
-    workdir: Path | None = None
+    workdir: Path | None = None  # as given; None: the layout's default (run_dir)
     enqueue: tuple[Mapping[str, Any], ...] = ()
     heartbeat_interval: float = 10.0
     stale_after: float | None = 120.0
@@ -127,6 +127,15 @@ class StudyConfig:
             return self.command
         assert self.objective_ref is not None
         return import_objective(self.objective_ref, self.base_dir)
+
+    def run_dir(self, study: Any) -> Path:
+        """Where the study's trial directories go: ``workdir`` if set, else the study's own
+        directory under ``runs/`` next to the config (see ``tansaku._layout``)."""
+        from tansaku import _layout
+
+        if self.workdir is not None:
+            return self.workdir
+        return _layout.study_dir(self.base_dir / _layout.RUNS, study)
 
 
 def import_objective(ref: str, base_dir: Path) -> Callable[..., Any]:
@@ -214,7 +223,6 @@ def _name_and_storage(
 
 
 def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> StudyConfig:
-    from tansaku._names import dir_name
     from tansaku.executors._registry import make_executor
     from tansaku.objectives._command import Command
     from tansaku.pruners import make_pruner
@@ -300,7 +308,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     workdir = data.get("workdir")
     if workdir is not None and not isinstance(workdir, str):
         raise _fail("workdir", "must be a path")
-    wd = (base_dir / workdir) if workdir else base_dir / "runs" / dir_name(name)
+    wd = (base_dir / workdir) if workdir else None  # None: the study's dir under runs/
     enqueue = data.get("enqueue") or []
     if not isinstance(enqueue, list):
         raise _fail("enqueue", "must be a list of parameter mappings")

@@ -119,7 +119,7 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
             n_workers=n_workers,
             executor=cfg.executor,
             trial_timeout=cfg.trial_timeout,
-            workdir=cfg.workdir,
+            workdir=cfg.run_dir(study),
             max_failures=cfg.max_failures,
             show_progress=not args.quiet,
             heartbeat_interval=cfg.heartbeat_interval,

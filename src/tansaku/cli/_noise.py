@@ -67,7 +67,7 @@ def cmd_reevaluate(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         n_workers=n_workers,
         executor=cfg.executor,
-        workdir=cfg.workdir,
+        workdir=cfg.run_dir(study),
         trial_timeout=cfg.trial_timeout,
     )
     if args.json:

@@ -50,6 +50,9 @@ class Executor(ABC):
     """Base class; see the module docstring for the protocol."""
 
     name: str = ""
+    #: every trial needs a directory (batch jobs keep their script and markers there): the
+    #: coordinator then gives Python objectives one too, under the study's run directory
+    needs_workdir: bool = False
 
     def __init__(self, *, n_workers: int = 1) -> None:
         self.n_workers = max(1, int(n_workers))

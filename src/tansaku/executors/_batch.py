@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tansaku import _layout
 from tansaku._errors import ConfigError
 from tansaku._records import TrialState
 from tansaku.executors._base import CancelReason, Executor, Job, Outcome
@@ -122,6 +123,7 @@ class BatchExecutor(Executor):
     """Shared machinery; use :class:`SlurmExecutor`, :class:`SGEExecutor` or :class:`PBSExecutor`."""
 
     scheduler: Scheduler
+    needs_workdir = True
 
     def _configure(
         self,
@@ -207,9 +209,7 @@ class BatchExecutor(Executor):
 
     def submit(self, job: Job) -> None:
         python = not isinstance(self.objective, Command)
-        workdir = job.workdir or Path.cwd() / "runs" / safe_job_name(job.study_name or "study") / (
-            f"trial-{job.number:06d}"
-        )
+        workdir = job.workdir or _layout.default_trial_dir(job.study_name, job.number)
         spec = self.objective.result if isinstance(self.objective, Command) else None
         tr = _Trial(
             job=job, workdir=Path(workdir).resolve(), parser=OutputParser(spec), python=python
@@ -360,7 +360,10 @@ class BatchExecutor(Executor):
             if len(batch) == 1:
                 home = first.workdir
             else:
-                home = first.workdir.parent / "jobs" / f"job-{first.job.number:06d}-{self._token}"
+                home = (
+                    _layout.jobs_dir(first.workdir.parent)
+                    / f"job-{first.job.number:06d}-{self._token}"
+                )
                 home.mkdir(parents=True, exist_ok=True)
             script, job_log = home / "job.sh", home / "job.log"
             name = self.job_name or safe_job_name(

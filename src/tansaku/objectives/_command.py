@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tansaku import _reaper
+from tansaku import _layout, _reaper
 from tansaku._errors import ConfigError, TrialPruned
 from tansaku._records import TrialState
 from tansaku._trial import Trial
@@ -181,7 +181,7 @@ class Command:
             trial.number,
             dict(trial.params),
             study_name=trial.study_name,
-            workdir=trial.workdir or Path.cwd() / "tansaku-runs" / f"trial-{trial.number:06d}",
+            workdir=trial.workdir or _layout.default_trial_dir(trial.study_name, trial.number),
             seed=trial.seed,
             extra_env={
                 k: str(v)
@@ -294,6 +294,8 @@ class CommandRun:
         self.pidfd: int | None = None
         self.started = 0.0
         self.deadline: float | None = None
+        self._log_path: Path | None = None
+        self._disk_full: Exception | None = None  # raised by check() once the program is over
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> Outcome | None:
@@ -307,7 +309,8 @@ class CommandRun:
             cwd.mkdir(parents=True, exist_ok=True)
             logdir = self.workdir or cwd
             _reaper.ensure_started()  # before the program: no window where it is not watched
-            self._log = open(logdir / "stdout.txt", "wb")
+            self._log_path = logdir / "stdout.txt"
+            self._log = open(self._log_path, "wb")
             self._err_path = logdir / "stderr.txt"
             with open(self._err_path, "wb") as err:
                 self.proc = subprocess.Popen(
@@ -326,6 +329,9 @@ class CommandRun:
                 )
         except (OSError, ConfigError, KeyError, ValueError) as e:  # ValueError: a NUL in argv/env
             self._close_log()
+            if _layout.is_disk_full(e):  # not the trial's fault: the coordinator stops
+                assert isinstance(e, OSError)
+                raise _layout.disk_full_error(e, trial_id=job.trial_id) from None
             reason = f"cannot start the command: {e}"
             if isinstance(e, FileNotFoundError) and e.filename:
                 reason = f"cannot start the command: {e.strerror}: {e.filename}"
@@ -375,7 +381,10 @@ class CommandRun:
                 return
             if self._logged < self.command.max_log_bytes and self._log is not None:
                 chunk = data[: self.command.max_log_bytes - self._logged]
-                self._log.write(chunk)
+                try:
+                    self._log.write(chunk)
+                except OSError as e:
+                    self._log_failed(e)
                 self._logged += len(chunk)
             self.parser.feed(data)
 
@@ -429,6 +438,12 @@ class CommandRun:
             self.read()
             if self._eof or now - self._exited_at > 0.5:  # an escaped grandchild may hold the pipe
                 self.outcome = self._finish()
+                if self._disk_full is not None:  # its log is incomplete: re-queued, not stored
+                    err, self._disk_full = self._disk_full, None
+                    self.outcome = Outcome(
+                        self.job.trial_id, TrialState.FAILED, message=str(err), interrupted=True
+                    )
+                    raise err
         return self.outcome
 
     def _finish(self) -> Outcome:
@@ -511,8 +526,24 @@ class CommandRun:
 
     def _close_log(self) -> None:
         if self._log is not None:
-            self._log.close()
-            self._log = None
+            log, self._log = self._log, None
+            try:
+                log.close()
+            except OSError as e:
+                self._log_failed(e)
+
+    def _log_failed(self, e: OSError) -> None:
+        """Writing stdout.txt failed: a full disk stops the program and, through ``check``, the
+        run (see ``tansaku._layout``); any other error is raised as before."""
+        if not _layout.is_disk_full(e):
+            raise e
+        if self._disk_full is None:
+            self._disk_full = _layout.disk_full_error(e, self._log_path, self.job.trial_id)
+        if self._log is not None:
+            log, self._log = self._log, None
+            with contextlib.suppress(OSError):
+                log.close()
+        self.kill("interrupted")
 
     def run(self) -> Outcome:
         """Run to the end in this thread."""

@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tansaku._errors import ConfigError, StorageError
-from tansaku._names import dir_name
+from tansaku import _layout
+from tansaku._errors import ConfigError, DiskFullError, StorageError
 from tansaku._progress import Progress
 from tansaku._reaper import kill_leftovers
 from tansaku._records import FrozenTrial, TrialState
@@ -174,11 +174,10 @@ class Coordinator:
         ):
             executor = "local"  # the only way to stop a Python objective that overruns
         self.executor = make_executor(executor, n_workers=self.n_workers)
-        safe = dir_name(study.name)
         if workdir is not None:
             self.workdir_root: Path | None = Path(workdir).resolve()
-        elif self.is_command:
-            self.workdir_root = Path.cwd() / "runs" / safe
+        elif self.is_command or self.executor.needs_workdir:
+            self.workdir_root = _layout.study_dir(Path.cwd() / _layout.RUNS, study)
         else:
             self.workdir_root = None
         self.worker = new_worker_id()
@@ -242,9 +241,14 @@ class Coordinator:
         return self.study._report(trial_id, step, value)
 
     def job(self, t: FrozenTrial, k: int = 0) -> Job:
-        wd = None if self.workdir_root is None else self.workdir_root / f"trial-{t.number:06d}"
-        if wd is not None and self.repeats > 1:
-            wd = wd / f"repeat-{k}"
+        wd = None
+        if self.workdir_root is not None:
+            wd = (
+                _layout.repeat_dir(self.workdir_root, t.number, k)
+                if self.repeats > 1
+                else _layout.trial_dir(self.workdir_root, t.number)
+            )
+            _layout.make_dir(wd, trial_id=t.trial_id)  # a full disk: stop here, not in the trial
         env = {"TANSAKU_WORKER": self.worker}  # lets a resumed run find leftovers
         if self.setup_dir is not None:
             env["TANSAKU_SETUP_DIR"] = str(self.setup_dir)
@@ -274,7 +278,7 @@ class Coordinator:
             return wd
         if self.workdir_root is None:
             return None
-        return str(self.workdir_root / f"trial-{n:06d}")
+        return str(_layout.trial_dir(self.workdir_root, n))
 
     def submit(self, t: FrozenTrial) -> None:
         """Start trial ``t`` (with repeats: at its first evaluation not yet stored)."""
@@ -334,13 +338,14 @@ class Coordinator:
                 f"{'re-queued' if t.state is TrialState.WAITING else 'failed'}"
             )
         if self.setup is not None:
-            root = self.workdir_root or Path.cwd() / "runs" / dir_name(self.study.name)
+            root = self.workdir_root or _layout.study_dir(Path.cwd() / _layout.RUNS, self.study)
             self.setup_dir = ensure_setup(
                 self.study,
                 self.setup.run,
-                self.setup.dir if self.setup.dir is not None else root / "setup",
+                self.setup.dir if self.setup.dir is not None else _layout.setup_dir(root),
                 timeout=self.setup.timeout,
                 note=self.progress.note,
+                worker=self.worker,
             )
         else:
             self.setup_dir = recorded_setup_dir(self.study.system_attrs)
@@ -353,7 +358,13 @@ class Coordinator:
         except BaseException as e:
             if isinstance(e, StorageError):  # no more waiting on it: results go to the journal
                 self.storage_down = True
+            if isinstance(e, OSError) and _layout.is_disk_full(e):  # one not met by a writing()
+                e = _layout.disk_full_error(e, None if e.filename else self.workdir_root)
+            if isinstance(e, DiskFullError) and e.trial_id is not None:
+                self.requeue_now(e.trial_id)  # its run is gone with the error
             self.interrupt(e)
+            if isinstance(e, DiskFullError):
+                raise e from None
             raise
         finally:
             self.executor.shutdown(cancel=True)
@@ -503,6 +514,13 @@ class Coordinator:
         )
         self.progress.note(where)
         return where
+
+    def requeue_now(self, trial_id: int) -> None:
+        """Put a trial whose run ended in an error of ours (not its own) back to WAITING."""
+        if self.running.pop(trial_id, None) is not None and not self.storage_down:
+            self.evals.pop(trial_id, None)
+            with contextlib.suppress(Exception):
+                self.study.storage.release_trial(trial_id, worker=self.worker)
 
     def interrupt(self, exc: BaseException) -> None:
         """Stop running trials and put them back to WAITING; store any that finished meanwhile."""

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tansaku import _layout
 from tansaku._errors import ConfigError, TansakuError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
@@ -130,12 +130,12 @@ def reevaluate(
     storage = study.storage
     holder = {p.trial: storage.get_trial_by_number(study.study_id, p.trial) for p in chosen}
     base_seed = study.system_attrs.get("seed")
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", study.name)
+    ex = make_executor(executor, n_workers=n_workers)
     root: Path | None = None  # as in optimize: Python objectives get a directory only if asked
     if workdir is not None:
         root = Path(workdir).resolve()
-    elif isinstance(objective, Command):
-        root = Path.cwd() / "runs" / safe
+    elif isinstance(objective, Command) or ex.needs_workdir:
+        root = _layout.study_dir(Path.cwd() / _layout.RUNS, study)
     setup_dir = recorded_setup_dir(study.system_attrs)
     evals = {n: [dict(e) for e in evaluation_records(t)] for n, t in holder.items()}
     queue: list[Job] = []
@@ -150,16 +150,13 @@ def reevaluate(
                     dict(p.params),
                     study_name=study.name,
                     timeout=trial_timeout,
-                    workdir=None
-                    if root is None
-                    else root / f"trial-{p.trial:06d}" / f"reevaluation-{k}",
+                    workdir=None if root is None else _layout.reevaluation_dir(root, p.trial, k),
                     seed=trial_seed(base_seed, p.trial, k),
                     extra_env={"TANSAKU_SETUP_DIR": str(setup_dir)} if setup_dir else {},
                 )
             )
     jobs = {j.trial_id: j for j in queue}
     started: dict[int, float] = {}
-    ex = make_executor(executor, n_workers=n_workers)
     ex.start(objective, ExecutorHooks())  # reports of re-evaluations are not stored
 
     def record(o: Outcome) -> None:

@@ -7,13 +7,18 @@ It runs in its own directory (default ``<workdir>/setup``, e.g. ``runs/<name>/se
 Exactly once across resumes: the study's ``system_attrs["setup"]`` records ``state`` (running,
 done, failed, interrupted), the directory, times and attempts.  ``done`` is written the moment the
 command exits 0, and a later run that finds ``done`` with the directory still present reuses it.
-A run killed during setup left ``running`` behind: the next run starts the setup again (in the same
-directory: make the step overwrite its outputs).  To force a new setup, delete the directory.
+A run killed during setup left ``running`` behind: the next run kills what is left of that attempt
+(the processes carrying its coordinator's ``TANSAKU_WORKER``, see ``tansaku._reaper``), empties the
+directory if tansaku created it (``created_dir`` in the record; a directory the user named that
+existed before is never emptied) and runs the step again, once.  A failed or interrupted attempt
+is retried the same way.  To force a new setup, delete the directory.
 
 Several coordinators of one study (``tansaku worker``) serialise on a lock file next to the directory,
-so the second waits for the first and then reuses its result.  The setup process is in its own
-session and is killed with its group when the coordinator stops it; on Linux it also gets SIGKILL
-if the coordinator itself is killed, so a killed run leaves no setup behind that could finish later.
+so the second waits for the first and then reuses its result (holding the lock also proves that a
+``running`` record's coordinator is gone).  The setup command runs like a trial's command
+(:class:`~tansaku.objectives._command.CommandRun`): in its own session, its process group
+registered with the reaper, so a ``kill -9`` of the coordinator takes everything the step started
+with it, and the group is signalled only while its leader is not yet reaped (no pid-reuse risk).
 """
 
 from __future__ import annotations
@@ -21,19 +26,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import signal
+import shutil
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tansaku import _layout
 from tansaku._errors import TansakuError
+from tansaku._reaper import kill_leftovers
 from tansaku.objectives._base import Job
-from tansaku.objectives._command import Command
+from tansaku.objectives._command import Command, CommandRun
 
 if TYPE_CHECKING:
     from tansaku.study._study import Study
@@ -76,7 +81,9 @@ def recorded_setup_dir(system_attrs: Mapping[str, Any]) -> Path | None:
 
 @contextlib.contextmanager
 def _locked(path: Path, note: Callable[[str], None]) -> Iterator[None]:
-    with open(path, "a+b") as f:
+    with _layout.writing(path):
+        f = open(path, "a+b")
+    with f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -88,23 +95,6 @@ def _locked(path: Path, note: Callable[[str], None]) -> Iterator[None]:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
-def _parent_death_signal() -> Callable[[], None] | None:
-    """A preexec_fn giving the child SIGKILL when its parent dies (Linux), resolved before fork."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-    def preexec() -> None:
-        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-    return preexec
-
-
 def _tail(path: Path) -> str:
     try:
         data = path.read_bytes()[-_TAIL:]
@@ -114,54 +104,40 @@ def _tail(path: Path) -> str:
 
 
 def _run_command(
-    command: Command, directory: Path, study: Study, timeout: float | None, seed: int | None
+    command: Command,
+    directory: Path,
+    study: Study,
+    timeout: float | None,
+    seed: int | None,
+    worker: str,
 ) -> None:
     job = Job(
         -1,
         -1,
         {},
         study_name=study.name,
+        timeout=timeout,
         workdir=directory,
         seed=seed,
-        extra_env={"TANSAKU_SETUP_DIR": str(directory)},
+        # TANSAKU_WORKER: a resumed run finds what a killed attempt left (kill_leftovers)
+        extra_env={"TANSAKU_SETUP_DIR": str(directory), "TANSAKU_WORKER": worker},
     )
-    argv = command.render(job)
-    cwd = command.working_directory(job)
-    cwd.mkdir(parents=True, exist_ok=True)
-    with open(directory / "stdout.txt", "wb") as out, open(directory / "stderr.txt", "wb") as err:
-        try:
-            proc = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=command.environment(job),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,
-                preexec_fn=_parent_death_signal(),
-            )
-        except OSError as e:
-            raise TansakuError(f"cannot start the setup command: {e}") from None
-
-        def stop(grace: float) -> None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=grace)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            stop(command.kill_grace)
-            raise TansakuError(f"the setup command timed out after {timeout:g} s") from None
-        except BaseException:
-            stop(command.kill_grace)
-            raise
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # whatever it left running in its group
+    run = CommandRun(command, job)
+    try:
+        outcome = run.run()
+    except BaseException:  # Ctrl-C, a full disk: the step is in its own session, stop it here
+        if run.proc is not None:
+            run.kill("interrupted")
+            deadline = time.monotonic() + 2 * command.kill_grace + 1
+            while run.check() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+        raise
+    code = outcome.system_attrs.get("returncode")
+    if not isinstance(code, int):  # it did not start
+        reason = (outcome.message or "").removeprefix("cannot start the command: ")
+        raise TansakuError(f"cannot start the setup command: {reason}")
+    if run.kill_reason == "timeout":
+        raise TansakuError(f"the setup command timed out after {timeout:g} s")
     if code != 0:
         why = f"exit code {code}" if code > 0 else f"killed by signal {-code}"
         tail = _tail(directory / "stderr.txt")
@@ -171,6 +147,32 @@ def _run_command(
         )
 
 
+def _clean_after(previous: Mapping[str, Any], directory: Path, study: Study) -> str:
+    """Before a new attempt: kill what an earlier, killed attempt left running and empty the
+    directory if tansaku created it.  Returns what was done, for the note."""
+    done = []
+    worker = previous.get("worker")
+    if previous.get("state") == "running" and isinstance(worker, str):
+        parts = worker.rsplit(":", 2)
+        mine = len(parts) == 3 and parts[0] == socket.gethostname() and parts[1].isdigit()
+        if mine and not _pid_alive(int(parts[1])) and kill_leftovers(study.name, [worker]):
+            done.append("stopped what it left running")
+    if previous.get("created_dir") and previous.get("dir") == str(directory) and directory.exists():
+        shutil.rmtree(directory, ignore_errors=True)
+        done.append(f"emptied {directory}")
+    return "; ".join(done)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def ensure_setup(
     study: Study,
     setup: Command | Callable[[Path], Any],
@@ -178,6 +180,7 @@ def ensure_setup(
     *,
     timeout: float | None = None,
     note: Callable[[str], None] = lambda text: None,
+    worker: str | None = None,
 ) -> Path:
     """Run ``setup`` once for ``study`` in ``directory`` unless a finished run is recorded (see the
     module docstring); returns the directory trials should use."""
@@ -186,7 +189,11 @@ def ensure_setup(
     if done is not None:
         return done
     directory = Path(directory).resolve()
-    directory.parent.mkdir(parents=True, exist_ok=True)
+    _layout.make_dir(directory.parent)
+    if worker is None:
+        from tansaku.study._study import new_worker_id
+
+        worker = new_worker_id()
     # the lock lives next to the directory: the directory's existence means "outputs are there"
     with _locked(directory.parent / f".{directory.name}.tansaku-lock", note):
         previous = study.system_attrs.get(SETUP_ATTR)
@@ -197,25 +204,34 @@ def ensure_setup(
             previous = {}
         attempts = int(previous.get("attempts", 0)) + 1
         if attempts > 1:
-            note(f"the setup step ran before (state: {previous.get('state')}); running it again")
+            cleaned = _clean_after(previous, directory, study)
+            note(
+                f"the setup step ran before (state: {previous.get('state')}); running it again"
+                + (f" ({cleaned})" if cleaned else "")
+            )
+        same = previous.get("dir") == str(directory)
         record: dict[str, Any] = {
             "dir": str(directory),
             "attempts": attempts,
-            "worker": f"{socket.gethostname()}:{os.getpid()}",
+            "worker": worker,
             "started_at": time.time(),
             "command": list(setup.argv) if isinstance(setup, Command) else repr(setup),
+            # ours to empty before a retry (never a directory that was there before us)
+            "created_dir": bool(previous.get("created_dir")) if same else not directory.exists(),
         }
         storage.set_study_system_attrs(sid, {SETUP_ATTR: {**record, "state": "running"}})
-        directory.mkdir(parents=True, exist_ok=True)
+        _layout.make_dir(directory)
         note(f"running the setup step in {directory}")
         try:
             if isinstance(setup, Command):
                 seed = study.system_attrs.get("seed")
-                _run_command(setup, directory, study, timeout, seed)
+                _run_command(setup, directory, study, timeout, seed, worker)
             else:
                 try:
                     setup(directory)
                 except Exception as e:
+                    if _layout.is_disk_full(e):
+                        raise _layout.disk_full_error(e) from None  # type: ignore[arg-type]
                     raise TansakuError(f"the setup function failed: {type(e).__name__}: {e}") from e
         except BaseException as e:
             state = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
