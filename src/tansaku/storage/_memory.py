@@ -43,6 +43,13 @@ class InMemoryStorage(BaseStorage):
         self._studies: dict[int, _Study] = {}
         self._names: dict[str, int] = {}
         self._trials: dict[int, _Trial] = {}
+        self._last_study_id = 0  # ids are never reused, even after delete_study
+        self._last_trial_id = 0
+
+    def _now(self) -> float:
+        """The time stamped on every change (a subclass that replays a log returns the
+        logged time, so that every replay decides the same)."""
+        return time.time()
 
     # ---------------------------------------------------------------- helpers
     def _study(self, study_id: int) -> _Study:
@@ -104,14 +111,15 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             if name in self._names:
                 raise DuplicatedStudyError(f"a study named {name!r} already exists in memory")
-            sid = len(self._studies) + 1
+            self._last_study_id += 1
+            sid = self._last_study_id
             info = StudyInfo(
                 sid,
                 name,
                 direction,
                 space,
                 dict(sampler or {}),
-                time.time(),
+                self._now(),
                 dict(user_attrs or {}),
                 {},
             )
@@ -163,8 +171,9 @@ class InMemoryStorage(BaseStorage):
         worker: str | None,
         system_attrs: Mapping[str, Any] | None,
     ) -> FrozenTrial:
-        tid = len(self._trials) + 1
-        now = time.time()
+        self._last_trial_id += 1
+        tid = self._last_trial_id
+        now = self._now()
         trial = FrozenTrial(
             number=len(s.trials),
             state=state,
@@ -217,7 +226,7 @@ class InMemoryStorage(BaseStorage):
                 t = self._trials[tid]
                 if t.trial.state is TrialState.WAITING:
                     t.attempts += 1
-                    t.heartbeat = time.time()
+                    t.heartbeat = self._now()
                     return self._set_state(
                         t, TrialState.RUNNING, worker=worker, start_time=t.heartbeat, end_time=None
                     )
@@ -252,7 +261,7 @@ class InMemoryStorage(BaseStorage):
                 value=value,
                 message=message,
                 stderr=stderr,
-                end_time=time.time(),
+                end_time=self._now(),
                 system_attrs=attrs,
             )
 
@@ -284,7 +293,7 @@ class InMemoryStorage(BaseStorage):
             t.trial = t.trial.replace(system_attrs={**t.trial.system_attrs, **attrs})
 
     def heartbeat(self, trial_ids: Iterable[int], *, worker: str) -> None:
-        now = time.time()
+        now = self._now()
         with self._lock:
             for tid in trial_ids:
                 t = self._trials.get(tid)
@@ -300,12 +309,12 @@ class InMemoryStorage(BaseStorage):
                 start_time=None,
                 system_attrs={**t.trial.system_attrs, "requeued": why},
             )
-        return self._set_state(t, TrialState.FAILED, message=why, end_time=time.time())
+        return self._set_state(t, TrialState.FAILED, message=why, end_time=self._now())
 
     def reclaim_stale(
         self, study_id: int, *, grace: float, requeue: bool, max_attempts: int = 2
     ) -> list[FrozenTrial]:
-        now = time.time()
+        now = self._now()
         with self._lock:
             out = []
             for tid in self._study(study_id).trials:
