@@ -37,9 +37,14 @@ class _Trial:
 
 class InMemoryStorage(BaseStorage):
     url = "memory"
+    _where = "in memory"  # for messages
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._clear()
+
+    def _clear(self) -> None:
+        """Forget every study (the state of a new instance)."""
         self._studies: dict[int, _Study] = {}
         self._names: dict[str, int] = {}
         self._trials: dict[int, _Trial] = {}
@@ -56,7 +61,7 @@ class InMemoryStorage(BaseStorage):
         try:
             return self._studies[study_id]
         except KeyError:
-            raise StudyNotFoundError(f"no study with id {study_id} in memory") from None
+            raise StudyNotFoundError(f"no study with id {study_id} {self._where}") from None
 
     def _t(self, trial_id: int) -> _Trial:
         try:
@@ -110,7 +115,7 @@ class InMemoryStorage(BaseStorage):
     ) -> StudyInfo:
         with self._lock:
             if name in self._names:
-                raise DuplicatedStudyError(f"a study named {name!r} already exists in memory")
+                raise DuplicatedStudyError(f"a study named {name!r} already exists {self._where}")
             self._last_study_id += 1
             sid = self._last_study_id
             info = StudyInfo(
@@ -130,7 +135,7 @@ class InMemoryStorage(BaseStorage):
     def get_study(self, name: str) -> StudyInfo:
         with self._lock:
             if name not in self._names:
-                raise StudyNotFoundError(f"no study named {name!r} in memory")
+                raise StudyNotFoundError(f"no study named {name!r} {self._where}")
             return self._studies[self._names[name]].info
 
     def list_studies(self) -> list[StudyInfo]:
@@ -141,7 +146,7 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             sid = self._names.pop(name, None)
             if sid is None:
-                raise StudyNotFoundError(f"no study named {name!r} in memory")
+                raise StudyNotFoundError(f"no study named {name!r} {self._where}")
             for tid in self._studies.pop(sid).trials:
                 self._trials.pop(tid, None)
 
