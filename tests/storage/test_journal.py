@@ -301,3 +301,20 @@ def test_sqlite_on_a_local_disk_does_not_warn(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="tansaku.storage"):
         get_storage(f"sqlite:///{tmp_path / 'local.db'}").close()
     assert not [r for r in caplog.records if r.name == "tansaku.storage"]
+
+
+def test_leftover_unique_files_of_killed_processes_are_removed(tmp_path):
+    path = tmp_path / "x.lock"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    left = tmp_path / f"x.lock.{socket.gethostname()}.{dead}.abcd"
+    mine = tmp_path / f"x.lock.{socket.gethostname()}.{os.getpid()}.ef01"
+    left.write_text("{}")
+    mine.write_text("{}")
+    with NFSLock(path):
+        pass
+    assert not left.exists() and mine.exists()

@@ -119,6 +119,7 @@ class NFSLock:
         self._token: str | None = None
         self._skew = 0.0
         self._skew_at: float | None = None
+        self._swept = False  # leftovers of killed processes removed once per instance
 
     # ------------------------------------------------------------------ owner stamp
     def _stamp(self, token: str) -> bytes:
@@ -194,8 +195,27 @@ class NFSLock:
             with contextlib.suppress(FileExistsError):
                 os.link(aside, self.path)
         os.unlink(aside)
+        self._remove_leftovers()
+
+    def _remove_leftovers(self) -> None:
+        """Remove the unique files (``<lock>.<host>.<pid>.<token>``) that processes of this host
+        killed while taking the lock left behind."""
+        folder, base = os.path.split(self.path)
+        prefix = f"{base}.{_HOST}."
+        try:
+            names = [n for n in os.listdir(folder or ".") if n.startswith(prefix)]
+        except OSError:
+            return
+        for name in names:
+            pid = name[len(prefix) :].split(".", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
 
     def acquire(self) -> None:
+        if not self._swept:
+            self._swept = True
+            self._remove_leftovers()
         token = secrets.token_hex(8)
         deadline = time.monotonic() + self.timeout
         pause = 0.0005
