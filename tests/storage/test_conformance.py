@@ -6,7 +6,9 @@ from tansaku.storage import InMemoryStorage, get_storage
 from tests.storage.conformance import *  # noqa: F403 - the shared suite
 
 
-@pytest.fixture(params=["memory", "sqlite", "journal", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=["memory", "sqlite", "journal", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def storage(request, tmp_path):
     if request.param == "memory":
         s = InMemoryStorage()

@@ -1,13 +1,17 @@
-"""A lock file that holds on NFS: ``link()`` onto the lock path, an owner stamp, a stale rule.
+"""A lock file that holds on NFS: ``symlink()`` onto the lock path, an owner stamp, a stale rule.
 
 ``fcntl``/``flock`` locks are not reliable on every NFS setup (lockd missing, ``nolock`` mounts,
-some Lustre/GPFS configurations), but creating a hard link is atomic on the server, which is the
-recipe of the Linux ``open(2)`` manual for NFS: write a unique file, ``link()`` it to the lock
-name, and own the lock if the link succeeded or the unique file's link count became 2 (the reply
-to a successful link can be lost and the retried call then fails).
+some Lustre/GPFS configurations), but creating a name is atomic on the server: of several
+clients that create the same link, exactly one succeeds.  The lock is a symbolic link whose target
+text is its owner stamp, so taking it is one call (one round trip on NFS) and reading the owner is
+another (``readlink``).  A reply lost on the network (the retried call then fails although the
+first one made the link) is recognised by the stamp being ours.  Where symbolic links are not
+supported (some SMB mounts) the lock falls back to the hard-link recipe of the Linux ``open(2)``
+manual: write a unique file and ``link()`` it to the lock name.
 
-The lock file holds its owner (host, boot id, pid, a random token).  While held, a daemon thread
-of the owning process refreshes its modification time every ``stale_after / 4`` seconds.  A
+The stamp names the owner: ``host boot-id pid token`` (the boot id tells a pid of this boot from
+one before a reboot; the random token tells this acquisition from any other).  While held, a daemon thread of
+the owning process refreshes the lock's modification time every ``stale_after / 4`` seconds.  A
 waiter breaks a lock when
 
 * its owner is on this host (same host name and boot id) and that process no longer exists
@@ -15,16 +19,16 @@ waiter breaks a lock when
 * it has not been refreshed for ``stale_after`` seconds, measured on the file server's clock (a
   probe file's modification time), so clock skew between hosts does not matter.
 
-Breaking renames the lock file to a unique name (only one breaker can succeed), checks that the
-renamed file is the one judged stale, and puts a fresh lock back (``link``) if it was not.  The
-owner checks :meth:`NFSLock.still_held` before writing.  What no lock file can prevent: a holder
-stopped (SIGSTOP, a frozen node) for longer than ``stale_after`` loses its lock while it sleeps.
+Breaking renames the lock to a unique name (only one breaker can succeed), checks that the
+renamed lock is the one judged stale, and puts a fresh lock back if it was not.  The owner checks
+:meth:`NFSLock.still_held` before writing.  What no lock file can prevent: a holder stopped
+(SIGSTOP, a frozen node) for longer than ``stale_after`` loses its lock while it sleeps.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import errno
 import os
 import random
 import secrets
@@ -117,29 +121,51 @@ class NFSLock:
         self.stale_after = float(stale_after)
         self.timeout = float(timeout)
         self._token: str | None = None
+        self._symlinks = True  # False once the filesystem refused a symbolic link
         self._skew = 0.0
         self._skew_at: float | None = None
         self._swept = False  # leftovers of killed processes removed once per instance
 
     # ------------------------------------------------------------------ owner stamp
-    def _stamp(self, token: str) -> bytes:
-        owner = {"host": _HOST, "boot": _BOOT, "pid": os.getpid(), "token": token}
-        return (json.dumps({**owner, "time": time.time()}) + "\n").encode()
+    def _stamp(self, token: str) -> str:
+        # short (a symbolic link of under 60 bytes lives in its inode on ext4: no data block to
+        # allocate and, on a ``discard`` mount, to trim when the lock is released)
+        return f"{_HOST} {_BOOT[:8] or '-'} {os.getpid()} {token}"
 
     def _read_owner(self, path: str) -> dict[str, object] | None:
         try:
-            with open(path, "rb") as f:
-                owner = json.loads(f.read())
-        except (OSError, ValueError):
+            try:
+                text = os.readlink(path)
+            except OSError as e:
+                if e.errno != errno.EINVAL:  # EINVAL: a regular file (the hard-link fallback)
+                    raise
+                with open(path, "rb") as f:
+                    text = f.read().decode(errors="replace")
+        except OSError:
             return None
-        return owner if isinstance(owner, dict) else None
+        fields = text.split()
+        if len(fields) != 4 or not fields[2].isdigit():
+            return None
+        return {"host": fields[0], "boot": fields[1], "pid": int(fields[2]), "token": fields[3]}
 
     # ------------------------------------------------------------------ acquire / release
-    def _try_link(self, token: str) -> bool:
+    def _create(self, stamp: str, token: str) -> bool:
+        """Make the lock name with ``stamp``; True if it is ours."""
+        if self._symlinks:
+            try:
+                os.symlink(stamp, self.path)
+                return True
+            except FileExistsError:
+                return False
+            except OSError as e:
+                if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS):
+                    owner = self._read_owner(self.path)  # a lost reply: did we make it?
+                    return owner is not None and owner.get("token") == token
+                self._symlinks = False  # no symbolic links on this filesystem
         tmp = f"{self.path}.{_HOST}.{os.getpid()}.{token}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            os.write(fd, self._stamp(token))
+            os.write(fd, stamp.encode())
         finally:
             os.close(fd)
         try:
@@ -173,7 +199,7 @@ class NFSLock:
         if (
             owner is not None
             and owner.get("host") == _HOST
-            and owner.get("boot") == _BOOT
+            and owner.get("boot") == (_BOOT[:8] or "-")
             and isinstance(owner.get("pid"), int)
         ):
             pid = int(owner["pid"])  # type: ignore[call-overload]
@@ -193,7 +219,10 @@ class NFSLock:
         if moved is not None and moved.get("token") != judged:
             # another breaker removed the stale lock and a new owner took it: give it back
             with contextlib.suppress(FileExistsError):
-                os.link(aside, self.path)
+                if os.path.islink(aside):
+                    os.symlink(os.readlink(aside), self.path)
+                else:
+                    os.link(aside, self.path)
         os.unlink(aside)
         self._remove_leftovers()
 
@@ -216,17 +245,18 @@ class NFSLock:
         if not self._swept:
             self._swept = True
             self._remove_leftovers()
-        token = secrets.token_hex(8)
+        token = secrets.token_hex(4)
+        stamp = self._stamp(token)
         deadline = time.monotonic() + self.timeout
         pause = 0.0005
         while True:
-            if self._try_link(token):
+            if self._create(stamp, token):
                 self._token = token
                 _REFRESHER.add(self)
                 return
             owner = self._read_owner(self.path)  # None: gone, or unreadable (then judged by age)
             try:
-                st = os.stat(self.path)
+                st = os.lstat(self.path)
             except FileNotFoundError:
                 continue  # released meanwhile: try again at once
             if self._stale(owner, st.st_mtime):
@@ -259,7 +289,7 @@ class NFSLock:
     def _touch(self) -> None:
         if self._token is not None and self.still_held():
             with contextlib.suppress(OSError):
-                os.utime(self.path, None)
+                os.utime(self.path, None, follow_symlinks=False)
 
     def __enter__(self) -> NFSLock:
         self.acquire()
