@@ -317,3 +317,26 @@ def test_leftover_unique_files_of_killed_processes_are_removed(tmp_path):
     with NFSLock(path):
         pass
     assert not left.exists() and mine.exists()
+
+
+def test_cli_commands_on_a_journal_study(tmp_path):
+    (tmp_path / "study.yaml").write_text(
+        "name: cli\nstorage: journal:///cli.journal\nn_trials: 3\n"
+        "sampler: {name: random, seed: 0}\nspace: {x: {type: float, low: 0, high: 1}}\n"
+        "command: [sh, -c, 'echo \"$1\"', sh, '{x}']\n"
+    )
+
+    def tansaku(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "tansaku", *args]
+        return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+    missing = tansaku(
+        "status", "--storage", f"journal:///{tmp_path / 'no.journal'}", "--study", "x"
+    )
+    assert missing.returncode != 0 and "does not exist" in missing.stderr
+    assert not (tmp_path / "no.journal").exists()
+    assert tansaku("run", "-q", "study.yaml").returncode == 0
+    status = tansaku("status", "study.yaml")
+    assert "3 of 3 done" in status.stdout and "journal:////" in status.stdout
+    rows = json.loads(tansaku("export", "--format", "json", "study.yaml").stdout)
+    assert len(rows) == 3 and all(r["value"] == r["params"]["x"] for r in rows)
