@@ -6,8 +6,12 @@ cost per trial.  Each cell (framework x storage x API x n_trials) runs in a fres
 with a fresh database file in its own temporary directory, and is repeated; the table shows the
 median run.
 
-* storage: ``memory`` (tansaku's in-memory storage, Optuna's InMemoryStorage) or ``sqlite``
-  (tansaku's SQLStorage, Optuna's RDBStorage), each with its default settings.
+* storage: ``memory`` (tansaku's in-memory storage, Optuna's InMemoryStorage), ``sqlite``
+  (tansaku's SQLStorage, Optuna's RDBStorage) or ``journal`` (tansaku's JournalStorage, Optuna's
+  JournalStorage on a JournalFileBackend), each with its default settings.
+* reopen s: after the run, the time a fresh storage object of the same URL takes to open the
+  study and count its trials (what a new ``tansaku worker`` or ``tansaku status`` pays first; for
+  a journal, replaying the whole file).
 * api: ``optimize`` (``study.optimize(objective, n_trials=n)``) or ``asktell`` (a user loop of
   ``ask()`` / ``tell()``).  Optuna's objective asks its four parameters with ``suggest_*`` (its
   define-by-run API); tansaku's reads ``trial.params`` from the declared space.
@@ -40,7 +44,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ("tansaku", "optuna")
-STORAGES = ("memory", "sqlite")
+STORAGES = ("memory", "sqlite", "journal")
 APIS = ("optimize", "asktell")
 CATS = ("a", "b", "c")
 
@@ -89,7 +93,7 @@ def run_tansaku(
         "c": tk.Categorical(list(CATS)),
     }
     study = tk.create_study(space, sampler="random", storage=url, name="overhead", seed=0)
-    if counter is not None and url is not None:
+    if counter is not None and url is not None and url.startswith("sqlite"):
         count_statements(study.storage._engine, counter)
     stamps: list[tuple[float, float]] = []
     best = [float("inf")]
@@ -104,7 +108,13 @@ def run_tansaku(
     t0, c0, t1, c1 = _timed_loop(study, objective, n, api)
     statements = None if counter is None else counter["n"]  # the timed loop's only
     counts = study.counts()
+    r0 = time.perf_counter()
+    if url is not None:
+        again = tk.load_study("overhead", storage=url)
+        assert again.counts() == counts
+    reopen = time.perf_counter() - r0
     return {
+        "reopen": reopen,
         "elapsed": t1 - t0,
         "statements": statements,
         "cpu": c1 - c0,
@@ -123,9 +133,17 @@ def run_optuna(
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def storage() -> Any:
+        if url is not None and url.startswith("journal:///"):
+            from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+            return JournalStorage(JournalFileBackend(url[len("journal:///") :]))
+        return url
+
     study = optuna.create_study(
         sampler=optuna.samplers.RandomSampler(seed=0),
-        storage=url,
+        storage=storage(),
         study_name="overhead",
     )
     if counter is not None and url is not None:
@@ -148,7 +166,13 @@ def run_optuna(
     statements = None if counter is None else counter["n"]  # the timed loop's only
     states = [t.state for t in study.get_trials(deepcopy=False)]
     complete = sum(s == optuna.trial.TrialState.COMPLETE for s in states)
+    r0 = time.perf_counter()
+    if url is not None:
+        again = optuna.load_study(study_name="overhead", storage=storage())
+        assert len(again.get_trials(deepcopy=False)) == len(states)
+    reopen = time.perf_counter() - r0
     return {
+        "reopen": reopen,
         "elapsed": t1 - t0,
         "statements": statements,
         "cpu": c1 - c0,
@@ -169,7 +193,11 @@ def child(spec: dict[str, Any]) -> None:
         spec["api"],
         spec["dir"],
     )
-    url = None if storage == "memory" else f"sqlite:///{Path(tmp) / 'study.db'}"
+    url = {
+        "memory": None,
+        "sqlite": f"sqlite:///{Path(tmp) / 'study.db'}",
+        "journal": f"journal:///{Path(tmp) / 'study.journal'}",
+    }[storage]
     counter = {"n": 0} if spec.get("count") else None
     src = spec.get("src") or str(ROOT / "src")
     res = (run_tansaku if fw == "tansaku" else run_optuna)(url, n, api, src, counter)
@@ -380,6 +408,7 @@ def main(argv: list[str] | None = None) -> None:
                 fmt(cpu_growth, 2) if n == big and big > small else "",
                 f"{max(r['load'] for r in runs):.1f}",
                 "yes" if ok else "NO",
+                fmt(med((fw, storage, api, n), "reopen")) if storage != "memory" else "",
             ]
         )
         if args.count_statements:
@@ -403,6 +432,7 @@ def main(argv: list[str] | None = None) -> None:
                 "cpu growth",
                 "max load",
                 "counts+best ok",
+                "reopen s",
                 *(["SQL stmts/trial"] if args.count_statements else []),
             ],
             rows,

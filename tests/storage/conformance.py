@@ -222,3 +222,16 @@ def test_values_round_trip_exactly(storage):
         with pytest.raises(ValueError):
             storage.finish_trial(t.trial_id, worker="w", state=TrialState.COMPLETE, value=bad)
     assert storage.get_trial(t.trial_id).state is TrialState.RUNNING
+
+
+def test_ids_are_not_reused_after_delete(storage):
+    a, b = _study(storage, "a"), _study(storage, "b")
+    storage.start_trial(a, P, worker="w")
+    tb = storage.start_trial(b, P, worker="w")
+    storage.delete_study("a")
+    c = _study(storage, "c")
+    assert c not in (a, b)
+    tc = storage.start_trial(c, P, worker="w")
+    assert tc.trial_id != tb.trial_id and tc.number == 0
+    assert storage.get_study("b").study_id == b and storage.counts(b).running == 1
+    assert [t.trial_id for t in storage.get_trials(c)] == [tc.trial_id]

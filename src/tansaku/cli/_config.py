@@ -29,7 +29,7 @@ __all__ = ["KEYS", "StudyConfig", "load_config", "locate", "parse_config"]
 #: every top-level key, with a one-line meaning (shown by `tansaku run --help`)
 KEYS: dict[str, str] = {
     "name": "study name (default: the config file's name)",
-    "storage": "sqlite:///file.db or postgresql://user:pass@host/db (default: sqlite:///<name>.db next to the config)",
+    "storage": "sqlite:///file.db, journal:///file.journal or postgresql://user:pass@host/db (default: sqlite:///<name>.db next to the config)",
     "direction": "minimize (default) or maximize",
     "sampler": "sampler name, or {name: ..., seed: ..., options...}",
     "pruner": "none, median, asha, hyperband, or {name: ..., options...}",
@@ -215,10 +215,10 @@ def _name_and_storage(
         storage = f"sqlite:///{base_dir / (dir_name(name) + '.db')}"
     elif not isinstance(storage, str) or not storage.strip():
         raise _fail("storage", "must be a URL string like sqlite:///study.db")
-    elif storage.startswith("sqlite:///") and not storage.startswith("sqlite:////"):
-        rel = storage[len("sqlite:///") :]  # relative paths are relative to the config file
-        if rel and rel != ":memory:":
-            storage = f"sqlite:///{(base_dir / rel).resolve()}"
+    else:
+        from tansaku.storage._url import with_base_dir
+
+        storage = with_base_dir(storage, base_dir)  # relative to the config file
     return name, storage
 
 

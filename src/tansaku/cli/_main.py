@@ -33,9 +33,10 @@ __all__ = ["main"]
 
 
 def _storage_exists(url: str) -> bool:
-    if url.startswith("sqlite:///"):
-        return Path(url[len("sqlite:///") :]).exists()
-    return True
+    from tansaku.storage._url import storage_file
+
+    path = storage_file(url)
+    return path is None or path.exists()
 
 
 def _target(args: argparse.Namespace) -> tuple[BaseStorage, str, int | None]:

@@ -1,16 +1,19 @@
-"""Storages: in-memory, SQLite (embedded default) and PostgreSQL (shared), one contract."""
+"""Storages: in-memory, SQLite (embedded default), PostgreSQL and a journal file (shared), one
+contract."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tansaku.storage._base import BaseStorage, StudyCounts, StudyInfo
+from tansaku.storage._journal_file import JournalStorage
 from tansaku.storage._memory import InMemoryStorage
 from tansaku.storage._url import get_storage, sqlite_url
 
 __all__ = [
     "BaseStorage",
     "InMemoryStorage",
+    "JournalStorage",
     "SQLStorage",
     "StudyCounts",
     "StudyInfo",

@@ -38,7 +38,25 @@ __all__ = [
     "ExportRow",
     "StudyCounts",
     "StudyInfo",
+    "dumps",
 ]
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON as every storage writes attributes and params (numpy scalars as numbers,
+    sets and tuples as lists, anything else as its ``str``; NaN and infinities kept)."""
+    import json
+
+    return json.dumps(obj, separators=(",", ":"), allow_nan=True, default=_json_default)
+
+
+def _json_default(obj: Any) -> Any:
+    item = getattr(obj, "item", None)  # numpy scalars
+    if callable(item):
+        return item()
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    return str(obj)
 
 
 class ExportRow(NamedTuple):

@@ -37,19 +37,31 @@ class _Trial:
 
 class InMemoryStorage(BaseStorage):
     url = "memory"
+    _where = "in memory"  # for messages
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._clear()
+
+    def _clear(self) -> None:
+        """Forget every study (the state of a new instance)."""
         self._studies: dict[int, _Study] = {}
         self._names: dict[str, int] = {}
         self._trials: dict[int, _Trial] = {}
+        self._last_study_id = 0  # ids are never reused, even after delete_study
+        self._last_trial_id = 0
+
+    def _now(self) -> float:
+        """The time stamped on every change (a subclass that replays a log returns the
+        logged time, so that every replay decides the same)."""
+        return time.time()
 
     # ---------------------------------------------------------------- helpers
     def _study(self, study_id: int) -> _Study:
         try:
             return self._studies[study_id]
         except KeyError:
-            raise StudyNotFoundError(f"no study with id {study_id} in memory") from None
+            raise StudyNotFoundError(f"no study with id {study_id} {self._where}") from None
 
     def _t(self, trial_id: int) -> _Trial:
         try:
@@ -103,15 +115,16 @@ class InMemoryStorage(BaseStorage):
     ) -> StudyInfo:
         with self._lock:
             if name in self._names:
-                raise DuplicatedStudyError(f"a study named {name!r} already exists in memory")
-            sid = len(self._studies) + 1
+                raise DuplicatedStudyError(f"a study named {name!r} already exists {self._where}")
+            self._last_study_id += 1
+            sid = self._last_study_id
             info = StudyInfo(
                 sid,
                 name,
                 direction,
                 space,
                 dict(sampler or {}),
-                time.time(),
+                self._now(),
                 dict(user_attrs or {}),
                 {},
             )
@@ -122,7 +135,7 @@ class InMemoryStorage(BaseStorage):
     def get_study(self, name: str) -> StudyInfo:
         with self._lock:
             if name not in self._names:
-                raise StudyNotFoundError(f"no study named {name!r} in memory")
+                raise StudyNotFoundError(f"no study named {name!r} {self._where}")
             return self._studies[self._names[name]].info
 
     def list_studies(self) -> list[StudyInfo]:
@@ -133,7 +146,7 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             sid = self._names.pop(name, None)
             if sid is None:
-                raise StudyNotFoundError(f"no study named {name!r} in memory")
+                raise StudyNotFoundError(f"no study named {name!r} {self._where}")
             for tid in self._studies.pop(sid).trials:
                 self._trials.pop(tid, None)
 
@@ -163,8 +176,9 @@ class InMemoryStorage(BaseStorage):
         worker: str | None,
         system_attrs: Mapping[str, Any] | None,
     ) -> FrozenTrial:
-        tid = len(self._trials) + 1
-        now = time.time()
+        self._last_trial_id += 1
+        tid = self._last_trial_id
+        now = self._now()
         trial = FrozenTrial(
             number=len(s.trials),
             state=state,
@@ -217,7 +231,7 @@ class InMemoryStorage(BaseStorage):
                 t = self._trials[tid]
                 if t.trial.state is TrialState.WAITING:
                     t.attempts += 1
-                    t.heartbeat = time.time()
+                    t.heartbeat = self._now()
                     return self._set_state(
                         t, TrialState.RUNNING, worker=worker, start_time=t.heartbeat, end_time=None
                     )
@@ -252,7 +266,7 @@ class InMemoryStorage(BaseStorage):
                 value=value,
                 message=message,
                 stderr=stderr,
-                end_time=time.time(),
+                end_time=self._now(),
                 system_attrs=attrs,
             )
 
@@ -284,7 +298,7 @@ class InMemoryStorage(BaseStorage):
             t.trial = t.trial.replace(system_attrs={**t.trial.system_attrs, **attrs})
 
     def heartbeat(self, trial_ids: Iterable[int], *, worker: str) -> None:
-        now = time.time()
+        now = self._now()
         with self._lock:
             for tid in trial_ids:
                 t = self._trials.get(tid)
@@ -300,12 +314,12 @@ class InMemoryStorage(BaseStorage):
                 start_time=None,
                 system_attrs={**t.trial.system_attrs, "requeued": why},
             )
-        return self._set_state(t, TrialState.FAILED, message=why, end_time=time.time())
+        return self._set_state(t, TrialState.FAILED, message=why, end_time=self._now())
 
     def reclaim_stale(
         self, study_id: int, *, grace: float, requeue: bool, max_attempts: int = 2
     ) -> list[FrozenTrial]:
-        now = time.time()
+        now = self._now()
         with self._lock:
             out = []
             for tid in self._study(study_id).trials:

@@ -4,7 +4,6 @@ JSON columns and the retry-or-fail classification of database errors."""
 from __future__ import annotations
 
 import functools
-import json
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -12,6 +11,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from tansaku.storage._base import dumps
 
 __all__ = [
     "Result",
@@ -78,19 +79,6 @@ def redact_url(url: str) -> str:
             pass
     # keep the scheme and host for messages, never anything between 'user:' and the last '@'
     return re.sub(r"(://[^:/@]*):[^/]*@", r"\1:***@", url)
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), allow_nan=True, default=_json_default)
-
-
-def _json_default(obj: Any) -> Any:
-    item = getattr(obj, "item", None)  # numpy scalars
-    if callable(item):
-        return item()
-    if isinstance(obj, (set, tuple)):
-        return list(obj)
-    return str(obj)
 
 
 #: errors that waiting does not fix -- a full disk or read-only file (SQLite), a wrong password or

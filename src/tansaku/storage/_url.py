@@ -10,11 +10,36 @@ from tansaku._errors import ConfigError
 from tansaku.storage._base import BaseStorage
 from tansaku.storage._memory import InMemoryStorage
 
-__all__ = ["get_storage", "sqlite_url"]
+__all__ = ["get_storage", "sqlite_url", "storage_file", "with_base_dir"]
+
+#: URL schemes whose ``scheme:///path`` names a file: relative after three slashes, absolute
+#: with four
+FILE_SCHEMES = ("sqlite", "journal")
 
 
 def sqlite_url(path: str | Path) -> str:
     return f"sqlite:///{Path(path).expanduser().resolve()}"
+
+
+def storage_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` or ``journal:///`` URL (None for other storages)."""
+    for scheme in FILE_SCHEMES:
+        if url.startswith(f"{scheme}:///"):
+            path = url[len(scheme) + 4 :].split("?", 1)[0]
+            return Path(path) if path and path != ":memory:" else None
+    return None
+
+
+def with_base_dir(url: str, base_dir: Path) -> str:
+    """``url`` with a relative file path (``sqlite:///x.db``, ``journal:///x.journal``) made
+    absolute against ``base_dir`` (a config file's directory); other URLs unchanged."""
+    for scheme in FILE_SCHEMES:
+        prefix = f"{scheme}:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            rel = url[len(prefix) :]
+            if rel and rel != ":memory:":
+                return f"{prefix}{(base_dir / rel).resolve()}"
+    return url
 
 
 def _retry_timeout() -> float:
@@ -31,9 +56,11 @@ def _retry_timeout() -> float:
 
 
 def get_storage(storage: str | BaseStorage | None) -> BaseStorage:
-    """``None`` or ``":memory:"`` -> in-memory; ``sqlite:///x.db`` / ``postgresql://...`` -> SQL.
+    """``None`` or ``":memory:"`` -> in-memory; ``sqlite:///x.db`` / ``postgresql://...`` -> SQL;
+    ``journal:///x.journal`` -> :class:`~tansaku.storage.JournalStorage` (a shared file, no
+    server).
 
-    A SQL storage retries a locked or unreachable database for ``$TANSAKU_RETRY_TIMEOUT`` seconds
+    A SQL or journal storage retries a locked or unreachable database for ``$TANSAKU_RETRY_TIMEOUT`` seconds
     (default 120) before it raises :class:`~tansaku.StorageError`.
     """
     if isinstance(storage, BaseStorage):
@@ -45,12 +72,21 @@ def get_storage(storage: str | BaseStorage | None) -> BaseStorage:
             f"expected a storage URL string, got {type(storage).__name__}", field="storage"
         )
     scheme = storage.split(":", 1)[0].split("+", 1)[0].lower()
-    if scheme not in ("sqlite", "postgresql", "postgres"):
+    if scheme not in ("sqlite", "postgresql", "postgres", "journal"):
         raise ConfigError(
-            "expected a URL like sqlite:///study.db or postgresql://user:pass@host/db, got a "
-            f"{scheme!r} URL",
+            "expected a URL like sqlite:///study.db, journal:///study.journal or "
+            f"postgresql://user:pass@host/db, got a {scheme!r} URL",
             field="storage",
         )
+    if scheme == "journal":
+        jpath = storage_file(storage)
+        if jpath is None:
+            raise ConfigError(
+                "a journal URL needs a file path (journal:///study.journal)", field="storage"
+            )
+        from tansaku.storage._journal_file import JournalStorage
+
+        return JournalStorage(jpath, retry_timeout=_retry_timeout())
     if scheme == "postgres":  # the libpq spelling
         storage = "postgresql" + storage[len("postgres") :]
     if scheme == "sqlite":
@@ -62,6 +98,9 @@ def get_storage(storage: str | BaseStorage | None) -> BaseStorage:
                 field="storage",
             )
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        from tansaku.storage._netfs import warn_if_network_sqlite
+
+        warn_if_network_sqlite(path.split("?", 1)[0])
     from tansaku.storage._sql import SQLStorage
 
     return SQLStorage(storage, retry_timeout=_retry_timeout())
