@@ -10,7 +10,21 @@ from typing import Any, Protocol
 
 from tansaku._errors import ConfigError
 
-__all__ = ["NullChannel", "Trial", "TrialChannel"]
+__all__ = ["MAX_STEP", "NullChannel", "Trial", "TrialChannel", "step_problem"]
+
+#: the largest report step every storage keeps (PostgreSQL's ``integer`` column is 32-bit)
+MAX_STEP = 2**31 - 1
+
+
+def step_problem(step: object) -> str | None:
+    """None for a usable report step (an int in ``0..MAX_STEP``), else what is wrong with it --
+    the one rule for ``trial.report`` and ``tansaku:report`` lines alike."""
+    if isinstance(step, bool) or not isinstance(step, int):
+        return f"must be an int, got {type(step).__name__}"
+    if not 0 <= step <= MAX_STEP:
+        shown = repr(step) if abs(step) < 10**30 else f"about 10**{step.bit_length() * 0.30103:.0f}"
+        return f"must be in 0..{MAX_STEP}, got {shown}"
+    return None
 
 
 class TrialChannel(Protocol):
@@ -96,9 +110,14 @@ class Trial:
         return self.params[name]
 
     def report(self, value: float, step: int) -> None:
-        """Record an intermediate value (e.g. validation loss after ``step`` epochs)."""
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-            raise ConfigError(f"step must be a non-negative int, got {step!r}", field="report.step")
+        """Record an intermediate value (e.g. validation loss after ``step`` epochs).
+
+        ``step`` is an int in ``0..MAX_STEP`` (2**31 - 1, what every storage keeps); anything else
+        raises :class:`~tansaku.ConfigError` naming ``report.step``, which fails the trial with
+        that message unless the objective catches it."""
+        problem = step_problem(step)
+        if problem is not None:  # uncaught, it fails the trial with this message
+            raise ConfigError(f"step {problem}", field="report.step")
         try:
             v = float(value)
         except (TypeError, ValueError):

@@ -50,6 +50,7 @@ from typing import Any
 
 from tansaku import _layout
 from tansaku._errors import ConfigError
+from tansaku._files import read_regular
 from tansaku._records import TrialState
 from tansaku.executors._base import CancelReason, Executor, Job, Outcome
 from tansaku.executors._jobscript import (
@@ -566,10 +567,10 @@ class BatchExecutor(Executor):
     def _read_output(self, tr: _Trial) -> None:
         path = tr.workdir / "stdout.txt"
         try:
-            with open(path, "rb") as f:
-                f.seek(tr.offset)
-                data = f.read(4 * 1024 * 1024)
+            data, _ = read_regular(path, 4 * 1024 * 1024, offset=tr.offset)
         except FileNotFoundError:
+            return
+        except OSError:  # e.g. the program replaced it with a FIFO: nothing to read there
             return
         if data:
             tr.offset += len(data)
@@ -579,9 +580,10 @@ class BatchExecutor(Executor):
     def _read_marker(tr: _Trial, name: str) -> str | None:
         """A marker's text; ``started`` and ``exit`` only if this submission wrote them."""
         try:
-            text = (tr.markers / name).read_text()
-        except (FileNotFoundError, NotADirectoryError):
+            data, _ = read_regular(tr.markers / name, 4096)
+        except OSError:  # missing, or not a regular file: not a marker we wrote
             return None
+        text = data.decode("utf-8", errors="replace")
         if name in ("started", "exit"):
             parts = text.split()
             if not parts or parts[-1] != tr.token:
@@ -628,14 +630,11 @@ class BatchExecutor(Executor):
 
     # ---------------------------------------------------------------- outcomes
     def _stderr_tail(self, tr: _Trial) -> str:
-        try:
-            with open(tr.workdir / "stderr.txt", "rb") as f:
-                f.seek(0, os.SEEK_END)
-                size = f.tell()
-                f.seek(max(0, size - 4000))
-                text = f.read().decode("utf-8", errors="replace")
+        try:  # never blocks, whatever the program left under that name (a FIFO...)
+            data, size = read_regular(tr.workdir / "stderr.txt", 4000, tail=True)
         except OSError:
             return ""
+        text = data.decode("utf-8", errors="replace")
         return ("..." + text) if size > 4000 else text
 
     @staticmethod
@@ -710,8 +709,10 @@ class BatchExecutor(Executor):
     def _python_outcome(self, tr: _Trial, code: int, stderr: str, attrs: dict[str, Any]) -> Outcome:
         tid = tr.job.trial_id
         try:
-            res = json.loads((tr.markers / "result.json").read_text())
-        except (OSError, ValueError):
+            res = json.loads(read_regular(tr.markers / "result.json", 16 * 1024 * 1024)[0])
+            if not isinstance(res, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError, RecursionError):
             return Outcome(
                 tid,
                 TrialState.FAILED,

@@ -21,21 +21,37 @@ def tail(text: str, limit: int = TAIL_CHARS) -> str:
     return text if len(text) <= limit else "..." + text[-limit:]
 
 
-def as_value(result: Any) -> tuple[float | None, str | None]:
-    """``(value, None)`` for a usable objective value, else ``(None, reason)``."""
+def as_value(result: Any, what: str = "the objective returned") -> tuple[float | None, str | None]:
+    """``(value, None)`` for a usable objective value, else ``(None, reason)``; never raises.
+
+    The one place where a raw result (a Python objective's return, a number in a command's JSON
+    result file, a value given to ``tell``) becomes a float: ``None``, a bool, nan, +-inf, a
+    non-number, an int too large for a float (``10**400``) or a ``__float__`` that raises are all
+    reasons.  ``what`` starts the reason (``"the result in r.json is"``)."""
     if result is None:
-        return None, "the objective returned None"
+        return None, f"{what} None"
     if isinstance(result, bool):
-        return None, f"the objective returned a bool ({result}), not a number"
+        return None, f"{what} a bool ({result}), not a number"
     try:
         value = float(result)
-    except (TypeError, ValueError):
-        return None, f"the objective returned {type(result).__name__}, not a number"
+    except OverflowError:
+        return None, f"{what} an integer too large for a float ({_short(result)})"
+    except Exception:  # TypeError, ValueError, or whatever a user's __float__ raises
+        return None, f"{what} {type(result).__name__}, not a number"
     if math.isnan(value):
-        return None, "the objective returned nan"
+        return None, f"{what} nan"
     if math.isinf(value):
-        return None, f"the objective returned {value}"
+        return None, f"{what} {value}"
     return value, None
+
+
+def _short(number: Any) -> str:
+    """The first digits of a huge int (``str()`` of one over 4,300 digits raises)."""
+    try:
+        digits = number.bit_length() * 0.30103
+        return f"about 10**{digits:.0f}" if digits > 40 else repr(number)
+    except Exception:
+        return type(number).__name__
 
 
 def run_callable(objective: Callable[[Trial], Any], trial: Trial) -> Outcome:

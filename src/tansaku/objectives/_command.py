@@ -7,7 +7,9 @@
   where ``stdout.txt`` and ``stderr.txt`` are kept.  Relative argv items that name an existing file
   of ``base_dir`` (the config file's directory) are made absolute, so ``python train.py`` keeps
   working from inside the trial directory;
-* with ``TANSAKU_TRIAL_ID`` (the trial number), ``TANSAKU_PARAMS`` (JSON), ``TANSAKU_STUDY``,
+* with ``TANSAKU_TRIAL_ID`` (the trial number), ``TANSAKU_PARAMS`` (JSON; over 64 KiB it is
+  written to ``tansaku-params.json`` in the trial directory instead and ``TANSAKU_PARAMS_FILE``
+  names that file), ``TANSAKU_STUDY``,
   ``TANSAKU_WORKDIR`` and ``TANSAKU_SEED`` in its environment, plus ``TANSAKU_SETUP_DIR`` when the
   study has a setup step and ``TANSAKU_PARENT_DIR`` when the trial starts from another's
   directory (``{setup_dir}``, ``{parent_dir}`` in the template);
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from tansaku import _layout, _reaper
+from tansaku._files import read_regular
 from tansaku._errors import ConfigError, TrialPruned
 from tansaku._records import TrialState
 from tansaku._trial import Trial
@@ -49,6 +52,9 @@ from tansaku.objectives._template import (
 __all__ = ["Command", "CommandFailed", "CommandRun"]
 
 STDERR_TAIL = 4000
+#: params JSON longer than this goes to ``PARAMS_FILE`` instead of ``TANSAKU_PARAMS``
+PARAMS_ENV_LIMIT = 64 * 1024
+PARAMS_FILE = "tansaku-params.json"
 
 
 class CommandFailed(Exception):
@@ -150,17 +156,26 @@ class Command:
         return render_template(self._parsed, self.values(job))
 
     def environment(self, job: Job) -> dict[str, str]:
+        """The program's environment.  Params JSON over ``PARAMS_ENV_LIMIT`` bytes (Linux refuses
+        to start a program with one variable over 128 KiB) is written to
+        ``<workdir>/tansaku-params.json`` instead, named by ``TANSAKU_PARAMS_FILE``, and
+        ``TANSAKU_PARAMS`` is not set; may raise OSError (the file cannot be written)."""
         env = dict(os.environ)
         env.update(self.env)
+        params = json.dumps(dict(job.params), default=str)
+        env.pop("TANSAKU_PARAMS_FILE", None)  # ours only, never one inherited from a parent trial
         env.update(
             {
                 "TANSAKU_TRIAL_ID": str(job.number),
                 "TANSAKU_TRIAL_NUMBER": str(job.number),
                 "TANSAKU_STUDY": job.study_name,
-                "TANSAKU_PARAMS": json.dumps(dict(job.params), default=str),
+                "TANSAKU_PARAMS": params,
                 "TANSAKU_WORKDIR": str(job.workdir) if job.workdir else "",
             }
         )
+        if len(params) > PARAMS_ENV_LIMIT:
+            env.pop("TANSAKU_PARAMS")
+            env["TANSAKU_PARAMS_FILE"] = str(_write_params(job, params))
         if job.seed is not None:
             env["TANSAKU_SEED"] = str(job.seed)
         env.update(job.extra_env)
@@ -207,6 +222,17 @@ class Command:
             raise CommandFailed(outcome.message or "command failed", outcome.stderr)
         assert outcome.value is not None
         return outcome.value
+
+
+def _write_params(job: Job, text: str) -> Path:
+    """``tansaku-params.json`` in the trial directory (written whole: a temporary file renamed)."""
+    folder = job.workdir if job.workdir is not None else Path.cwd()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / PARAMS_FILE
+    tmp = folder / f".{PARAMS_FILE}.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path.resolve()
 
 
 def _environment(env: Any) -> dict[str, str]:
@@ -387,6 +413,8 @@ class CommandRun:
                     self._log_failed(e)
                 self._logged += len(chunk)
             self.parser.feed(data)
+            if self.parser.problem is not None and self.kill_reason is None:
+                self.kill(self.parser.problem)  # the trial fails with it: no use running on
 
     def kill(self, reason: str) -> None:
         """Ask the whole process group to stop (SIGTERM, then SIGKILL after ``kill_grace``)."""
@@ -513,12 +541,8 @@ class CommandRun:
         )
 
     def _stderr_tail(self) -> str:
-        try:
-            with open(self._err_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                size = f.tell()
-                f.seek(max(0, size - STDERR_TAIL))
-                data = f.read()
+        try:  # never blocks, whatever the program left under that name (a FIFO...)
+            data, size = read_regular(self._err_path, STDERR_TAIL, tail=True)
         except OSError:
             return ""
         text = data.decode("utf-8", errors="replace")

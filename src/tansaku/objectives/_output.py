@@ -5,7 +5,9 @@ their end, and only the last ``tail_bytes`` of output are held.
 
 * ``tansaku:report step=<int> value=<number>`` lines are intermediate values (parsed live).
 * The result is, by default, the last number printed on a non-report line; or the last match of a
-  ``regex`` (its first group if it has one), applied line by line; or a value read from a JSON file
+  ``regex`` (its first group if it has one), applied line by line in a matcher process with a time
+  limit (``_regex.py``: a catastrophically backtracking pattern fails the trial instead of hanging
+  the coordinator); or a value read from a JSON file
   the command writes (``{json: result.json, key: metrics.loss}``).
 """
 
@@ -21,6 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from tansaku._errors import ConfigError
+from tansaku._files import read_regular
+from tansaku._trial import MAX_STEP, step_problem
+from tansaku.objectives._callable import as_value
+from tansaku.objectives._regex import RegexMatcher, RegexTimeout
 
 __all__ = ["REPORT_RE", "RESULT_LINE_ATTR", "OutputParser", "ResultSpec"]
 
@@ -117,8 +123,9 @@ class OutputParser:
         self.spec = spec or ResultSpec()
         self.on_report = on_report
         self.max_line = max_line
+        # the user's regex runs in a matcher process with a time limit, never here (_regex.py)
         self._regex = (
-            re.compile(self.spec.pattern)
+            RegexMatcher(self.spec.pattern, report=REPORT_RE.pattern, max_line=max_line)
             if self.spec.kind == "regex" and self.spec.pattern
             else None
         )
@@ -129,6 +136,9 @@ class OutputParser:
         self.last_text: str | None = None  # text of the last candidate value
         self.result_line: str | None = None  # the line it was read from (last_number)
         self.last_report: tuple[int, float] | None = None
+        #: the first thing that makes the trial fail whatever it prints next (a report line with
+        #: an out-of-range step, a ``regex`` that ran out of time); None while all is well
+        self.problem: str | None = None
         self.bytes_seen = 0
 
     # streaming ---------------------------------------------------------------------------------
@@ -162,6 +172,9 @@ class OutputParser:
                     self._line(line[-self.max_line :])
         if self.spec.kind == "json":
             return
+        if self.spec.kind == "regex":
+            self._match(head)
+            return
         for line in reversed(lines):
             if self.spec.kind == "last_number" and not _maybe_value(line):
                 continue
@@ -173,9 +186,28 @@ class OutputParser:
             self.last_text = before
 
     def close(self) -> None:
+        """The output is over: handle its last, unterminated line and stop the regex matcher."""
         if self._partial:
             self._line(bytes(self._partial))
+            if self.spec.kind == "regex":
+                self._match(bytes(self._partial))
             self._partial.clear()
+        if self._regex is not None:
+            self._regex.close()
+
+    def _match(self, data: bytes) -> None:
+        """The regex result: the last match in ``data`` (whole lines) becomes the candidate."""
+        if self._regex is None or self.problem is not None:
+            return
+        try:
+            found = self._regex.last_match(data)
+        except RegexTimeout as e:
+            self.problem = str(e)
+            self._regex.close()
+            self._regex = None
+            return
+        if found is not None:
+            self.last_text = found
 
     def _keep_tail(self, data: bytes) -> None:
         self._tail.append(data[-self._tail_max :])
@@ -191,22 +223,25 @@ class OutputParser:
         line = raw.decode("utf-8", errors="replace").rstrip("\r")
         m = REPORT_RE.match(line)
         if m:
+            digits = m.group(1)
+            # at most 10 digits reach int(): 5,000 of them would raise (and cost) in int()
+            step = int(digits) if len(digits) <= 10 else MAX_STEP + 1
+            problem = step_problem(step)
+            if report and problem is not None:
+                if self.problem is None:
+                    self.problem = f"bad tansaku:report line: step {problem}"
+                return
             value = _to_float(m.group(2))
             if report and value is not None and math.isfinite(value):
-                self.last_report = (int(m.group(1)), value)
+                self.last_report = (step, value)
                 if self.on_report is not None:
-                    self.on_report(int(m.group(1)), value)
+                    self.on_report(step, value)
             return
         if self.spec.kind == "last_number":
             found = _NUMBER_RE.findall(line)
             if found:
                 self.last_text = found[-1]
                 self.result_line = line if len(found) > 1 else None
-        elif self._regex is not None:
-            matches = list(self._regex.finditer(line))
-            if matches:
-                last = matches[-1]
-                self.last_text = last.group(1) if self._regex.groups else last.group(0)
 
     def result_attrs(self) -> dict[str, str]:
         """``{"result_line": line}`` when the default rule took the last of several numbers on a
@@ -218,7 +253,10 @@ class OutputParser:
 
     # the value ---------------------------------------------------------------------------------
     def value(self, workdir: Path | None = None) -> tuple[float | None, str | None]:
-        """``(value, None)`` or ``(None, reason)``; nan/inf are reasons, not values."""
+        """``(value, None)`` or ``(None, reason)``; nan/inf are reasons, not values, and so is a
+        bad report line seen on the way (:attr:`problem`)."""
+        if self.problem is not None:
+            return None, self.problem
         if self.spec.kind == "json":
             return self._json_value(workdir)
         if self.last_text is None:
@@ -240,13 +278,14 @@ class OutputParser:
         path = Path(self.spec.file)
         if not path.is_absolute() and workdir is not None:
             path = workdir / path
-        try:
-            with open(path, "rb") as f:
-                data: Any = json.loads(f.read(16 * 1024 * 1024))
+        try:  # never blocks (a FIFO, a device), never raises (a huge or deeply nested document)
+            data: Any = json.loads(read_regular(path, 16 * 1024 * 1024)[0])
         except FileNotFoundError:
             return None, f"the result file {self.spec.file} was not written"
         except (OSError, ValueError) as e:
             return None, f"cannot read the result file {self.spec.file}: {e}"
+        except RecursionError:
+            return None, f"cannot read the result file {self.spec.file}: nested too deeply"
         for part in self.spec.key.split(".") if self.spec.key else []:
             if isinstance(data, Mapping) and part in data:
                 data = data[part]
@@ -259,8 +298,6 @@ class OutputParser:
             else:
                 return None, f"the result file {self.spec.file} has no key {self.spec.key!r}"
         if isinstance(data, bool) or not isinstance(data, (int, float)):
-            return None, f"the result {str(data)[:80]!r} in {self.spec.file} is not a number"
-        value = float(data)
-        if not math.isfinite(value):
-            return None, f"the objective is {value}"
-        return value, None
+            shown = repr(str(data)[:80]) if isinstance(data, (str, bool)) else type(data).__name__
+            return None, f"the result {shown} in {self.spec.file} is not a number"
+        return as_value(data, f"the result in {self.spec.file} is")
