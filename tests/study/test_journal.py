@@ -101,3 +101,54 @@ def test_torn_line_does_not_swallow_the_next_entry_and_other_studies_stay(tmp_pa
     assert [e["study"] for e in jo.pending()] == ["other"]  # left alone
     assert jo.replay(other.storage, other.study_id) == (1, 0)
     assert json.loads(j.paths[0].read_text() or "null") is None  # all handled: emptied
+
+
+def _entry(study, j, t, **changes):
+    j.append(t, Outcome(t.trial_id, TrialState.COMPLETE, value=0.5), worker="host:1:dead", value=0.5)
+    path = j.paths[0]
+    entry = json.loads(path.read_text().splitlines()[-1])
+    entry.update(changes)
+    path.write_text(json.dumps(entry) + "\n")
+    return path
+
+
+def test_poison_entry_is_moved_aside_and_replay_goes_on(tmp_path):
+    """An entry the storage refuses (here an id no integer column holds) must not wedge every
+    later run: it goes to ``.rejected`` with one note, and the next entry is still stored."""
+    study = _study(tmp_path)
+    bad, good = _running(study), _running(study)
+    j = ResultJournal.for_study(study.storage, study.name, tmp_path / "runs")
+    path = _entry(study, j, bad, trial_id=2**70)
+    j.append(good, Outcome(good.trial_id, TrialState.COMPLETE, value=0.75), worker="host:1:dead",
+             value=0.75)
+    notes: list[str] = []
+    assert j.replay(study.storage, study.study_id, notes.append) == (1, 1)
+    assert study.storage.get_trial(good.trial_id).value == 0.75
+    rejected = path.with_name(path.name + ".rejected")
+    assert json.loads(rejected.read_text())["trial_id"] == 2**70
+    assert any("moved to" in n and "\n" not in n for n in notes)
+    assert j.pending() == [] and j.replay(study.storage, study.study_id) == (0, 0)
+
+
+@pytest.mark.postgres
+def test_nul_bytes_in_stderr_and_message_are_stored_on_postgres(tmp_path, postgres_url):
+    """PostgreSQL text cannot hold NUL: it is stored as U+FFFD, directly and through a journal
+    replay (which used to fail on every later run)."""
+    study = tk.create_study({"x": tk.Float(0, 1)}, storage=postgres_url, name="nul", seed=0)
+    t = _running(study)
+    study.storage.finish_trial(
+        t.trial_id, worker="host:1:dead", state=TrialState.FAILED, message="a\0b", stderr="\0x"
+    )
+    got = study.storage.get_trial(t.trial_id)
+    assert (got.message, got.stderr) == ("a\ufffdb", "\ufffdx")
+    t2 = _running(study)
+    j = ResultJournal.for_study(study.storage, study.name, tmp_path / "runs")
+    j.append(
+        t2,
+        Outcome(t2.trial_id, TrialState.FAILED, message="m\0", stderr="err\0or"),
+        worker="host:1:dead",
+        value=None,
+    )
+    assert j.replay(study.storage, study.study_id) == (1, 0)
+    got = study.storage.get_trial(t2.trial_id)
+    assert got.state is TrialState.FAILED and got.stderr == "err\ufffdor"

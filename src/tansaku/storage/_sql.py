@@ -48,6 +48,7 @@ from tansaku.storage._sqlutil import (
     pyformat,
     redact_url,
     same,
+    storable,
     transient,
 )
 
@@ -215,7 +216,7 @@ class SQLStorage(BaseStorage):
         need no type conversion, so the driver's rows are used as they come."""
         cur = conn.cursor()
         try:
-            cur.execute(self._native(sql), params or {})
+            cur.execute(self._native(sql), storable(params) if params else {})
             rows = cur.fetchall() if cur.description is not None else []
             return Result(rows, cur.rowcount, getattr(cur, "lastrowid", None))
         finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -22,6 +22,7 @@ __all__ = [
     "pyformat",
     "redact_url",
     "same",
+    "storable",
     "transient",
 ]
 
@@ -57,6 +58,16 @@ def pyformat(statement: str) -> str:
 
 def same(statement: str) -> str:
     return statement
+
+
+def storable(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Statement parameters as every text column can keep them: a NUL byte, which PostgreSQL
+    cannot store in text (a trial's stderr or message may hold one), becomes U+FFFD.  Applied by
+    ``_q`` to every statement on both backends, so SQLite and PostgreSQL keep the same text."""
+    return {
+        k: v.replace("\0", "\ufffd") if isinstance(v, str) and "\0" in v else v
+        for k, v in params.items()
+    }
 
 
 def in_list(name: str, values: Sequence[Any], params: dict[str, Any]) -> str:

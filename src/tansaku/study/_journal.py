@@ -23,6 +23,10 @@ case: nobody else has touched it) and drops it, with a note, when the trial was 
 finished or re-queued by someone else -- then it is evaluated again, never counted twice.  An entry
 whose write had in fact committed (a connection lost during COMMIT) is recognised as already
 stored.  Entries of other studies in the same file are left alone.
+
+A poison entry -- one the storage refuses while it otherwise answers (a value or text it cannot
+keep) -- never stops the replay: it is copied to ``<journal file>.rejected`` with one note, marked
+handled, and replay goes on (its trial is re-queued like any lost one).
 """
 
 from __future__ import annotations
@@ -207,8 +211,13 @@ class ResultJournal:
                         try:
                             ok, why = self._store(storage, study_id, entry)
                         except (StorageError, StudyNotFoundError) as e:
-                            failed = e
-                            break
+                            if not self._poison(storage, study_id, entry, path, note):
+                                failed = e
+                                break
+                            ok, why = False, f"the storage refuses it ({e})"
+                        except Exception as e:  # a malformed entry (e.g. an id out of range)
+                            self._poison(storage, study_id, entry, path, note)
+                            ok, why = False, f"malformed journal entry ({type(e).__name__})"
                         f.write((json.dumps({"handled": entry.get("id")}) + "\n").encode())
                         handled.add(entry.get("id"))
                         if ok:
@@ -231,6 +240,32 @@ class ResultJournal:
         if stored or dropped:
             note(f"journal: {stored} unsaved result(s) stored, {dropped} dropped")
         return stored, dropped
+
+    @staticmethod
+    def _poison(
+        storage: BaseStorage,
+        study_id: int,
+        entry: Mapping[str, Any],
+        path: Path,
+        note: Callable[[str], None],
+    ) -> bool:
+        """After ``_store`` raised: True when the entry itself is what the storage refuses (the
+        storage still answers), so replay must not stop on it for ever.  The entry is copied to
+        ``<journal>.rejected`` (kept for a person to look at) and the caller marks it handled."""
+        try:
+            storage.counts(study_id)
+        except (StorageError, StudyNotFoundError):
+            return False  # the storage is what fails: keep the entry, try again next time
+        rejected = path.with_name(path.name + ".rejected")
+        with contextlib.suppress(OSError), open(rejected, "a", encoding="utf-8") as f:
+            f.write(json.dumps(dict(entry), default=str) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        note(
+            f"journal: the result of trial {entry.get('number')} cannot be stored and was moved "
+            f"to {rejected}"
+        )
+        return True
 
     @staticmethod
     def _store(storage: BaseStorage, study_id: int, e: Mapping[str, Any]) -> tuple[bool, str]:
