@@ -284,6 +284,24 @@ def _json_str(text: str | None) -> str:
     return "null" if text is None else encode_basestring_ascii(text)
 
 
+def _valid_json(text: str) -> str:
+    """Stored JSON text as strict JSON: NaN and +-Infinity (which attributes may hold) become
+    ``null``.  Text without those words is returned as it is (the fast, usual case)."""
+    if "NaN" not in text and "Infinity" not in text:
+        return text
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(json.loads(text)), allow_nan=False)
+
+
 def _json_line(r: ExportRow) -> str:
     """One trial as a JSON object; params and attributes are inserted as the JSON text the storage
     keeps (not parsed and re-dumped: that was most of the time of exporting 100k trials)."""
@@ -294,11 +312,12 @@ def _json_line(r: ExportRow) -> str:
     end = "null" if r.end_time is None else '"' + _iso(r.end_time) + '"'  # type: ignore[operator]
     return (
         f'{{"number": {r.number}, "state": "{r.state}", '
-        f'"value": {"null" if value is None else repr(value)}, "params": {r.params}, '
+        f'"value": {"null" if value is None else repr(value)}, "params": {_valid_json(r.params)}, '
         f'"started_at": {start}, "finished_at": {end}, '
         f'"duration": {"null" if duration is None else repr(duration)}, '
         f'"worker": {_json_str(r.worker)}, "message": {_json_str(r.message)}, '
-        f'"user_attrs": {r.user_attrs}, "system_attrs": {r.system_attrs}}}'
+        f'"user_attrs": {_valid_json(r.user_attrs)}, '
+        f'"system_attrs": {_valid_json(r.system_attrs)}}}'
     )
 
 

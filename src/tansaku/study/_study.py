@@ -18,6 +18,7 @@ from tansaku._names import check_name
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space, as_space, space_changes
 from tansaku._trial import Trial
+from tansaku.objectives._callable import as_value
 from tansaku.executors._base import Executor
 from tansaku.pruners import Pruner, make_pruner
 from tansaku.samplers._base import Proposal, Sampler
@@ -324,15 +325,28 @@ class Study:
             trial_id, number = record.trial_id, record.number
         elif isinstance(trial, (Trial, FrozenTrial)):
             trial_id, number = trial.trial_id, trial.number
+            try:
+                owner = self.storage.get_trial_by_number(self.study_id, number).trial_id
+            except TansakuError:
+                owner = None
+            if owner != trial_id:  # a trial of another study (or another storage)
+                raise ConfigError(
+                    f"trial {number} does not belong to study {self.name!r}", field="trial"
+                )
         else:
             raise ConfigError(
                 f"expected a Trial or a trial number, got {type(trial).__name__}", field="trial"
             )
-        st = (
-            TrialState(state)
-            if state is not None
-            else (TrialState.COMPLETE if value is not None else TrialState.FAILED)
-        )
+        try:
+            st = (
+                TrialState(state)
+                if state is not None
+                else (TrialState.COMPLETE if value is not None else TrialState.FAILED)
+            )
+        except ValueError:
+            raise ConfigError(
+                f"must be complete, pruned or failed, got {state!r:.40}", field="state"
+            ) from None
         if st in (TrialState.WAITING, TrialState.RUNNING):
             raise ConfigError(
                 f"state must be complete, pruned or failed, got {st.value}", field="state"
@@ -340,12 +354,14 @@ class Study:
         if st is TrialState.COMPLETE:
             if value is None:
                 raise ConfigError("a complete trial needs a value", field="value")
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise ConfigError(f"value must be a number, got {value!r}", field="value") from None
-            if not math.isfinite(value):
-                st, message, value = TrialState.FAILED, message or f"the objective is {value}", None
+            number_value, reason = as_value(value, "value is")
+            if number_value is None and reason is not None:
+                if isinstance(value, float) or reason.endswith(("nan", "inf")):
+                    st, message, value = TrialState.FAILED, message or reason, None
+                else:  # not a number at all (or an int too large for a float): a misuse
+                    raise ConfigError(reason, field="value")
+            else:
+                value = number_value
         if st is TrialState.PRUNED and value is None:
             full = self.storage.get_trial(trial_id, with_intermediate=True)
             if full.last_step is not None:
