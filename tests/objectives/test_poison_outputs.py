@@ -68,7 +68,9 @@ def test_largest_step_is_accepted():
 
 
 @pytest.mark.parametrize(
-    "step", [-1, MAX_STEP + 1, 2**63, 10**5000, 1.0, True, "3"], ids=["-1", "2**31", "2**63", "10**5000", "float", "bool", "str"]
+    "step",
+    [-1, MAX_STEP + 1, 2**63, 10**5000, 1.0, True, "3"],
+    ids=["-1", "2**31", "2**63", "10**5000", "float", "bool", "str"],
 )
 def test_python_report_rejects_a_bad_step_naming_it(step):
     trial = tk.Trial(number=0, params={})

@@ -104,7 +104,9 @@ def test_torn_line_does_not_swallow_the_next_entry_and_other_studies_stay(tmp_pa
 
 
 def _entry(study, j, t, **changes):
-    j.append(t, Outcome(t.trial_id, TrialState.COMPLETE, value=0.5), worker="host:1:dead", value=0.5)
+    j.append(
+        t, Outcome(t.trial_id, TrialState.COMPLETE, value=0.5), worker="host:1:dead", value=0.5
+    )
     path = j.paths[0]
     entry = json.loads(path.read_text().splitlines()[-1])
     entry.update(changes)
@@ -119,8 +121,12 @@ def test_poison_entry_is_moved_aside_and_replay_goes_on(tmp_path):
     bad, good = _running(study), _running(study)
     j = ResultJournal.for_study(study.storage, study.name, tmp_path / "runs")
     path = _entry(study, j, bad, trial_id=2**70)
-    j.append(good, Outcome(good.trial_id, TrialState.COMPLETE, value=0.75), worker="host:1:dead",
-             value=0.75)
+    j.append(
+        good,
+        Outcome(good.trial_id, TrialState.COMPLETE, value=0.75),
+        worker="host:1:dead",
+        value=0.75,
+    )
     notes: list[str] = []
     assert j.replay(study.storage, study.study_id, notes.append) == (1, 1)
     assert study.storage.get_trial(good.trial_id).value == 0.75

@@ -59,9 +59,21 @@ def test_export_json_is_strict_with_nan_attributes(tmp_path):
     a.storage.set_trial_user_attrs(t.trial_id, {"nan": float("nan"), "l": [float("inf"), 1]})
     a.tell(t, 0.5)
     out = subprocess.run(
-        [sys.executable, "-m", "tansaku", "export", "--storage", f"sqlite:///{tmp_path}/s.db",
-         "--study", "a", "--format", "json"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "tansaku",
+            "export",
+            "--storage",
+            f"sqlite:///{tmp_path}/s.db",
+            "--study",
+            "a",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
 
     def refuse(word):
