@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from tansaku import _layout, _reaper
-from tansaku._files import read_regular
 from tansaku._errors import ConfigError, TrialPruned
+from tansaku._files import read_regular
 from tansaku._records import TrialState
 from tansaku._trial import Trial
 from tansaku.objectives._base import Job, Outcome

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import numbers
 import os
 import socket
@@ -18,8 +17,8 @@ from tansaku._names import check_name
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space, as_space, space_changes
 from tansaku._trial import Trial
-from tansaku.objectives._callable import as_value
 from tansaku.executors._base import Executor
+from tansaku.objectives._callable import as_value
 from tansaku.pruners import Pruner, make_pruner
 from tansaku.samplers._base import Proposal, Sampler
 from tansaku.samplers._registry import make_sampler
