@@ -1,11 +1,11 @@
 """Shared pytest wiring. The service fixtures (PostgreSQL, Slurm, SGE, Chromium) and their
 skip/fail rule live in tests/services.py; see its docstring."""
 
-pytest_plugins = ["tests.services"]
-
 import os
 
 from hypothesis import settings
+
+pytest_plugins = ["tests.services"]
 
 # Reproducible property tests in CI (issue 20.20): the default profile derandomizes (the same
 # examples every run, so a landing never depends on luck); HYPOTHESIS_PROFILE=fuzz explores with

@@ -115,8 +115,8 @@ def load_yaml(text: str, *, source: str = "config") -> Any:
     Raises ConfigError (one line) for invalid YAML -- ``<source>: line N: invalid YAML: ...`` --
     and for a duplicate key (``<path>: duplicate key 'k' (line N)``, the path dotted from the top).
     """
-    loader = ConfigLoader(text)
     try:
+        loader = ConfigLoader(text)  # the reader checks the characters here (ReaderError)
         try:
             node = loader.get_single_node()
             if node is None:
