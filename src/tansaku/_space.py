@@ -8,7 +8,10 @@ Every sampler works through one transform to and from the unit cube, defined her
   own bins of equal width in ``log`` space instead (``[ln(v - 0.5), ln(v + 0.5)]``);
 * a categorical with ``k`` choices is one coordinate, choice ``i`` at ``(i + 0.5) / k``.
 
-``from_unit(to_unit(v)) == v`` for every valid value, and ``from_unit`` accepts any real number
+``from_unit(to_unit(v)) == v`` exactly for every value the space produces (anything ``from_unit``
+returned, and every discrete level or choice), so a stored trial re-encodes to the point that
+decodes to it; a continuous value the user gave (e.g. an enqueued ``0.1234``) may decode a few
+ulps away, when no unit value decodes to it exactly. ``from_unit`` accepts any real number
 (values outside ``[0, 1]`` are clipped), so a core can never produce an invalid parameter.
 """
 
@@ -18,6 +21,7 @@ import math
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Categorical", "Distribution", "Float", "Int", "Space", "as_space", "space_changes"]
 
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")  # fullmatch: no trailing newline
 _SCALAR_TYPES = (str, int, float, bool, type(None))
 #: integers beyond this are not exact as floats, which the unit-cube transform relies on
 MAX_INT = 2**53
@@ -208,8 +212,47 @@ class Float:
             return (k + 0.5) / n
         if self.log:
             a, b = math.log(self.low), math.log(self.high)
-            return _clip01((math.log(max(v, self.low)) - a) / (b - a))
-        return _clip01((v - self.low) / (self.high - self.low))
+            u = _clip01((math.log(max(v, self.low)) - a) / (b - a))
+        else:
+            u = _clip01((v - self.low) / (self.high - self.low))
+        return self._exact_unit(u, v)
+
+    def _exact_unit(self, u: float, v: float) -> float:
+        """``u`` moved by a few ulps so that ``from_unit(u) == v`` when some unit value decodes to
+        ``v`` exactly (every value ``from_unit`` produced does); else ``u`` unchanged.
+
+        ``to_unit`` rounds twice (log/divide) and ``from_unit`` again (multiply/exp), so the plain
+        inverse can land one decoded ulp off; ``from_unit`` is monotone, so a bracketing search
+        over the neighbouring floats finds the exact preimage, in a handful of steps."""
+        got = self.from_unit(u)
+        if got == v:
+            return u
+        up = got < v
+        lo = hi = u
+        gap = 0.0
+        for _ in range(1100):  # widen: 1, 2, 4, ... ulps until the decoded value crosses v
+            gap = max(math.ulp(u), 2 * gap)
+            edge = min(1.0, u + gap) if up else max(0.0, u - gap)
+            crossed = self.from_unit(edge) >= v if up else self.from_unit(edge) <= v
+            if crossed:
+                lo, hi = (u, edge) if up else (edge, u)
+                break
+            if edge in (0.0, 1.0):
+                return u
+        else:
+            return u
+        for _ in range(128):  # bisect [lo, hi]: from_unit(lo) < v <= from_unit(hi) (up) or mirror
+            mid = lo + (hi - lo) / 2
+            if mid in (lo, hi):
+                break
+            if (self.from_unit(mid) < v) if up else (self.from_unit(mid) <= v):
+                lo = mid
+            else:
+                hi = mid
+        for cand in (hi, lo) if up else (lo, hi):
+            if self.from_unit(cand) == v:
+                return cand
+        return u
 
     def from_unit(self, u: float) -> float:
         if self.step is not None:
@@ -331,6 +374,12 @@ class Categorical:
     def __init__(self, choices: Iterable[Any]) -> None:
         if isinstance(choices, (str, bytes, Mapping)) or not isinstance(choices, Iterable):
             raise ConfigError(f"choices must be a list, got {_describe(choices)}", field="choices")
+        if isinstance(choices, AbstractSet):  # iteration order changes between processes
+            raise ConfigError(
+                "choices must be a list, not a set (a set has no stable order, so a resumed "
+                "study would decode its trials to other choices)",
+                field="choices",
+            )
         try:
             items = tuple(choices)
         except Exception:
@@ -467,7 +516,7 @@ class Space(Mapping[str, Distribution]):
         if not items:
             raise ConfigError("the search space has no parameters", field="space")
         for name, dist in items.items():
-            if not isinstance(name, str) or not _NAME_RE.match(name):
+            if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
                 raise ConfigError(
                     "parameter names must start with a letter or _ and contain only letters, digits, "
                     f"'_', '-', '.', got {_describe(name)}",
@@ -559,7 +608,7 @@ class Space(Mapping[str, Distribution]):
             raise ConfigError("the search space has no parameters", field=field)
         dists: dict[str, Distribution] = {}
         for name, spec in data.items():
-            if not isinstance(name, str) or not _NAME_RE.match(name):
+            if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
                 raise ConfigError(
                     "parameter names must start with a letter or _ and contain only letters, digits, "
                     f"'_', '-', '.', got {_describe(name)}",

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import tansaku as tk
@@ -143,7 +143,11 @@ def distributions(draw):
 
 @settings(max_examples=300, deadline=None)
 @given(distributions(), st.floats(min_value=-0.5, max_value=1.5, allow_nan=False))
+@example(
+    Float(0.25, 236013.0, log=True), Float(0.25, 236013.0, log=True).to_unit(7.792718491592383)
+)
 def test_from_unit_is_always_valid_and_round_trips(dist, u):
+    """The space's promise: a value it produced re-encodes to a point that decodes to it exactly."""
     v = dist.from_unit(u)
     assert dist.validate(v) == v  # inside bounds, on the step, a valid choice
     if isinstance(dist, Int):
@@ -151,6 +155,19 @@ def test_from_unit_is_always_valid_and_round_trips(dist, u):
     w = dist.to_unit(v)
     assert 0.0 <= w <= 1.0
     assert dist.from_unit(w) == v  # decoding the encoding gives the same value back
+
+
+def test_log_float_round_trip_that_once_failed():
+    """issue 20.20: to_unit(7.792718491592383) was 0.25000000000000006, which decoded to
+    7.79271849159239: the plain inverse is one decoded ulp off; to_unit now searches the
+    neighbouring unit values for the exact preimage."""
+    d = Float(0.25, 236013.0, log=True)
+    v = 7.792718491592383
+    assert d.from_unit(d.to_unit(v)) == v
+    for k in range(-3000, 3000):  # a stretch of consecutive decoded values around it
+        u = 0.25 + k * 1e-17
+        w = d.from_unit(u)
+        assert d.from_unit(d.to_unit(w)) == w, (u, w)
 
 
 @settings(max_examples=200, deadline=None)

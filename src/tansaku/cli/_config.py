@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tansaku._errors import ConfigError
-from tansaku._space import Space
+from tansaku._space import Space, _describe
 
 if TYPE_CHECKING:
     from tansaku.objectives._command import Command
     from tansaku.objectives._output import ResultSpec
     from tansaku.study._setup import Setup
 
-__all__ = ["KEYS", "StudyConfig", "load_config", "locate", "parse_config"]
+__all__ = ["KEYS", "StudyConfig", "check_option", "load_config", "locate", "parse_config"]
 
 #: every top-level key, with a one-line meaning (shown by `tansaku run --help`)
 KEYS: dict[str, str] = {
@@ -64,6 +64,14 @@ def _fail(field: str, message: str) -> ConfigError:
     return ConfigError(message, field=field)
 
 
+#: the largest count (n_trials, n_workers, ...) a config may give: trial numbers and counts are
+#: PostgreSQL ``integer`` columns
+MAX_COUNT = 2**31 - 1
+#: the longest duration in seconds (timeout, stale_after, ...): about 31 years, well inside what
+#: ``time.sleep``/``threading`` accept (``threading.TIMEOUT_MAX``)
+MAX_SECONDS = 1e9
+
+
 def _number(
     data: Mapping[str, Any],
     key: str,
@@ -71,10 +79,15 @@ def _number(
     integer: bool = False,
     minimum: float = 0.0,
     strict: bool = True,
+    maximum: float | None = None,
 ) -> Any:
+    """``data[key]`` checked to be a number (``integer``: an int) above ``minimum`` (``strict``:
+    not equal to it) and at most ``maximum`` (default :data:`MAX_COUNT` for integers,
+    :data:`MAX_SECONDS` otherwise); None when absent. Never raises anything but ConfigError."""
     value = data.get(key)
     if value is None:
         return None
+    top = maximum if maximum is not None else (MAX_COUNT if integer else MAX_SECONDS)
     ok = isinstance(value, int) if integer else isinstance(value, (int, float))
     if (
         isinstance(value, bool)
@@ -82,11 +95,34 @@ def _number(
         or (isinstance(value, float) and not math.isfinite(value))
         or value < minimum
         or (strict and value == minimum)
+        or value > top
     ):
         bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
-        got = f"{value!r:.40}" if isinstance(value, (int, float)) else type(value).__name__
-        raise _fail(key, f"must be {'an integer' if integer else 'a number'} {bound}, got {got}")
+        got = _describe(value) if isinstance(value, (int, float)) else type(value).__name__
+        if isinstance(value, int) and value.bit_length() > 200:  # its repr may not even exist
+            got = f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+        raise _fail(
+            key,
+            f"must be {'an integer' if integer else 'a number'} {bound} and <= "
+            f"{int(top) if integer else format(top, 'g')}, got {got}",
+        )
     return value
+
+
+def check_option(
+    value: Any,
+    flag: str,
+    *,
+    integer: bool = True,
+    minimum: float = 1,
+    strict: bool = False,
+    maximum: float | None = None,
+) -> Any:
+    """A command-line option's number checked by the same rule as a config's numbers
+    (``ConfigError`` naming ``flag``, e.g. ``--dpi: must be an integer >= 1 ...``); None passes."""
+    return _number(
+        {flag: value}, flag, integer=integer, minimum=minimum, strict=strict, maximum=maximum
+    )
 
 
 @dataclass(frozen=True)
@@ -184,7 +220,7 @@ def locate(path: str | Path) -> tuple[str, str, int | None]:
 
 
 def _read_yaml(p: Path) -> Any:
-    import yaml
+    from tansaku.cli._yaml import load_yaml
 
     try:
         text = p.read_text(encoding="utf-8")
@@ -192,16 +228,16 @@ def _read_yaml(p: Path) -> Any:
         raise ConfigError(f"no such config file: {p}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read {p}: {e}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(f"{p.name}: {where}invalid YAML: {problem}") from None
-    except RecursionError:
-        raise ConfigError(f"{p.name}: invalid YAML: nested too deeply") from None
-    return data
+    return load_yaml(text, source=p.name)
+
+
+def _check_path(value: Any, key: str) -> str:
+    """A path given in the config: a non-empty string without NUL bytes (the OS refuses those)."""
+    if not isinstance(value, str) or not value:
+        raise _fail(key, f"must be a path, got {_describe(value)}")
+    if "\0" in value:
+        raise _fail(key, "a path cannot contain a NUL byte")
+    return value
 
 
 def _name_and_storage(
@@ -213,8 +249,10 @@ def _name_and_storage(
     storage = data.get("storage")
     if storage is None:
         storage = f"sqlite:///{base_dir / (dir_name(name) + '.db')}"
-    elif not isinstance(storage, str) or not storage.strip():
-        raise _fail("storage", "must be a URL string like sqlite:///study.db")
+    elif not isinstance(storage, str) or not storage.strip() or not storage.isprintable():
+        raise _fail(
+            "storage", "must be a URL string like sqlite:///study.db (printable, one line)"
+        )
     else:
         from tansaku.storage._url import with_base_dir
 
@@ -228,6 +266,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     from tansaku.pruners import make_pruner
     from tansaku.samplers._registry import make_sampler
     from tansaku.study._budget import check_budget_options
+    from tansaku.study._study import _check_seed
 
     if not isinstance(data, Mapping):
         raise ConfigError(
@@ -254,9 +293,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     make_sampler(sampler_spec)  # validates name and options now, before any storage is opened
     pruner = data.get("pruner")
     make_pruner(pruner)
-    seed = data.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise _fail("seed", f"must be an integer, got {seed!r}")
+    seed = _check_seed(data.get("seed"))
 
     n_trials = _number(data, "n_trials", integer=True)
     n_workers = _number(data, "n_workers", integer=True) or 1
@@ -298,6 +335,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
             kill_grace=_number(data, "kill_grace", minimum=0.0, strict=False) or 1.0,
         )
         command.check_fields(list(space.names))
+        _check_program(command, executor)
     else:
         for key in ("result", "env", "cwd", "kill_grace"):
             if key in data:
@@ -306,8 +344,8 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
         if not isinstance(objective_ref, str):
             raise _fail("objective", "must be 'file.py:function' or 'module:function'")
     workdir = data.get("workdir")
-    if workdir is not None and not isinstance(workdir, str):
-        raise _fail("workdir", "must be a path")
+    if workdir is not None and workdir != "":  # empty: the default
+        _check_path(workdir, "workdir")
     wd = (base_dir / workdir) if workdir else None  # None: the study's dir under runs/
     enqueue = data.get("enqueue") or []
     if not isinstance(enqueue, list):
@@ -333,7 +371,9 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
         else (None if "stale_after" in data else 120.0)
     )
     repeats = _number(data, "repeats", integer=True) or 1
-    check_budget_options(data.get("max_trial_hours"), data.get("patience"))
+    max_trial_hours = _number(data, "max_trial_hours")
+    patience = _number(data, "patience", integer=True, minimum=1, strict=False)
+    check_budget_options(max_trial_hours, patience)
     lost_trials = data.get("lost_trials", "requeue")
     if lost_trials not in ("requeue", "fail"):
         raise _fail("lost_trials", f"must be requeue or fail, got {lost_trials!r}")
@@ -361,10 +401,33 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
         stale_after=stale_after,
         setup=_parse_setup(data, base_dir),
         repeats=repeats,
-        max_trial_hours=data.get("max_trial_hours"),
-        patience=data.get("patience"),
+        max_trial_hours=max_trial_hours,
+        patience=patience,
         lost_trials=lost_trials,
     )
+
+
+def _check_program(command: Command, executor: Any) -> None:
+    """A command run on this machine must name a program that exists: a bare name (``python``)
+    is looked up on PATH (the config's ``env: PATH`` if it sets one) now, not after the study was
+    stored. Paths (``./train.sh``, made by a setup step perhaps) and templated programs are found
+    at run time, and batch/dask executors run on other machines, so those are not checked."""
+    import os
+    import shutil
+
+    name = (
+        executor
+        if isinstance(executor, str)
+        else (executor.get("name") if isinstance(executor, Mapping) else None)
+    )
+    if name not in (None, "inline", "local"):
+        return
+    program = command.argv[0] if command.argv else ""
+    if not isinstance(program, str) or "/" in program or "{" in program or not program:
+        return
+    path = command.env.get("PATH", os.environ.get("PATH", os.defpath))
+    if shutil.which(program, path=path) is None:
+        raise _fail("command[0]", f"no program {program!r} on PATH")
 
 
 def _parse_setup(data: Mapping[str, Any], base_dir: Path) -> Setup | None:
@@ -398,8 +461,8 @@ def _parse_setup(data: Mapping[str, Any], base_dir: Path) -> Setup | None:
     except ConfigError as e:
         raise _fail("setup.timeout", e.reason) from None
     d = spec.get("dir")
-    if d is not None and (not isinstance(d, str) or not d):
-        raise _fail("setup.dir", "must be a path")
+    if d is not None:
+        _check_path(d, "setup.dir")
     return Setup(command, dir=None if d is None else base_dir / d, timeout=timeout)
 
 

@@ -24,7 +24,14 @@ from tansaku import __version__
 from tansaku._errors import ConfigError, StudyNotFoundError, TansakuError
 from tansaku._progress import format_params
 from tansaku._records import TrialState
-from tansaku.cli._config import KEYS, StudyConfig, load_config, locate, parse_config
+from tansaku.cli._config import (
+    KEYS,
+    StudyConfig,
+    check_option,
+    load_config,
+    locate,
+    parse_config,
+)
 from tansaku.cli._noise import RUN_TARGET_ATTR, run_target
 from tansaku.storage._base import BaseStorage, ExportRow, StudyInfo
 from tansaku.storage._url import get_storage
@@ -74,8 +81,16 @@ def _config_from_study(storage: BaseStorage, info: StudyInfo, url: str) -> Study
 def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
     from tansaku.study._study import create_study
 
-    n_trials = args.n_trials if args.n_trials is not None else cfg.n_trials
-    n_workers = args.n_workers if args.n_workers is not None else cfg.n_workers
+    # everything is checked before the storage is opened: a rejected run leaves no database file
+    # and does not overwrite a stored config that other hosts' workers rebuild their objective from
+    n_trials = check_option(args.n_trials, "--n-trials")
+    n_trials = n_trials if n_trials is not None else cfg.n_trials
+    n_workers = check_option(args.n_workers, "--n-workers") or cfg.n_workers
+    if cfg.executor is not None and n_workers != cfg.n_workers:
+        from tansaku.executors._registry import make_executor
+
+        make_executor(cfg.executor, n_workers=n_workers).shutdown(cancel=True)
+    objective = cfg.objective()  # a Python objective imports now (a typo is a ConfigError)
     storage = get_storage(cfg.storage)
     try:
         storage.get_study(cfg.name)
@@ -114,7 +129,7 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
         )
     else:
         study.optimize(
-            cfg.objective(),
+            objective,
             total_trials=n_trials,
             timeout=cfg.timeout,
             n_workers=n_workers,
@@ -158,6 +173,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return _run(cfg, args, enqueue=False)
     if not args.storage or not args.study:
         raise ConfigError("give a config file, or both --storage URL and --study NAME")
+    if not _storage_exists(args.storage):  # never create an empty database for a typo
+        raise StudyNotFoundError(
+            f"no study {args.study!r}: {args.storage.split(':///', 1)[-1]} does not exist yet"
+        )
     storage = get_storage(args.storage)
     cfg = _config_from_study(storage, storage.get_study(args.study), args.storage)
     return _run(cfg, args, enqueue=False)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tansaku._errors import ConfigError
-from tansaku.cli._config import StudyConfig, load_config, parse_config
+from tansaku.cli._config import StudyConfig, check_option, load_config, parse_config
 from tansaku.storage._base import BaseStorage, StudyInfo
 from tansaku.storage._url import get_storage
 
@@ -20,6 +20,7 @@ __all__ = [
     "add_commands",
     "cmd_enqueue",
     "cmd_reevaluate",
+    "parse_params",
     "print_best_by_mean",
     "run_target",
 ]
@@ -57,6 +58,9 @@ def _study(cfg: StudyConfig) -> Any:
 def cmd_reevaluate(args: argparse.Namespace) -> int:
     from tansaku.study._reevaluate import format_ranking, reevaluate
 
+    check_option(args.top, "--top")
+    check_option(args.repeats, "--repeats")
+    check_option(args.n_workers, "--n-workers")
     cfg = _config(args)
     study = _study(cfg)
     n_workers = args.n_workers if args.n_workers is not None else cfg.n_workers
@@ -77,14 +81,36 @@ def cmd_reevaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_enqueue(args: argparse.Namespace) -> int:
-    cfg = _config(args)
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ConfigError(f"duplicate key {key!r}", field="--params")
+        out[key] = value
+    return out
+
+
+def parse_params(text: str) -> dict[str, Any]:
+    """``--params`` JSON: an object of parameter values, each key once (ConfigError otherwise)."""
     try:
-        params = json.loads(args.params)
+        params = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as e:
+        raise ConfigError(f"not valid JSON: {e}", field="--params") from None
+    except RecursionError:
+        raise ConfigError("not valid JSON: nested too deeply", field="--params") from None
+    except ValueError as e:  # an integer beyond Python's int-str digit limit
+        if isinstance(e, ConfigError):
+            raise
         raise ConfigError(f"not valid JSON: {e}", field="--params") from None
     if not isinstance(params, dict):
         raise ConfigError("must be a JSON object of parameter values", field="--params")
+    return params
+
+
+def cmd_enqueue(args: argparse.Namespace) -> int:
+    params = parse_params(args.params)
+    check_option(args.from_trial, "--from-trial", minimum=0)
+    cfg = _config(args)
     study = _study(cfg)
     number = study.enqueue(params, from_trial=args.from_trial)
     start = f", starting from trial {args.from_trial}" if args.from_trial is not None else ""
@@ -137,9 +163,7 @@ def _best_by_mean(
 
 
 def print_best_by_mean(storage: BaseStorage, info: StudyInfo, args: argparse.Namespace) -> int:
-    min_n = getattr(args, "min_evaluations", None)
-    if min_n is not None and min_n < 1:
-        raise ConfigError(f"must be >= 1, got {min_n}", field="--min-evaluations")
+    min_n = check_option(getattr(args, "min_evaluations", None), "--min-evaluations")
     best = _best_by_mean(storage, info, min_n)
     if args.json:
         print(json.dumps(best))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tansaku._errors import ConfigError
+from tansaku.cli._config import check_option
 
 __all__ = ["add_commands", "cmd_dashboard", "cmd_report"]
 
@@ -21,6 +22,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tansaku.report._html import write_report
     from tansaku.report._table import TrialTable
 
+    check_option(args.dpi, "--dpi", maximum=2400)
     storage, name, _ = _target(args)
     table = TrialTable.load(storage, name)
     try:
@@ -47,9 +49,9 @@ def _dashboard_storage(args: argparse.Namespace, *, poll: float = 0.5) -> Any:
 
     url = args.storage
     if not url and args.config:
-        from tansaku.cli._config import load_config
+        from tansaku.cli._config import locate
 
-        url = load_config(args.config).storage
+        url = locate(args.config)[1]  # only the storage: the objective is not imported
     if not url:
         raise ConfigError("give --storage URL (or a config file)", field="storage")
     if not _storage_exists(url):
@@ -66,8 +68,8 @@ def _dashboard_storage(args: argparse.Namespace, *, poll: float = 0.5) -> Any:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from tansaku.dashboard._server import _is_loopback, make_server
 
-    if args.interval <= 0:
-        raise ConfigError(f"must be > 0 seconds, got {args.interval}", field="--interval")
+    check_option(args.interval, "--interval", integer=False, minimum=0, strict=True, maximum=86400)
+    check_option(args.port, "--port", minimum=0, maximum=65535)
     try:
         storage = _dashboard_storage(args)
     except KeyboardInterrupt:

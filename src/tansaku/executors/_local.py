@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from tansaku import _reaper
+from tansaku._errors import ConfigError
 from tansaku._records import TrialState
 from tansaku._trial import Trial
 from tansaku.executors._base import CancelReason, Executor, Job, Outcome
@@ -173,6 +174,12 @@ class LocalExecutor(Executor):
         super().__init__(n_workers=n_workers)
         if start_method is None:
             start_method = "fork" if sys.platform.startswith("linux") else "spawn"
+        methods = mp.get_all_start_methods()
+        if not isinstance(start_method, str) or start_method not in methods:
+            raise ConfigError(
+                f"must be one of {', '.join(methods)}, got {start_method!r:.60}",
+                field="start_method",
+            )
         self._ctx = mp.get_context(start_method)
         self._sel = selectors.DefaultSelector()
         self._cmds: dict[int, CommandRun] = {}

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
@@ -50,6 +49,7 @@ from tansaku.storage._sqlutil import (
     same,
     storable,
     transient,
+    url_secrets,
 )
 
 __all__ = ["SQLStorage", "redact_url"]
@@ -105,7 +105,7 @@ class SQLStorage(BaseStorage):
             u.port  # noqa: B018 - a bad port raises here, not later with the URL in a traceback
         except Exception as e:
             raise StorageError(f"invalid storage URL {self.url}: {type(e).__name__}") from None
-        self._password = u.password
+        self._secrets = url_secrets(url)  # kept out of every error message
         self.dialect = u.get_backend_name()
         kwargs: dict[str, Any] = dict(engine_kwargs or {})
         if self.dialect == "sqlite":
@@ -133,7 +133,9 @@ class SQLStorage(BaseStorage):
         try:
             self._engine: Engine = create_engine(u, **kwargs)
         except Exception as e:  # e.g. an unknown driver (postgresql+nosuch://)
-            raise StorageError(f"cannot use storage {self.url}: {type(e).__name__}: {e}") from None
+            raise StorageError(
+                f"cannot use storage {self.url}: {type(e).__name__}: {self._describe(e, bare=True)}"
+            ) from None
         #: UPDATE/INSERT ... RETURNING saves a read per transition (SQLite >= 3.35, PostgreSQL)
         self._returning = self.dialect == "postgresql" or sqlite3.sqlite_version_info >= (3, 35)
         self._dbapi: Any = self._engine.dialect.loaded_dbapi
@@ -222,13 +224,14 @@ class SQLStorage(BaseStorage):
         finally:
             cur.close()
 
-    def _describe(self, e: BaseException) -> str:
+    def _describe(self, e: BaseException, *, bare: bool = False) -> str:
+        """``storage <redacted url>: <the error, one line>`` (``bare``: the error alone), with
+        every credential of the URL blanked out of the driver's text."""
         orig = getattr(e, "orig", e)
         msg = " ".join(str(orig).split()) or type(orig).__name__
-        if self._password:  # as given and as written in the URL (percent-encoded)
-            for form in (self._password, quote(self._password, safe="")):
-                msg = msg.replace(form, "***")
-        return f"storage {self.url}: {msg[:300]}"
+        for form in self._secrets:  # the password and secret query values, in every spelling
+            msg = msg.replace(form, "***")
+        return msg[:300] if bare else f"storage {self.url}: {msg[:300]}"
 
     def _init_schema(self) -> None:
         def init(conn: Connection) -> None:

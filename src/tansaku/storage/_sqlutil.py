@@ -24,6 +24,7 @@ __all__ = [
     "same",
     "storable",
     "transient",
+    "url_secrets",
 ]
 
 
@@ -80,24 +81,58 @@ def authority(url: str) -> str:
     return url.partition("://")[2].partition("/")[0]
 
 
+#: query parameters of a database URL that carry a secret (libpq: ``password``, ``sslpassword``;
+#: also any name with "password", "secret" or "token" in it); a ``passfile`` path is not a secret
+_SECRET_QUERY = re.compile(r"([?&][^=&#]*(?:password|secret|token)[^=&#]*=)[^&#]*", re.I)
+
+
 def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (also when the URL does not parse)."""
+    """The URL with every credential replaced by ``***``: the password of ``user:password@`` and
+    the value of a secret query parameter (``?password=``, ``&sslpassword=``, see
+    ``_SECRET_QUERY``) -- also when the URL does not parse. Every place that shows a storage URL
+    (status, errors, the report, the dashboard page and API) shows this form."""
     url = str(url)
+    out = None
     if authority(url).count("@") <= 1:
         try:
-            return make_url(url).render_as_string(hide_password=True)
+            out = make_url(url).render_as_string(hide_password=True)
         except Exception:
-            pass
-    # keep the scheme and host for messages, never anything between 'user:' and the last '@'
-    return re.sub(r"(://[^:/@]*):[^/]*@", r"\1:***@", url)
+            out = None
+    if out is None:
+        # keep the scheme and host for messages, never anything between 'user:' and the last '@'
+        out = re.sub(r"(://[^:/@]*):[^/]*@", r"\1:***@", url)
+    return _SECRET_QUERY.sub(r"\1***", out)
 
 
-#: errors that waiting does not fix -- a full disk or read-only file (SQLite), a wrong password or
-#: database name (PostgreSQL): fail at once instead of retrying for ``retry_timeout``
+def url_secrets(url: str) -> list[str]:
+    """Every credential written in ``url`` (the password, secret query values), as given and as
+    percent-encoded/decoded, longest first: what an error message must never repeat."""
+    from urllib.parse import quote, unquote
+
+    found: set[str] = set()
+    try:
+        u = make_url(url)
+        if u.password:
+            found.add(str(u.password))
+        for key, value in u.query.items():
+            if _SECRET_QUERY.match(f"?{key}="):
+                found.update([value] if isinstance(value, str) else list(value))
+    except Exception:
+        pass
+    for m in _SECRET_QUERY.finditer(url):
+        found.add(url[m.end(1) : m.end()])
+    forms = {f for s in found if s for f in (s, quote(s, safe=""), unquote(s))}
+    return sorted((f for f in forms if f and f != "***"), key=len, reverse=True)
+
+
+#: errors that waiting does not fix -- a full disk, a read-only file or a path SQLite cannot open
+#: (a directory, a read-only or pseudo file system like /sys), a wrong password or database name
+#: (PostgreSQL): fail at once instead of retrying for ``retry_timeout``
 _PERMANENT = (
     "database or disk is full",
     "readonly database",
     "disk i/o error",
+    "unable to open database file",
     "password authentication failed",
     "no pg_hba.conf entry",
 )

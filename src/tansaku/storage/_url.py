@@ -55,6 +55,20 @@ def _retry_timeout() -> float:
     return value
 
 
+def _check_sqlite_path(path: Path) -> None:
+    """Make the database's folder; a path that can never be a database file is a ConfigError
+    now (a directory, a folder that cannot be made), not a retry loop of ``retry_timeout``."""
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory, not a database file", field="storage")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise ConfigError(
+            f"cannot create the folder {path.parent}: {why}", field="storage"
+        ) from None
+
+
 def get_storage(storage: str | BaseStorage | None) -> BaseStorage:
     """``None`` or ``":memory:"`` -> in-memory; ``sqlite:///x.db`` / ``postgresql://...`` -> SQL;
     ``journal:///x.journal`` -> :class:`~tansaku.storage.JournalStorage` (a shared file, no
@@ -97,7 +111,7 @@ def get_storage(storage: str | BaseStorage | None) -> BaseStorage:
                 "use storage=None for in-memory",
                 field="storage",
             )
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _check_sqlite_path(Path(path).expanduser())
         from tansaku.storage._netfs import warn_if_network_sqlite
 
         warn_if_network_sqlite(path.split("?", 1)[0])
