@@ -21,6 +21,7 @@ from tansaku.report._history import history
 from tansaku.report._table import STATES, TrialTable, param_kind
 from tansaku.report._timeline import timeline
 from tansaku.report._top import duration_text, top_trials
+from tansaku._records import sampler_label
 from tansaku.storage._base import BaseStorage, StudyInfo
 
 __all__ = ["StudyCache", "studies_payload"]
@@ -122,7 +123,7 @@ class StudyCache:
             direction=info.direction,
             space=info.space,
             now=now,
-            sampler=info.sampler_text(),
+            sampler=sampler_label(info.sampler_text(), trials),
         )
         counts = self.storage.counts(info.study_id)
         best = self.storage.best_trial(info.study_id, info.direction)
