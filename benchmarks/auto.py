@@ -88,7 +88,7 @@ class Model:
     error: Callable[[dict[str, Any]], float]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _data(which: str) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_breast_cancer, load_digits
     from sklearn.preprocessing import StandardScaler
