@@ -28,20 +28,17 @@ unchanged.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from tansaku._records import FrozenTrial
+from tansaku._records import CHOICE_ATTR, FrozenTrial, choice_summary, sampler_label
 from tansaku._space import Space
 from tansaku.samplers._base import Proposal, Sampler
 from tansaku.samplers._model_based import check_int
 
 __all__ = ["CHOICE_ATTR", "AutoSampler", "choice_summary", "choose", "sampler_label", "space_kind"]
 
-#: the trial system attribute holding what ``auto`` picked for it
-CHOICE_ATTR = "auto_choice"
 #: what ``auto`` may pick, in a fixed order (a sub-sampler's seed is derived from its position)
 CHOICES = ("sobol", "gp", "tpe", "nelder-mead")
 #: from this many workers on, a long continuous run hands over to predictive nelder-mead
@@ -82,22 +79,6 @@ def choose(
     if n_seen < gp_max or (budget is not None and budget <= gp_max * KEEP_GP_MARGIN):
         return "gp"
     return "nelder-mead" if n_workers >= MANY_WORKERS else "tpe"
-
-
-def choice_summary(trials: Iterable[FrozenTrial]) -> str:
-    """``"sobol 10, gp 40"``: how many trials each pick proposed, in first-use order ("" if none)."""
-    counts = Counter(
-        c for t in trials if isinstance(c := t.system_attrs.get(CHOICE_ATTR), str)
-    )
-    return ", ".join(f"{name} {n}" for name, n in counts.items())
-
-
-def sampler_label(name: str, trials: Iterable[FrozenTrial]) -> str:
-    """The study's sampler as ``status`` and the report name it: ``"auto (sobol 10, gp 40)"``."""
-    summary = choice_summary(trials)
-    if not summary:
-        return name
-    return f"{name} ({summary})" if name == "auto" else f"{name}; earlier auto picks: {summary}"
 
 
 def _sub_seed(seed: int | None, name: str) -> int | None:
