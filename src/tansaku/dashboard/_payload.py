@@ -16,12 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from tansaku._records import FrozenTrial, TrialState
+from tansaku._records import FrozenTrial, TrialState, sampler_label
 from tansaku.report._history import history
 from tansaku.report._table import STATES, TrialTable, param_kind
 from tansaku.report._timeline import timeline
 from tansaku.report._top import duration_text, top_trials
-from tansaku._records import sampler_label
 from tansaku.storage._base import BaseStorage, StudyInfo
 
 __all__ = ["StudyCache", "studies_payload"]
