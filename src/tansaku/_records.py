@@ -7,13 +7,17 @@ snapshot: when the trial changes, storage hands out a new record.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-__all__ = ["FrozenTrial", "TrialState", "to_datetime"]
+__all__ = ["CHOICE_ATTR", "FrozenTrial", "TrialState", "choice_summary", "sampler_label", "to_datetime"]
+
+#: the trial system attribute holding what the ``auto`` sampler picked for it
+CHOICE_ATTR = "auto_choice"
 
 
 class TrialState(str, Enum):
@@ -99,3 +103,19 @@ class FrozenTrial:
         from dataclasses import replace
 
         return replace(self, **changes)
+
+
+def choice_summary(trials: Iterable[FrozenTrial]) -> str:
+    """``"sobol 10, gp 40"``: how many trials each pick proposed, in first-use order ("" if none)."""
+    counts = Counter(
+        c for t in trials if isinstance(c := t.system_attrs.get(CHOICE_ATTR), str)
+    )
+    return ", ".join(f"{name} {n}" for name, n in counts.items())
+
+
+def sampler_label(name: str, trials: Iterable[FrozenTrial]) -> str:
+    """The study's sampler as ``status`` and the report name it: ``"auto (sobol 10, gp 40)"``."""
+    summary = choice_summary(trials)
+    if not summary:
+        return name
+    return f"{name} ({summary})" if name == "auto" else f"{name}; earlier auto picks: {summary}"

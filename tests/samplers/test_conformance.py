@@ -26,4 +26,4 @@ def test_conformance(name, check):
 
 
 def test_core_samplers_are_available():
-    assert {"random", "grid", "sobol"} <= set(_available())
+    assert {"auto", "random", "grid", "sobol"} <= set(_available())

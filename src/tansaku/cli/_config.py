@@ -31,7 +31,7 @@ KEYS: dict[str, str] = {
     "name": "study name (default: the config file's name)",
     "storage": "sqlite:///file.db, journal:///file.journal or postgresql://user:pass@host/db (default: sqlite:///<name>.db next to the config)",
     "direction": "minimize (default) or maximize",
-    "sampler": "sampler name, or {name: ..., seed: ..., options...}",
+    "sampler": "sampler name (default auto), or {name: ..., seed: ..., options...}",
     "pruner": "none, median, asha, hyperband, or {name: ..., options...}",
     "seed": "study seed, used by samplers that have none of their own",
     "n_trials": "finished (complete or pruned) trials the study should end with",
@@ -264,6 +264,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     from tansaku.executors._registry import make_executor
     from tansaku.objectives._command import Command
     from tansaku.pruners import make_pruner
+    from tansaku.samplers._registry import DEFAULT as DEFAULT_SAMPLER
     from tansaku.samplers._registry import make_sampler
     from tansaku.study._budget import check_budget_options
     from tansaku.study._study import _check_seed
@@ -289,7 +290,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
         )
     space = Space.from_dict(data["space"], field="space")
 
-    sampler_spec = data.get("sampler", "random")
+    sampler_spec = data.get("sampler", DEFAULT_SAMPLER)
     make_sampler(sampler_spec)  # validates name and options now, before any storage is opened
     pruner = data.get("pruner")
     make_pruner(pruner)

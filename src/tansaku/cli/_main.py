@@ -243,9 +243,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     done = f"{c.done} of {target} done" if target else f"{c.done} done"
     if target and c.done > target:  # e.g. workers that each finished the trial they were running
         done = f"{c.done} done (n_trials: {target})"
-    print(
-        f"study {info.name} ({info.direction}, sampler {info.sampler_text()}, storage {storage.url})"
-    )
+    sampler = info.sampler_text()
+    if info.sampler.get("name") == "auto":  # which algorithm it picked for how many trials
+        from tansaku._records import sampler_label
+
+        sampler = sampler_label("auto", storage.get_trials(info.study_id))
+    print(f"study {info.name} ({info.direction}, sampler {sampler}, storage {storage.url})")
     print(
         f"trials: {done} ({c.complete} complete, {c.pruned} pruned), {c.running} running, "
         f"{c.waiting} waiting, {c.failed} failed"

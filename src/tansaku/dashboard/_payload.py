@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tansaku._records import FrozenTrial, TrialState
+from tansaku._records import FrozenTrial, TrialState, sampler_label
 from tansaku.report._history import history
 from tansaku.report._table import STATES, TrialTable, param_kind
 from tansaku.report._timeline import timeline
@@ -122,7 +122,7 @@ class StudyCache:
             direction=info.direction,
             space=info.space,
             now=now,
-            sampler=info.sampler_text(),
+            sampler=sampler_label(info.sampler_text(), trials),
         )
         counts = self.storage.counts(info.study_id)
         best = self.storage.best_trial(info.study_id, info.direction)

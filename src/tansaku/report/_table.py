@@ -143,6 +143,8 @@ class TrialTable:
     @classmethod
     def load(cls, storage: BaseStorage, name: str) -> TrialTable:
         """Read study ``name`` from ``storage`` (one read of all its trials)."""
+        from tansaku._records import sampler_label
+
         info = storage.get_study(name)
         now = time.time()
         trials = storage.get_trials(info.study_id)
@@ -152,7 +154,7 @@ class TrialTable:
             direction=info.direction,
             space=info.space,
             now=now,
-            sampler=info.sampler_text(),
+            sampler=sampler_label(info.sampler_text(), trials),
         )
 
     # ---------------------------------------------------------------- views

@@ -1,7 +1,8 @@
 """Samplers: turn an algorithm core into proposals over the user's space.
 
-Each is available by name through :func:`make_sampler` (``"random"``, ``"grid"``, ``"sobol"``,
-``"nelder-mead"``, ``"coordinate"``, ``"one-axis"``, ``"tpe"``, ``"gp"``, ``"dngo"``, ``"cmaes"``).
+Each is available by name through :func:`make_sampler` (``"auto"``, the default, ``"random"``,
+``"grid"``, ``"sobol"``, ``"nelder-mead"``, ``"coordinate"``, ``"one-axis"``, ``"tpe"``, ``"gp"``,
+``"dngo"``, ``"cmaes"``).
 The classes are imported lazily on first attribute access so ``import tansaku`` stays light.
 """
 

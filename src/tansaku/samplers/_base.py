@@ -10,8 +10,13 @@ A sampler proposes parameters; the study owns everything else.  Call order, guar
    so a stateful sampler rebuilds its state by replay.
 3. ``ask(pending)`` whenever a worker is free.  ``pending`` holds the study's RUNNING and WAITING
    trials (from every worker).  Return a params ``dict``, a :class:`Proposal` (params plus ``meta``
-   stored with the trial and handed back in ``trial.sampler_meta``), or ``None`` when the sampler has
-   nothing more to propose (the study then stops asking).
+   stored with the trial and handed back in ``trial.sampler_meta``, plus optional ``system_attrs``
+   stored beside it as the trial's own system attributes, e.g. ``auto_choice``), or ``None`` when
+   the sampler has nothing more to propose (the study then stops asking).
+
+Each ``Study.optimize`` call also calls ``plan(n_trials=..., n_workers=...)`` before its first ask:
+the study's total of finished trials at which the call stops (None when unknown) and the call's
+workers.  Samplers may ignore it (the default); ``auto`` picks its algorithm with it.
 
 Only the study's coordinator thread calls a sampler, so samplers need no locks.  Samplers must not
 mutate the records they receive.  With a fixed seed and one worker the sequence of proposals is
@@ -52,10 +57,18 @@ __all__ = ["Proposal", "Sampler"]
 
 @dataclass(frozen=True)
 class Proposal:
-    """Parameters to evaluate, plus JSON-serialisable ``meta`` the sampler wants back later."""
+    """Parameters to evaluate, plus JSON-serialisable ``meta`` the sampler wants back later (as
+    ``trial.sampler_meta``) and ``system_attrs`` to store as the trial's own system attributes."""
 
     params: dict[str, Any]
     meta: Mapping[str, Any] = field(default_factory=dict)
+    system_attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    def stored_attrs(self) -> dict[str, Any]:
+        """The system attributes a study stores with the trial it starts for this proposal."""
+        out: dict[str, Any] = {"sampler": dict(self.meta)} if self.meta else {}
+        out.update(self.system_attrs)
+        return out
 
 
 class Sampler(ABC):
@@ -112,6 +125,10 @@ class Sampler(ABC):
 
     def tell(self, trial: FrozenTrial) -> None:  # noqa: B027 - stateless samplers ignore it
         """Learn from one finished trial (see module docstring)."""
+
+    def plan(self, *, n_trials: int | None, n_workers: int) -> None:  # noqa: B027 - optional hook
+        """What the next ``optimize`` call will do: stop at ``n_trials`` finished trials in the
+        study (None: unknown), with ``n_workers`` trials at once (see module docstring)."""
 
     # -- helpers for subclasses -----------------------------------------------------------------
     @property

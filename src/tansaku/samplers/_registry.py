@@ -15,10 +15,14 @@ from tansaku._errors import ConfigError
 from tansaku._space import plain_mapping
 from tansaku.samplers._base import Sampler
 
-__all__ = ["SAMPLERS", "available_samplers", "make_sampler", "sampler_class"]
+__all__ = ["DEFAULT", "SAMPLERS", "available_samplers", "make_sampler", "sampler_class"]
+
+#: the sampler used when none is named (config files, ``create_study``, ``load_study``)
+DEFAULT = "auto"
 
 #: registry name -> "module:Class"
 SAMPLERS: dict[str, str] = {
+    "auto": "tansaku.samplers._auto:AutoSampler",
     "random": "tansaku.samplers._random:RandomSampler",
     "grid": "tansaku.samplers._grid:GridSampler",
     "sobol": "tansaku.samplers._sobol:SobolSampler",
@@ -83,7 +87,7 @@ def sampler_class(name: str) -> type[Sampler]:
 
 
 def make_sampler(
-    spec: str | Mapping[str, Any] | Sampler | None, *, default: str = "random"
+    spec: str | Mapping[str, Any] | Sampler | None, *, default: str = DEFAULT
 ) -> Sampler:
     """Build a sampler from a name, a ``{name: ..., **options}`` mapping, or pass one through."""
     if isinstance(spec, Sampler):

@@ -201,7 +201,7 @@ class Study:
             raise TansakuError(
                 f"sampler {self.sampler.name!r} proposed invalid params: {e}"
             ) from None
-        return Proposal(params, proposal.meta)
+        return Proposal(params, proposal.meta, proposal.system_attrs)
 
     def _next_trial(self, worker: str, limit: int | None) -> FrozenTrial | _Exhausted | None:
         """The next trial to run: an enqueued one first, else a new proposal.  None when the
@@ -226,8 +226,7 @@ class Study:
         if proposal is None:
             return EXHAUSTED
         attrs: dict[str, Any] = {TRIAL_SAMPLER_ATTR: self.sampler.name}
-        if proposal.meta:
-            attrs["sampler"] = dict(proposal.meta)
+        attrs.update(proposal.stored_attrs())  # the sampler's meta ("sampler") and own attrs
         return self.storage.start_trial(
             self.study_id, proposal.params, worker=worker, system_attrs=attrs, limit=limit
         )
@@ -456,6 +455,10 @@ class Study:
             patience=patience,
             lost_trials=lost_trials,
         )
+        target = run.total_trials
+        if target is None and run.n_trials is not None:
+            target = self.counts().done + run.n_trials
+        self.sampler.plan(n_trials=target, n_workers=run.n_workers)
         try:
             run.run()
         finally:

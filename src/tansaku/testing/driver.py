@@ -41,10 +41,11 @@ class DriveResult:
 
 
 def _proposal(out: Proposal | dict[str, Any] | None) -> tuple[dict[str, Any], Mapping[str, Any]] | None:
+    """Params and the system attrs the study would store with the trial."""
     if out is None:
         return None
     if isinstance(out, Proposal):
-        return dict(out.params), dict(out.meta)
+        return dict(out.params), out.stored_attrs()
     return dict(out), {}
 
 
@@ -70,6 +71,7 @@ def drive(
     space = as_space(space)
     if bind:
         sampler.bind(space, direction=direction, seed=seed, n_workers=n_workers)
+    sampler.plan(n_trials=len(history) + n_trials, n_workers=n_workers)  # as Study.optimize does
     for t in history:
         sampler.tell(t)
     rng = np.random.default_rng(seed)
@@ -83,10 +85,10 @@ def drive(
             if got is None:  # the sampler has nothing more to propose
                 n_trials = created
                 break
-            params, meta = got
+            params, attrs = got
             res.proposals.append(params)
             running.append(FrozenTrial(number=number, state=TrialState.RUNNING, params=params,
-                                       system_attrs={"sampler": meta}))
+                                       system_attrs=attrs))
             number += 1
             created += 1
         if not running or (created >= n_trials and len(running) <= leave_pending):

@@ -122,7 +122,7 @@ class SimulatedStudy:
             number = len(self.trials)
             trial = FrozenTrial(number=number, state=TrialState.WAITING,
                                 params=self.space.validate_params(proposal.params),
-                                system_attrs={"sampler": dict(proposal.meta)})
+                                system_attrs=proposal.stored_attrs())
             self.trials.append(trial)
         rng = np.random.default_rng([self.seed, number])
         dt = float(self.duration(rng))

@@ -1,0 +1,169 @@
+"""``auto``: the default sampler -- picks an algorithm per trial from the space, budget and workers.
+
+The rule (:func:`choose`, measured in ``benchmarks/RESULTS.md``, section "auto"):
+
+* the first ``n_startup_trials`` points (default 10, counting finished and pending trials) come
+  from one scrambled Sobol' sequence, whatever follows;
+* a space with a categorical (or conditional) parameter: ``tpe`` -- its categorical kernels beat
+  the GP's relaxed coordinates there, and it stays cheap at any budget;
+* otherwise (floats and ints): ``gp`` -- the most sample-efficient sampler on every continuous
+  benchmark up to 200 evaluations -- until ``gp_max_trials`` trials (default 300), where its cost
+  per suggestion (about 0.1 s at 1,000 trials) stops being worth it; then ``tpe`` with fewer than
+  4 workers, or predictive ``nelder-mead`` (started from the best points so far) with 4 or more,
+  whose simulated continuations keep many workers busy on useful points.  When the study's budget
+  is known and ends before ``gp_max_trials * 1.25``, gp is kept to the end: switching for the
+  last few trials saves little time and costs regret.
+
+The budget is ``n_trials`` when given, else what the running ``optimize`` / ``tansaku run`` call
+stops at (:meth:`Sampler.plan`); the workers are the most the study was bound or planned with.
+
+Every sub-sampler is built when first chosen and told every finished trial so far, in order, then
+each new one; each is the usual sampler with a seed derived from this one's, so a resumed study
+(which replays the stored trials into a fresh ``auto``) proposes exactly what the uninterrupted
+run would have, given the same budget and workers.  Each proposal stores what was picked as the
+trial's system attribute ``auto_choice`` (``"sobol"``, ``"gp"``, ``"tpe"``, ``"nelder-mead"``),
+shown by ``tansaku status`` and the report; the sub-sampler's own ``meta`` is passed through
+unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from tansaku._records import CHOICE_ATTR, FrozenTrial, choice_summary, sampler_label
+from tansaku._space import Space
+from tansaku.samplers._base import Proposal, Sampler
+from tansaku.samplers._model_based import check_int
+
+__all__ = ["CHOICE_ATTR", "AutoSampler", "choice_summary", "choose", "sampler_label", "space_kind"]
+
+#: what ``auto`` may pick, in a fixed order (a sub-sampler's seed is derived from its position)
+CHOICES = ("sobol", "gp", "tpe", "nelder-mead")
+#: from this many workers on, a long continuous run hands over to predictive nelder-mead
+MANY_WORKERS = 4
+#: gp is kept to the end when a known budget ends before ``gp_max_trials`` times this
+KEEP_GP_MARGIN = 1.25
+
+
+def space_kind(space: Space) -> str:
+    """``"conditional"`` (a parameter with ``when``), ``"categorical"`` (any categorical),
+    ``"integer"`` (some int or stepped float, no categorical) or ``"continuous"``."""
+    dists = list(space.values())
+    if any(getattr(d, "when", None) for d in dists):
+        return "conditional"
+    kinds = {d.dim.kind for d in dists}
+    if "categorical" in kinds:
+        return "categorical"
+    return "integer" if "discrete" in kinds else "continuous"
+
+
+def choose(
+    kind: str,
+    n_seen: int,
+    *,
+    budget: int | None = None,
+    n_workers: int = 1,
+    n_startup: int = 10,
+    gp_max: int = 300,
+) -> str:
+    """The sampler ``auto`` uses for the next proposal (see the module docstring).
+
+    ``kind``: :func:`space_kind`; ``n_seen``: the study's finished plus pending trials;
+    ``budget``: the study's expected total (None: unknown)."""
+    if n_seen < n_startup:
+        return "sobol"
+    if kind in ("categorical", "conditional"):
+        return "tpe"
+    if n_seen < gp_max or (budget is not None and budget <= gp_max * KEEP_GP_MARGIN):
+        return "gp"
+    return "nelder-mead" if n_workers >= MANY_WORKERS else "tpe"
+
+
+def _sub_seed(seed: int | None, name: str) -> int | None:
+    if seed is None:
+        return None
+    state = np.random.SeedSequence([seed % (1 << 63), CHOICES.index(name)]).generate_state(1)
+    return int(state[0])
+
+
+class AutoSampler(Sampler):
+    """Picks ``sobol`` / ``gp`` / ``tpe`` / ``nelder-mead`` per trial; see the module docstring.
+
+    Options: ``seed``; ``n_startup_trials`` (10); ``gp_max_trials`` (300); ``n_trials`` (the
+    budget to plan for; default: what each ``optimize`` call says)."""
+
+    name = "auto"
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        n_startup_trials: int = 10,
+        gp_max_trials: int = 300,
+        n_trials: int | None = None,
+    ) -> None:
+        super().__init__(seed=seed)
+        self.n_startup_trials = check_int("n_startup_trials", n_startup_trials, low=1)
+        self.gp_max_trials = check_int("gp_max_trials", gp_max_trials, low=1)
+        self.n_trials = None if n_trials is None else check_int("n_trials", n_trials, low=1)
+        self._budget = self.n_trials
+        self._workers = 1
+        self._kind = "continuous"
+        self._history: list[FrozenTrial] = []
+        self._subs: dict[str, Sampler] = {}
+
+    def setup(self) -> None:
+        self._kind = space_kind(self.space)
+        self._workers = self.n_workers
+        self._history = []
+        self._subs = {}
+
+    def plan(self, *, n_trials: int | None, n_workers: int) -> None:
+        if self.n_trials is None:
+            self._budget = n_trials
+        self._workers = max(self._workers, int(n_workers))
+
+    def choice(self, n_pending: int = 0) -> str:
+        """What the next ask picks with ``n_pending`` trials pending."""
+        return choose(
+            self._kind,
+            len(self._history) + n_pending,
+            budget=self._budget,
+            n_workers=self._workers,
+            n_startup=self.n_startup_trials,
+            gp_max=self.gp_max_trials,
+        )
+
+    def _sub(self, name: str) -> Sampler:
+        sub = self._subs.get(name)
+        if sub is None:
+            from tansaku.samplers._registry import make_sampler
+
+            sub = make_sampler(name)
+            sub.bind(
+                self.space,
+                direction=self.direction,
+                seed=_sub_seed(self.seed, name),
+                n_workers=self._workers,
+            )
+            for t in self._history:
+                sub.tell(t)
+            self._subs[name] = sub
+        return sub
+
+    def tell(self, trial: FrozenTrial) -> None:
+        self._history.append(trial)
+        for sub in self._subs.values():
+            sub.tell(trial)
+
+    def ask(self, pending: Sequence[FrozenTrial]) -> Proposal:
+        name = self.choice(len(pending))
+        out = self._sub(name).ask(pending)
+        if out is None:  # nelder-mead can run out of restarts; tpe always has a proposal
+            name = "tpe"
+            out = self._sub(name).ask(pending)
+            assert out is not None
+        proposal = out if isinstance(out, Proposal) else Proposal(dict(out))
+        return Proposal(proposal.params, proposal.meta, {CHOICE_ATTR: name})
