@@ -42,7 +42,7 @@ def test_new_keys_are_parsed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"repeats": 0}, r"^repeats: must be an integer > 0, got 0"),
+        ({"repeats": 0}, r"^repeats: must be an integer > 0 and <= 2147483647, got 0"),
         ({"repeats": 1.5}, r"^repeats: must be an integer"),
         ({"patience": 0}, r"^patience: must be a positive integer"),
         ({"max_trial_hours": "2h"}, r"^max_trial_hours: must be a positive number of hours"),
