@@ -351,7 +351,10 @@ class Study:
         return done
 
     def stop(self) -> None:
-        """Ask a running :meth:`optimize` to start no new trials (running ones finish)."""
+        """Ask the running :meth:`optimize` call to start no new trials (running ones finish).
+
+        It ends that call only: the next ``optimize`` starts afresh (a ``stop()`` while no call
+        runs is forgotten when the next one starts)."""
         self._stop = True
 
     # ---------------------------------------------------------------- optimize
@@ -405,6 +408,7 @@ class Study:
         from tansaku.study._optimize import Coordinator
         from tansaku.study._setup import Setup
 
+        self._stop = False  # a stop() ends the call it was made in, never a later one
         run = Coordinator(
             self,
             objective,
