@@ -48,6 +48,7 @@ class ExportRow(NamedTuple):
     message: str | None
     user_attrs: str
     system_attrs: str
+    stderr: str | None = None  # the tail of a failed trial's stderr (or traceback)
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,7 @@ class BaseStorage(ABC):
                     t.message,
                     json.dumps(dict(t.user_attrs), default=str),
                     json.dumps(dict(t.system_attrs), default=str),
+                    t.stderr,
                 )
             if len(trials) < page:
                 return

@@ -384,7 +384,8 @@ class Study:
 
         * ``n_trials``: finished trials (COMPLETE or PRUNED) to add in this call; failed trials do
           not count (a trial that crashes is not an evaluation), but ``max_failures`` failures in a
-          row stop the run.
+          row stop the run; before any trial of the call succeeded, so does a command that cannot
+          start or the first 3 trials failing with one message (``Coordinator.stop_if_cannot_start``).
         * ``total_trials``: stop when the *study* has that many COMPLETE+PRUNED trials, counting
           every worker's (this is how ``tansaku run`` resumes to exactly ``n_trials``).
         * ``timeout``: seconds of wall time for starting new trials; ``trial_timeout``: per trial.
