@@ -240,11 +240,13 @@ def test_missing_config_and_unknown_study(tmp_path):
 def test_all_failing_command_stops_with_error(tmp_path):
     write_study(tmp_path, n_trials=30, n_workers=2)
     (tmp_path / "obj.py").write_text(
-        "import sys; sys.stderr.write('cannot load data\\n'); sys.exit(2)\n"
+        # a different reason each time: the same one on the first 3 trials stops the run sooner
+        "import sys; sys.stderr.write(f'cannot load shard {sys.argv[2]}\\n'); sys.exit(2)\n"
     )
     out = tansaku("run", "study.yaml", "-q", cwd=tmp_path)
     assert out.returncode == 1
-    assert "trials in a row failed" in out.stderr and "exit code 2" in out.stderr
+    assert "trials in a row failed" in out.stderr
+    assert "exit code 2: cannot load shard " in out.stderr  # the program's own reason
     trials = export_json(tmp_path)
     assert all(t["state"] == "failed" for t in trials) and 10 <= len(trials) <= 12
 

@@ -97,7 +97,7 @@ def test_export_rows_are_the_same_from_every_storage_and_every_page_size(tmp_pat
         b = list(sql.storage.export_rows(sql.study_id, page=page))
         assert [r.number for r in a] == list(range(12)) == [r.number for r in b]
         for ra, rb in zip(a, b):
-            assert (ra.state, ra.value, ra.message) == (rb.state, rb.value, rb.message)
+            assert (ra.state, ra.value, ra.message, ra.stderr) == (rb.state, rb.value, rb.message, rb.stderr)
             for field in ("params", "user_attrs", "system_attrs"):
                 assert json.loads(getattr(ra, field)) == json.loads(getattr(rb, field))
 
@@ -119,6 +119,7 @@ def test_export_json_and_csv_carry_every_trial(tmp_path):
     for r, t in zip(rows, trials):
         assert r["state"] == t.state.value and r["value"] == t.value and r["params"] == t.params
         assert r["message"] == t.message and r["user_attrs"] == t.user_attrs
+        assert r["stderr"] == t.stderr
         assert r["started_at"] == (t.started_at.isoformat() if t.started_at else None)
         assert r["finished_at"] == (t.finished_at.isoformat() if t.finished_at else None)
         assert (r["duration"] is None) == (t.state is TrialState.RUNNING)

@@ -253,3 +253,49 @@ def test_default_step_size_spans_the_box_at_three_sigma() -> None:
     drive(s, SPHERE_SPACE, sphere, n_trials=1)
     assert s._opt is not None and s._opt._opt._sigma == pytest.approx(1 / 6)
     assert s._opt._opt._mean == pytest.approx([0.5, 0.5, 0.5])
+
+
+def _bounded_normal_std(sigma: float, *, resample: bool, n: int = 200_000) -> float:
+    """The std of N(0.5, sigma^2) brought into [0, 1] the way ``cmaes`` does it: resampled until
+    inside (CMA's dims, CMAwM's continuous dims) or clipped (CMAwM's discrete dims, CatCMAwM)."""
+    x = np.random.default_rng(0).normal(0.5, sigma, n)
+    return float((x[(x >= 0) & (x <= 1)] if resample else np.clip(x, 0, 1)).std())
+
+
+@pytest.mark.parametrize(
+    ("space", "kind"),
+    [
+        ({"a": tk.Float(0, 1), "b": tk.Float(0, 1)}, "cma"),
+        ({"a": tk.Float(0, 1), "b": tk.Float(0, 1), "k": tk.Int(0, 40)}, "cmawm"),
+        ({"a": tk.Float(0, 1), "b": tk.Float(0, 1), "c": tk.Categorical(["x", "y", "z"])}, "catcmawm"),
+        ({"a": tk.Float(0, 1), "b": tk.Float(0, 1), "n": tk.Int(2, 60, log=True)}, "catcmawm"),
+        ({"n": tk.Int(2, 60, log=True), "c": tk.Categorical(["x", "y", "z"])}, "catcmawm"),
+    ],
+)
+def test_initial_spread_is_sigma0_for_every_backend(space: dict, kind: str) -> None:
+    # sigma0 is documented as the initial std in the unit cube (1/6 of each range); CatCMAwM's
+    # default covariance (width/6 scaling) used to multiply it, giving a std of 0.014
+    sp = tk.Space(space)
+    gaussian = [i for i, name in enumerate(sp.names) if not isinstance(space[name], tk.Categorical)]
+    resampled = [kind == "cma" or (kind == "cmawm" and isinstance(space[sp.names[i]], tk.Float))
+                 for i in gaussian]
+    for sigma0 in (1 / 6, 0.3):
+        expected = [_bounded_normal_std(sigma0, resample=r) for r in resampled]
+        s = CmaEsSampler(seed=1, sigma0=sigma0, popsize=400, restart="none")
+        res = drive(s, space, lambda p: 0.0, n_trials=400)  # one generation: the initial Gaussian
+        assert s._opt is not None and s._opt.kind == kind
+        u = np.array([sp.to_unit(p) for p in res.proposals])
+        std = u[:, gaussian].std(axis=0)
+        assert std == pytest.approx(expected, rel=0.12), (std, expected)
+        if "c" in space:  # the categorical starts uniform
+            counts = np.bincount([["x", "y", "z"].index(p["c"]) for p in res.proposals], minlength=3)
+            assert counts.min() > 400 / 3 * 0.75
+
+
+def test_first_trials_of_a_study_spread_with_a_categorical() -> None:
+    # the issue's reproduction: the first 16 trials of a default cmaes study
+    space = {"a": tk.Float(0, 1), "b": tk.Float(0, 1), "c": tk.Categorical(["x", "y", "z"])}
+    study = tk.create_study(space, sampler="cmaes", seed=0)
+    study.optimize(lambda t: (t.params["a"] - 0.3) ** 2 + (t.params["b"] - 0.7) ** 2, n_trials=16)
+    u = np.array([[t.params["a"], t.params["b"]] for t in study.trials])
+    assert (u.std(axis=0) > 0.1).all(), u.std(axis=0)

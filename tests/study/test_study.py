@@ -155,6 +155,21 @@ def test_callbacks_and_stop():
     assert study.stop_reason == "stopped by a callback"
 
 
+def test_stop_ends_only_the_current_optimize_call():
+    # stop() used to stick: every later optimize() on the study ran 0 trials, silently
+    def cb(study, trial):
+        if trial.number == 1:
+            study.stop()
+
+    study = tk.create_study(SPACE, seed=0)
+    study.optimize(quadratic, n_trials=10, callbacks=[cb])
+    assert study.counts().complete == 2 and study.stop_reason == "stopped by a callback"
+    study.optimize(quadratic, n_trials=3)
+    assert study.counts().complete == 5 and study.stop_reason == "3 trials done"
+    study.optimize(quadratic, n_trials=3, n_workers=2)  # the local executor's loop too
+    assert study.counts().complete == 8 and study.stop_reason == "3 trials done"
+
+
 def test_timeout_stops_starting_new_trials():
     def slow(trial):
         time.sleep(0.05)

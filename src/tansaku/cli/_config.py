@@ -8,9 +8,7 @@ this module, so ``tansaku status``/``best``/``export`` start fast (they only :fu
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import math
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,31 +173,10 @@ class StudyConfig:
 
 
 def import_objective(ref: str, base_dir: Path) -> Callable[..., Any]:
-    target, _, func = ref.rpartition(":")
-    if not target or not func:
-        raise _fail("objective", f"expected 'file.py:function' or 'module:function', got {ref!r}")
-    try:
-        if target.endswith(".py"):
-            path = Path(target) if Path(target).is_absolute() else base_dir / target
-            if not path.is_file():
-                raise _fail("objective", f"no such file: {path}")
-            spec = importlib.util.spec_from_file_location(f"tansaku_objective_{path.stem}", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module
-            spec.loader.exec_module(module)
-        else:
-            if str(base_dir) not in sys.path:
-                sys.path.insert(0, str(base_dir))
-            module = importlib.import_module(target)
-    except ConfigError:
-        raise
-    except Exception as e:
-        raise _fail("objective", f"cannot import {target}: {type(e).__name__}: {e}") from None
-    fn = getattr(module, func, None)
-    if not callable(fn):
-        raise _fail("objective", f"{target} has no function {func!r}")
-    return fn
+    """The config's ``objective:`` imported (see :class:`tansaku.objectives._import.ImportedFunction`)."""
+    from tansaku.objectives._import import ImportedFunction
+
+    return ImportedFunction(ref, base_dir)
 
 
 def load_config(path: str | Path) -> StudyConfig:

@@ -338,6 +338,7 @@ def _json_line(r: ExportRow) -> str:
         f'"started_at": {start}, "finished_at": {end}, '
         f'"duration": {"null" if duration is None else repr(duration)}, '
         f'"worker": {_json_str(r.worker)}, "message": {_json_str(r.message)}, '
+        f'"stderr": {_json_str(r.stderr)}, '
         f'"user_attrs": {_valid_json(r.user_attrs)}, '
         f'"system_attrs": {_valid_json(r.system_attrs)}}}'
     )

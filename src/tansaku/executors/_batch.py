@@ -44,7 +44,7 @@ import sys
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,7 @@ from tansaku.executors._schedulers import (
     check_words,
     resource_items,
 )
+from tansaku.objectives._base import with_stderr_line
 from tansaku.objectives._callable import tail
 from tansaku.objectives._command import Command
 from tansaku.objectives._output import OutputParser
@@ -691,6 +692,9 @@ class BatchExecutor(Executor):
                 message=f"the command failed: {why}",
                 stderr=stderr,
                 system_attrs=attrs,
+                cannot_start=self.objective.startup_failure(
+                    replace(tr.job, workdir=tr.workdir), returncode=code, printed=tr.offset > 0, stderr=stderr
+                ),
             )
         value, reason = tr.parser.value(tr.workdir)
         if reason is not None:
@@ -718,8 +722,10 @@ class BatchExecutor(Executor):
                 TrialState.FAILED,
                 stderr=stderr,
                 system_attrs=attrs,
-                message=f"the Python job runner failed (exit code {code}) before "
-                "writing a result; see stderr",
+                message=with_stderr_line(
+                    f"the Python job runner failed (exit code {code}) before writing a result",
+                    stderr,
+                ),
             )
         state = TrialState(res.get("state", "failed"))
         return Outcome(

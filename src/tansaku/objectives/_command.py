@@ -26,6 +26,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import select
 import signal
 import subprocess
@@ -39,7 +40,7 @@ from tansaku._errors import ConfigError, TrialPruned
 from tansaku._files import read_regular
 from tansaku._records import TrialState
 from tansaku._trial import Trial
-from tansaku.objectives._base import Job, Outcome
+from tansaku.objectives._base import Job, Outcome, last_stderr_line
 from tansaku.objectives._callable import tail
 from tansaku.objectives._output import OutputParser, ResultSpec
 from tansaku.objectives._template import (
@@ -189,6 +190,36 @@ class Command:
         path = Path(self.cwd)
         return path if path.is_absolute() else self.base_dir / path
 
+    def startup_failure(self, job: Job, *, returncode: int, printed: bool, stderr: str) -> bool:
+        """Whether a run of ``job`` that exited with ``returncode`` never really started.
+
+        True when it failed (``returncode != 0``) with nothing on stdout (``printed`` false) and
+        either exited 126 or 127 (a shell's "cannot execute" / "command not found"), or its last
+        stderr line names a relative argv item that looks like a file (``train.py``, ``data/x``)
+        and exists neither next to the config nor in the working directory -- e.g. ``python:
+        can't open file '.../trial-000000/trian.py'``.  (A program that cannot be executed at all
+        is caught when it is started.)  The study stops a run on such a failure before any trial
+        succeeded (``Coordinator.stop_if_cannot_start``).
+        """
+        if returncode == 0 or printed:
+            return False
+        if returncode in (126, 127):
+            return True
+        line = last_stderr_line(stderr, limit=10_000)
+        if not line:
+            return False
+        try:
+            argv, cwd = self.render(job), self.working_directory(job)
+        except (ConfigError, KeyError, ValueError):
+            return False
+        for k, item in enumerate(argv):
+            if not _FILE_LIKE.fullmatch(item) or os.path.isabs(item) or (k == 0 and "/" not in item):
+                continue
+            named = re.search(rf"(?:^|[\s'\"`(/]){re.escape(item)}(?:$|[\s'\"`):,])", line)
+            if named and not (self.base_dir / item).exists() and not (cwd / item).exists():
+                return True
+        return False
+
     def __call__(self, trial: Trial) -> float:
         """Run synchronously for one trial (lets any executor that runs Python callables run it)."""
         job = Job(
@@ -233,6 +264,10 @@ def _write_params(job: Job, text: str) -> Path:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path.resolve()
+
+
+#: an argv item that may name a file: a path with a "/" or a name with a letter extension
+_FILE_LIKE = re.compile(r"(?!-)(?:[^\s=:]*/[^\s=:]*[^\s=:/]|[^\s=:/]+\.[A-Za-z][A-Za-z0-9]{0,7})")
 
 
 def _environment(env: Any) -> dict[str, str]:
@@ -317,6 +352,7 @@ class CommandRun:
         self._eof = False
         self._log: Any = None
         self._logged = 0
+        self.printed = False  # anything on stdout yet
         self.pidfd: int | None = None
         self.started = 0.0
         self.deadline: float | None = None
@@ -361,7 +397,8 @@ class CommandRun:
             reason = f"cannot start the command: {e}"
             if isinstance(e, FileNotFoundError) and e.filename:
                 reason = f"cannot start the command: {e.strerror}: {e.filename}"
-            self.outcome = Outcome(job.trial_id, TrialState.FAILED, message=reason)
+            self.outcome = Outcome(job.trial_id, TrialState.FAILED, message=reason,
+                                   cannot_start=isinstance(e, OSError))
             return self.outcome
         _reaper.register(self.proc.pid, self.command.kill_grace)  # killed if we die first
         self.started = time.monotonic()
@@ -405,6 +442,7 @@ class CommandRun:
             if not data:
                 self._eof = True
                 return
+            self.printed = True
             if self._logged < self.command.max_log_bytes and self._log is not None:
                 chunk = data[: self.command.max_log_bytes - self._logged]
                 try:
@@ -524,6 +562,9 @@ class CommandRun:
                 message=f"the command failed: {why}",
                 stderr=stderr,
                 system_attrs=attrs,
+                cannot_start=self.command.startup_failure(
+                    self.job, returncode=code, printed=self.printed, stderr=stderr
+                ),
             )
         value, reason = self.parser.value(self.workdir)
         if reason is not None:

@@ -15,6 +15,11 @@ represent them:
   categorical distribution per categorical dim, updated together;
 * no free dim at all: no optimiser, every proposal is the space's only point.
 
+Every optimiser starts from the same Gaussian: mean ``mean`` and covariance ``sigma**2 * I`` over
+the Gaussian dims of the unit cube, so ``sigma`` is the initial standard deviation of each free
+continuous or discrete dim whichever optimiser runs (before clipping to the cube and rounding to
+a level); categoricals start uniform.
+
 ``ask()`` returns the unit point to evaluate and an opaque token; ``tell`` takes
 ``(token, value)`` pairs, one per population member.  All randomness comes from ``seed``, so the
 same sequence of asks and tells reproduces the same points (the sampler's resume relies on it).
@@ -95,6 +100,11 @@ class Backend:
                 population_size=popsize,
                 mean=m if gauss.size else None,
                 sigma=sigma if gauss.size else None,
+                # CatCMAwM's default covariance is diag((distance to the nearer bound / 6)^2),
+                # which would multiply ``sigma`` (0.5/6 * 1/6 = 0.014 at the centre, ~0 near a
+                # bound after a restart); the identity makes ``sigma`` the std in the unit cube,
+                # as for CMA and CMAwM
+                cov=np.eye(gauss.size) if gauss.size else None,
                 seed=seed,
             )
 

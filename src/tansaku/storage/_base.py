@@ -73,6 +73,7 @@ class ExportRow(NamedTuple):
     message: str | None
     user_attrs: str
     system_attrs: str
+    stderr: str | None = None  # the tail of a failed trial's stderr (or traceback)
 
 
 @dataclass(frozen=True)
@@ -344,6 +345,7 @@ class BaseStorage(ABC):
                     t.message,
                     json.dumps(dict(t.user_attrs), default=str),
                     json.dumps(dict(t.system_attrs), default=str),
+                    t.stderr,
                 )
             if len(trials) < page:
                 return

@@ -969,7 +969,7 @@ class SQLStorage(BaseStorage):
         into the study it is (``OFFSET`` would re-read everything before it)."""
         stmt = (
             "SELECT number, state, value, params, start_time, end_time, worker, message, "
-            "user_attrs, system_attrs FROM tansaku_trials WHERE study_id = :s AND number > :n "
+            "user_attrs, system_attrs, stderr FROM tansaku_trials WHERE study_id = :s AND number > :n "
             "ORDER BY number LIMIT :p"
         )
         last = -1

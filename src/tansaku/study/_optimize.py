@@ -29,6 +29,7 @@ from tansaku._reaper import kill_leftovers
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
 from tansaku.executors._registry import make_executor
+from tansaku.objectives._base import with_stderr_line
 from tansaku.objectives._command import Command
 from tansaku.objectives._output import RESULT_LINE_ATTR
 from tansaku.storage._memory import InMemoryStorage
@@ -194,6 +195,7 @@ class Coordinator:
         self.error: str | None = None
         self.last_failure = ""
         self.constant_result = ConstantResultWatch(self.warn)
+        self.early_failures: list[str] = []  # messages of the failures before any success
         self.progress = Progress(
             enabled=show_progress,
             study=study,
@@ -448,6 +450,8 @@ class Coordinator:
             if not self.storage_down:  # else re-queued by the next run (this pid will be dead)
                 st.release_trial(o.trial_id, worker=self.worker)
             return
+        if o.state is TrialState.FAILED and self.is_command:
+            o.message = with_stderr_line(o.message, o.stderr)
         value = o.value
         if self.storage_down:
             self.keep_unsaved(t, o, value)
@@ -486,6 +490,9 @@ class Coordinator:
         if done.state is TrialState.FAILED:
             self.fail_streak += 1
             self.last_failure = done.message or "failed"
+            if self.n_done == 0:
+                self.early_failures.append(self.last_failure)
+                self.stop_if_cannot_start(o, done)
         else:
             self.fail_streak = 0
             self.n_done += 1
@@ -500,6 +507,33 @@ class Coordinator:
             self.progress.note(text)
         else:
             print(text, file=sys.stderr, flush=True)
+
+    #: how many first trials of a run failing with one message stop it
+    SAME_FAILURES = 3
+
+    def stop_if_cannot_start(self, o: Outcome, done: FrozenTrial) -> None:
+        """Stop the run when the program evidently cannot run at all, before any trial of this
+        call succeeded: the failure is a startup failure (``o.cannot_start``, see
+        ``Command.startup_failure``), or the first ``SAME_FAILURES`` trials all failed with the
+        same message (when ``max_failures`` is larger; null turns this off).  Trials still running are stopped and put back
+        to WAITING (as on Ctrl-C), so they run again once the program is fixed."""
+        if self.stop_reason is not None and self.error is not None:
+            return
+        msg = done.message or "failed"
+        same = self.SAME_FAILURES
+        if o.cannot_start:
+            self.stop_reason = self.error = f"the program cannot start (trial {done.number}): {msg}"
+        elif (
+            self.max_failures is not None  # null: the user wants no failure to stop the run
+            and self.max_failures > same  # else max_failures stops it as soon
+            and len(self.early_failures) == same
+            and len(set(self.early_failures)) == 1
+        ):
+            self.stop_reason = self.error = f"the first {same} trials failed the same way: {msg}"
+        else:
+            return
+        for tid in list(self.running):
+            self.executor.cancel(tid, "interrupted")
 
     def keep_unsaved(self, t: FrozenTrial | None, o: Outcome, value: float | None) -> str:
         """Put a result the storage could not take in the journal; says where, for the error."""
@@ -534,7 +568,12 @@ class Coordinator:
                 self.executor.cancel(tid, "interrupted")
             deadline = time.monotonic() + 10.0
             while self.running and time.monotonic() < deadline:
-                for o in self.executor.wait(timeout=0.2):
+                try:
+                    outcomes = self.executor.wait(timeout=0.2)
+                except Exception:  # e.g. another trial's log hit the same full disk: go on
+                    time.sleep(0.05)  # releasing the rest (a raise here left them RUNNING)
+                    continue
+                for o in outcomes:
                     with contextlib.suppress(Exception):
                         self.finish(o)
             for tid in list(self.running):

@@ -380,7 +380,10 @@ class Study:
         return done
 
     def stop(self) -> None:
-        """Ask a running :meth:`optimize` to start no new trials (running ones finish)."""
+        """Ask the running :meth:`optimize` call to start no new trials (running ones finish).
+
+        It ends that call only: the next ``optimize`` starts afresh (a ``stop()`` while no call
+        runs is forgotten when the next one starts)."""
         self._stop = True
 
     # ---------------------------------------------------------------- optimize
@@ -410,7 +413,8 @@ class Study:
 
         * ``n_trials``: finished trials (COMPLETE or PRUNED) to add in this call; failed trials do
           not count (a trial that crashes is not an evaluation), but ``max_failures`` failures in a
-          row stop the run.
+          row stop the run; before any trial of the call succeeded, so does a command that cannot
+          start or the first 3 trials failing with one message (``Coordinator.stop_if_cannot_start``).
         * ``total_trials``: stop when the *study* has that many COMPLETE+PRUNED trials, counting
           every worker's (this is how ``tansaku run`` resumes to exactly ``n_trials``).
         * ``timeout``: seconds of wall time for starting new trials; ``trial_timeout``: per trial.
@@ -434,6 +438,7 @@ class Study:
         from tansaku.study._optimize import Coordinator
         from tansaku.study._setup import Setup
 
+        self._stop = False  # a stop() ends the call it was made in, never a later one
         run = Coordinator(
             self,
             objective,
