@@ -23,6 +23,7 @@ stderr tail stored; the study goes on.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -270,6 +271,12 @@ def _write_params(job: Job, text: str) -> Path:
 _FILE_LIKE = re.compile(r"(?!-)(?:[^\s=:]*/[^\s=:]*[^\s=:/]|[^\s=:/]+\.[A-Za-z][A-Za-z0-9]{0,7})")
 
 
+def _program_cannot_start(e: BaseException) -> bool:
+    """Whether an error from starting a command is about the program (missing, not executable),
+    not about this trial's values: an argv too long for the kernel (E2BIG) fails only the trial."""
+    return isinstance(e, OSError) and e.errno != errno.E2BIG
+
+
 def _environment(env: Any) -> dict[str, str]:
     if env is None:
         return {}
@@ -398,7 +405,7 @@ class CommandRun:
             if isinstance(e, FileNotFoundError) and e.filename:
                 reason = f"cannot start the command: {e.strerror}: {e.filename}"
             self.outcome = Outcome(job.trial_id, TrialState.FAILED, message=reason,
-                                   cannot_start=isinstance(e, OSError))
+                                   cannot_start=_program_cannot_start(e))
             return self.outcome
         _reaper.register(self.proc.pid, self.command.kill_grace)  # killed if we die first
         self.started = time.monotonic()
