@@ -13,6 +13,9 @@ the kernel (``PR_SET_PDEATHSIG``), and every command's and worker's process grou
 with the reaper (:mod:`tansaku._reaper`), which kills them when the coordinator is gone.  Workers
 put ``TANSAKU_STUDY``, ``TANSAKU_TRIAL_ID`` and the job's extra variables (``TANSAKU_WORKER``) in
 their environment, so whatever the objective starts can be found again on resume.
+
+With several workers, each trial's native thread pools (OpenMP, BLAS, ...) get a share of the
+cores unless the user sized them: see :mod:`tansaku.executors._threads`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import selectors
 import signal
 import sys
 import time
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -31,7 +35,8 @@ from tansaku import _reaper
 from tansaku._errors import ConfigError
 from tansaku._records import TrialState
 from tansaku._trial import Trial
-from tansaku.executors._base import CancelReason, Executor, Job, Outcome
+from tansaku.executors._base import CancelReason, Executor, ExecutorHooks, Job, Outcome
+from tansaku.executors._threads import thread_env, threads_limited
 from tansaku.objectives._callable import run_callable
 from tansaku.objectives._command import Command, CommandRun
 
@@ -104,7 +109,8 @@ def _worker_main(conn: Connection, objective: Any, parent: int) -> None:
             setup_dir=job.extra_env.get("TANSAKU_SETUP_DIR"),
             parent_dir=job.extra_env.get("TANSAKU_PARENT_DIR"),
         )
-        outcome = run_callable(objective, trial)
+        with threads_limited(job.extra_env):
+            outcome = run_callable(objective, trial)
         try:
             conn.send(("done", outcome))
         except Exception as e:  # e.g. an unpicklable user attribute
@@ -186,6 +192,12 @@ class LocalExecutor(Executor):
         self._busy: dict[int, _PyWorker] = {}
         self._idle: list[_PyWorker] = []
         self._ready: list[Outcome] = []
+        self._thread_env: dict[str, str] = {}
+
+    def start(self, objective: Any, hooks: ExecutorHooks) -> None:
+        super().start(objective, hooks)
+        user_env = objective.env if isinstance(objective, Command) else None
+        self._thread_env = thread_env(self.n_workers, user_env=user_env)
 
     @property
     def running(self) -> int:
@@ -193,6 +205,8 @@ class LocalExecutor(Executor):
 
     # -- submitting ------------------------------------------------------------------------------
     def submit(self, job: Job) -> None:
+        if self._thread_env:
+            job = replace(job, extra_env={**self._thread_env, **job.extra_env})
         if isinstance(self.objective, Command):
             run = CommandRun(
                 self.objective,
