@@ -202,12 +202,14 @@ def test_reclaim_worker_and_stale(storage):
     )  # 2nd attempt: fail
     assert out[0].state is TrialState.FAILED and "lost" in out[0].message
     storage.heartbeat([b.trial_id], worker="alive:2:y")
+    storage.heartbeat([m.trial_id], worker="manual@h:3:z")
     assert storage.reclaim_stale(sid, grace=60.0, requeue=True) == []
     stale = storage.reclaim_stale(sid, grace=-1.0, requeue=False)
-    assert [t.number for t in stale] == [b.number]  # never the manual (ask/tell) trial
-    assert storage.get_trial(m.trial_id).state is TrialState.RUNNING
+    # an ask/tell trial has a lease like any other: silent, it is reclaimed too
+    assert sorted(t.number for t in stale) == sorted([b.number, m.number])
+    assert storage.get_trial(m.trial_id).state is TrialState.FAILED
     c = storage.counts(sid)
-    assert (c.running, c.failed, c.waiting) == (1, 2, 0)
+    assert (c.running, c.failed, c.waiting) == (0, 3, 0)
 
 
 def test_values_round_trip_exactly(storage):

@@ -462,6 +462,35 @@ def _add_target(p: argparse.ArgumentParser, *, config_required: bool = False) ->
     p.add_argument("--study", help="study name (overrides the config's)")
 
 
+def cmd_trial(args: argparse.Namespace) -> int:
+    """``tansaku trial fail N ...``: RUNNING trials -> FAILED (whoever holds them)."""
+    numbers = [int(x) for x in args.items if x.lstrip("-").isdigit()]
+    configs = [x for x in args.items if not x.lstrip("-").isdigit()]
+    if len(configs) > 1 or not numbers:
+        raise ConfigError("give trial numbers and at most one config file", field="trial")
+    args.config = configs[0] if configs else None
+    storage, name, _ = _target(args)
+    info = storage.get_study(name)
+    bad = 0
+    for n in numbers:
+        try:
+            t = storage.get_trial_by_number(info.study_id, n)
+        except TansakuError:
+            print(f"error: study {name!r} has no trial {n}", file=sys.stderr)
+            bad += 1
+            continue
+        done = storage.finish_trial(
+            t.trial_id, worker=None, state=TrialState.FAILED, message=str(args.message)
+        )
+        if done is None:
+            state = storage.get_trial(t.trial_id).state.value
+            print(f"error: trial {n} is {state}, not running; left as it is", file=sys.stderr)
+            bad += 1
+        else:
+            print(f"trial {n}: failed")
+    return 1 if bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     keys = "\n".join(f"  {k:<19}{v}" for k, v in KEYS.items())
     parser = argparse.ArgumentParser(
@@ -538,6 +567,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", help="file to write, its folder made (default: stdout)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "trial",
+        help="act on single trials: `trial fail N` ends a RUNNING trial nobody will finish",
+        description="`tansaku trial fail N [N ...]` records RUNNING trials as FAILED, e.g. "
+        "study.ask() trials that were never told, or a trial whose worker you know is gone.",
+    )
+    p.add_argument("action", choices=["fail"])
+    p.add_argument(
+        "items", nargs="+", metavar="N|CONFIG", help="trial numbers, and the study's YAML config "
+        "(or use --storage and --study)"
+    )
+    p.add_argument("--storage", help="storage URL (overrides the config's)")
+    p.add_argument("--study", help="study name (overrides the config's)")
+    p.add_argument("--message", default="failed by `tansaku trial fail`", help="reason stored")
+    p.set_defaults(func=cmd_trial)
 
     from tansaku.cli._report import add_commands as add_report_commands
 

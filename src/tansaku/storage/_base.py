@@ -262,8 +262,8 @@ class BaseStorage(ABC):
     def reclaim_stale(
         self, study_id: int, *, grace: float, requeue: bool, max_attempts: int = 2
     ) -> list[FrozenTrial]:
-        """RUNNING trials whose heartbeat is older than ``grace`` seconds (except trials of
-        ``manual@`` workers, i.e. ask/tell, which only their user finishes): re-queued (WAITING) when
+        """RUNNING trials whose heartbeat is older than ``grace`` seconds (ask/tell trials too:
+        their process beats for them while it holds them): re-queued (WAITING) when
         ``requeue`` and they have had fewer than ``max_attempts`` attempts, else FAILED.  Returns
         the trials as they are afterwards."""
 

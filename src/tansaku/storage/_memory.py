@@ -324,11 +324,7 @@ class InMemoryStorage(BaseStorage):
             out = []
             for tid in self._study(study_id).trials:
                 t = self._trials[tid]
-                if (
-                    t.trial.state is TrialState.RUNNING
-                    and now - t.heartbeat > grace
-                    and not (t.trial.worker or "").startswith("manual@")
-                ):
+                if t.trial.state is TrialState.RUNNING and now - t.heartbeat > grace:
                     why = f"lost: worker {t.trial.worker} sent no heartbeat for {now - t.heartbeat:.0f} s"
                     out.append(self._reclaim(t, requeue, max_attempts, why))
             return out

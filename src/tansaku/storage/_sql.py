@@ -833,7 +833,7 @@ class SQLStorage(BaseStorage):
             rows = self._q(
                 conn,
                 "SELECT trial_id, attempts, system_attrs, worker, heartbeat FROM tansaku_trials "
-                "WHERE study_id = :s AND state = 'running' AND heartbeat < :cut AND worker NOT LIKE 'manual@%'",
+                "WHERE study_id = :s AND state = 'running' AND heartbeat < :cut",
                 {"s": study_id, "cut": now - grace},
             ).rows
             return self._reclaim_rows(

@@ -14,7 +14,6 @@ import contextlib
 import math
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -35,21 +34,12 @@ from tansaku.objectives._output import RESULT_LINE_ATTR
 from tansaku.storage._memory import InMemoryStorage
 from tansaku.study._budget import Budget
 from tansaku.study._journal import ResultJournal
+from tansaku.study._liveness import Heartbeat, is_manual, known_dead, pid_alive
 from tansaku.study._repeats import trial_seed
 from tansaku.study._setup import Setup, ensure_setup, recorded_setup_dir
 from tansaku.study._study import EXHAUSTED, Study, new_worker_id
 
 __all__ = ["Coordinator", "pid_alive"]
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _positive(name: str, value: Any, *, integer: bool = False, allow_none: bool = True) -> Any:
@@ -182,6 +172,15 @@ class Coordinator:
         else:
             self.workdir_root = None
         self.worker = new_worker_id()
+        #: beats for the running trials from a thread of its own, so an inline trial (the whole
+        #: trial inside ``executor.wait``) or a slow sampler never looks lost
+        self.beater = Heartbeat(
+            lambda w, ids: study.storage.heartbeat(ids, worker=w),
+            self.heartbeat_interval,
+            source=lambda: {self.worker: list(self.running)},
+            name=f"tansaku-heartbeat-{self.worker}",
+        )
+        self.waiting_note: frozenset[int] = frozenset()  # others' running trials last named
         self.journal = (
             None
             if isinstance(study.storage, InMemoryStorage)
@@ -207,18 +206,14 @@ class Coordinator:
     # ---------------------------------------------------------------- setup
     def recover(self) -> list[FrozenTrial]:
         """Re-queue (or, with ``lost_trials="fail"``, fail) RUNNING trials whose coordinator is
-        gone: a dead pid on this host, or no heartbeat for ``stale_after`` seconds."""
+        gone (``study/_liveness.py``): a dead pid in this host's PID namespace, or no heartbeat
+        for ``stale_after`` seconds.  ask() trials count like any (their process beats for them)."""
         st, sid = self.study.storage, self.study.study_id
-        host, dead = socket.gethostname(), set()
-        for t in st.pending_trials(sid):
-            w = t.worker or ""
-            if t.state is not TrialState.RUNNING or w.startswith("manual@"):
-                continue
-            parts = w.rsplit(":", 2)
-            if len(parts) == 3 and parts[0] == host and parts[1].isdigit():
-                pid = int(parts[1])
-                if pid != os.getpid() and not pid_alive(pid):
-                    dead.add(w)
+        dead = {
+            t.worker
+            for t in st.pending_trials(sid)
+            if t.state is TrialState.RUNNING and t.worker and known_dead(t.worker)
+        }
         if dead:  # their trials' processes, if the reaper could not stop them (see _reaper.py)
             kill_leftovers(self.study.name, dead)
         requeue = self.requeue_lost
@@ -355,6 +350,7 @@ class Coordinator:
         self.started = time.monotonic()
         self.last_beat = self.started
         self.progress.start()
+        self.beater.start()
         try:
             self.loop()
         except BaseException as e:
@@ -370,6 +366,7 @@ class Coordinator:
             raise
         finally:
             self.executor.shutdown(cancel=True)
+            self.beater.stop()
             self.progress.close(self.stop_reason)
 
     def own_budget(self) -> float:
@@ -423,6 +420,7 @@ class Coordinator:
                     if time.monotonic() - self.last_beat > self.heartbeat_interval:
                         self.last_beat = time.monotonic()
                         self.recover()
+                        self.note_waiting()
                     continue
             wait = self.heartbeat_interval
             if self.timeout is not None and self.stop_reason is None:
@@ -430,12 +428,37 @@ class Coordinator:
             for outcome in self.executor.wait(timeout=min(wait, self.progress.tick)):
                 self.finish(outcome)
             now = time.monotonic()
-            if now - self.last_beat > self.heartbeat_interval:
+            if now - self.last_beat > self.heartbeat_interval:  # the beats are self.beater's
                 self.last_beat = now
-                self.study.storage.heartbeat(list(self.running), worker=self.worker)
                 if self.stale_after is not None:
                     self.recover()
             self.progress.refresh(len(self.running))
+
+    def note_waiting(self) -> None:
+        """One line when this run waits on running trials it cannot see progress of (another
+        worker's, or ask() trials never told), naming them -- again only when the set changes."""
+        mine = set(self.running)
+        others = [
+            t
+            for t in self.study.storage.pending_trials(self.study.study_id)
+            if t.state is TrialState.RUNNING and t.trial_id not in mine
+        ]
+        ids = frozenset(t.trial_id for t in others)
+        if not ids or ids == self.waiting_note:
+            return
+        self.waiting_note = ids
+        asked = [t.number for t in others if is_manual(t.worker)]
+        names = ", ".join(str(t.number) for t in others[:10]) + (" ..." if len(others) > 10 else "")
+        how = (
+            f"; {len(asked)} of them from study.ask(), never told: finish them with study.tell() "
+            "or `tansaku trial fail N`, else they are reclaimed when their process stops"
+            if asked
+            else "; a trial of a worker that stops is re-queued"
+        )
+        self.progress.note(
+            f"waiting for {len(others)} running trial(s) of other processes "
+            f"(trial {names}) before the study can finish{how}"
+        )
 
     def finish(self, o: Outcome) -> None:
         st = self.study.storage

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import numbers
-import os
-import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -30,6 +28,7 @@ from tansaku.storage._base import (
     StudyInfo,
 )
 from tansaku.storage._url import get_storage
+from tansaku.study._liveness import MANUAL, Heartbeat, new_worker_id
 
 __all__ = ["EXHAUSTED", "Study", "create_study", "load_study", "new_worker_id"]
 
@@ -43,11 +42,6 @@ class _Exhausted:
 
 #: returned by ``Study._next_trial`` when the sampler has nothing more to propose
 EXHAUSTED = _Exhausted()
-
-
-def new_worker_id(prefix: str = "") -> str:
-    """``host:pid:token`` — unique per coordinator, and tells whether a local worker is still alive."""
-    return f"{prefix}{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class _StorageChannel:
@@ -93,7 +87,11 @@ class Study:
         self.run_error: str | None = None
         #: set by a resume that changed the sampler: the one-line notice to show the user
         self.resume_notice: str | None = None
-        self._manual_worker = new_worker_id("manual@")
+        self._manual_worker = new_worker_id(MANUAL)
+        #: seconds between the heartbeats this process sends for its ask() trials (see ``ask``)
+        self.heartbeat_interval = 10.0
+        self._asked: Heartbeat | None = None
+        self._asked_ids: set[int] = set()  # trials this object's ask() started
         sampler.bind(
             info.space,
             direction=info.direction,
@@ -294,12 +292,26 @@ class Study:
             )
         return parent
 
-    def ask(self) -> Trial:
-        """Start a trial for a loop you drive yourself; finish it with :meth:`tell`."""
+    def ask(self, *, lease: float | None = None) -> Trial:
+        """Start a trial for a loop you drive yourself; finish it with :meth:`tell`.
+
+        The trial is held by a lease, like a worker's trials: this process sends its heartbeat
+        (every :attr:`heartbeat_interval` seconds, from a thread) until it is told, so once the
+        process dies or goes silent for a coordinator's ``stale_after`` the trial is re-queued
+        (a trial lost twice fails) and an ``optimize`` waiting on it goes on.  ``lease``: also
+        give it back (re-queue it) ``lease`` seconds after this call if it is not told by then.
+        ``tell`` (here, or ``tell(number)`` from any process) and ``tansaku trial fail N``
+        finish it meanwhile."""
+        if lease is not None:
+            from tansaku.study._optimize import _positive
+
+            lease = float(_positive("lease", lease))
         trial = self._next_trial(self._manual_worker, None)
         if trial is None or trial is EXHAUSTED:
             raise TansakuError(f"sampler {self.sampler.name!r} has nothing more to propose")
         assert isinstance(trial, FrozenTrial)
+        self._asked_ids.add(trial.trial_id)
+        self._lease_keeper().hold(self._manual_worker, trial.trial_id, lease=lease)
         return Trial(
             number=trial.number,
             trial_id=trial.trial_id,
@@ -307,6 +319,18 @@ class Study:
             study_name=self.name,
             channel=_StorageChannel(self),
         )
+
+    def _lease_keeper(self) -> Heartbeat:
+        if self._asked is None:
+            st = self.storage
+            self._asked = Heartbeat(
+                lambda w, ids: st.heartbeat(ids, worker=w),
+                self.heartbeat_interval,
+                expire=lambda w, tid: st.release_trial(tid, worker=w, count_attempt=True),
+                name=f"tansaku-ask-heartbeat-{self.name}",
+            )
+        self._asked.interval = float(self.heartbeat_interval)
+        return self._asked
 
     def tell(
         self,
@@ -366,17 +390,31 @@ class Study:
                 value = full.intermediate.get(full.last_step)
         # finish_trial changes nothing unless the trial is still RUNNING, so no read is needed
         # first; the record is read only to explain a refusal.
+        # a trial asked here is finished only while it is still ours: once its lease ran out it
+        # may be running again under another worker, whose result that is
+        mine = trial_id in self._asked_ids
         done = self.storage.finish_trial(
-            trial_id, worker=None, state=st, value=value, message=message
+            trial_id, worker=self._manual_worker if mine else None, state=st, value=value,
+            message=message,
         )
+        if self._asked is not None:
+            self._asked.release(self._manual_worker, trial_id)
         if done is None:
             current = self.storage.get_trial(trial_id)
+            self._asked_ids.discard(trial_id)
+            if mine and current.worker != self._manual_worker:
+                raise TansakuError(
+                    f"trial {number} of study {self.name!r} was re-queued (its lease ran out, "
+                    f"or its heartbeat stopped) and is {current.state.value} now; this result "
+                    "was not stored"
+                )
             if current.state is not TrialState.RUNNING:
                 raise TansakuError(
                     f"trial {number} of study {self.name!r} is {current.state.value}, "
                     "not running; it cannot be told again"
                 )
             raise TansakuError(f"trial {number} was finished by someone else meanwhile")
+        self._asked_ids.discard(trial_id)
         return done
 
     def stop(self) -> None:
