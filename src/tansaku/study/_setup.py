@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 import shutil
 import socket
 import time
@@ -39,6 +38,7 @@ from tansaku._errors import TansakuError
 from tansaku._reaper import kill_leftovers
 from tansaku.objectives._base import Job
 from tansaku.objectives._command import Command, CommandRun
+from tansaku.study._liveness import pid_alive
 
 if TYPE_CHECKING:
     from tansaku.study._study import Study
@@ -155,22 +155,12 @@ def _clean_after(previous: Mapping[str, Any], directory: Path, study: Study) -> 
     if previous.get("state") == "running" and isinstance(worker, str):
         parts = worker.rsplit(":", 2)
         mine = len(parts) == 3 and parts[0] == socket.gethostname() and parts[1].isdigit()
-        if mine and not _pid_alive(int(parts[1])) and kill_leftovers(study.name, [worker]):
+        if mine and not pid_alive(int(parts[1])) and kill_leftovers(study.name, [worker]):
             done.append("stopped what it left running")
     if previous.get("created_dir") and previous.get("dir") == str(directory) and directory.exists():
         shutil.rmtree(directory, ignore_errors=True)
         done.append(f"emptied {directory}")
     return "; ".join(done)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def ensure_setup(
