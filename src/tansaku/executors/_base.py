@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from tansaku.objectives._base import Job, Outcome
+from tansaku.objectives._runner import Runner
 
 __all__ = ["CancelReason", "Executor", "ExecutorHooks", "Job", "Outcome"]
 
@@ -57,10 +58,13 @@ class Executor(ABC):
     def __init__(self, *, n_workers: int = 1) -> None:
         self.n_workers = max(1, int(n_workers))
         self.objective: Any = None
+        self.runner = Runner(None)
         self.hooks = ExecutorHooks()
 
     def start(self, objective: Any, hooks: ExecutorHooks) -> None:
         self.objective = objective
+        #: what runs (a command or Python code): see :mod:`tansaku.objectives._runner`
+        self.runner = Runner(objective)
         self.hooks = hooks
 
     @property

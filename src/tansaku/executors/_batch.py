@@ -38,7 +38,6 @@ import math
 import os
 import pickle
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -70,10 +69,10 @@ from tansaku.executors._schedulers import (
     check_words,
     resource_items,
 )
-from tansaku.objectives._base import with_stderr_line
+from tansaku.objectives._base import read_stderr_tail, with_stderr_line
 from tansaku.objectives._callable import tail
-from tansaku.objectives._command import Command
 from tansaku.objectives._output import OutputParser
+from tansaku.objectives._runner import killed_outcome
 
 __all__ = ["BatchExecutor", "PBSExecutor", "SGEExecutor", "SlurmExecutor"]
 
@@ -210,11 +209,12 @@ class BatchExecutor(Executor):
         }
 
     def submit(self, job: Job) -> None:
-        python = not isinstance(self.objective, Command)
-        workdir = job.workdir or _layout.default_trial_dir(job.study_name, job.number)
-        spec = self.objective.result if isinstance(self.objective, Command) else None
+        workdir = Path(job.workdir or _layout.default_trial_dir(job.study_name, job.number))
         tr = _Trial(
-            job=job, workdir=Path(workdir).resolve(), parser=OutputParser(spec), python=python
+            job=replace(job, workdir=workdir.resolve()),
+            workdir=workdir.resolve(),
+            parser=self.runner.output_parser(),
+            python=not self.runner.external,
         )
         tr.parser.on_report = lambda step, value, tr=tr: self._on_report(tr, step, value)
         self._trials[job.trial_id] = tr
@@ -291,21 +291,8 @@ class BatchExecutor(Executor):
 
     def _runner_argv(self, tr: _Trial) -> tuple[list[str], Path, dict[str, str]]:
         job = tr.job
-        if isinstance(self.objective, Command):
-            cmd = self.objective
-            job = Job(
-                job.trial_id,
-                job.number,
-                job.params,
-                study_name=job.study_name,
-                timeout=job.timeout,
-                workdir=tr.workdir,
-                seed=job.seed,
-                extra_env=job.extra_env,
-            )
-            env = cmd.environment(job)
-            changed = {k: v for k, v in env.items() if os.environ.get(k) != v}
-            return cmd.render(job), cmd.working_directory(job), changed
+        if self.runner.external:
+            return self.runner.argv(job)
         payload = {
             "objective": str(self._pickle_objective(tr.workdir.parent)),
             "trial_id": job.trial_id,
@@ -314,6 +301,7 @@ class BatchExecutor(Executor):
             "study_name": job.study_name,
             "workdir": str(tr.workdir),
             "seed": job.seed,
+            "extra_env": dict(job.extra_env),  # setup_dir, parent_dir, ... (make_trial reads them)
             # like multiprocessing's spawn: the job can import what the coordinator could
             "sys_path": [p for p in sys.path if p],
         }
@@ -352,7 +340,7 @@ class BatchExecutor(Executor):
                         (tr.markers / stale).unlink()
                 argv, cwd, env = self._runner_argv(tr)
                 cwd.mkdir(parents=True, exist_ok=True)
-                grace = self.objective.kill_grace if isinstance(self.objective, Command) else 1.0
+                grace = self.runner.kill_grace
                 runner = tr.markers / "run.sh"
                 runner.write_text(
                     trial_script(TrialScript(tr.workdir, cwd, argv, env, grace, tr.token))
@@ -631,12 +619,7 @@ class BatchExecutor(Executor):
 
     # ---------------------------------------------------------------- outcomes
     def _stderr_tail(self, tr: _Trial) -> str:
-        try:  # never blocks, whatever the program left under that name (a FIFO...)
-            data, size = read_regular(tr.workdir / "stderr.txt", 4000, tail=True)
-        except OSError:
-            return ""
-        text = data.decode("utf-8", errors="replace")
-        return ("..." + text) if size > 4000 else text
+        return read_stderr_tail(tr.workdir / "stderr.txt")
 
     @staticmethod
     def _log_tail(b: _BatchJob) -> str:
@@ -646,36 +629,16 @@ class BatchExecutor(Executor):
             return ""
 
     def _killed_outcome(self, tr: _Trial) -> Outcome:
-        tid, reason = tr.job.trial_id, tr.kill_reason
-        stderr = self._stderr_tail(tr) or None
-        if reason == "pruned":
-            last = tr.parser.last_report
-            return Outcome(
-                tid,
-                TrialState.PRUNED,
-                value=None if last is None else last[1],
-                message=f"pruned at step {last[0]}" if last else "pruned",
-                stderr=stderr,
-            )
-        if reason == "timeout":
-            return Outcome(
-                tid,
-                TrialState.FAILED,
-                stderr=stderr,
-                message=f"timeout: killed after {tr.job.timeout:g} s",
-            )
-        return Outcome(
-            tid,
-            TrialState.FAILED,
-            message=str(reason),
-            stderr=stderr,
-            interrupted=reason == "interrupted",
+        return killed_outcome(
+            tr.job,
+            str(tr.kill_reason),
+            tr.parser.last_report,
+            stderr=self._stderr_tail(tr) or None,
         )
 
     def _finished_outcome(self, tr: _Trial, exit_text: str) -> Outcome:
         if tr.kill_reason is not None:
             return self._killed_outcome(tr)
-        tid = tr.job.trial_id
         try:
             code = int(exit_text.split()[0])
         except (ValueError, IndexError):
@@ -684,30 +647,8 @@ class BatchExecutor(Executor):
         attrs: dict[str, Any] = {"returncode": code, "workdir": str(tr.workdir)}
         if tr.python:
             return self._python_outcome(tr, code, stderr, attrs)
-        if code != 0:
-            why = f"killed by {_signal_name(code - 128)}" if code > 128 else f"exit code {code}"
-            return Outcome(
-                tid,
-                TrialState.FAILED,
-                message=f"the command failed: {why}",
-                stderr=stderr,
-                system_attrs=attrs,
-                cannot_start=self.objective.startup_failure(
-                    replace(tr.job, workdir=tr.workdir), returncode=code, printed=tr.offset > 0, stderr=stderr
-                ),
-            )
-        value, reason = tr.parser.value(tr.workdir)
-        if reason is not None:
-            return Outcome(
-                tid,
-                TrialState.FAILED,
-                message=reason,
-                stderr=stderr or tail(tr.parser.tail()[-400:], 400),
-                system_attrs=attrs,
-            )
-        attrs.update(tr.parser.result_attrs())
-        return Outcome(
-            tid, TrialState.COMPLETE, value=value, stderr=stderr or None, system_attrs=attrs
+        return self.runner.command_outcome(
+            tr.job, code, tr.parser, stderr, printed=tr.offset > 0, attrs=attrs
         )
 
     def _python_outcome(self, tr: _Trial, code: int, stderr: str, attrs: dict[str, Any]) -> Outcome:
@@ -756,13 +697,6 @@ class BatchExecutor(Executor):
             message=f"{self.scheduler.name} job {b.job_id} ended {where} ({detail})",
             stderr=(self._stderr_tail(tr) + self._log_tail(b)) or None,
         )
-
-
-def _signal_name(num: int) -> str:
-    try:
-        return signal.Signals(num).name
-    except ValueError:
-        return f"signal {num}"
 
 
 class SlurmExecutor(BatchExecutor):

@@ -49,10 +49,8 @@ from distributed import Client, Event, Future, Variable, get_worker
 from tansaku._errors import ConfigError
 from tansaku._install import install_hint
 from tansaku._records import TrialState
-from tansaku._trial import Trial
 from tansaku.executors._base import CancelReason, Executor, Job, Outcome
-from tansaku.objectives._callable import run_callable
-from tansaku.objectives._command import Command, CommandRun
+from tansaku.objectives._runner import Runner, killed_outcome
 
 __all__ = ["DaskExecutor"]
 
@@ -113,7 +111,7 @@ class _TaskChannel:
 
 
 def _run_trial(
-    objective: Any, job: Job, topic: str, name: str, opts: Mapping[str, float]
+    runner: Runner, job: Job, topic: str, name: str, opts: Mapping[str, float]
 ) -> tuple[Outcome, list[tuple[int, float]]]:
     """The Dask task: run one trial, return its outcome and the reports it made."""
     channel = _TaskChannel(topic, name, opts["prune_wait"])
@@ -121,24 +119,13 @@ def _run_trial(
     cancel = channel.cancelled()
     if cancel:
         return _killed(job, cancel, None), []
-    if isinstance(objective, Command):
-        return _run_command(objective, job, channel, opts["check_interval"]), channel.reports
-    if job.workdir is not None:
-        job.workdir.mkdir(parents=True, exist_ok=True)
-    trial = Trial(
-        number=job.number,
-        trial_id=job.trial_id,
-        params=job.params,
-        study_name=job.study_name,
-        channel=channel,
-        workdir=job.workdir,
-        seed=job.seed,
-    )
-    return run_callable(objective, trial), channel.reports
+    if runner.external:
+        return _run_command(runner, job, channel, opts["check_interval"]), channel.reports
+    return runner.run_python(job, channel), channel.reports
 
 
-def _run_command(command: Command, job: Job, channel: _TaskChannel, check: float) -> Outcome:
-    run = CommandRun(command, job, on_report=lambda s, v: channel.report(job.trial_id, s, v))
+def _run_command(runner: Runner, job: Job, channel: _TaskChannel, check: float) -> Outcome:
+    run = runner.command_run(job, lambda s, v: channel.report(job.trial_id, s, v))
     early = run.start()
     if early is not None:
         return early
@@ -163,21 +150,7 @@ def _run_command(command: Command, job: Job, channel: _TaskChannel, check: float
                 run.kill(reason)
 
 
-def _killed(job: Job, reason: str, last: tuple[int, float] | None) -> Outcome:
-    if reason == "pruned":
-        return Outcome(
-            job.trial_id,
-            TrialState.PRUNED,
-            value=None if last is None else last[1],
-            message=f"pruned at step {last[0]}" if last else "pruned",
-        )
-    if reason == "timeout":
-        return Outcome(
-            job.trial_id, TrialState.FAILED, message=f"timeout: killed after {job.timeout:g} s"
-        )
-    return Outcome(
-        job.trial_id, TrialState.FAILED, message=reason, interrupted=reason == "interrupted"
-    )
+_killed = killed_outcome
 
 
 # ------------------------------------------------------------------------------ coordinator side
@@ -328,7 +301,7 @@ class DaskExecutor(Executor):
         name = f"{self._topic}-{job.trial_id}"
         future = self.client.submit(
             _run_trial,
-            self.objective,
+            self.runner,
             job,
             self._topic,
             name,
@@ -444,7 +417,7 @@ class DaskExecutor(Executor):
                 t is not None
                 and r.kill_reason is None
                 and r.started is not None
-                and not isinstance(self.objective, Command)
+                and not self.runner.external
                 and now - r.started > t
             ):
                 self._stop(r, "timeout")
@@ -470,7 +443,7 @@ class DaskExecutor(Executor):
             self._running.pop(r.job.trial_id, None)
             self._ready.append(_killed(r.job, reason, self._last(r)))
             self._forget(r)
-        elif not isinstance(self.objective, Command):
+        elif not self.runner.external:
             r.kill_at = time.monotonic() + self.kill_grace
 
     def _hard_kill(self, r: _Running) -> None:
@@ -502,7 +475,7 @@ class DaskExecutor(Executor):
                     self._signal_stop(r, "interrupted")
             # commands stop their own process groups: give them a moment to do so
             deadline = time.monotonic() + 2 * self.opts["check_interval"] + 2.0
-            cmds = [r.future for r in self._running.values() if isinstance(self.objective, Command)]
+            cmds = [r.future for r in self._running.values()] if self.runner.external else []
             while cmds and time.monotonic() < deadline and not all(f.done() for f in cmds):
                 time.sleep(0.05)
             for r in self._running.values():

@@ -10,11 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tansaku._records import TrialState
-from tansaku._trial import Trial
 from tansaku.executors._base import CancelReason, Executor, ExecutorHooks, Job, Outcome
-from tansaku.objectives._callable import run_callable
-from tansaku.objectives._command import Command, CommandRun
+from tansaku.objectives._runner import killed_outcome
 
 __all__ = ["DirectChannel", "InlineExecutor"]
 
@@ -59,40 +56,22 @@ class InlineExecutor(Executor):
         return out
 
     def _run(self, job: Job) -> Outcome:
-        if isinstance(self.objective, Command):
-            run = CommandRun(
-                self.objective,
-                job,
-                on_report=lambda step, value: self.hooks.report(job.trial_id, step, value),
+        if self.runner.external:
+            run = self.runner.command_run(
+                job, lambda step, value: self.hooks.report(job.trial_id, step, value)
             )
             try:
                 return run.run()
             except KeyboardInterrupt:  # the command is in its own session: stop it ourselves
                 run.kill("interrupted")
-                deadline = time.monotonic() + 2 * self.objective.kill_grace + 1
+                deadline = time.monotonic() + 2 * self.runner.kill_grace + 1
                 while run.check() is None and time.monotonic() < deadline:
                     time.sleep(0.02)
                 raise
-        if job.workdir is not None:
-            job.workdir.mkdir(parents=True, exist_ok=True)
-        trial = Trial(
-            number=job.number,
-            trial_id=job.trial_id,
-            params=job.params,
-            study_name=job.study_name,
-            channel=DirectChannel(self.hooks),
-            workdir=job.workdir,
-            seed=job.seed,
-            setup_dir=job.extra_env.get("TANSAKU_SETUP_DIR"),
-            parent_dir=job.extra_env.get("TANSAKU_PARENT_DIR"),
-        )
-        return run_callable(self.objective, trial)
+        return self.runner.run_python(job, DirectChannel(self.hooks))
 
     def cancel(self, trial_id: int, reason: CancelReason) -> None:
         """Nothing runs between calls, so only a submitted, not yet started job can be cancelled."""
         for job in [j for j in self._queue if j.trial_id == trial_id]:
             self._queue.remove(job)
-            state = TrialState.PRUNED if reason == "pruned" else TrialState.FAILED
-            self._done.append(
-                Outcome(trial_id, state, message=reason, interrupted=reason == "interrupted")
-            )
+            self._done.append(killed_outcome(job, reason))

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tansaku._trial import Trial
-from tansaku.objectives._callable import run_callable
+from tansaku.objectives._base import Job
+from tansaku.objectives._runner import Runner
 
 __all__ = ["main"]
 
@@ -60,16 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     with open(spec["objective"], "rb") as f:
         objective = pickle.load(f)  # cloudpickle output loads with plain pickle
     workdir = Path(spec["workdir"])
-    trial = Trial(
-        number=spec["number"],
-        trial_id=spec["trial_id"],
-        params=spec["params"],
+    job = Job(
+        spec["trial_id"],
+        spec["number"],
+        spec["params"],
         study_name=spec.get("study_name", ""),
-        channel=FileChannel(spec_path.parent),
         workdir=workdir,
         seed=spec.get("seed"),
+        extra_env=dict(spec.get("extra_env") or {}),
     )
-    outcome = run_callable(objective, trial)
+    outcome = Runner(objective).run_python(job, FileChannel(spec_path.parent))
     value = outcome.value
     result = {
         "state": outcome.state.value,

@@ -34,11 +34,11 @@ from typing import Any
 from tansaku import _reaper
 from tansaku._errors import ConfigError
 from tansaku._records import TrialState
-from tansaku._trial import Trial
 from tansaku.executors._base import CancelReason, Executor, ExecutorHooks, Job, Outcome
 from tansaku.executors._threads import thread_env, threads_limited
-from tansaku.objectives._callable import run_callable
-from tansaku.objectives._command import Command, CommandRun
+from tansaku.objectives._base import signal_name
+from tansaku.objectives._command import CommandRun
+from tansaku.objectives._runner import Runner, killed_outcome
 
 __all__ = ["LocalExecutor"]
 
@@ -73,7 +73,7 @@ class _PipeChannel:
         self.conn.send(("attr", trial_id, key, value))
 
 
-def _worker_main(conn: Connection, objective: Any, parent: int) -> None:
+def _worker_main(conn: Connection, runner: Runner, parent: int) -> None:
     os.setpgrp()  # a kill of this group takes whatever the objective started
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the coordinator
     _die_with_parent()
@@ -87,8 +87,6 @@ def _worker_main(conn: Connection, objective: Any, parent: int) -> None:
             return
         if job is None:
             return
-        if job.workdir is not None:
-            job.workdir.mkdir(parents=True, exist_ok=True)
         # processes the objective starts inherit these: a resumed run can find leftovers by them
         os.environ.update(
             {
@@ -98,19 +96,8 @@ def _worker_main(conn: Connection, objective: Any, parent: int) -> None:
                 "TANSAKU_COORDINATOR_PID": str(parent),
             }
         )
-        trial = Trial(
-            number=job.number,
-            trial_id=job.trial_id,
-            params=job.params,
-            study_name=job.study_name,
-            channel=channel,
-            workdir=job.workdir,
-            seed=job.seed,
-            setup_dir=job.extra_env.get("TANSAKU_SETUP_DIR"),
-            parent_dir=job.extra_env.get("TANSAKU_PARENT_DIR"),
-        )
         with threads_limited(job.extra_env):
-            outcome = run_callable(objective, trial)
+            outcome = runner.run_python(job, channel)
         try:
             conn.send(("done", outcome))
         except Exception as e:  # e.g. an unpicklable user attribute
@@ -120,11 +107,9 @@ def _worker_main(conn: Connection, objective: Any, parent: int) -> None:
 
 
 class _PyWorker:
-    def __init__(self, ctx: Any, objective: Any) -> None:
+    def __init__(self, ctx: Any, runner: Runner) -> None:
         parent, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(
-            target=_worker_main, args=(child, objective, os.getpid()), daemon=True
-        )
+        self.proc = ctx.Process(target=_worker_main, args=(child, runner, os.getpid()), daemon=True)
         self.proc.start()
         child.close()
         assert self.proc.pid is not None
@@ -196,8 +181,7 @@ class LocalExecutor(Executor):
 
     def start(self, objective: Any, hooks: ExecutorHooks) -> None:
         super().start(objective, hooks)
-        user_env = objective.env if isinstance(objective, Command) else None
-        self._thread_env = thread_env(self.n_workers, user_env=user_env)
+        self._thread_env = thread_env(self.n_workers, user_env=self.runner.user_env)
 
     @property
     def running(self) -> int:
@@ -207,11 +191,9 @@ class LocalExecutor(Executor):
     def submit(self, job: Job) -> None:
         if self._thread_env:
             job = replace(job, extra_env={**self._thread_env, **job.extra_env})
-        if isinstance(self.objective, Command):
-            run = CommandRun(
-                self.objective,
-                job,
-                on_report=lambda step, value: self.hooks.report(job.trial_id, step, value),
+        if self.runner.external:
+            run = self.runner.command_run(
+                job, lambda step, value: self.hooks.report(job.trial_id, step, value)
             )
             early = run.start()
             if early is not None:
@@ -222,7 +204,7 @@ class LocalExecutor(Executor):
             if run.pidfd is not None:
                 self._sel.register(run.pidfd, selectors.EVENT_READ, ("exit", run))
             return
-        worker = self._idle.pop() if self._idle else _PyWorker(self._ctx, self.objective)
+        worker = self._idle.pop() if self._idle else _PyWorker(self._ctx, self.runner)
         worker.job, worker.started, worker.prune, worker.last_report = (
             job,
             time.monotonic(),
@@ -286,11 +268,7 @@ class LocalExecutor(Executor):
         for tid, w in list(self._busy.items()):
             if w.job is not None and w.job.timeout is not None and now - w.started > w.job.timeout:
                 self._retire(tid, w)
-                out.append(
-                    Outcome(
-                        tid, TrialState.FAILED, message=f"timeout: killed after {w.job.timeout:g} s"
-                    )
-                )
+                out.append(killed_outcome(w.job, "timeout"))
         return out
 
     def _drop_cmd(self, tid: int, run: CommandRun) -> None:
@@ -335,9 +313,7 @@ class LocalExecutor(Executor):
             self._retire(tid, w)  # kills what the worker left in its group, then reaps it
             code = w.proc.exitcode
             why = (
-                f"exit code {code}"
-                if code is None or code >= 0
-                else f"signal {signal.Signals(-code).name}"
+                f"exit code {code}" if code is None or code >= 0 else f"signal {signal_name(-code)}"
             )
             self._ready.append(
                 Outcome(tid, TrialState.FAILED, message=f"the worker process died ({why})")
@@ -353,22 +329,9 @@ class LocalExecutor(Executor):
         if w is None:
             return
         self._retire(trial_id, w)
-        if reason == "pruned":
-            last = w.last_report
-            self._ready.append(
-                Outcome(
-                    trial_id,
-                    TrialState.PRUNED,
-                    value=None if last is None else last[1],
-                    message=f"pruned at step {last[0]}" if last else "pruned",
-                )
-            )
-        else:
-            self._ready.append(
-                Outcome(
-                    trial_id, TrialState.FAILED, message=reason, interrupted=reason == "interrupted"
-                )
-            )
+        job = w.job
+        assert job is not None
+        self._ready.append(killed_outcome(job, reason, w.last_report))
 
     def shutdown(self, *, cancel: bool = True) -> None:
         for run in list(self._cmds.values()):

@@ -5,14 +5,27 @@ Shared by objectives (which produce outcomes) and executors (which schedule jobs
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tansaku._files import read_regular
 from tansaku._records import TrialState
 
-__all__ = ["Job", "Outcome", "last_stderr_line", "with_stderr_line"]
+__all__ = [
+    "STDERR_TAIL",
+    "Job",
+    "Outcome",
+    "last_stderr_line",
+    "read_stderr_tail",
+    "signal_name",
+    "with_stderr_line",
+]
+
+#: how many bytes of a program's stderr file a trial keeps (its tail)
+STDERR_TAIL = 4000
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,9 @@ class Job:
     timeout: float | None = None
     workdir: Path | None = None
     seed: int | None = None
+    #: environment additions for this trial (``TANSAKU_WORKER``, ``TANSAKU_SETUP_DIR``,
+    #: ``TANSAKU_PARENT_DIR``, thread limits, device sets ...): a command gets them in its
+    #: environment, a Python trial in ``os.environ`` of its worker where it has one of its own
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -69,3 +85,23 @@ def with_stderr_line(message: str | None, stderr: str | None) -> str | None:
     if not line or (message and line in message):
         return message
     return f"{message}: {line}" if message else line
+
+
+def read_stderr_tail(path: Path, limit: int = STDERR_TAIL) -> str:
+    """The last ``limit`` bytes of the stderr file ``path`` (``"..."`` first when cut), ``""`` if
+    it cannot be read.  Never blocks, whatever the program left under that name (a FIFO...).
+    The one reader of a trial's stderr file, for every executor."""
+    try:
+        data, size = read_regular(path, limit, tail=True)
+    except OSError:
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    return ("..." + text) if size > limit else text
+
+
+def signal_name(num: int) -> str:
+    """``"SIGTERM"`` for 15; ``"signal N"`` for a number that names no signal."""
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"

@@ -38,10 +38,15 @@ from typing import Any
 
 from tansaku import _layout, _reaper
 from tansaku._errors import ConfigError, TrialPruned
-from tansaku._files import read_regular
 from tansaku._records import TrialState
 from tansaku._trial import Trial
-from tansaku.objectives._base import Job, Outcome, last_stderr_line
+from tansaku.objectives._base import (
+    Job,
+    Outcome,
+    last_stderr_line,
+    read_stderr_tail,
+    signal_name,
+)
 from tansaku.objectives._callable import tail
 from tansaku.objectives._output import OutputParser, ResultSpec
 from tansaku.objectives._template import (
@@ -53,7 +58,6 @@ from tansaku.objectives._template import (
 
 __all__ = ["Command", "CommandFailed", "CommandRun"]
 
-STDERR_TAIL = 4000
 #: params JSON longer than this goes to ``PARAMS_FILE`` instead of ``TANSAKU_PARAMS``
 PARAMS_ENV_LIMIT = 64 * 1024
 PARAMS_FILE = "tansaku-params.json"
@@ -214,7 +218,11 @@ class Command:
         except (ConfigError, KeyError, ValueError):
             return False
         for k, item in enumerate(argv):
-            if not _FILE_LIKE.fullmatch(item) or os.path.isabs(item) or (k == 0 and "/" not in item):
+            if (
+                not _FILE_LIKE.fullmatch(item)
+                or os.path.isabs(item)
+                or (k == 0 and "/" not in item)
+            ):
                 continue
             named = re.search(rf"(?:^|[\s'\"`(/]){re.escape(item)}(?:$|[\s'\"`):,])", line)
             if named and not (self.base_dir / item).exists() and not (cwd / item).exists():
@@ -326,13 +334,6 @@ def _number(value: Any, field: str, *, integer: bool = False) -> float:
     return number
 
 
-def _signal_name(code: int) -> str:
-    try:
-        return signal.Signals(code).name
-    except ValueError:
-        return f"signal {code}"
-
-
 class CommandRun:
     """One running command; executors multiplex many by ``fileno()`` (stdout) and ``pidfd``."""
 
@@ -404,8 +405,12 @@ class CommandRun:
             reason = f"cannot start the command: {e}"
             if isinstance(e, FileNotFoundError) and e.filename:
                 reason = f"cannot start the command: {e.strerror}: {e.filename}"
-            self.outcome = Outcome(job.trial_id, TrialState.FAILED, message=reason,
-                                   cannot_start=_program_cannot_start(e))
+            self.outcome = Outcome(
+                job.trial_id,
+                TrialState.FAILED,
+                message=reason,
+                cannot_start=_program_cannot_start(e),
+            )
             return self.outcome
         _reaper.register(self.proc.pid, self.command.kill_grace)  # killed if we die first
         self.started = time.monotonic()
@@ -562,7 +567,7 @@ class CommandRun:
                 interrupted=self.kill_reason == "interrupted",
             )
         if code != 0:
-            why = f"exit code {code}" if code > 0 else f"killed by {_signal_name(-code)}"
+            why = f"exit code {code}" if code > 0 else f"killed by {signal_name(-code)}"
             return Outcome(
                 tid,
                 TrialState.FAILED,
@@ -589,12 +594,7 @@ class CommandRun:
         )
 
     def _stderr_tail(self) -> str:
-        try:  # never blocks, whatever the program left under that name (a FIFO...)
-            data, size = read_regular(self._err_path, STDERR_TAIL, tail=True)
-        except OSError:
-            return ""
-        text = data.decode("utf-8", errors="replace")
-        return ("..." + text) if size > STDERR_TAIL else text
+        return read_stderr_tail(self._err_path)
 
     def _close_log(self) -> None:
         if self._log is not None:

@@ -71,8 +71,10 @@ class ImportedFunction:
     def _load(self) -> Callable[..., Any]:
         target, _, func = self.ref.rpartition(":")
         if not target or not func:
-            raise ConfigError(f"expected 'file.py:function' or 'module:function', got {self.ref!r}",
-                              field="objective")
+            raise ConfigError(
+                f"expected 'file.py:function' or 'module:function', got {self.ref!r}",
+                field="objective",
+            )
         base = Path(self.base_dir)
         try:
             if target.endswith(".py"):
@@ -86,8 +88,9 @@ class ImportedFunction:
         except ConfigError:
             raise
         except Exception as e:
-            raise ConfigError(f"cannot import {target}: {type(e).__name__}: {e}",
-                              field="objective") from None
+            raise ConfigError(
+                f"cannot import {target}: {type(e).__name__}: {e}", field="objective"
+            ) from None
         fn = getattr(module, func, None)
         if not callable(fn):
             raise ConfigError(f"{target} has no function {func!r}", field="objective")

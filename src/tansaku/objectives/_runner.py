@@ -1,0 +1,182 @@
+"""What runs a trial, for every executor: executors decide only *where*.
+
+:class:`Runner` wraps the study's objective once (``Executor.start`` keeps it as ``executor.runner``).  It is the one place that
+
+* tells whether the objective runs as its own program (:attr:`Runner.external`, a
+  :class:`~tansaku.Command`) or as Python code in some process (:meth:`Runner.run_python`);
+* turns a :class:`Job` into the :class:`~tansaku.Trial` a Python objective sees
+  (:func:`make_trial`: params, seed, workdir, ``setup_dir``, ``parent_dir``);
+* turns a trial stopped from outside (prune, timeout, interrupt) into an :class:`Outcome`
+  (:func:`killed_outcome`).
+
+How a command's run ends becomes an Outcome in :class:`~tansaku.objectives.CommandRun` (started
+here by :meth:`Runner.command_run`) or, for batch jobs that run it elsewhere, in
+:meth:`Runner.command_outcome`; a Python objective's in :func:`~tansaku.objectives._callable.run_callable`.
+The stderr tail is read by :func:`~tansaku.objectives._base.read_stderr_tail` and signal numbers are
+named by :func:`~tansaku.objectives._base.signal_name`.  A new executor needs only these.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tansaku._records import TrialState
+from tansaku._trial import Trial
+from tansaku.objectives._base import Job, Outcome, signal_name
+from tansaku.objectives._callable import run_callable, tail
+from tansaku.objectives._command import Command, CommandRun
+from tansaku.objectives._output import OutputParser
+
+__all__ = ["Runner", "killed_outcome", "make_trial"]
+
+
+def make_trial(job: Job, channel: Any) -> Trial:
+    """The trial a Python objective gets for ``job`` (its workdir created), talking to the study
+    through ``channel`` (``report``, ``should_prune``, ``set_user_attr``)."""
+    if job.workdir is not None:
+        Path(job.workdir).mkdir(parents=True, exist_ok=True)
+    return Trial(
+        number=job.number,
+        trial_id=job.trial_id,
+        params=job.params,
+        study_name=job.study_name,
+        channel=channel,
+        workdir=job.workdir,
+        seed=job.seed,
+        setup_dir=job.extra_env.get("TANSAKU_SETUP_DIR"),
+        parent_dir=job.extra_env.get("TANSAKU_PARENT_DIR"),
+    )
+
+
+def killed_outcome(
+    job: Job,
+    reason: str,
+    last_report: tuple[int, float] | None = None,
+    *,
+    stderr: str | None = None,
+) -> Outcome:
+    """A trial stopped from outside: ``"pruned"`` is PRUNED with its last report, ``"timeout"``
+    FAILED after ``job.timeout``, anything else (``"interrupted"``) FAILED, re-queued when
+    interrupted."""
+    if reason == "pruned":
+        return Outcome(
+            job.trial_id,
+            TrialState.PRUNED,
+            value=None if last_report is None else last_report[1],
+            message=f"pruned at step {last_report[0]}" if last_report else "pruned",
+            stderr=stderr,
+        )
+    if reason == "timeout":
+        timeout = job.timeout if job.timeout is not None else float("nan")
+        return Outcome(
+            job.trial_id,
+            TrialState.FAILED,
+            message=f"timeout: killed after {timeout:g} s",
+            stderr=stderr,
+        )
+    return Outcome(
+        job.trial_id,
+        TrialState.FAILED,
+        message=reason,
+        stderr=stderr,
+        interrupted=reason == "interrupted",
+    )
+
+
+class Runner:
+    """The objective of a run, as executors see it (see the module docstring)."""
+
+    def __init__(self, objective: Any) -> None:
+        self.objective = objective
+        self._command: Command | None = objective if isinstance(objective, Command) else None
+
+    @property
+    def external(self) -> bool:
+        """The objective is a program of its own (started by :meth:`command_run` or, on a batch
+        node, by :meth:`argv`); else Python code run by :meth:`run_python`."""
+        return self._command is not None
+
+    @property
+    def kill_grace(self) -> float:
+        """Seconds between SIGTERM and SIGKILL when stopping the trial's process group."""
+        return self._command.kill_grace if self._command is not None else 1.0
+
+    @property
+    def user_env(self) -> Mapping[str, str] | None:
+        """Environment variables the user set for the program (None for Python objectives)."""
+        return self._command.env if self._command is not None else None
+
+    # ---------------------------------------------------------------- Python objectives
+    def run_python(self, job: Job, channel: Any) -> Outcome:
+        """Run the Python objective for ``job`` in this process; never raises for the trial's own
+        errors (``KeyboardInterrupt``/``SystemExit`` propagate)."""
+        return run_callable(self.objective, make_trial(job, channel))
+
+    # ---------------------------------------------------------------- commands
+    def _cmd(self) -> Command:
+        if self._command is None:
+            raise TypeError("the objective is Python code, not a command")
+        return self._command
+
+    def command_run(self, job: Job, on_report: Callable[[int, float], Any]) -> CommandRun:
+        """The command for ``job``, not yet started (``run()``, or ``start()`` and multiplex)."""
+        return CommandRun(self._cmd(), job, on_report=on_report)
+
+    def argv(self, job: Job) -> tuple[list[str], Path, dict[str, str]]:
+        """The rendered argv, working directory and environment (only what differs from ours)
+        to start the command for ``job`` elsewhere (a batch node)."""
+        cmd = self._cmd()
+        env = cmd.environment(job)
+        changed = {k: v for k, v in env.items() if os.environ.get(k) != v}
+        return cmd.render(job), cmd.working_directory(job), changed
+
+    def output_parser(self) -> OutputParser:
+        """A parser of the program's stdout (report lines, the result) as the command defines it."""
+        return OutputParser(self._command.result if self._command is not None else None)
+
+    def command_outcome(
+        self,
+        job: Job,
+        returncode: int,
+        parser: OutputParser,
+        stderr: str,
+        *,
+        printed: bool,
+        attrs: dict[str, Any],
+    ) -> Outcome:
+        """How a command that ran elsewhere ended, from its exit code (a shell's ``128 + N`` for
+        signal N), its parsed stdout and its stderr tail."""
+        tid = job.trial_id
+        if returncode != 0:
+            why = (
+                f"killed by {signal_name(returncode - 128)}"
+                if returncode > 128
+                else f"exit code {returncode}"
+            )
+            return Outcome(
+                tid,
+                TrialState.FAILED,
+                message=f"the command failed: {why}",
+                stderr=stderr,
+                system_attrs=attrs,
+                cannot_start=self._cmd().startup_failure(
+                    job, returncode=returncode, printed=printed, stderr=stderr
+                ),
+            )
+        workdir = job.workdir if job.workdir is not None else Path.cwd()
+        value, reason = parser.value(workdir)
+        if reason is not None:
+            return Outcome(
+                tid,
+                TrialState.FAILED,
+                message=reason,
+                stderr=stderr or tail(parser.tail()[-400:], 400),
+                system_attrs=attrs,
+            )
+        attrs.update(parser.result_attrs())
+        return Outcome(
+            tid, TrialState.COMPLETE, value=value, stderr=stderr or None, system_attrs=attrs
+        )
