@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import tansaku as tk
+from tansaku._records import FrozenTrial, TrialState
 from tansaku.samplers import make_sampler
 from tansaku.samplers._cmaes import CmaEsSampler
-from tansaku.study._records import FrozenTrial, TrialState
 from tansaku.testing import functions as F
 from tansaku.testing.driver import drive, replay
 

@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 
 from tansaku._errors import ConfigError
+from tansaku._records import FrozenTrial, TrialState
 from tansaku.samplers._base import Proposal, Sampler
 from tansaku.samplers._cma_backend import Backend
 from tansaku.samplers._tpe import unit_edges
-from tansaku.study._records import FrozenTrial, TrialState
 
 __all__ = ["CmaEsSampler"]
 

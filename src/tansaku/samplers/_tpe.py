@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from tansaku._errors import ConfigError, TansakuError
+from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Int, Space
 from tansaku.algorithms._tpe import TPE
 from tansaku.samplers._base import Sampler
-from tansaku.study._records import FrozenTrial, TrialState
 
 __all__ = ["TPESampler", "unit_edges", "unit_point"]
 

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from tansaku._errors import TrialPruned
+from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space, as_space
 from tansaku.samplers._base import Proposal, Sampler
-from tansaku.study._records import FrozenTrial, TrialState
 
 __all__ = ["DriveResult", "drive", "replay"]
 
