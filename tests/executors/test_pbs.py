@@ -121,6 +121,31 @@ def _case_unknown_queue(spec_json: str, tmp: str) -> None:
     assert time.monotonic() - t0 < 10
 
 
+def _case_status_of_several_jobs(spec_json: str, tmp: str) -> None:
+    """One poll must see every job: OpenPBS 23.06's ``qstat -F json A B`` prints only A."""
+    spec, _, _ = _setup(spec_json, tmp)
+    bin_dir = spec["bin_dir"]
+    ids = [
+        subprocess.run(
+            [f"{bin_dir}/qsub", "-q", spec["queue"], "--", "/bin/sleep", "30"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+        for _ in range(3)
+    ]
+    try:
+        pbs = PBS()
+        argv = pbs.status_argv(ids)
+        r = subprocess.run([f"{bin_dir}/{argv[0]}", *argv[1:]], capture_output=True, text=True)
+        st = pbs.parse_status(r.stdout, ids)
+        assert set(st) == set(ids), (ids, st)
+        assert {s.state for s in st.values()} <= {"pending", "running"}, st
+    finally:
+        subprocess.run([f"{bin_dir}/qdel", *ids], capture_output=True, timeout=30)
+
+
 LOST = """
 import sys, tansaku as tk
 spec, url, runs = eval(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -201,6 +226,10 @@ def test_permanent_submit_error_fails_the_trial_at_once(run_case):
 @pytest.mark.slow
 def test_rerun_of_a_lost_trial_cancels_the_old_job(run_case):
     run_case("_case_rerun_of_lost_trial")
+
+
+def test_one_poll_sees_every_job(run_case):
+    run_case("_case_status_of_several_jobs")
 
 
 def test_real_qstat_of_several_jobs_lists_them_all():
