@@ -146,6 +146,57 @@ def _case_status_of_several_jobs(spec_json: str, tmp: str) -> None:
         subprocess.run([f"{bin_dir}/qdel", *ids], capture_output=True, timeout=30)
 
 
+def abci3_executor(bin_dir: str) -> dict[str, Any]:
+    """The ABCI 3.0 recipe of docs/distributed.md (one rt_HF job, 8 trials, one GPU each)."""
+    return {
+        "name": "pbs",
+        "queue": "rt_HF",
+        "project": "grpA",
+        "resources": {"select": "1:ngpus=8", "walltime": "0:10:00"},
+        "trials_per_job": 8,
+        # on ABCI: source /etc/profile.d/modules.sh; module load cuda/12.6; source venv/...
+        "setup": ["export TANSAKU_TEST_SETUP=done", "cd $PBS_O_WORKDIR"],
+        "bin_dir": bin_dir,
+        **{"poll_interval": 0.5, "marker_grace": 2.0},
+    }
+
+
+def _case_abci3_recipe(spec_json: str, tmp: str) -> None:
+    spec, tmp_path, _ = _setup(spec_json, tmp)
+    study = tk.create_study({"x": tk.Float(0, 1)}, name="abci3", seed=0)
+    cmd = tk.Command(
+        [
+            "bash",
+            "-c",
+            'd=$CUDA_VISIBLE_DEVICES; [ -n "$d" ] || d=unset;'  # (no braces: they are fields)
+            ' echo "$TANSAKU_JOB_SLOT $d $TANSAKU_TEST_SETUP" > dev.txt; echo "$1"',
+            "_",
+            "{x}",
+        ]
+    )
+    study.optimize(
+        cmd, n_trials=8, n_workers=8, executor=abci3_executor(spec["bin_dir"]), workdir=tmp_path
+    )
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 8, [t.message for t in trials]
+    (job,) = {t.system_attrs["job_id"] for t in trials}  # one job held all 8 trials
+    seen = [(Path(t.system_attrs["workdir"]) / "dev.txt").read_text().split() for t in trials]
+    assert sorted(int(s[0]) for s in seen) == list(range(8))  # each its own slot
+    assert {s[2] for s in seen} == {"done"}  # the setup lines ran first
+    # CUDA_VISIBLE_DEVICES from the slot is the gpu branch's (gpus/gpus_per_trial); once it is
+    # on main, each trial's device must be its own: [s[1] for s in seen] == the 8 ids
+    devices = [s[1] for s in seen]
+    assert devices == ["unset"] * 8 or sorted(devices) == sorted(set(devices)), devices
+    deadline = time.monotonic() + 20  # the trials' exit markers come before the job's end
+    while (info := _qstat(spec["bin_dir"], job)).get("job_state") != "F":
+        assert time.monotonic() < deadline, info.get("job_state")
+        time.sleep(0.2)
+    assert info["queue"] == "rt_HF" and info["project"] == "grpA", info
+    assert info["Resource_List.select"] == "1:ngpus=8" and info["Exit_status"] == "0"
+    script = Path(trials[0].system_attrs["job_script"]).read_text()
+    assert "#PBS -P grpA" in script and "#PBS -l select=1:ngpus=8" in script
+
+
 LOST = """
 import sys, tansaku as tk
 spec, url, runs = eval(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -226,6 +277,10 @@ def test_permanent_submit_error_fails_the_trial_at_once(run_case):
 @pytest.mark.slow
 def test_rerun_of_a_lost_trial_cancels_the_old_job(run_case):
     run_case("_case_rerun_of_lost_trial")
+
+
+def test_abci3_recipe_runs_eight_trials_in_one_job(run_case):
+    run_case("_case_abci3_recipe")
 
 
 def test_one_poll_sees_every_job(run_case):
