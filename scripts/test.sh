@@ -3,7 +3,8 @@
 # shows and the one CI runs (.ci/run). On a fresh Debian bookworm machine it
 #   1. installs the Debian packages of the services (PostgreSQL, Slurm + munge, Grid Engine,
 #      Chromium), skipping those already installed;
-#   2. configures and starts single-node Slurm and Grid Engine (scripts/services/*);
+#   2. configures and starts single-node Slurm and Grid Engine (scripts/services/*), and OpenPBS
+#      from the prebuilt tarball in ../shared/cluster/pbs (scripts/services/pbs_setup.sh);
 #   3. creates .venv in the repo and installs tansaku editable with the test extras;
 #   4. runs pytest with any arguments given to this script (paths relative to the repo root).
 # Idempotent: a second run installs nothing, leaves running daemons alone and reuses the venv.
@@ -63,6 +64,11 @@ else
   st=ok
   $SUDO "$SERVICES/sge_setup.sh" || st="FAILED"
   phase_done sge "$st"
+  # OpenPBS from the prebuilt tarball outside the repo (../shared/cluster/pbs, or
+  # $TANSAKU_PBS_DIR); pbs_setup.sh says where it looked when it is missing.
+  st=ok
+  $SUDO "$SERVICES/pbs_setup.sh" || st="FAILED"
+  phase_done pbs "$st"
 fi
 
 # --- 3. virtual environment ------------------------------------------------------------------

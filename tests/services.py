@@ -1,4 +1,4 @@
-"""Real services for tests: a throwaway PostgreSQL server, single-node Slurm and Grid Engine, and
+"""Real services for tests: a throwaway PostgreSQL server, single-node Slurm, Grid Engine and OpenPBS, and
 headless Chromium driven by Playwright. No mocks: each fixture hands out the real thing.
 
 Availability rule (the same for every service): when a service is missing, a test that needs it is
@@ -7,7 +7,7 @@ Availability rule (the same for every service): when a service is missing, a tes
 the test *fails* instead, so CI can never go green by skipping.
 
 A test "needs" a service when it is marked (``@pytest.mark.postgres``, ``slurm``, ``sge``,
-``browser``) or uses one of the fixtures below; using a fixture adds the marker, so
+``pbs``, ``browser``) or uses one of the fixtures below; using a fixture adds the marker, so
 ``pytest -m "not slurm"`` deselects every Slurm test.
 
 Fixtures (wired in ``tests/conftest.py`` through ``pytest_plugins``):
@@ -25,6 +25,11 @@ Fixtures (wired in ``tests/conftest.py`` through ``pytest_plugins``):
                                     slots), checked to have a usable node.
 ``sge``                   session   :class:`BatchQueue` of the single-node Grid Engine (queue,
                                     host, slots), checked to have a usable queue instance.
+``pbs``                   session   :class:`PBSQueue` of the single-host OpenPBS (queue, host,
+                                    slots, ``bin_dir`` of its commands, the ordinary ``user``),
+                                    checked to have a free node. More PBS fixtures (a venv the
+                                    ordinary user can run, executor options) are in
+                                    ``tests/executors/conftest.py``.
 ``chromium_path``         session   path of the Chromium executable.
 ``browser``               session   Playwright ``Browser``: headless Chromium from Debian.
 ``page``                  function  Playwright ``Page`` in a fresh browser context.
@@ -58,6 +63,7 @@ import pytest
 
 __all__ = [
     "BatchQueue",
+    "PBSQueue",
     "PostgresServer",
     "ServiceUnavailable",
     "browser",
@@ -66,6 +72,7 @@ __all__ = [
     "find_postgres_bindir",
     "import_or_unavailable",
     "page",
+    "pbs",
     "postgres_server",
     "postgres_url",
     "require_services",
@@ -74,7 +81,7 @@ __all__ = [
     "slurm",
 ]
 
-SERVICE_MARKERS = ("postgres", "slurm", "sge", "browser")
+SERVICE_MARKERS = ("postgres", "slurm", "sge", "pbs", "browser")
 # fixture name -> marker it implies
 _FIXTURE_MARKERS = {
     "postgres_server": "postgres",
@@ -82,6 +89,7 @@ _FIXTURE_MARKERS = {
     "restartable_postgres": "postgres",
     "slurm": "slurm",
     "sge": "sge",
+    "pbs": "pbs",
     "chromium_path": "browser",
     "browser": "browser",
     "page": "browser",
@@ -549,6 +557,73 @@ def _check_sge() -> BatchQueue | str:
     )
 
 
+@dataclass(frozen=True)
+class PBSQueue(BatchQueue):
+    """The single-host OpenPBS: ``bin_dir`` holds its ``qsub``/``qstat``/``qdel`` (not on PATH:
+    Grid Engine's commands have the same names), ``user`` is the ordinary user jobs run as."""
+
+    bin_dir: str = "/opt/pbs/bin"
+    user: str = "pbsuser"
+
+
+@functools.cache
+def _check_pbs() -> PBSQueue | str:
+    """The usable OpenPBS queue ``workq``, or the reason there is none (waits up to 15 s)."""
+    bin_dir = os.environ.get("TANSAKU_PBS_BIN", "/opt/pbs/bin")
+    user = os.environ.get("TANSAKU_PBS_USER", "pbsuser")
+    if not (Path(bin_dir) / "qstat").is_file():
+        return (
+            f"OpenPBS is not installed (no {bin_dir}/qstat); scripts/services/pbs_setup.sh does it"
+        )
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        return f"OpenPBS: there is no ordinary user {user!r} to run jobs as (setup_pbs.sh makes it)"
+    deadline = time.monotonic() + 15
+    last = ""
+    while True:
+        try:
+            r = _run([f"{bin_dir}/pbsnodes", "-av"], timeout=15)
+            last = (r.stdout + r.stderr).strip()
+            if r.returncode != 0 and "cannot connect to server" in r.stderr:
+                break  # no pbs_server at all: waiting would not help
+            node = state = ""
+            ncpus = 0
+            for line in r.stdout.splitlines():
+                if line and not line[0].isspace():
+                    node = line.strip()
+                key, _, value = line.strip().partition(" = ")
+                if key == "state":
+                    state = value
+                elif key == "resources_available.ncpus":
+                    ncpus = int(value)
+            if (
+                r.returncode == 0
+                and node
+                and state
+                and not re.search(r"down|offline|unknown|stale", state)
+            ):
+                return PBSQueue("pbs", "workq", node, ncpus, bin_dir=bin_dir, user=user)
+        except (subprocess.TimeoutExpired, ValueError) as e:
+            last = repr(e)
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    return (
+        f"OpenPBS has no free node (pbsnodes -av: {last[:300] or 'no output'!r}); is it "
+        "running? see scripts/services/pbs_start.sh"
+    )
+
+
+@pytest.fixture(scope="session")
+def pbs() -> PBSQueue:
+    """The single-host OpenPBS, checked to have a node that takes jobs."""
+    q = _check_pbs()
+    if isinstance(q, str):
+        _unavailable(q)
+    return q
+
+
 @pytest.fixture(scope="session")
 def slurm() -> BatchQueue:
     """The single-node Slurm, checked to have a node that takes jobs."""
@@ -679,6 +754,9 @@ def _reason_missing(marker: str) -> str | None:
         return q if isinstance(q, str) else None
     if marker == "sge":
         q = _check_sge()
+        return q if isinstance(q, str) else None
+    if marker == "pbs":
+        q = _check_pbs()
         return q if isinstance(q, str) else None
     if marker == "browser":
         return _check_browser()

@@ -3,7 +3,7 @@
 Called as ``fakepbs.py qsub|qstat|qdel ARGS`` (the test puts wrappers named qsub, qstat and qdel
 first on PATH).  Jobs really run: ``qsub`` starts the job script with bash in a new session (after
 ``FAKEPBS_DELAY`` seconds, default 0.2, like a scheduler tick) and writes its log where ``#PBS -o``
-says.  ``qstat -x -f -F json`` answers in the format of the recorded real outputs in
+says.  ``qstat -x -f [-F json]`` answers in the format of the recorded real outputs in
 ``data/pbs_qstat_x_f_json_*.json`` (the recorded job is copied, with this job's id, name, state
 and exit status put in).  The messages and exit codes of failures are those of PBS Pro.
 
@@ -94,13 +94,14 @@ def _status(number: str) -> tuple[str, int | None] | None:
 
 
 def qstat(args: list[str]) -> int:
-    if args[:4] != ["-x", "-f", "-F", "json"]:
+    as_json = args[:4] == ["-x", "-f", "-F", "json"]
+    if not as_json and args[:2] != ["-x", "-f"]:
         print(f"fakepbs: unsupported qstat arguments {args}", file=sys.stderr)
         return 2
     jobs: dict[str, dict] = {}
     unknown = []
     history = os.environ.get("FAKEPBS_HISTORY", "1") == "1"
-    for job in args[4:]:
+    for job in args[4 if as_json else 2 :]:
         number = job.split(".")[0]
         st = _status(number)
         if st is None or (st[0] == "F" and not history):
@@ -122,6 +123,14 @@ def qstat(args: list[str]) -> int:
         jobs[f"{number}.{SERVER}"] = entry
     for job in unknown:
         print(f"qstat: Unknown Job Id {job}", file=sys.stderr)
+    if not as_json:  # the plain listing: "Job Id: N" blocks of "    key = value" lines
+        for job, entry in jobs.items():
+            print(f"Job Id: {job}")
+            for key, value in entry.items():
+                if not isinstance(value, dict):
+                    print(f"    {key} = {value}")
+            print()
+        return 153 if unknown else 0
     out = {
         "timestamp": int(time.time()),
         "pbs_version": "2022.1.5.20240213134632",

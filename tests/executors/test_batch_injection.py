@@ -9,7 +9,7 @@ import sys
 
 import tansaku as tk
 from tansaku import TrialState
-from tests.executors.test_pbs import fake_pbs, spec  # noqa: F401 - pytest fixtures
+from tests.executors.test_pbs import fake_pbs, fake_spec  # noqa: F401 - pytest fixtures
 
 VALUES = [
     "; touch PWNED #",
@@ -26,13 +26,13 @@ VALUES = [
 SHOW = "import json, os, sys; print(json.dumps([sys.argv[1:], os.getcwd()])); print(1.5)"
 
 
-def test_values_and_study_name_stay_data_in_batch_jobs(spec, tmp_path):  # noqa: F811
+def test_values_and_study_name_stay_data_in_batch_jobs(fake_spec, tmp_path):  # noqa: F811
     study = tk.create_study({"v": tk.Categorical(VALUES)}, name="s; touch PWNED $(id)", seed=0)
     for v in VALUES:
         study.enqueue({"v": v})
     cmd = tk.Command([sys.executable, "-c", SHOW, "{v}", "--v={v}", "{study}"])
     runs = tmp_path / "runs"
-    study.optimize(cmd, n_trials=len(VALUES), n_workers=3, executor=spec, workdir=runs)
+    study.optimize(cmd, n_trials=len(VALUES), n_workers=3, executor=fake_spec, workdir=runs)
     trials = study.trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * len(VALUES), [
         t.message for t in trials

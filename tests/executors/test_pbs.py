@@ -1,17 +1,21 @@
-"""The pbs executor.  No PBS can run here, so these run against tests/executors/fakepbs.py:
-qsub/qstat/qdel stand-ins that really run the jobs and answer in the format of real PBS Pro
-outputs (data/pbs_qstat_x_f_json_*.json; messages and exit codes of PBS Pro failures)."""
+"""The pbs executor against the real single-host OpenPBS 23.06 (scripts/services/pbs_setup.sh).
+
+Studies run as the ordinary user ``pbsuser`` (fixture ``pbs_user``: a venv that user can
+execute), as on a real cluster: the ``_case_*`` functions below run in that user's process.
+Fakes (tests/executors/fakepbs.py) are kept only for what OpenPBS here cannot show: PBS
+Professional's recorded JSON, an unreachable server, and a server without job history.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
-import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,8 +25,279 @@ from tansaku.executors._schedulers import PBS
 from tests.executors import batch_cases as cases
 
 DATA = Path(__file__).parent / "data"
+HERE = "tests.executors.test_pbs"
 
 
+# ------------------------------------------------------------------ helpers (run as pbsuser)
+def _qstat(bin_dir: str, job_id: str) -> dict[str, str]:
+    r = subprocess.run(
+        [f"{bin_dir}/qstat", "-x", "-f", job_id], capture_output=True, text=True, timeout=30
+    )
+    return PBS._text_jobs(r.stdout).get(job_id, {})
+
+
+def _job_gone(bin_dir: str, job_id: str) -> bool:
+    """Finished (F) or unknown to the server."""
+    return _qstat(bin_dir, job_id).get("job_state", "F") in ("F", "X")
+
+
+def _setup(spec_json: str, tmp: str) -> tuple[dict[str, Any], Path, Any]:
+    spec = json.loads(spec_json)
+    return spec, Path(tmp), functools.partial(_job_gone, spec["bin_dir"])
+
+
+def _case_parallel(spec_json: str, tmp: str) -> None:
+    spec, tmp_path, _ = _setup(spec_json, tmp)
+    trials = cases.study_completes_in_parallel(spec, tmp_path, n=6, workers=3)
+    script = Path(trials[0].system_attrs["job_script"]).read_text()
+    assert "#PBS -q workq" in script and "#PBS -V" in script
+    info = _qstat(spec["bin_dir"], trials[0].system_attrs["job_id"])
+    assert info["job_state"] == "F" and info["Exit_status"] == "0"
+    assert info["Job_Owner"].startswith("pbsuser@")  # really an ordinary user's job
+
+
+def _case_attrs_stored_early(spec_json: str, tmp: str) -> None:
+    spec, tmp_path, _ = _setup(spec_json, tmp)
+    seen: list[dict[str, Any]] = []
+    study = tk.create_study({"x": tk.Float(0, 1)}, name="attrs")
+    cmd = tk.Command(["bash", "-c", "sleep 1; echo 1"])
+
+    def watch() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not seen:
+            for t in study.storage.pending_trials(study.study_id):
+                if t.state is TrialState.RUNNING and "job_id" in t.system_attrs:
+                    seen.append(dict(t.system_attrs))
+            time.sleep(0.05)
+
+    th = threading.Thread(target=watch)
+    th.start()
+    study.optimize(cmd, n_trials=1, executor=spec, workdir=tmp_path / "runs")
+    th.join()
+    assert study.trials[0].state is TrialState.COMPLETE, study.trials[0].message
+    assert seen and {"job_id", "stdout", "stderr", "workdir", "job_script", "job_log"} <= set(
+        seen[0]
+    )
+    assert json.dumps(seen[0])  # plain JSON values
+
+
+def _case_timeout(spec_json: str, tmp: str) -> None:
+    cases.timeout_cancels_the_job(*_setup(spec_json, tmp))
+
+
+def _case_prune(spec_json: str, tmp: str) -> None:
+    cases.prune_cancels_the_job(*_setup(spec_json, tmp))
+
+
+def _case_python(spec_json: str, tmp: str) -> None:
+    spec, tmp_path, _ = _setup(spec_json, tmp)
+    cases.python_objective(spec, tmp_path)
+
+
+def _case_batched(spec_json: str, tmp: str) -> None:
+    spec, tmp_path, _ = _setup(spec_json, tmp)
+    cases.batched_jobs(spec, tmp_path)
+
+
+def _case_failed_setup(spec_json: str, tmp: str) -> None:
+    spec, tmp_path, _ = _setup(spec_json, tmp)
+    cases.failed_setup_fails_the_trial(spec, tmp_path)
+
+
+def _case_unknown_queue(spec_json: str, tmp: str) -> None:
+    spec, tmp_path, _ = _setup(spec_json, tmp)
+    study = tk.create_study({"x": tk.Float(0, 1)}, name="badq")
+    t0 = time.monotonic()
+    study.optimize(
+        tk.Command(["echo", "{x}"]),
+        n_trials=1,
+        max_failures=2,
+        executor={**spec, "queue": "nosuch"},
+        workdir=tmp_path / "runs",
+    )
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.FAILED] * 2
+    assert "qsub: Unknown queue" in trials[0].message, trials[0].message
+    assert time.monotonic() - t0 < 10
+
+
+def _case_status_of_several_jobs(spec_json: str, tmp: str) -> None:
+    """One poll must see every job: OpenPBS 23.06's ``qstat -F json A B`` prints only A."""
+    spec, _, _ = _setup(spec_json, tmp)
+    bin_dir = spec["bin_dir"]
+    ids = [
+        subprocess.run(
+            [f"{bin_dir}/qsub", "-q", spec["queue"], "--", "/bin/sleep", "30"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+        for _ in range(3)
+    ]
+    try:
+        pbs = PBS()
+        argv = pbs.status_argv(ids)
+        r = subprocess.run([f"{bin_dir}/{argv[0]}", *argv[1:]], capture_output=True, text=True)
+        st = pbs.parse_status(r.stdout, ids)
+        assert set(st) == set(ids), (ids, st)
+        assert {s.state for s in st.values()} <= {"pending", "running"}, st
+    finally:
+        subprocess.run([f"{bin_dir}/qdel", *ids], capture_output=True, timeout=30)
+
+
+def abci3_executor(bin_dir: str) -> dict[str, Any]:
+    """The ABCI 3.0 recipe of docs/distributed.md (one rt_HF job, 8 trials, one GPU each)."""
+    return {
+        "name": "pbs",
+        "queue": "rt_HF",
+        "project": "grpA",
+        "resources": {"select": "1:ngpus=8", "walltime": "0:10:00"},
+        "trials_per_job": 8,
+        # on ABCI: source /etc/profile.d/modules.sh; module load cuda/12.6; source venv/...
+        "setup": ["export TANSAKU_TEST_SETUP=done", "cd $PBS_O_WORKDIR"],
+        "bin_dir": bin_dir,
+        **{"poll_interval": 0.5, "marker_grace": 2.0},
+    }
+
+
+def _case_abci3_recipe(spec_json: str, tmp: str) -> None:
+    spec, tmp_path, _ = _setup(spec_json, tmp)
+    study = tk.create_study({"x": tk.Float(0, 1)}, name="abci3", seed=0)
+    cmd = tk.Command(
+        [
+            "bash",
+            "-c",
+            'd=$CUDA_VISIBLE_DEVICES; [ -n "$d" ] || d=unset;'  # (no braces: they are fields)
+            ' echo "$TANSAKU_JOB_SLOT $d $TANSAKU_TEST_SETUP" > dev.txt; echo "$1"',
+            "_",
+            "{x}",
+        ]
+    )
+    study.optimize(
+        cmd, n_trials=8, n_workers=8, executor=abci3_executor(spec["bin_dir"]), workdir=tmp_path
+    )
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 8, [t.message for t in trials]
+    (job,) = {t.system_attrs["job_id"] for t in trials}  # one job held all 8 trials
+    seen = [(Path(t.system_attrs["workdir"]) / "dev.txt").read_text().split() for t in trials]
+    assert sorted(int(s[0]) for s in seen) == list(range(8))  # each its own slot
+    assert {s[2] for s in seen} == {"done"}  # the setup lines ran first
+    # CUDA_VISIBLE_DEVICES from the slot is the gpu branch's (gpus/gpus_per_trial); once it is
+    # on main, each trial's device must be its own: [s[1] for s in seen] == the 8 ids
+    devices = [s[1] for s in seen]
+    assert devices == ["unset"] * 8 or sorted(devices) == sorted(set(devices)), devices
+    deadline = time.monotonic() + 20  # the trials' exit markers come before the job's end
+    while (info := _qstat(spec["bin_dir"], job)).get("job_state") != "F":
+        assert time.monotonic() < deadline, info.get("job_state")
+        time.sleep(0.2)
+    assert info["queue"] == "rt_HF" and info["project"] == "grpA", info
+    assert info["Resource_List.select"] == "1:ngpus=8" and info["Exit_status"] == "0"
+    script = Path(trials[0].system_attrs["job_script"]).read_text()
+    assert "#PBS -P grpA" in script and "#PBS -l select=1:ngpus=8" in script
+
+
+LOST = """
+import sys, tansaku as tk
+spec, url, runs = eval(sys.argv[1]), sys.argv[2], sys.argv[3]
+study = tk.create_study({"x": tk.Float(0, 1)}, storage=url, name="lost", load_if_exists=True)
+cmd = tk.Command(["bash", "-c", "if [ -e first ]; then echo 2; else touch first; sleep 60; fi"])
+study.optimize(cmd, n_trials=1, executor=spec, workdir=runs)
+"""
+
+
+def _case_rerun_of_lost_trial(spec_json: str, tmp: str) -> None:
+    """The coordinator dies (kill -9) while its trial's job runs; the rerun cancels the old job."""
+    spec, tmp_path, job_gone = _setup(spec_json, tmp)
+    url, runs = f"sqlite:///{tmp_path / 'lost.db'}", str(tmp_path / "runs")
+    victim = subprocess.Popen([sys.executable, "-c", LOST, repr(spec), url, runs])
+    first = tmp_path / "runs" / "trial-000000" / "first"
+    deadline = time.monotonic() + 30
+    while not first.exists():
+        assert time.monotonic() < deadline and victim.poll() is None
+        time.sleep(0.1)
+    old_job = (first.parent / ".tansaku" / "job").read_text().split()[1]
+    victim.kill()
+    victim.wait()
+    assert not job_gone(old_job)  # the orphaned job still runs
+    subprocess.run([sys.executable, "-c", LOST, repr(spec), url, runs], check=True, timeout=60)
+    (t,) = tk.load_study("lost", storage=url).trials
+    assert t.state is TrialState.COMPLETE and t.value == 2.0
+    assert "died" in t.system_attrs["requeued"] and t.system_attrs["job_id"] != old_job
+    deadline = time.monotonic() + 20
+    while not job_gone(old_job):
+        assert time.monotonic() < deadline, f"{old_job} still runs"
+        time.sleep(0.2)
+    # qdel'd: 256 + SIGTERM, or + SIGKILL when the TERM raced the job's start (PBS's kill_delay)
+    assert _qstat(spec["bin_dir"], old_job)["Exit_status"] in ("271", "265")
+
+
+# ------------------------------------------------------------------ tests: real OpenPBS
+@pytest.fixture
+def run_case(pbs_user, pbs_spec, request):
+    def run(name: str) -> None:
+        tmp = pbs_user.tmpdir(request.node.name)
+        pbs_user.run(f"{HERE}:{name}", json.dumps(pbs_spec), str(tmp))
+
+    return run
+
+
+def test_trials_run_as_parallel_jobs(run_case):
+    run_case("_case_parallel")
+
+
+def test_job_id_and_paths_are_stored_before_the_trial_ends(run_case):
+    run_case("_case_attrs_stored_early")
+
+
+def test_timeout_cancels_the_job(run_case):
+    run_case("_case_timeout")
+
+
+def test_prune_cancels_the_job(run_case):
+    run_case("_case_prune")
+
+
+def test_python_objective(run_case):
+    run_case("_case_python")
+
+
+def test_several_trials_per_job(run_case):
+    run_case("_case_batched")
+
+
+def test_failed_setup_fails_the_trial(run_case):
+    run_case("_case_failed_setup")
+
+
+def test_permanent_submit_error_fails_the_trial_at_once(run_case):
+    run_case("_case_unknown_queue")
+
+
+@pytest.mark.slow
+def test_rerun_of_a_lost_trial_cancels_the_old_job(run_case):
+    run_case("_case_rerun_of_lost_trial")
+
+
+def test_abci3_recipe_runs_eight_trials_in_one_job(run_case):
+    run_case("_case_abci3_recipe")
+
+
+def test_one_poll_sees_every_job(run_case):
+    run_case("_case_status_of_several_jobs")
+
+
+def test_real_qstat_of_several_jobs_lists_them_all():
+    """OpenPBS 23.06's ``qstat -F json`` prints only the first of several ids (the executor took
+    the others for gone); the plain listing the executor reads has every job."""
+    text = (DATA / "openpbs_qstat_x_f_two_jobs.txt").read_text()
+    st = PBS().parse_status(text, ["5.vm", "6", "7.vm"])
+    assert st["5.vm"].state == "done" and st["5.vm"].detail == "F (Exit_status=0)"
+    assert st["6"].state == "done" and "7.vm" not in st
+    assert PBS().status_argv(["1.vm", "2.vm"]) == ["qstat", "-x", "-f", "1.vm", "2.vm"]
+
+
+# ------------------------------------------------------------------ fakes: PBS Professional only
 @pytest.fixture
 def fake_pbs(tmp_path, monkeypatch):
     bindir = tmp_path / "bin"
@@ -34,32 +309,36 @@ def fake_pbs(tmp_path, monkeypatch):
         )
         w.chmod(0o755)
     state = tmp_path / "pbs-state"
-    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
     monkeypatch.setenv("FAKEPBS_DIR", str(state))
-    return state
+    return bindir, state
 
 
 @pytest.fixture
-def spec(fake_pbs):
+def fake_spec(fake_pbs):
     return {
         "name": "pbs",
         "queue": "workq",
+        "bin_dir": str(fake_pbs[0]),
         "poll_interval": 0.5,
         "marker_grace": 1.0,
         "resources": {"select": "1:ncpus=1", "walltime": "00:10:00"},
     }
 
 
-def job_gone(job_id: str) -> bool:
-    state = Path(os.environ["FAKEPBS_DIR"])
-    return (state / f"{job_id.split('.')[0]}.exit").exists()
-
-
-def test_recorded_qstat_outputs_parse():
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_recorded_pbs_pro_qstat_outputs_parse(fmt):
     pbs = PBS()
-    fin = (DATA / "pbs_qstat_x_f_json_finished.json").read_text()
-    run = (DATA / "pbs_qstat_x_f_json_running.json").read_text()
-    que = (DATA / "pbs_qstat_x_f_json_queued.json").read_text()
+
+    def load(kind: str) -> str:
+        raw = (DATA / f"pbs_qstat_x_f_json_{kind}.json").read_text()
+        if fmt == "json":
+            return raw
+        return "".join(  # the same jobs as qstat -x -f prints them
+            f"Job Id: {job}\n" + "".join(f"    {k} = {v}\n" for k, v in info.items()) + "\n"
+            for job, info in json.loads(raw)["Jobs"].items()
+        )
+
+    fin, run, que = load("finished"), load("running"), load("queued")
     assert pbs.parse_status(fin, ["4821.pbs01"])["4821.pbs01"].state == "done"
     assert "Exit_status=0" in pbs.parse_status(fin, ["4821.pbs01"])["4821.pbs01"].detail
     assert pbs.parse_status(run, ["4822"])["4822"].state == "running"  # short id matches too
@@ -72,112 +351,25 @@ def test_recorded_qstat_outputs_parse():
         pbs.parse_job_id("qsub: Unknown queue")
 
 
-def test_trials_run_as_parallel_jobs(spec, tmp_path, fake_pbs):
-    trials = cases.study_completes_in_parallel(spec, tmp_path, n=6, workers=3)
-    script = Path(trials[0].system_attrs["job_script"]).read_text()
-    assert "#PBS -l select=1:ncpus=1" in script and "#PBS -q workq" in script
-    assert trials[0].system_attrs["job_id"].endswith(".pbs01")
+def test_failed_setup_fails_the_trial_without_job_history(fake_spec, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKEPBS_HISTORY", "0")  # a server with job_history_enable=False
+    cases.failed_setup_fails_the_trial(fake_spec, tmp_path)
 
 
-def test_timeout_cancels_the_job(spec, tmp_path):
-    cases.timeout_cancels_the_job(spec, tmp_path, job_gone)
-
-
-def test_prune_cancels_the_job(spec, tmp_path):
-    cases.prune_cancels_the_job(spec, tmp_path, job_gone)
-
-
-def test_python_objective(spec, tmp_path):
-    cases.python_objective(spec, tmp_path)
-
-
-def test_several_trials_per_job(spec, tmp_path):
-    cases.batched_jobs(spec, tmp_path)
-
-
-@pytest.mark.parametrize("history", ["1", "0"])
-def test_failed_setup_fails_the_trial(spec, tmp_path, monkeypatch, history):
-    monkeypatch.setenv("FAKEPBS_HISTORY", history)  # with and without PBS job history
-    cases.failed_setup_fails_the_trial(spec, tmp_path)
-
-
-def test_unreachable_server_is_retried(spec, tmp_path, fake_pbs, monkeypatch):
+def test_unreachable_server_is_retried(fake_spec, tmp_path, fake_pbs, monkeypatch):
     monkeypatch.setenv("FAKEPBS_QSUB_FAIL", "2")
     study = tk.create_study({"x": tk.Float(0, 1)}, name="retry")
     t0 = time.monotonic()
     study.optimize(
-        tk.Command(["echo", "{x}"]), n_trials=1, executor=spec, workdir=tmp_path / "runs"
+        tk.Command(["echo", "{x}"]), n_trials=1, executor=fake_spec, workdir=tmp_path / "runs"
     )
     assert study.trials[0].state is TrialState.COMPLETE
-    assert int((fake_pbs / "qsub_calls").read_text()) == 3
+    assert int((fake_pbs[1] / "qsub_calls").read_text()) == 3
     assert time.monotonic() - t0 >= 1.5  # backed off 0.5 s, then 1 s
 
 
-def test_permanent_submit_error_fails_the_trial_at_once(spec, tmp_path):
-    study = tk.create_study({"x": tk.Float(0, 1)}, name="badq")
-    t0 = time.monotonic()
-    study.optimize(
-        tk.Command(["echo", "{x}"]),
-        n_trials=1,
-        max_failures=2,
-        executor={**spec, "queue": "nosuch"},
-        workdir=tmp_path / "runs",
-    )
-    trials = study.trials
-    assert [t.state for t in trials] == [TrialState.FAILED] * 2
-    assert "qsub: Unknown queue" in trials[0].message
-    assert time.monotonic() - t0 < 10
-
-
-def test_job_id_and_paths_are_stored_before_the_trial_ends(spec, tmp_path):
-    seen = []
-    study = tk.create_study({"x": tk.Float(0, 1)}, name="attrs")
-    cmd = tk.Command(["bash", "-c", "sleep 1; echo 1"])
-
-    def watch():
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not seen:
-            for t in study.storage.pending_trials(study.study_id):
-                if t.state is TrialState.RUNNING and "job_id" in t.system_attrs:
-                    seen.append(dict(t.system_attrs))
-            time.sleep(0.05)
-
-    th = threading.Thread(target=watch)
-    th.start()
-    study.optimize(cmd, n_trials=1, executor=spec, workdir=tmp_path / "runs")
-    th.join()
-    assert seen and {"job_id", "stdout", "stderr", "workdir", "job_script", "job_log"} <= set(
-        seen[0]
-    )
-    assert json.dumps(seen[0])  # plain JSON values
-
-
-def test_rerun_of_a_lost_trial_cancels_the_old_job(spec, tmp_path, fake_pbs):
-    """The coordinator dies (kill -9) while its trial's job runs; the trial is re-queued and run
-    again in the same directory: the old job is cancelled first, and its late markers cannot be
-    taken for the new attempt's."""
-    url = f"sqlite:///{tmp_path / 'lost.db'}"
-    code = textwrap.dedent(f"""
-        import tansaku as tk
-        study = tk.create_study({{"x": tk.Float(0, 1)}}, storage={url!r}, name="lost")
-        cmd = tk.Command(["bash", "-c", "if [ -e first ]; then echo 2; else touch first; sleep 60; fi"])
-        study.optimize(cmd, n_trials=1, executor={dict(spec)!r}, workdir={str(tmp_path / "runs")!r})
-    """)
-    victim = subprocess.Popen([sys.executable, "-c", code])
-    first = tmp_path / "runs" / "trial-000000" / "first"
-    deadline = time.monotonic() + 30
-    while not first.exists():
-        assert time.monotonic() < deadline and victim.poll() is None
-        time.sleep(0.1)
-    old_job = (first.parent / ".tansaku" / "job").read_text().split()[1]
-    victim.kill()
-    victim.wait()
-    assert not job_gone(old_job)  # the orphaned job still runs
-    study = tk.load_study("lost", storage=url)
-    cmd = tk.Command(["bash", "-c", "if [ -e first ]; then echo 2; else touch first; sleep 60; fi"])
-    study.optimize(cmd, n_trials=1, executor=spec, workdir=tmp_path / "runs")  # recovers it
-    (t,) = study.trials
-    assert t.state is TrialState.COMPLETE and t.value == 2.0
-    assert "died" in t.system_attrs["requeued"] and t.system_attrs["job_id"] != old_job
-    assert job_gone(old_job)
-    assert (fake_pbs / f"{old_job.split('.')[0]}.exit").read_text() == "271"  # by qdel
+def test_bin_dir_must_be_a_path():
+    with pytest.raises(tk.ConfigError, match="bin_dir"):
+        tk.create_study({"x": tk.Float(0, 1)}, name="b").optimize(
+            tk.Command(["echo", "{x}"]), n_trials=1, executor={"name": "pbs", "bin_dir": ""}
+        )

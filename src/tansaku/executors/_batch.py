@@ -145,6 +145,7 @@ class BatchExecutor(Executor):
         export_env: bool = True,
         python: str | None = None,
         job_name: str | None = None,
+        bin_dir: str | None = None,
     ) -> None:
         super().__init__(n_workers=n_workers)
         self.queue = check_name(queue, field="queue")
@@ -184,6 +185,13 @@ class BatchExecutor(Executor):
         self.export_env = export_env
         self.python = python or sys.executable
         self.job_name = check_name(job_name, field="job_name")
+        if bin_dir is not None and (not isinstance(bin_dir, str) or not bin_dir.strip()):
+            raise ConfigError(
+                "must be the directory holding the scheduler's commands", field="bin_dir"
+            )
+        # where qsub/qstat/qdel (sbatch/squeue/scancel) are: PBS and Grid Engine both install
+        # a qsub, so a machine with both names PBS's directory (e.g. /opt/pbs/bin)
+        self.bin_dir = None if bin_dir is None else Path(bin_dir).expanduser()
         self._trials: dict[int, _Trial] = {}
         self._buffer: list[_Trial] = []
         self._jobs: dict[str, _BatchJob] = {}
@@ -429,6 +437,7 @@ class BatchExecutor(Executor):
         """Run a scheduler command; retry transient failures with exponential backoff."""
         deadline = time.monotonic() + (self.retry_timeout if retry_for is None else retry_for)
         delay = 0.5
+        argv = self._command(argv)
         while True:
             try:
                 r = subprocess.run(
@@ -458,13 +467,19 @@ class BatchExecutor(Executor):
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
 
+    def _command(self, argv: list[str]) -> list[str]:
+        """``argv`` with its program taken from ``bin_dir`` when one is set."""
+        if self.bin_dir is None:
+            return argv
+        return [str(self.bin_dir / argv[0]), *argv[1:]]
+
     def _poll(self, now: float) -> None:
         active = [b for b in self._jobs.values() if not b.cancelled]
         ids = [b.job_id for b in active]
         statuses: dict[str, JobStatus] = {}
         try:
             r = subprocess.run(
-                self.scheduler.status_argv(ids),
+                self._command(self.scheduler.status_argv(ids)),
                 capture_output=True,
                 text=True,
                 timeout=60,
@@ -725,6 +740,7 @@ class SlurmExecutor(BatchExecutor):
         export_env: bool = True,
         python: str | None = None,
         job_name: str | None = None,
+        bin_dir: str | None = None,
     ) -> None:
         self.scheduler = Slurm()
         self._configure(
@@ -742,6 +758,7 @@ class SlurmExecutor(BatchExecutor):
             export_env=export_env,
             python=python,
             job_name=job_name,
+            bin_dir=bin_dir,
         )
 
 
@@ -775,6 +792,7 @@ class SGEExecutor(BatchExecutor):
         export_env: bool = True,
         python: str | None = None,
         job_name: str | None = None,
+        bin_dir: str | None = None,
     ) -> None:
         self.scheduler = SGE()
         self._configure(
@@ -794,6 +812,7 @@ class SGEExecutor(BatchExecutor):
             export_env=export_env,
             python=python,
             job_name=job_name,
+            bin_dir=bin_dir,
         )
 
 
@@ -827,6 +846,7 @@ class PBSExecutor(BatchExecutor):
         export_env: bool = True,
         python: str | None = None,
         job_name: str | None = None,
+        bin_dir: str | None = None,
     ) -> None:
         self.scheduler = PBS()
         self._configure(
@@ -846,4 +866,5 @@ class PBSExecutor(BatchExecutor):
             export_env=export_env,
             python=python,
             job_name=job_name,
+            bin_dir=bin_dir,
         )

@@ -8,7 +8,7 @@ scheduler  submit                       poll                                    
 =========  ===========================  ==========================================  ============
 Slurm      ``sbatch --parsable job.sh``  ``squeue --states=all --jobs=ID,...``       ``scancel``
 SGE/UGE    ``qsub -terse job.sh``        ``qstat -u USER`` (finished jobs vanish)    ``qdel``
-PBS Pro    ``qsub job.sh``               ``qstat -x -f -F json ID ...``              ``qdel``
+PBS Pro    ``qsub job.sh``               ``qstat -x -f ID ...``                      ``qdel``
 =========  ===========================  ==========================================  ============
 
 A job missing from the poll output has left the queue.  ``JobStatus.state`` is one of
@@ -287,7 +287,7 @@ class SGE(Scheduler):
 
 
 class PBS(Scheduler):
-    """PBS Pro / OpenPBS (``qstat -F json`` needs PBS Pro 18 or later; not Torque)."""
+    """PBS Pro / OpenPBS (finished jobs from ``qstat -x`` history; not Torque, whose ``-x`` is XML)."""
 
     name, prefix, submit_cmd, cancel_cmd = "pbs", "#PBS", "qsub", "qdel"
 
@@ -330,19 +330,21 @@ class PBS(Scheduler):
         return job
 
     def status_argv(self, job_ids: Sequence[str]) -> list[str]:
-        return ["qstat", "-x", "-f", "-F", "json", *job_ids]
+        # Not "-F json": OpenPBS 23.06 prints only the FIRST of several job ids in JSON (the
+        # others vanish, as if they had left the queue); the plain "-f" listing has them all.
+        return ["qstat", "-x", "-f", *job_ids]
 
     def parse_status(self, stdout: str, job_ids: Sequence[str]) -> dict[str, JobStatus]:
-        try:
-            data = json.loads(stdout) if stdout.strip() else {}
-        except ValueError:
-            return {}
-        jobs = data.get("Jobs") or {}
-        by_number = {str(k).split(".")[0]: v for k, v in jobs.items() if isinstance(v, dict)}
+        """Read ``qstat -x -f`` (``Job Id: N`` blocks of ``key = value`` lines) or, for
+        recorded outputs, ``qstat -x -f -F json``."""
+        jobs = (
+            self._json_jobs(stdout) if stdout.lstrip().startswith("{") else self._text_jobs(stdout)
+        )
+        by_number = {str(k).split(".")[0]: v for k, v in jobs.items()}
         out = {}
         for job in job_ids:
             info = jobs.get(job) or by_number.get(job.split(".")[0])
-            if not isinstance(info, dict):
+            if info is None:
                 continue
             state = str(info.get("job_state", ""))
             kind = self._STATES.get(state, "running")
@@ -351,6 +353,30 @@ class PBS(Scheduler):
                 detail = f"F (Exit_status={info['Exit_status']})"
             out[job] = JobStatus(kind, detail)
         return out
+
+    @staticmethod
+    def _json_jobs(stdout: str) -> dict[str, dict[str, Any]]:
+        try:
+            data = json.loads(stdout)
+        except ValueError:
+            return {}
+        jobs = data.get("Jobs") if isinstance(data, dict) else None
+        if not isinstance(jobs, dict):
+            return {}
+        return {str(k): v for k, v in jobs.items() if isinstance(v, dict)}
+
+    @staticmethod
+    def _text_jobs(stdout: str) -> dict[str, dict[str, Any]]:
+        jobs: dict[str, dict[str, Any]] = {}
+        current: dict[str, Any] | None = None
+        for line in stdout.splitlines():
+            if line.startswith("Job Id:"):
+                current = jobs.setdefault(line.split(":", 1)[1].strip(), {})
+            elif current is not None and line[:1] == " " and " = " in line:
+                key, _, value = line.strip().partition(" = ")
+                current[key] = value.strip()
+            # a line starting with a tab continues a long value: never a field we read
+        return jobs
 
     def status_error_means_gone(self, stderr: str) -> bool:
         return "Unknown Job Id" in stderr or "Job has finished" in stderr
