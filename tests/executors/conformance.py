@@ -98,15 +98,11 @@ def _dask(request: Any) -> dict[str, Any]:
 
 
 def _pbs(request: Any) -> dict[str, Any]:
-    request.getfixturevalue("fake_pbs")  # tests/executors/fakepbs.py, until a real OpenPBS runs
-    return {
-        "name": "pbs",
-        "queue": "workq",
-        "poll_interval": 0.5,
-        "marker_grace": 1.0,
-        "check_interval": 0.1,
-        "resources": {"select": "1:ncpus=1", "walltime": "00:10:00"},
-    }
+    from tests.executors.conftest import pbs_options
+
+    q = request.getfixturevalue("pbs")  # the real single-host OpenPBS (tests/services.py)
+    return pbs_options(q, poll_interval=0.5, marker_grace=1.0, check_interval=0.1,
+                       resources={"select": "1:ncpus=1", "walltime": "00:10:00"})
 
 
 def _slurm(request: Any) -> dict[str, Any]:
@@ -140,7 +136,7 @@ TARGETS: dict[str, Target] = {
     "dask": Target(_dask, trial_timeout=4.0),
     "slurm": Target(_slurm, trial_timeout=6.0, marks=(pytest.mark.slurm,)),
     "sge": Target(_sge, trial_timeout=6.0, marks=(pytest.mark.sge,)),
-    "pbs": Target(_pbs, trial_timeout=6.0),
+    "pbs": Target(_pbs, trial_timeout=6.0, marks=(pytest.mark.pbs,)),
 }
 
 PARAMS = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.executors.conformance import PARAMS, run_cases
-from tests.executors.test_pbs import fake_pbs  # noqa: F401 - the pbs target's fixture
 
 
 @pytest.mark.parametrize(("name", "kind"), PARAMS)
