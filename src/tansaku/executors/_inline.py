@@ -85,6 +85,7 @@ class InlineExecutor(Executor):
             seed=job.seed,
             setup_dir=job.extra_env.get("TANSAKU_SETUP_DIR"),
             parent_dir=job.extra_env.get("TANSAKU_PARENT_DIR"),
+            gpu_ids=job.extra_env.get("TANSAKU_GPU_IDS"),
         )
         return run_callable(self.objective, trial)
 

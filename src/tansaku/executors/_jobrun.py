@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         channel=FileChannel(spec_path.parent),
         workdir=workdir,
         seed=spec.get("seed"),
+        gpu_ids=os.environ.get("TANSAKU_GPU_IDS"),  # the job script's slot (``_gpus.py``)
     )
     outcome = run_callable(objective, trial)
     value = outcome.value

@@ -108,6 +108,7 @@ def _worker_main(conn: Connection, objective: Any, parent: int) -> None:
             seed=job.seed,
             setup_dir=job.extra_env.get("TANSAKU_SETUP_DIR"),
             parent_dir=job.extra_env.get("TANSAKU_PARENT_DIR"),
+            gpu_ids=job.extra_env.get("TANSAKU_GPU_IDS"),
         )
         with threads_limited(job.extra_env):
             outcome = run_callable(objective, trial)
