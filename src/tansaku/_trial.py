@@ -63,12 +63,15 @@ class Trial:
     call ``trial.report(value, step)`` and then ``if trial.should_prune(): raise tk.TrialPruned()``.
     ``trial.seed`` is this evaluation's seed (different for each repeat of a point);
     ``trial.setup_dir`` is the directory of the study's setup step (None without one);
-    ``trial.parent_dir`` the directory of the trial it was enqueued to start from (``from_trial``).
+    ``trial.parent_dir`` the directory of the trial it was enqueued to start from (``from_trial``);
+    ``trial.gpu_ids`` the devices this trial has to itself with ``gpus:`` (also in
+    ``CUDA_VISIBLE_DEVICES``), ``()`` without.
     """
 
     __slots__ = (
         "_channel",
         "_user_attrs",
+        "gpu_ids",
         "number",
         "params",
         "parent_dir",
@@ -91,6 +94,7 @@ class Trial:
         seed: int | None = None,
         setup_dir: str | Path | None = None,
         parent_dir: str | Path | None = None,
+        gpu_ids: str | None = None,
     ) -> None:
         self.number = number
         self.trial_id = trial_id
@@ -100,6 +104,8 @@ class Trial:
         self.seed = seed
         self.setup_dir = None if not setup_dir else Path(setup_dir)
         self.parent_dir = None if not parent_dir else Path(parent_dir)
+        #: from ``TANSAKU_GPU_IDS`` (comma-separated) as the executor set it
+        self.gpu_ids: tuple[str, ...] = tuple(d for d in (gpu_ids or "").split(",") if d)
         self._channel: TrialChannel = channel if channel is not None else NullChannel()
         self._user_attrs: dict[str, Any] = {}
 

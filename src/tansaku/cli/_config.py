@@ -33,7 +33,9 @@ KEYS: dict[str, str] = {
     "pruner": "none, median, asha, hyperband, or {name: ..., options...}",
     "seed": "study seed, used by samplers that have none of their own",
     "n_trials": "finished (complete or pruned) trials the study should end with",
-    "n_workers": "trials run at once (default 1)",
+    "n_workers": "trials run at once (default 1; with gpus: one per GPU slot)",
+    "gpus": "device ids each running trial gets its own of ([0, 1, 2, 3]), or auto (CUDA_VISIBLE_DEVICES / nvidia-smi -L)",
+    "gpus_per_trial": "devices per trial with gpus (default 1), in CUDA_VISIBLE_DEVICES and TANSAKU_GPU_IDS",
     "executor": "inline | local | dask | slurm | sge | pbs, or {name: ..., options...}",
     "timeout": "seconds of wall time after which no new trial starts",
     "trial_timeout": "seconds after which a running trial is killed and recorded as failed",
@@ -154,6 +156,10 @@ class StudyConfig:
     max_trial_hours: float | None = None
     patience: int | None = None
     lost_trials: str = "requeue"
+    gpus: Any = None  # as given (a list, or "auto"); checked by executors._gpus.plan_gpus
+    gpus_per_trial: int | None = None
+    #: n_workers was in the config (else, with gpus, the run takes one per GPU slot)
+    n_workers_given: bool = True
 
     def objective(self) -> Any:
         """The callable to optimise: the Command, or the imported Python function."""
@@ -274,7 +280,8 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     seed = _check_seed(data.get("seed"))
 
     n_trials = _number(data, "n_trials", integer=True)
-    n_workers = _number(data, "n_workers", integer=True) or 1
+    workers_given = _number(data, "n_workers", integer=True)
+    n_workers = workers_given or 1
     timeout = _number(data, "timeout")
     if (
         n_trials is None
@@ -291,6 +298,9 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     executor = data.get("executor")
     if executor is not None:
         make_executor(executor, n_workers=n_workers).shutdown(cancel=True)  # validates the options
+    gpus, gpus_per_trial = data.get("gpus"), data.get("gpus_per_trial")
+    if gpus is not None or gpus_per_trial is not None:
+        n_workers = check_gpu_options(gpus, gpus_per_trial, workers_given, executor)
 
     has_cmd, has_obj = "command" in data, "objective" in data
     if has_cmd == has_obj:
@@ -382,7 +392,30 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
         max_trial_hours=max_trial_hours,
         patience=patience,
         lost_trials=lost_trials,
+        gpus=gpus,
+        gpus_per_trial=gpus_per_trial,
+        n_workers_given=workers_given is not None,
     )
+
+
+def check_gpu_options(gpus: Any, gpus_per_trial: Any, n_workers: int | None, executor: Any) -> int:
+    """Check ``gpus``/``gpus_per_trial`` against the executor (a batch job's trials share its
+    node's devices; other executors share this host's) and return the ``n_workers`` to run."""
+    from tansaku.executors._gpus import plan_gpus
+    from tansaku.executors._registry import make_executor
+
+    ex = make_executor("local" if executor is None else executor, n_workers=n_workers or 1)
+    try:
+        in_job = ex.gpu_slots_in_job
+        plan = plan_gpus(
+            gpus,
+            gpus_per_trial,
+            n_workers,
+            per_job=getattr(ex, "trials_per_job", 1) if in_job else None,
+        )
+    finally:
+        ex.shutdown(cancel=True)
+    return plan.n_workers
 
 
 def _check_program(command: Command, executor: Any) -> None:

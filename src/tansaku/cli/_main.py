@@ -86,6 +86,16 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
     n_trials = check_option(args.n_trials, "--n-trials")
     n_trials = n_trials if n_trials is not None else cfg.n_trials
     n_workers = check_option(args.n_workers, "--n-workers") or cfg.n_workers
+    gpus, gpus_per_trial = cfg.gpus, cfg.gpus_per_trial
+    if getattr(args, "gpus", None) is not None:  # this host's devices (tansaku worker --gpus)
+        gpus = args.gpus
+    if getattr(args, "gpus_per_trial", None) is not None:
+        gpus_per_trial = check_option(args.gpus_per_trial, "--gpus-per-trial")
+    if gpus is not None or gpus_per_trial is not None:
+        from tansaku.cli._config import check_gpu_options
+
+        given = args.n_workers or (cfg.n_workers if cfg.n_workers_given else None)
+        n_workers = check_gpu_options(gpus, gpus_per_trial, given, cfg.executor)
     if cfg.executor is not None and n_workers != cfg.n_workers:
         from tansaku.executors._registry import make_executor
 
@@ -145,6 +155,8 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
             max_trial_hours=cfg.max_trial_hours,
             patience=cfg.patience,
             lost_trials=cfg.lost_trials,
+            gpus=gpus,
+            gpus_per_trial=gpus_per_trial,
         )
     _print_best(study.storage, study.storage.get_study(cfg.name), out)
     error = getattr(study, "run_error", None)
@@ -513,6 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", help="storage URL (overrides the config's)")
     p.add_argument("--n-trials", type=int, help="override n_trials")
     p.add_argument("--n-workers", type=int, help="override n_workers")
+    p.add_argument("--gpus", help="device ids of this host for the trials, e.g. 0,1,2,3, or auto")
+    p.add_argument("--gpus-per-trial", type=int, help="devices each trial gets (default 1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_run)
 
@@ -525,6 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(p)
     p.add_argument("--n-trials", type=int, help="override n_trials")
     p.add_argument("--n-workers", type=int, help="trials this worker runs at once")
+    p.add_argument("--gpus", help="device ids of this host for the trials, e.g. 0,1,2,3, or auto")
+    p.add_argument("--gpus-per-trial", type=int, help="devices each trial gets (default 1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_worker)
 

@@ -54,6 +54,10 @@ class Executor(ABC):
     #: every trial needs a directory (batch jobs keep their script and markers there): the
     #: coordinator then gives Python objectives one too, under the study's run directory
     needs_workdir: bool = False
+    #: the executor's job scripts give each trial of a multi-trial job its GPUs (batch); the
+    #: coordinator then sets ``gpu_plan`` instead of handing out slots itself (``_gpus.py``)
+    gpu_slots_in_job: bool = False
+    gpu_plan: Any = None
 
     def __init__(self, *, n_workers: int = 1) -> None:
         self.n_workers = max(1, int(n_workers))

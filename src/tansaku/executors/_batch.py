@@ -125,6 +125,7 @@ class BatchExecutor(Executor):
 
     scheduler: Scheduler
     needs_workdir = True
+    gpu_slots_in_job = True  # the job script gives each of its trials its devices
 
     def _configure(
         self,
@@ -384,6 +385,7 @@ class BatchExecutor(Executor):
                     setup=self.setup,
                     runners=runners,
                     comment=f"tansaku: study {first.job.study_name}, trial(s) {numbers}",
+                    gpus=self.gpu_plan,
                 )
             )
         except (

@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         seed=spec.get("seed"),
         extra_env=dict(spec.get("extra_env") or {}),
     )
+    if os.environ.get("TANSAKU_GPU_IDS"):  # the job script's slot gave this trial its devices
+        job.extra_env["TANSAKU_GPU_IDS"] = os.environ["TANSAKU_GPU_IDS"]
     outcome = Runner(objective).run_python(job, FileChannel(spec_path.parent))
     value = outcome.value
     result = {

@@ -31,6 +31,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tansaku.executors._gpus import GpuPlan, job_slot_env, job_slot_lines
+
 __all__ = ["MARKERS", "TrialScript", "job_script", "safe_job_name", "trial_script"]
 
 #: name of the directory, inside each trial workdir, that holds the runner and its marker files
@@ -104,8 +106,10 @@ def job_script(
     setup: Sequence[str],
     runners: Sequence[Path],
     comment: str = "",
+    gpus: GpuPlan | None = None,
 ) -> str:
-    """A batch job script: ``#!/bin/bash``, the directive lines, setup lines, then the runners."""
+    """A batch job script: ``#!/bin/bash``, the directive lines, setup lines, then the runners;
+    with ``gpus`` each runner gets its slot's devices (:func:`._gpus.job_slot_lines`)."""
     q = shlex.quote
     lines = ["#!/bin/bash", *directives]
     if comment:
@@ -117,9 +121,16 @@ def job_script(
         lines.extend(setup)
         lines.append("set +e")
     # TANSAKU_JOB_SLOT: which of the job's trials this is (0..k-1), e.g. to pick a GPU
+    slot_env = [""] * len(runners)
+    if gpus is not None and (gpus.gpus or gpus.auto):
+        lines.append("# each trial of this job gets GPUs of its own")
+        lines.extend(job_slot_lines(gpus, len(runners)))
+        slot_env = [job_slot_env(i) + " " for i in range(len(runners))]
     if len(runners) == 1:
-        lines.append(f"TANSAKU_JOB_SLOT=0 bash {q(str(runners[0]))}")
+        lines.append(f"TANSAKU_JOB_SLOT=0 {slot_env[0]}bash {q(str(runners[0]))}")
     else:
-        lines.extend(f"TANSAKU_JOB_SLOT={i} bash {q(str(r))} &" for i, r in enumerate(runners))
+        lines.extend(
+            f"TANSAKU_JOB_SLOT={i} {slot_env[i]}bash {q(str(r))} &" for i, r in enumerate(runners)
+        )
         lines.append("wait")
     return "\n".join(lines) + "\n"

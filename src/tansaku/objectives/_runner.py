@@ -48,6 +48,7 @@ def make_trial(job: Job, channel: Any) -> Trial:
         seed=job.seed,
         setup_dir=job.extra_env.get("TANSAKU_SETUP_DIR"),
         parent_dir=job.extra_env.get("TANSAKU_PARENT_DIR"),
+        gpu_ids=job.extra_env.get("TANSAKU_GPU_IDS"),
     )
 
 

@@ -27,6 +27,7 @@ from tansaku._progress import Progress
 from tansaku._reaper import kill_leftovers
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
+from tansaku.executors._gpus import GpuSlots, plan_gpus
 from tansaku.executors._registry import make_executor
 from tansaku.objectives._base import with_stderr_line
 from tansaku.objectives._command import Command
@@ -114,6 +115,8 @@ class Coordinator:
         max_trial_hours: float | None = None,
         patience: int | None = None,
         lost_trials: str = "requeue",
+        gpus: Any = None,
+        gpus_per_trial: int | None = None,
     ) -> None:
         if not callable(objective):
             raise ConfigError(
@@ -125,7 +128,8 @@ class Coordinator:
         self.n_trials = _positive("n_trials", n_trials, integer=True)
         self.total_trials = _positive("total_trials", total_trials, integer=True)
         self.timeout = _positive("timeout", timeout)
-        self.n_workers = _positive("n_workers", n_workers, integer=True, allow_none=False)
+        workers_given = _positive("n_workers", n_workers, integer=True)
+        self.n_workers = workers_given or 1
         self.trial_timeout = _positive("trial_timeout", trial_timeout)
         self.max_failures = _positive("max_failures", max_failures, integer=True)
         self.repeats = _positive("repeats", repeats, integer=True, allow_none=False)
@@ -164,7 +168,14 @@ class Coordinator:
             and not self.is_command
         ):
             executor = "local"  # the only way to stop a Python objective that overruns
+        if executor is None and gpus is not None:
+            executor = "local"  # each trial a process of its own, with its own devices
         self.executor = make_executor(executor, n_workers=self.n_workers)
+        #: the coordinator's GPU slots (None: no GPUs, or a batch job script hands them out)
+        self.gpu_slots: GpuSlots | None = None
+        self.gpu_note: str | None = None
+        if gpus is not None or gpus_per_trial is not None:
+            self.setup_gpus(executor, gpus, gpus_per_trial, workers_given)
         if workdir is not None:
             self.workdir_root: Path | None = Path(workdir).resolve()
         elif self.is_command or self.executor.needs_workdir:
@@ -204,6 +215,29 @@ class Coordinator:
         )
 
     # ---------------------------------------------------------------- setup
+    def setup_gpus(
+        self, spec: Any, gpus: Any, gpus_per_trial: Any, workers_given: int | None
+    ) -> None:
+        """GPU slots (``executors/_gpus.py``): a batch executor writes them into its job scripts;
+        otherwise this coordinator hands them out, and ``n_workers`` not given becomes the
+        number of slots (the executor is then made again for that many)."""
+        ex = self.executor
+        if ex.gpu_slots_in_job:
+            ex.gpu_plan = plan_gpus(
+                gpus, gpus_per_trial, workers_given, per_job=getattr(ex, "trials_per_job", 1)
+            )
+            return
+        own = isinstance(spec, Executor)
+        plan = plan_gpus(gpus, gpus_per_trial, ex.n_workers if own else workers_given)
+        self.gpu_note = plan.note  # shown when the run starts
+        if not plan.slots:
+            return
+        if plan.n_workers != ex.n_workers:
+            ex.shutdown(cancel=True)
+            self.executor = make_executor(spec, n_workers=plan.n_workers)
+        self.n_workers = plan.n_workers
+        self.gpu_slots = GpuSlots(plan.gpus, plan.per_trial)
+
     def recover(self) -> list[FrozenTrial]:
         """Re-queue (or, with ``lost_trials="fail"``, fail) RUNNING trials whose coordinator is
         gone (``study/_liveness.py``): a dead pid in this host's PID namespace, or no heartbeat
@@ -252,6 +286,8 @@ class Coordinator:
         parent = self.parent_dir(t)
         if parent is not None:
             env["TANSAKU_PARENT_DIR"] = parent
+        if self.gpu_slots is not None:  # given back in finish(), however the trial ended
+            env.update(self.gpu_slots.take(t.trial_id))
         self.eval_started[t.trial_id] = time.time()
         return Job(
             t.trial_id,
@@ -346,6 +382,8 @@ class Coordinator:
             )
         else:
             self.setup_dir = recorded_setup_dir(self.study.system_attrs)
+        if self.gpu_note:
+            self.warn(self.gpu_note)
         self.executor.start(self.objective, self.hooks())
         self.started = time.monotonic()
         self.last_beat = self.started
@@ -462,6 +500,8 @@ class Coordinator:
 
     def finish(self, o: Outcome) -> None:
         st = self.study.storage
+        if self.gpu_slots is not None:  # the job is over (a repeat takes a slot again)
+            self.gpu_slots.give_back(o.trial_id)
         if self.repeats > 1 and self.next_evaluation(o):
             return
         self.evals.pop(o.trial_id, None)

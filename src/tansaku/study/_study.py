@@ -430,7 +430,7 @@ class Study:
         objective: Callable[[Trial], Any] | Any,
         n_trials: int | None = None,
         timeout: float | None = None,
-        n_workers: int = 1,
+        n_workers: int | None = None,
         callbacks: Sequence[Callable[[Study, FrozenTrial], Any]] | None = None,
         *,
         executor: str | Mapping[str, Any] | Executor | None = None,
@@ -446,6 +446,8 @@ class Study:
         max_trial_hours: float | None = None,
         patience: int | None = None,
         lost_trials: str = "requeue",
+        gpus: Sequence[int | str] | str | None = None,
+        gpus_per_trial: int | None = None,
     ) -> None:
         """Run trials until a stop condition holds.
 
@@ -457,7 +459,7 @@ class Study:
           every worker's (this is how ``tansaku run`` resumes to exactly ``n_trials``).
         * ``timeout``: seconds of wall time for starting new trials; ``trial_timeout``: per trial.
         * ``n_workers`` trials run at once on ``executor`` (default: inline for one worker, else
-          local processes).  Callbacks get ``(study, finished_trial)`` and may call ``study.stop()``.
+          local processes; default 1, or with ``gpus`` one per GPU slot).  Callbacks get ``(study, finished_trial)`` and may call ``study.stop()``.
         * ``max_trial_hours``: stop starting trials once the study's trials (finished plus running)
           have used this many hours in total; ``patience``: stop after that many finished trials in
           a row did not improve the best value.  Both count the whole study.
@@ -472,6 +474,9 @@ class Study:
           host) or silent for ``stale_after`` seconds (None: never) is re-queued
           (``lost_trials="requeue"``, the default; a trial lost twice fails) or failed
           (``lost_trials="fail"``).
+        * ``gpus``: device ids (``[0, 1, 2, 3]``) or ``"auto"``, with ``gpus_per_trial`` each (default
+          1): every running trial gets its own set in ``CUDA_VISIBLE_DEVICES``/``TANSAKU_GPU_IDS``
+          and ``trial.gpu_ids``, never another running trial's (``executors/_gpus.py``).
         """
         from tansaku.study._optimize import Coordinator
         from tansaku.study._setup import Setup
@@ -497,6 +502,8 @@ class Study:
             max_trial_hours=max_trial_hours,
             patience=patience,
             lost_trials=lost_trials,
+            gpus=gpus,
+            gpus_per_trial=gpus_per_trial,
         )
         target = run.total_trials
         if target is None and run.n_trials is not None:
