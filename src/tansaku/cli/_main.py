@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from tansaku import __version__
 from tansaku._errors import ConfigError, StudyNotFoundError, TansakuError
+from tansaku._options import describe, yaml_options
 from tansaku._progress import format_params
 from tansaku._records import TrialState
 from tansaku.cli._config import (
@@ -128,24 +129,15 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
             file=sys.stderr,
         )
     else:
-        study.optimize(
-            objective,
-            total_trials=n_trials,
-            timeout=cfg.timeout,
-            n_workers=n_workers,
-            executor=cfg.executor,
-            trial_timeout=cfg.trial_timeout,
-            workdir=cfg.run_dir(study),
-            max_failures=cfg.max_failures,
-            show_progress=not args.quiet,
-            heartbeat_interval=cfg.heartbeat_interval,
-            stale_after=cfg.stale_after,
-            repeats=cfg.repeats,
-            setup=cfg.setup,
-            max_trial_hours=cfg.max_trial_hours,
-            patience=cfg.patience,
-            lost_trials=cfg.lost_trials,
-        )
+        options = {
+            **cfg.run.kwargs(),
+            "n_trials": None,
+            "total_trials": n_trials,  # the config's n_trials counts the whole study
+            "n_workers": n_workers,
+            "workdir": cfg.run_dir(study),
+            "show_progress": not args.quiet,
+        }
+        study.optimize(objective, **options)
     _print_best(study.storage, study.storage.get_study(cfg.name), out)
     error = getattr(study, "run_error", None)
     if error:
@@ -493,6 +485,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     keys = "\n".join(f"  {k:<19}{v}" for k, v in KEYS.items())
+    run_keys = "\n".join(f"  {f.name:<19}{describe(f)}" for f in yaml_options())
     parser = argparse.ArgumentParser(
         prog="tansaku",
         description="Optimise expensive black-box programs.",
@@ -521,6 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="join a (shared) study and run its trials until it is done",
         description="Join a study in a shared storage and run trials until it has n_trials. "
         "Start as many as you like, on any host that reaches the storage.",
+        epilog=f"run options (config keys; the stored config's are used):\n{run_keys}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_target(p)
     p.add_argument("--n-trials", type=int, help="override n_trials")
