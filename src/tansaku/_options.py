@@ -96,7 +96,9 @@ class RunOptions:
         None, "inline | local | dask | slurm | sge | pbs, or {name: ..., options...}"
     )
     total_trials: int | None = option(
-        None, "stop when the study has this many finished trials, all workers'", count(),
+        None,
+        "stop when the study has this many finished trials, all workers'",
+        count(),
         yaml=False,
     )
     trial_timeout: float | None = option(

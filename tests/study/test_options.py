@@ -22,7 +22,9 @@ YAML = [f.name for f in _options.yaml_options()]
 
 def test_optimize_keywords_are_the_declared_options_with_their_defaults() -> None:
     sig = inspect.signature(tk.Study.optimize)
-    params = {n: p for n, p in sig.parameters.items() if n not in ("self", "objective", "callbacks")}
+    params = {
+        n: p for n, p in sig.parameters.items() if n not in ("self", "objective", "callbacks")
+    }
     assert set(params) == set(FIELDS)
     for name, p in params.items():
         assert p.default == FIELDS[name].default, name
@@ -42,8 +44,15 @@ def test_a_config_without_run_options_gets_the_declared_defaults(tmp_path: Path)
 def test_null_means_none_only_where_none_means_something(tmp_path: Path) -> None:
     base = {"space": {"x": {"type": "float", "low": 0, "high": 1}}, "objective": "m:f"}
     cfg = parse_config(
-        {**base, "n_trials": 3, "max_failures": None, "stale_after": None, "n_workers": None,
-         "heartbeat_interval": None, "repeats": None},
+        {
+            **base,
+            "n_trials": 3,
+            "max_failures": None,
+            "stale_after": None,
+            "n_workers": None,
+            "heartbeat_interval": None,
+            "repeats": None,
+        },
         base_dir=tmp_path,
     )
     assert cfg.max_failures is None and cfg.stale_after is None  # never stop / never re-queue
@@ -52,9 +61,18 @@ def test_null_means_none_only_where_none_means_something(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("n_trials", 0), ("n_workers", 2.5), ("max_failures", -1), ("stale_after", "2m"),
-     ("heartbeat_interval", float("nan")), ("repeats", True), ("patience", 0),
-     ("max_trial_hours", -1), ("lost_trials", "retry"), ("trial_timeout", 10**400)],
+    [
+        ("n_trials", 0),
+        ("n_workers", 2.5),
+        ("max_failures", -1),
+        ("stale_after", "2m"),
+        ("heartbeat_interval", float("nan")),
+        ("repeats", True),
+        ("patience", 0),
+        ("max_trial_hours", -1),
+        ("lost_trials", "retry"),
+        ("trial_timeout", 10**400),
+    ],
 )
 def test_config_and_api_refuse_a_bad_option_with_the_same_message(
     tmp_path: Path, name: str, value: object
@@ -88,8 +106,10 @@ def test_readme_config_table_names_every_key_and_states_each_default() -> None:
     for name in YAML:
         default = _options.default_text(name)
         if default is not None:
-            assert re.search(rf"default `?{re.escape(default)}`?\b|`{re.escape(default)}` \(default\)",
-                             rows[name]), (name, rows[name])
+            assert re.search(
+                rf"default `?{re.escape(default)}`?\b|`{re.escape(default)}` \(default\)",
+                rows[name],
+            ), (name, rows[name])
 
 
 @pytest.mark.parametrize("command", ["run", "worker"])
