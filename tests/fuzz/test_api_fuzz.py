@@ -263,6 +263,10 @@ def test_create_study_options_with_anything(name, direction, seed, sampler, prun
             "workdir",
             "callbacks",
             "executor",
+            "repeats",
+            "max_trial_hours",
+            "patience",
+            "lost_trials",
         ]
     ),
     anything,
@@ -272,22 +276,16 @@ def test_optimize_options_with_anything(option, value):
     from tansaku.study._optimize import Coordinator
 
     study = tk.create_study({"x": tk.Float(0, 1)})
-    kwargs = dict(
-        n_trials=1,
-        timeout=None,
-        n_workers=1,
-        callbacks=[],
-        executor=None,
-        total_trials=None,
-        trial_timeout=None,
-        workdir=None,
-        max_failures=10,
-        show_progress=False,
-        heartbeat_interval=10.0,
-        stale_after=120.0,
-    )
+    from tansaku._options import RunOptions
+
+    kwargs: dict[str, object] = {"n_trials": 1, "callbacks": []}
     kwargs[option] = value
-    c = _only_config_error(Coordinator, study, lambda t: 0.0, **kwargs)
+
+    def build() -> Coordinator:
+        callbacks = kwargs.pop("callbacks")
+        return Coordinator(study, lambda t: 0.0, RunOptions(**kwargs), callbacks=callbacks)
+
+    c = _only_config_error(build)
     if c is not None:
         c.executor.shutdown(cancel=True)
 

@@ -89,10 +89,10 @@ def test_max_trial_hours_counts_running_trials() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"patience": 0}, "^patience: must be a positive integer"),
-        ({"patience": 2.5}, "^patience: must be a positive integer"),
-        ({"max_trial_hours": -1}, "^max_trial_hours: must be a positive number"),
-        ({"max_trial_hours": float("inf")}, "^max_trial_hours: must be a positive number"),
+        ({"patience": 0}, "^patience: must be an integer >= 1"),
+        ({"patience": 2.5}, "^patience: must be an integer >= 1"),
+        ({"max_trial_hours": -1}, "^max_trial_hours: must be a number > 0"),
+        ({"max_trial_hours": float("inf")}, "^max_trial_hours: must be a number > 0"),
     ],
 )
 def test_budget_options_are_validated(kwargs: dict[str, object], message: str) -> None:

@@ -151,7 +151,7 @@ def test_point_stats_edge_cases() -> None:
 
 def test_repeats_must_be_a_positive_integer() -> None:
     study = tk.create_study({"x": tk.Float(-1, 1)})
-    with pytest.raises(tk.ConfigError, match=r"^repeats: must be a positive integer"):
+    with pytest.raises(tk.ConfigError, match=r"^repeats: must be an integer > 0"):
         study.optimize(noisy, n_trials=1, repeats=0)
 
 

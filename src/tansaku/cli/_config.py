@@ -8,14 +8,16 @@ this module, so ``tansaku status``/``best``/``export`` start fast (they only :fu
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tansaku import _options as run_options
+from tansaku._check import MAX_COUNT, MAX_SECONDS, check_number, check_path
 from tansaku._errors import ConfigError
-from tansaku._space import Space, _describe
+from tansaku._options import RunOptions
+from tansaku._space import Space
 
 if TYPE_CHECKING:
     from tansaku.objectives._command import Command
@@ -24,52 +26,35 @@ if TYPE_CHECKING:
 
 __all__ = ["KEYS", "StudyConfig", "check_option", "load_config", "locate", "parse_config"]
 
-#: every top-level key, with a one-line meaning (shown by `tansaku run --help`)
-KEYS: dict[str, str] = {
+#: the config keys that are not run options (those are declared in ``tansaku.study._options``)
+_STUDY_KEYS: dict[str, str] = {
     "name": "study name (default: the config file's name)",
     "storage": "sqlite:///file.db, journal:///file.journal or postgresql://user:pass@host/db (default: sqlite:///<name>.db next to the config)",
     "direction": "minimize (default) or maximize",
     "sampler": "sampler name (default auto), or {name: ..., seed: ..., options...}",
     "pruner": "none, median, asha, hyperband, or {name: ..., options...}",
     "seed": "study seed, used by samplers that have none of their own",
-    "n_trials": "finished (complete or pruned) trials the study should end with",
-    "n_workers": "trials run at once (default 1; with gpus: one per GPU slot)",
-    "gpus": "device ids each running trial gets its own of ([0, 1, 2, 3]), or auto (CUDA_VISIBLE_DEVICES / nvidia-smi -L)",
-    "gpus_per_trial": "devices per trial with gpus (default 1), in CUDA_VISIBLE_DEVICES and TANSAKU_GPU_IDS",
-    "executor": "inline | local | dask | slurm | sge | pbs, or {name: ..., options...}",
-    "timeout": "seconds of wall time after which no new trial starts",
-    "trial_timeout": "seconds after which a running trial is killed and recorded as failed",
-    "max_failures": "stop after this many failed trials in a row (default 10)",
+}
+_OBJECTIVE_KEYS: dict[str, str] = {
     "space": "the search space: name: {type: float|int|categorical, ...}",
     "command": "argv list of the program to run, with {param} fields",
     "objective": "instead of command: a Python function, 'file.py:function' or 'module:function'",
     "result": "where the value comes from: last_number (default), {regex: ...}, {json: FILE, key: KEY}",
     "env": "extra environment variables for the command",
     "cwd": "where the command runs: trial (its own directory, default), config, or a path",
-    "workdir": "root of the per-trial directories (default: runs/<study dir> next to the config)",
     "kill_grace": "seconds between SIGTERM and SIGKILL when a trial is stopped (default 1)",
     "enqueue": "list of parameter sets to evaluate first, when the study is created",
-    "heartbeat_interval": "seconds between a worker's heartbeats (default 10)",
-    "stale_after": "seconds without heartbeat after which a running trial is re-queued (default 120)",
-    # pruning, warm start, noise and budgets (docs/pruning.md)
-    "setup": "command run once per study before any trial (argv list, or {command, timeout, dir}); trials get {setup_dir}",
-    "repeats": "evaluate each point this many times with different {seed}; its value is the mean",
-    "max_trial_hours": "no new trial starts once the study's trials have used this many hours in total",
-    "patience": "stop after this many finished trials in a row without improving the best value",
-    "lost_trials": "requeue (default) or fail: what happens to a trial whose worker died or went silent",
+}
+#: every top-level key, with a one-line meaning (shown by `tansaku run --help`)
+KEYS: dict[str, str] = {
+    **_STUDY_KEYS,
+    **{f.name: run_options.describe(f) for f in run_options.yaml_options()},
+    **_OBJECTIVE_KEYS,
 }
 
 
 def _fail(field: str, message: str) -> ConfigError:
     return ConfigError(message, field=field)
-
-
-#: the largest count (n_trials, n_workers, ...) a config may give: trial numbers and counts are
-#: PostgreSQL ``integer`` columns
-MAX_COUNT = 2**31 - 1
-#: the longest duration in seconds (timeout, stale_after, ...): about 31 years, well inside what
-#: ``time.sleep``/``threading`` accept (``threading.TIMEOUT_MAX``)
-MAX_SECONDS = 1e9
 
 
 def _number(
@@ -81,32 +66,13 @@ def _number(
     strict: bool = True,
     maximum: float | None = None,
 ) -> Any:
-    """``data[key]`` checked to be a number (``integer``: an int) above ``minimum`` (``strict``:
-    not equal to it) and at most ``maximum`` (default :data:`MAX_COUNT` for integers,
-    :data:`MAX_SECONDS` otherwise); None when absent. Never raises anything but ConfigError."""
-    value = data.get(key)
-    if value is None:
-        return None
+    """``data[key]`` checked by :func:`tansaku._check.check_number` (bounded by
+    :data:`MAX_COUNT` for integers, :data:`MAX_SECONDS` otherwise, unless ``maximum``); None
+    when absent."""
     top = maximum if maximum is not None else (MAX_COUNT if integer else MAX_SECONDS)
-    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if (
-        isinstance(value, bool)
-        or not ok
-        or (isinstance(value, float) and not math.isfinite(value))
-        or value < minimum
-        or (strict and value == minimum)
-        or value > top
-    ):
-        bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
-        got = _describe(value) if isinstance(value, (int, float)) else type(value).__name__
-        if isinstance(value, int) and value.bit_length() > 200:  # its repr may not even exist
-            got = f"an integer of about {int(value.bit_length() * 0.30103)} digits"
-        raise _fail(
-            key,
-            f"must be {'an integer' if integer else 'a number'} {bound} and <= "
-            f"{int(top) if integer else format(top, 'g')}, got {got}",
-        )
-    return value
+    return check_number(
+        data.get(key), key, integer=integer, low=minimum, low_open=strict, high=top, none_ok=True
+    )
 
 
 def check_option(
@@ -136,30 +102,22 @@ class StudyConfig:
     space: Space
     sampler: Any
     base_dir: Path
+    #: the run options (``tansaku._options``); ``workdir`` as given (None: the layout's default,
+    #: see :meth:`run_dir`), ``setup`` parsed.  Each is also an attribute: ``cfg.n_workers``.
+    run: RunOptions
     raw: Mapping[str, Any] = field(repr=False)
     pruner: Any = None
     seed: int | None = None
-    n_trials: int | None = None
-    n_workers: int = 1
-    executor: Any = None
-    timeout: float | None = None
-    trial_timeout: float | None = None
-    max_failures: int | None = 10
     command: Command | None = None
     objective_ref: str | None = None
-    workdir: Path | None = None  # as given; None: the layout's default (run_dir)
     enqueue: tuple[Mapping[str, Any], ...] = ()
-    heartbeat_interval: float = 10.0
-    stale_after: float | None = 120.0
-    setup: Setup | None = None
-    repeats: int = 1
-    max_trial_hours: float | None = None
-    patience: int | None = None
-    lost_trials: str = "requeue"
-    gpus: Any = None  # as given (a list, or "auto"); checked by executors._gpus.plan_gpus
-    gpus_per_trial: int | None = None
-    #: n_workers was in the config (else, with gpus, the run takes one per GPU slot)
-    n_workers_given: bool = True
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached when normal lookup fails: the run options read as attributes
+        run = self.__dict__.get("run")
+        if run is not None and name in RunOptions.__dataclass_fields__:
+            return getattr(run, name)
+        raise AttributeError(name)
 
     def objective(self) -> Any:
         """The callable to optimise: the Command, or the imported Python function."""
@@ -214,15 +172,6 @@ def _read_yaml(p: Path) -> Any:
     return load_yaml(text, source=p.name)
 
 
-def _check_path(value: Any, key: str) -> str:
-    """A path given in the config: a non-empty string without NUL bytes (the OS refuses those)."""
-    if not isinstance(value, str) or not value:
-        raise _fail(key, f"must be a path, got {_describe(value)}")
-    if "\0" in value:
-        raise _fail(key, "a path cannot contain a NUL byte")
-    return value
-
-
 def _name_and_storage(
     data: Mapping[str, Any], base_dir: Path, default_name: str
 ) -> tuple[str, str]:
@@ -249,7 +198,6 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     from tansaku.pruners import make_pruner
     from tansaku.samplers._registry import DEFAULT as DEFAULT_SAMPLER
     from tansaku.samplers._registry import make_sampler
-    from tansaku.study._budget import check_budget_options
     from tansaku.study._study import _check_seed
 
     if not isinstance(data, Mapping):
@@ -279,13 +227,14 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     make_pruner(pruner)
     seed = _check_seed(data.get("seed"))
 
-    n_trials = _number(data, "n_trials", integer=True)
-    workers_given = _number(data, "n_workers", integer=True)
+    options = run_options.from_mapping(
+        {k: v for k, v in data.items() if k not in ("executor", "workdir", "setup")}
+    )
+    workers_given = options["n_workers"]  # None: 1, or one per GPU slot with gpus
     n_workers = workers_given or 1
-    timeout = _number(data, "timeout")
     if (
-        n_trials is None
-        and timeout is None
+        options["n_trials"] is None
+        and options["timeout"] is None
         and not (
             sampler_spec == "grid"
             or (isinstance(sampler_spec, Mapping) and sampler_spec.get("name") == "grid")
@@ -298,9 +247,8 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     executor = data.get("executor")
     if executor is not None:
         make_executor(executor, n_workers=n_workers).shutdown(cancel=True)  # validates the options
-    gpus, gpus_per_trial = data.get("gpus"), data.get("gpus_per_trial")
-    if gpus is not None or gpus_per_trial is not None:
-        n_workers = check_gpu_options(gpus, gpus_per_trial, workers_given, executor)
+    if options["gpus"] is not None or options["gpus_per_trial"] is not None:
+        check_gpu_options(options["gpus"], options["gpus_per_trial"], workers_given, executor)
 
     has_cmd, has_obj = "command" in data, "objective" in data
     if has_cmd == has_obj:
@@ -333,7 +281,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
             raise _fail("objective", "must be 'file.py:function' or 'module:function'")
     workdir = data.get("workdir")
     if workdir is not None and workdir != "":  # empty: the default
-        _check_path(workdir, "workdir")
+        check_path(workdir, "workdir")
     wd = (base_dir / workdir) if workdir else None  # None: the study's dir under runs/
     enqueue = data.get("enqueue") or []
     if not isinstance(enqueue, list):
@@ -348,23 +296,14 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
                 + (f".{e.field.split('.', 1)[1]}" if e.field and "." in e.field else ""),
                 e.reason,
             ) from None
-    max_failures = (
-        _number(data, "max_failures", integer=True)
-        if data.get("max_failures") is not None
-        else (None if "max_failures" in data else 10)
+    run = RunOptions(
+        **{
+            **options,
+            "executor": executor,
+            "workdir": wd,
+            "setup": _parse_setup(data, base_dir),
+        }
     )
-    stale_after = (
-        _number(data, "stale_after")
-        if data.get("stale_after") is not None
-        else (None if "stale_after" in data else 120.0)
-    )
-    repeats = _number(data, "repeats", integer=True) or 1
-    max_trial_hours = _number(data, "max_trial_hours")
-    patience = _number(data, "patience", integer=True, minimum=1, strict=False)
-    check_budget_options(max_trial_hours, patience)
-    lost_trials = data.get("lost_trials", "requeue")
-    if lost_trials not in ("requeue", "fail"):
-        raise _fail("lost_trials", f"must be requeue or fail, got {lost_trials!r}")
     return StudyConfig(
         name=name,
         storage=storage,
@@ -373,28 +312,12 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
         sampler=sampler_spec,
         base_dir=base_dir,
         raw=dict(data),
+        run=run,
         pruner=pruner,
         seed=seed,
-        n_trials=n_trials,
-        n_workers=n_workers,
-        executor=executor,
-        timeout=timeout,
-        trial_timeout=_number(data, "trial_timeout"),
-        max_failures=max_failures,
         command=command,
         objective_ref=objective_ref,
-        workdir=wd,
         enqueue=tuple(checked),
-        heartbeat_interval=_number(data, "heartbeat_interval") or 10.0,
-        stale_after=stale_after,
-        setup=_parse_setup(data, base_dir),
-        repeats=repeats,
-        max_trial_hours=max_trial_hours,
-        patience=patience,
-        lost_trials=lost_trials,
-        gpus=gpus,
-        gpus_per_trial=gpus_per_trial,
-        n_workers_given=workers_given is not None,
     )
 
 
@@ -473,7 +396,7 @@ def _parse_setup(data: Mapping[str, Any], base_dir: Path) -> Setup | None:
         raise _fail("setup.timeout", e.reason) from None
     d = spec.get("dir")
     if d is not None:
-        _check_path(d, "setup.dir")
+        check_path(d, "setup.dir")
     return Setup(command, dir=None if d is None else base_dir / d, timeout=timeout)
 
 

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from tansaku import __version__
 from tansaku._errors import ConfigError, StudyNotFoundError, TansakuError
+from tansaku._options import describe, yaml_options
 from tansaku._progress import format_params
 from tansaku._records import TrialState
 from tansaku.cli._config import (
@@ -85,7 +86,8 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
     # and does not overwrite a stored config that other hosts' workers rebuild their objective from
     n_trials = check_option(args.n_trials, "--n-trials")
     n_trials = n_trials if n_trials is not None else cfg.n_trials
-    n_workers = check_option(args.n_workers, "--n-workers") or cfg.n_workers
+    given = check_option(args.n_workers, "--n-workers") or cfg.n_workers  # None: not given
+    n_workers = given or 1
     gpus, gpus_per_trial = cfg.gpus, cfg.gpus_per_trial
     if getattr(args, "gpus", None) is not None:  # this host's devices (tansaku worker --gpus)
         gpus = args.gpus
@@ -94,9 +96,8 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
     if gpus is not None or gpus_per_trial is not None:
         from tansaku.cli._config import check_gpu_options
 
-        given = args.n_workers or (cfg.n_workers if cfg.n_workers_given else None)
         n_workers = check_gpu_options(gpus, gpus_per_trial, given, cfg.executor)
-    if cfg.executor is not None and n_workers != cfg.n_workers:
+    if cfg.executor is not None and n_workers != (cfg.n_workers or 1):
         from tansaku.executors._registry import make_executor
 
         make_executor(cfg.executor, n_workers=n_workers).shutdown(cancel=True)
@@ -138,26 +139,17 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
             file=sys.stderr,
         )
     else:
-        study.optimize(
-            objective,
-            total_trials=n_trials,
-            timeout=cfg.timeout,
-            n_workers=n_workers,
-            executor=cfg.executor,
-            trial_timeout=cfg.trial_timeout,
-            workdir=cfg.run_dir(study),
-            max_failures=cfg.max_failures,
-            show_progress=not args.quiet,
-            heartbeat_interval=cfg.heartbeat_interval,
-            stale_after=cfg.stale_after,
-            repeats=cfg.repeats,
-            setup=cfg.setup,
-            max_trial_hours=cfg.max_trial_hours,
-            patience=cfg.patience,
-            lost_trials=cfg.lost_trials,
-            gpus=gpus,
-            gpus_per_trial=gpus_per_trial,
-        )
+        options = {
+            **cfg.run.kwargs(),
+            "n_trials": None,
+            "total_trials": n_trials,  # the config's n_trials counts the whole study
+            "n_workers": n_workers,
+            "gpus": gpus,
+            "gpus_per_trial": gpus_per_trial,
+            "workdir": cfg.run_dir(study),
+            "show_progress": not args.quiet,
+        }
+        study.optimize(objective, **options)
     _print_best(study.storage, study.storage.get_study(cfg.name), out)
     error = getattr(study, "run_error", None)
     if error:
@@ -505,6 +497,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     keys = "\n".join(f"  {k:<19}{v}" for k, v in KEYS.items())
+    run_keys = "\n".join(f"  {f.name:<19}{describe(f)}" for f in yaml_options())
     parser = argparse.ArgumentParser(
         prog="tansaku",
         description="Optimise expensive black-box programs.",
@@ -535,6 +528,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="join a (shared) study and run its trials until it is done",
         description="Join a study in a shared storage and run trials until it has n_trials. "
         "Start as many as you like, on any host that reaches the storage.",
+        epilog=f"run options (config keys; the stored config's are used):\n{run_keys}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_target(p)
     p.add_argument("--n-trials", type=int, help="override n_trials")

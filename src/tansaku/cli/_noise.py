@@ -63,7 +63,7 @@ def cmd_reevaluate(args: argparse.Namespace) -> int:
     check_option(args.n_workers, "--n-workers")
     cfg = _config(args)
     study = _study(cfg)
-    n_workers = args.n_workers if args.n_workers is not None else cfg.n_workers
+    n_workers = args.n_workers if args.n_workers is not None else (cfg.n_workers or 1)
     ranked = reevaluate(
         study,
         cfg.objective(),

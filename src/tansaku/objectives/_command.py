@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import math
 import os
 import re
 import select
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tansaku import _layout, _reaper
+from tansaku._check import check_number
 from tansaku._errors import ConfigError, TrialPruned
 from tansaku._records import TrialState
 from tansaku._trial import Trial
@@ -321,17 +321,7 @@ def _path(value: Any, field: str) -> str | Path:
 
 
 def _number(value: Any, field: str, *, integer: bool = False) -> float:
-    kinds = (int,) if integer else (int, float)
-    ok = isinstance(value, kinds) and not isinstance(value, bool)
-    try:
-        number = float(value) if ok else math.nan
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number) or number < 0:
-        kind = "an integer" if integer else "a number of seconds"
-        got = f"{value!r:.40}" if isinstance(value, (int, float)) else type(value).__name__
-        raise ConfigError(f"must be {kind} >= 0, got {got}", field=field)
-    return number
+    return float(check_number(value, field, integer=integer, low=0.0, low_open=False))
 
 
 class CommandRun:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from tansaku._errors import ConfigError
+from tansaku._check import check_number
 from tansaku._records import FrozenTrial
 
 if TYPE_CHECKING:
@@ -24,9 +24,8 @@ __all__ = ["FinishedFeed", "SortedValues", "check_int", "first_at_or_after", "si
 
 
 def check_int(name: str, value: Any, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"must be an integer >= {minimum}, got {value!r}", field=name)
-    return value
+    """An integer option ``>= minimum`` (the rule of :func:`tansaku._check.check_number`)."""
+    return int(check_number(value, name, integer=True, low=minimum, low_open=False))
 
 
 def signed_curve(trial: FrozenTrial, sign: float) -> dict[int, float]:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from tansaku._check import check_number
 from tansaku._errors import ConfigError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.samplers._base import Proposal, Sampler
@@ -30,22 +31,14 @@ class _Core(Protocol):
 
 
 def check_int(name: str, value: Any, *, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(f"must be an integer, got {value!r}", field=name)
-    v = int(value)
-    if v < low or (high is not None and v > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ConfigError(f"must be {bound}, got {v}", field=name)
-    return v
+    """An integer option in ``[low, high]`` (see :func:`tansaku._check.check_number`)."""
+    top = math.inf if high is None else high
+    return int(check_number(value, name, integer=True, low=low, low_open=False, high=top))
 
 
 def check_real(name: str, value: Any, *, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"must be a number, got {value!r}", field=name)
-    v = float(value)
-    if not (math.isfinite(v) and low <= v <= high):
-        raise ConfigError(f"must be in [{low:g}, {high:g}], got {v!r}", field=name)
-    return v
+    """A number option in ``[low, high]`` (see :func:`tansaku._check.check_number`)."""
+    return float(check_number(value, name, low=low, low_open=False, high=high))
 
 
 class ModelBasedSampler(Sampler):

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from tansaku._check import check_number
 from tansaku._errors import ConfigError, TansakuError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Int, Space
@@ -46,14 +47,7 @@ def _int_option(name: str, value: Any, low: int, *, allow_none: bool = False) ->
 
 
 def _float_option(name: str, value: Any, low: float, high: float, *, open_low: bool = False) -> float:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if ok:
-        v = float(value)
-        ok = math.isfinite(v) and (v > low if open_low else v >= low) and v <= high
-    if not ok:
-        bracket = "(" if open_low else "["
-        raise ConfigError(f"must be a number in {bracket}{low:g}, {high:g}], got {value!r}", field=name)
-    return float(value)
+    return float(check_number(value, name, low=low, low_open=open_low, high=high))
 
 
 def _bool_option(name: str, value: Any) -> bool:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from tansaku._check import check_number as _check_number
 from tansaku._errors import ConfigError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.algorithms._trajectory import Speculation, TrajectoryCore, point_key
@@ -49,17 +50,11 @@ def check_number(
     field: str, value: Any, *, low: float, high: float = math.inf, integer: bool = False,
     low_open: bool = False, none_ok: bool = False,
 ) -> Any:
-    if value is None and none_ok:
-        return None
-    ok_type = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
-    if isinstance(value, bool) or not ok_type or not math.isfinite(float(value)):
-        kind = "an integer" if integer else "a number"
-        raise ConfigError(f"must be {kind}, got {value!r}", field=field)
-    if (value <= low if low_open else value < low) or value > high:
-        lo = f"> {low:g}" if low_open else f">= {low:g}"
-        hi = "" if high == math.inf else f" and <= {high:g}"
-        raise ConfigError(f"must be {lo}{hi}, got {value!r}", field=field)
-    return int(value) if integer else float(value)
+    """A sampler option checked by :func:`tansaku._check.check_number`, as a Python int/float."""
+    v = _check_number(
+        value, field, integer=integer, low=low, low_open=low_open, high=high, none_ok=none_ok
+    )
+    return None if v is None else (int(v) if integer else float(v))
 
 
 def check_bool(field: str, value: Any) -> bool:

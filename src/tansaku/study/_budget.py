@@ -11,27 +11,10 @@ import math
 import time
 from collections.abc import Iterable
 
-from tansaku._errors import ConfigError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.storage._base import BaseStorage
 
-__all__ = ["Budget", "check_budget_options"]
-
-
-def check_budget_options(max_trial_hours: object, patience: object) -> None:
-    if max_trial_hours is not None and (
-        isinstance(max_trial_hours, bool)
-        or not isinstance(max_trial_hours, (int, float))
-        or not math.isfinite(max_trial_hours)
-        or max_trial_hours <= 0
-    ):
-        raise ConfigError(
-            f"must be a positive number of hours, got {max_trial_hours!r}", field="max_trial_hours"
-        )
-    if patience is not None and (
-        isinstance(patience, bool) or not isinstance(patience, int) or patience < 1
-    ):
-        raise ConfigError(f"must be a positive integer, got {patience!r}", field="patience")
+__all__ = ["Budget"]
 
 
 class Budget:
@@ -53,7 +36,6 @@ class Budget:
         max_trial_hours: float | None = None,
         patience: int | None = None,
     ) -> None:
-        check_budget_options(max_trial_hours, patience)
         self.storage = storage
         self.study_id = study_id
         self.sign = -1.0 if direction == "maximize" else 1.0

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from tansaku import _layout
 from tansaku._errors import ConfigError, DiskFullError, StorageError
+from tansaku._options import RunOptions
 from tansaku._progress import Progress
 from tansaku._reaper import kill_leftovers
 from tansaku._records import FrozenTrial, TrialState
@@ -37,26 +37,10 @@ from tansaku.study._budget import Budget
 from tansaku.study._journal import ResultJournal
 from tansaku.study._liveness import Heartbeat, is_manual, known_dead, pid_alive
 from tansaku.study._repeats import trial_seed
-from tansaku.study._setup import Setup, ensure_setup, recorded_setup_dir
+from tansaku.study._setup import ensure_setup, recorded_setup_dir
 from tansaku.study._study import EXHAUSTED, Study, new_worker_id
 
 __all__ = ["Coordinator", "pid_alive"]
-
-
-def _positive(name: str, value: Any, *, integer: bool = False, allow_none: bool = True) -> Any:
-    if value is None and allow_none:
-        return None
-    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if (
-        isinstance(value, bool)
-        or not ok
-        or value <= 0
-        or (isinstance(value, float) and not math.isfinite(value))
-    ):
-        kind = "a positive integer" if integer else "a positive number"
-        got = f"{value!r:.40}" if isinstance(value, (int, float)) else type(value).__name__
-        raise ConfigError(f"must be {kind}, got {got}", field=name)
-    return value
 
 
 
@@ -97,26 +81,9 @@ class Coordinator:
         self,
         study: Study,
         objective: Any,
+        options: RunOptions,
         *,
-        n_trials: int | None,
-        timeout: float | None,
-        n_workers: int,
         callbacks: Sequence[Callable[[Study, FrozenTrial], Any]],
-        executor: str | Mapping[str, Any] | Executor | None,
-        total_trials: int | None,
-        trial_timeout: float | None,
-        workdir: str | Path | None,
-        max_failures: int | None,
-        show_progress: bool,
-        heartbeat_interval: float,
-        stale_after: float | None,
-        repeats: int = 1,
-        setup: Setup | None = None,
-        max_trial_hours: float | None = None,
-        patience: int | None = None,
-        lost_trials: str = "requeue",
-        gpus: Any = None,
-        gpus_per_trial: int | None = None,
     ) -> None:
         if not callable(objective):
             raise ConfigError(
@@ -125,22 +92,24 @@ class Coordinator:
             )
         self.study = study
         self.objective = objective
-        self.n_trials = _positive("n_trials", n_trials, integer=True)
-        self.total_trials = _positive("total_trials", total_trials, integer=True)
-        self.timeout = _positive("timeout", timeout)
-        workers_given = _positive("n_workers", n_workers, integer=True)
+        #: the checked run options (``tansaku._options``); read, never changed
+        self.options = options
+        self.n_trials = options.n_trials
+        self.total_trials = options.total_trials
+        self.timeout = options.timeout
+        workers_given = options.n_workers  # None: 1, or one per GPU slot with gpus
         self.n_workers = workers_given or 1
-        self.trial_timeout = _positive("trial_timeout", trial_timeout)
-        self.max_failures = _positive("max_failures", max_failures, integer=True)
-        self.repeats = _positive("repeats", repeats, integer=True, allow_none=False)
+        self.trial_timeout = options.trial_timeout
+        self.max_failures = options.max_failures
+        self.repeats = options.repeats
         self.budget = Budget(
             study.storage,
             study.study_id,
             study.direction,
-            max_trial_hours=max_trial_hours,
-            patience=patience,
+            max_trial_hours=options.max_trial_hours,
+            patience=options.patience,
         )
-        self.setup = setup
+        self.setup = options.setup
         self.setup_dir: Path | None = None
         self.base_seed = study.system_attrs.get("seed")
         self.evals: dict[int, list[dict[str, Any]]] = {}  # repeats > 1: evaluations so far
@@ -149,15 +118,13 @@ class Coordinator:
         if not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks):
             raise ConfigError("must be a list of functions (study, trial)", field="callbacks")
         self.callbacks = list(callbacks)
-        self.heartbeat_interval = float(
-            _positive("heartbeat_interval", heartbeat_interval, allow_none=False)
-        )
-        self.stale_after = _positive("stale_after", stale_after)
-        if workdir is not None and not isinstance(workdir, (str, os.PathLike)):
-            raise ConfigError(f"must be a path, got {type(workdir).__name__}", field="workdir")
-        if not isinstance(lost_trials, str) or lost_trials not in ("requeue", "fail"):
-            raise ConfigError("must be requeue or fail", field="lost_trials")
-        self.requeue_lost = lost_trials == "requeue"
+        self.heartbeat_interval = float(options.heartbeat_interval)
+        self.stale_after = options.stale_after
+        self.requeue_lost = options.lost_trials == "requeue"
+        executor = options.executor
+        workdir = options.workdir
+        show_progress = options.show_progress
+        gpus, gpus_per_trial = options.gpus, options.gpus_per_trial
         self.is_command = isinstance(objective, Command)
         if self.is_command:
             objective.check_fields(list(study.space.names))

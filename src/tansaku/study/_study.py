@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from tansaku._blas import blas_limit
+from tansaku._check import check_number
 from tansaku._errors import ConfigError, DuplicatedStudyError, StudyNotFoundError, TansakuError
 from tansaku._names import check_name
+from tansaku._options import DEFAULTS, RunOptions
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space, as_space, space_changes
 from tansaku._trial import Trial
@@ -89,7 +91,7 @@ class Study:
         self.resume_notice: str | None = None
         self._manual_worker = new_worker_id(MANUAL)
         #: seconds between the heartbeats this process sends for its ask() trials (see ``ask``)
-        self.heartbeat_interval = 10.0
+        self.heartbeat_interval: float = DEFAULTS.heartbeat_interval
         self._asked: Heartbeat | None = None
         self._asked_ids: set[int] = set()  # trials this object's ask() started
         sampler.bind(
@@ -303,9 +305,7 @@ class Study:
         ``tell`` (here, or ``tell(number)`` from any process) and ``tansaku trial fail N``
         finish it meanwhile."""
         if lease is not None:
-            from tansaku.study._optimize import _positive
-
-            lease = float(_positive("lease", lease))
+            lease = float(check_number(lease, "lease"))
         trial = self._next_trial(self._manual_worker, None)
         if trial is None or trial is EXHAUSTED:
             raise TansakuError(f"sampler {self.sampler.name!r} has nothing more to propose")
@@ -428,26 +428,26 @@ class Study:
     def optimize(
         self,
         objective: Callable[[Trial], Any] | Any,
-        n_trials: int | None = None,
-        timeout: float | None = None,
-        n_workers: int | None = None,
+        n_trials: int | None = DEFAULTS.n_trials,
+        timeout: float | None = DEFAULTS.timeout,
+        n_workers: int | None = DEFAULTS.n_workers,
         callbacks: Sequence[Callable[[Study, FrozenTrial], Any]] | None = None,
         *,
-        executor: str | Mapping[str, Any] | Executor | None = None,
-        total_trials: int | None = None,
-        trial_timeout: float | None = None,
-        workdir: str | Path | None = None,
-        max_failures: int | None = 10,
-        show_progress: bool = False,
-        heartbeat_interval: float = 10.0,
-        stale_after: float | None = 120.0,
-        repeats: int = 1,
-        setup: Any = None,
-        max_trial_hours: float | None = None,
-        patience: int | None = None,
-        lost_trials: str = "requeue",
-        gpus: Sequence[int | str] | str | None = None,
-        gpus_per_trial: int | None = None,
+        executor: str | Mapping[str, Any] | Executor | None = DEFAULTS.executor,
+        total_trials: int | None = DEFAULTS.total_trials,
+        trial_timeout: float | None = DEFAULTS.trial_timeout,
+        workdir: str | Path | None = DEFAULTS.workdir,
+        max_failures: int | None = DEFAULTS.max_failures,
+        show_progress: bool = DEFAULTS.show_progress,
+        heartbeat_interval: float = DEFAULTS.heartbeat_interval,
+        stale_after: float | None = DEFAULTS.stale_after,
+        repeats: int = DEFAULTS.repeats,
+        setup: Any = DEFAULTS.setup,
+        max_trial_hours: float | None = DEFAULTS.max_trial_hours,
+        patience: int | None = DEFAULTS.patience,
+        lost_trials: str = DEFAULTS.lost_trials,
+        gpus: Sequence[int | str] | str | None = DEFAULTS.gpus,
+        gpus_per_trial: int | None = DEFAULTS.gpus_per_trial,
     ) -> None:
         """Run trials until a stop condition holds.
 
@@ -479,16 +479,12 @@ class Study:
           and ``trial.gpu_ids``, never another running trial's (``executors/_gpus.py``).
         """
         from tansaku.study._optimize import Coordinator
-        from tansaku.study._setup import Setup
 
         self._stop = False  # a stop() ends the call it was made in, never a later one
-        run = Coordinator(
-            self,
-            objective,
+        options = RunOptions(  # checks every option (one-line ConfigError naming it)
             n_trials=n_trials,
             timeout=timeout,
             n_workers=n_workers,
-            callbacks=[] if callbacks is None else callbacks,
             executor=executor,
             total_trials=total_trials,
             trial_timeout=trial_timeout,
@@ -498,13 +494,14 @@ class Study:
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after,
             repeats=repeats,
-            setup=None if setup is None else Setup.of(setup),
+            setup=setup,
             max_trial_hours=max_trial_hours,
             patience=patience,
             lost_trials=lost_trials,
             gpus=gpus,
             gpus_per_trial=gpus_per_trial,
         )
+        run = Coordinator(self, objective, options, callbacks=[] if callbacks is None else callbacks)
         target = run.total_trials
         if target is None and run.n_trials is not None:
             target = self.counts().done + run.n_trials
