@@ -227,7 +227,9 @@ def _name_and_storage(
     if storage is None:
         storage = f"sqlite:///{base_dir / (dir_name(name) + '.db')}"
     elif not isinstance(storage, str) or not storage.strip() or not storage.isprintable():
-        raise _fail("storage", "must be a URL string like sqlite:///study.db (printable, one line)")
+        raise _fail(
+            "storage", "must be a URL string like sqlite:///study.db (printable, one line)"
+        )
     else:
         from tansaku.storage._url import with_base_dir
 
