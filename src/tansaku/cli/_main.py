@@ -11,6 +11,7 @@ import argparse
 import csv
 import json
 import math
+import re
 import signal
 import sys
 import threading
@@ -212,6 +213,7 @@ def _print_best(storage: BaseStorage, info: StudyInfo, out: TextIO) -> None:
 
 
 def cmd_best(args: argparse.Namespace) -> int:
+    check_option(getattr(args, "min_evaluations", None), "--min-evaluations")  # even unused
     storage, name, _ = _target(args)
     info = storage.get_study(name)
     if getattr(args, "by", "value") == "mean":
@@ -495,10 +497,46 @@ def cmd_trial(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _text(value: str) -> str:
+    """A text option's value: anything but empty, blank or containing a NUL byte (which no
+    path, URL, name or message can hold)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    if "\0" in value:
+        raise argparse.ArgumentTypeError("must not contain a NUL byte")
+    return value
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """``text`` cut to ``limit`` characters (a 5000-digit value is not echoed whole)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the house's error form: one line ``error: --opt: problem`` and exit 2,
+    instead of the usage block followed by the message."""
+
+    def error(self, message: str) -> Any:
+        message = message.removeprefix("argument ")
+        message = re.sub(r"'([^']{41,})'", lambda m: repr(_short(m.group(1))), message)
+        message = " ".join(message.replace("\0", "\\0").split())
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _check_text_options(parser: argparse.ArgumentParser) -> None:
+    """Give every free-text option of ``parser`` and its subcommands the :func:`_text` check."""
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for sub in a.choices.values():
+                _check_text_options(sub)
+        elif a.option_strings and a.nargs != 0 and a.type is None and a.choices is None:
+            a.type = _text
+
+
 def build_parser() -> argparse.ArgumentParser:
     keys = "\n".join(f"  {k:<19}{v}" for k, v in KEYS.items())
     run_keys = "\n".join(f"  {f.name:<19}{describe(f)}" for f in yaml_options())
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tansaku",
         description="Optimise expensive black-box programs.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -598,6 +636,7 @@ def build_parser() -> argparse.ArgumentParser:
     from tansaku.cli._report import add_commands as add_report_commands
 
     add_report_commands(sub)  # report, dashboard
+    _check_text_options(parser)
     return parser
 
 

@@ -18,7 +18,7 @@ __all__ = ["add_commands", "cmd_dashboard", "cmd_report"]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from tansaku.cli._main import _target
+    from tansaku.cli._main import _short, _target
     from tansaku.report._html import write_report
     from tansaku.report._table import TrialTable
 
@@ -36,6 +36,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ImportError as e:  # matplotlib / scikit-learn missing: say which extra
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # an output directory that cannot be made or written
+        raise ConfigError(
+            f"cannot write {_short(str(args.out))}: {e.strerror or e}", field="-o/--out"
+        ) from None
     n_png = len(list(Path(args.out).glob("*.png")))
     print(f"wrote {page} and {n_png} PNG files ({len(table)} trials)")
     return 0

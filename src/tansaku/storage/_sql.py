@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
+import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -38,6 +40,7 @@ from tansaku._install import install_hint
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space
 from tansaku.storage import _schema as S
+from tansaku.storage._asklock import BoundedWait, Holder, holder_stamp, read_stamp
 from tansaku.storage._base import BaseStorage, ExportRow, StudyCounts, StudyInfo
 from tansaku.storage._sqlutil import (
     Result,
@@ -72,6 +75,10 @@ _TRIAL_COLS = (
 _ASK_LOCK_KEY = 7316053  # first key of the per-study advisory lock (the second is the study id)
 
 
+def _holder_name() -> str:
+    return f"pid {os.getpid()} on {socket.gethostname()}"
+
+
 def _budget(limit: int | None) -> str:
     """The budget condition of a reserving UPDATE.  Omitted rather than ``:limit IS NULL OR ...``:
     PostgreSQL cannot type a parameter that is only compared with NULL."""
@@ -83,7 +90,9 @@ class SQLStorage(BaseStorage):
     ``postgresql://user:pass@host/db``).
 
     ``retry_timeout`` bounds how long a locked or unreachable database is retried before a
-    :class:`~tansaku.StorageError` is raised.
+    :class:`~tansaku.StorageError` is raised.  ``ask_lock_timeout`` bounds how long a worker
+    waits for another worker's ask lock before it proposes without it
+    (:mod:`tansaku.storage._asklock`).
     """
 
     def __init__(
@@ -91,11 +100,13 @@ class SQLStorage(BaseStorage):
         url: str,
         *,
         retry_timeout: float = 120.0,
+        ask_lock_timeout: float = 60.0,
         engine_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         self._raw_url = url
         self.url = redact_url(url)
         self.retry_timeout = float(retry_timeout)
+        self._ask_wait = BoundedWait(ask_lock_timeout)
         if authority(url).count("@") > 1:  # would be split at the wrong '@', leaking the rest
             raise StorageError(
                 f"invalid storage URL {self.url}: write '@' in a user name or password as %40"
@@ -263,47 +274,138 @@ class SQLStorage(BaseStorage):
 
         self._run(init, tx=self._sa_tx)
 
+    @property
+    def ask_lock_timeout(self) -> float:
+        """Seconds a worker waits for another's ask lock before proposing without it."""
+        return self._ask_wait.timeout
+
+    @ask_lock_timeout.setter
+    def ask_lock_timeout(self, seconds: float) -> None:
+        self._ask_wait.timeout = float(seconds)
+
     @contextmanager
     def ask_lock(self, study_id: int) -> Iterator[None]:
         """Across processes: a PostgreSQL advisory lock (released with its transaction, or by the
-        server if this process dies), or for SQLite an exclusive ``flock`` on ``<db>.lock``."""
+        server if this process dies), or for SQLite an exclusive ``flock`` on ``<db>.lock``.
+        Waited for at most :attr:`ask_lock_timeout` seconds, then the trial is proposed without
+        it (see :mod:`tansaku.storage._asklock`; the budget stays exact)."""
         with super().ask_lock(study_id):  # threads of this process queue here first
             if self.dialect == "postgresql":
-                deadline = time.monotonic() + self.retry_timeout
-                while True:
-                    try:
-                        conn = self._engine.connect()
-                        try:
-                            tx = conn.begin()
-                            conn.execute(
-                                text("SELECT pg_advisory_xact_lock(:k, :s)"),
-                                {"k": _ASK_LOCK_KEY, "s": study_id},
-                            )
-                            break
-                        except BaseException:
-                            conn.close()
-                            raise
-                    except (DBAPIError, sqlite3.OperationalError) as e:
-                        if not transient(e, self._dbapi) or time.monotonic() > deadline:
-                            raise StorageError(self._describe(e)) from None
-                        time.sleep(0.5)
-                try:
+                with self._pg_ask_lock(study_id):
                     yield
-                finally:
-                    with suppress(Exception):
-                        tx.rollback()  # releases the lock; nothing was written in it
-                    conn.close()
             elif fcntl is not None:
-                path = make_url(self._raw_url).database
-                assert path
-                with open(f"{path}.lock", "a+b") as f:
-                    fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-                    try:
-                        yield
-                    finally:
-                        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+                with self._sqlite_ask_lock(study_id):
+                    yield
             else:
                 yield
+
+    @contextmanager
+    def _sqlite_ask_lock(self, study_id: int) -> Iterator[None]:
+        path = make_url(self._raw_url).database
+        assert path and fcntl is not None
+        with open(f"{path}.lock", "a+b", buffering=0) as f:
+            fd = f.fileno()
+
+            def try_once() -> bool:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False
+                return True
+
+            def holder() -> Holder | None:
+                return read_stamp(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
+
+            if not self._ask_wait.acquire(study_id, try_once, holder):
+                yield
+                return
+            try:
+                with suppress(OSError):  # the stamp only names us to a waiter
+                    os.ftruncate(fd, 0)
+                    os.write(fd, holder_stamp().encode())
+                yield
+            finally:
+                with suppress(OSError):
+                    os.ftruncate(fd, 0)  # no stale name for the next holder's first instant
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _pg_begin(self) -> tuple[Connection, Any]:
+        """A connection in a transaction, retried like every statement until ``retry_timeout``."""
+        deadline = time.monotonic() + self.retry_timeout
+        while True:
+            try:
+                conn = self._engine.connect()
+                try:
+                    return conn, conn.begin()
+                except BaseException:
+                    conn.close()
+                    raise
+            except (DBAPIError, sqlite3.OperationalError) as e:
+                if not transient(e, self._dbapi) or time.monotonic() > deadline:
+                    raise StorageError(self._describe(e)) from None
+                time.sleep(0.5)
+
+    @contextmanager
+    def _pg_ask_lock(self, study_id: int) -> Iterator[None]:
+        conn, tx = self._pg_begin()
+        key = {"k": _ASK_LOCK_KEY, "s": study_id, "n": f"tansaku {_holder_name()}"}
+
+        def try_once() -> bool:
+            nonlocal conn, tx
+            try:
+                # the transaction-local application_name names the holder to a waiter
+                return bool(
+                    conn.execute(
+                        text(
+                            "SELECT pg_try_advisory_xact_lock(:k, :s), "
+                            "set_config('application_name', :n, true)"
+                        ),
+                        key,
+                    ).scalar()
+                )
+            except (DBAPIError, sqlite3.OperationalError) as e:
+                conn.close()
+                if not transient(e, self._dbapi):
+                    raise StorageError(self._describe(e)) from None
+                conn, tx = self._pg_begin()
+                return False
+
+        def holder() -> Holder | None:
+            with suppress(Exception):
+                with self._engine.connect() as c:
+                    row = c.execute(
+                        text(
+                            "SELECT a.pid, a.application_name, host(a.client_addr), "
+                            "a.xact_start, extract(epoch FROM now() - a.xact_start) "
+                            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                            "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+                            "AND l.classid::bigint = :k AND l.objid::bigint = :s"
+                        ),
+                        key,
+                    ).first()
+                if row is not None:
+                    who = row[1] or "a session"
+                    where = f", client {row[2]}" if row[2] else ""
+                    held = f", holding it for {float(row[4]):.0f} s" if row[4] is not None else ""
+                    return Holder(f"{row[0]}@{row[3]}", f"{who} (server pid {row[0]}{where}){held}")
+            return None
+
+        try:
+            got = self._ask_wait.acquire(study_id, try_once, holder)
+        except BaseException:
+            conn.close()
+            raise
+        try:
+            if not got:
+                with suppress(Exception):
+                    tx.rollback()
+                conn.close()
+            yield
+        finally:
+            if got:
+                with suppress(Exception):
+                    tx.rollback()  # releases the lock; nothing was written in it
+                conn.close()
 
     def close(self) -> None:
         self._engine.dispose()

@@ -42,17 +42,20 @@ def with_base_dir(url: str, base_dir: Path) -> str:
     return url
 
 
-def _retry_timeout() -> float:
-    raw = os.environ.get("TANSAKU_RETRY_TIMEOUT", "")
+def _env_seconds(name: str, default: float) -> float:
+    """Seconds from environment variable ``name`` (``default`` when unset or empty)."""
+    raw = os.environ.get(name, "")
     try:
-        value = float(raw) if raw else 120.0
+        value = float(raw) if raw else default
     except ValueError:
-        raise ConfigError(
-            f"must be seconds (a number), got {raw!r}", field="TANSAKU_RETRY_TIMEOUT"
-        ) from None
+        raise ConfigError(f"must be seconds (a number), got {raw!r}", field=name) from None
     if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"must be >= 0 seconds, got {raw!r}", field="TANSAKU_RETRY_TIMEOUT")
+        raise ConfigError(f"must be >= 0 seconds, got {raw!r}", field=name)
     return value
+
+
+def _retry_timeout() -> float:
+    return _env_seconds("TANSAKU_RETRY_TIMEOUT", 120.0)
 
 
 def _check_sqlite_path(path: Path) -> None:
@@ -75,7 +78,9 @@ def get_storage(storage: str | BaseStorage | None) -> BaseStorage:
     server).
 
     A SQL or journal storage retries a locked or unreachable database for ``$TANSAKU_RETRY_TIMEOUT`` seconds
-    (default 120) before it raises :class:`~tansaku.StorageError`.
+    (default 120) before it raises :class:`~tansaku.StorageError`, and a SQL storage's worker
+    waits for another worker's ask lock at most ``$TANSAKU_ASK_LOCK_TIMEOUT`` seconds (default
+    60) before it proposes without it.
     """
     if isinstance(storage, BaseStorage):
         return storage
@@ -117,4 +122,8 @@ def get_storage(storage: str | BaseStorage | None) -> BaseStorage:
         warn_if_network_sqlite(path.split("?", 1)[0])
     from tansaku.storage._sql import SQLStorage
 
-    return SQLStorage(storage, retry_timeout=_retry_timeout())
+    return SQLStorage(
+        storage,
+        retry_timeout=_retry_timeout(),
+        ask_lock_timeout=_env_seconds("TANSAKU_ASK_LOCK_TIMEOUT", 60.0),
+    )
