@@ -156,7 +156,9 @@ class Coordinator:
         self.requeue_lost = lost_trials == "requeue"
         self.is_command = isinstance(objective, Command)
         if self.is_command:
-            objective.check_fields(list(study.space.names))
+            objective.check_fields(
+                list(study.space.names), conditional=[n for n, d in study.space.items() if d.when]
+            )
         if (
             executor is None
             and self.n_workers == 1
