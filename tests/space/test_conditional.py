@@ -196,3 +196,12 @@ def test_csv_export_leaves_inactive_cells_empty(tmp_path, capsys):
     opt = next(c for c in rows[0] if c.endswith("opt"))
     for row in rows:
         assert (row[col] == "") == (row[opt] == "adam")
+
+
+def test_a_default_on_a_parameter_that_is_never_inactive_is_refused():
+    from tansaku.objectives import Command
+
+    cmd = Command([sys.executable, "-c", "print(1)", "{lr:.3f}"])
+    with pytest.raises(tk.ConfigError, match=r"command: \{lr:...\} / \{lr\?\}: lr is not conditional"):
+        cmd.check_fields(["lr"])
+    Command([sys.executable, "{m:0.9}", "{m?}"]).check_fields(["m"], conditional=["m"])

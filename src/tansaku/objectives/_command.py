@@ -129,6 +129,14 @@ class Command:
         """Raise ConfigError if the template uses a field that is neither a parameter nor
         reserved, or a ``conditional`` parameter (one that may be inactive) without a default
         (``{name:TEXT}``) or ``?`` (see :mod:`tansaku.objectives._template`)."""
+        optional = sorted(self.fields - plain_fields(self.argv) - set(conditional))
+        if optional and optional[0] in param_names:
+            n = optional[0]
+            raise ConfigError(
+                f"{{{n}:...}} / {{{n}?}}: {n} is not conditional (it never lacks a value); "
+                f"write {{{n}}}",
+                field="command",
+            )
         bare = sorted(set(conditional) & plain_fields(self.argv))
         if bare:
             n = bare[0]
