@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import sys
 
-import tansaku as tk
 from train import error
+
+import tansaku as tk
 
 SPACE = {
     "solver": tk.Categorical(["sgd", "adam"]),

@@ -171,10 +171,15 @@ class TPESampler(Sampler):
                 sub = Space(dists)
                 seed = None if self.seed is None else int(
                     np.random.SeedSequence([self.seed, i]).generate_state(1)[0])
-                self._parts.append((names, sub, self._make_core(sub, seed)))
+                # a group starts modelling after a share of the startup budget in proportion to
+                # its size, so a branch is not sampled at random for n_startup of its own trials
+                start = self.options["n_startup_trials"]
+                if i:
+                    start = max(2, math.ceil(start * len(names) / len(self.space)))
+                self._parts.append((names, sub, self._make_core(sub, seed, start)))
         self._core = self._make_core(self.space, self.seed)
 
-    def _make_core(self, space: Space, seed: int | None) -> TPE:
+    def _make_core(self, space: Space, seed: int | None, n_startup: int | None = None) -> TPE:
         o = self.options
         liar: str | float | None = None
         if o["consider_pending"]:
@@ -182,7 +187,7 @@ class TPESampler(Sampler):
         return TPE(
             space.dims,
             seed=seed,
-            n_startup=o["n_startup_trials"],
+            n_startup=o["n_startup_trials"] if n_startup is None else n_startup,
             n_candidates=o["n_ei_candidates"],
             multivariate=o["multivariate"],
             gamma=o["gamma"],
