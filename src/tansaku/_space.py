@@ -100,6 +100,44 @@ def _bin(u: float, n: int) -> int:
     return min(int(_clip01(u) * n), n - 1)
 
 
+#: ``when`` as stored: ``((parent, (allowed value, ...)), ...)``, every pair must hold
+Condition = tuple[tuple[str, tuple[Any, ...]], ...]
+#: the unit coordinate an inactive parameter is encoded at (see :meth:`Space.to_unit`)
+INACTIVE_UNIT = 0.5
+
+
+def _condition(when: Any) -> Condition | None:
+    """``when`` normalised: ``{"optimizer": "sgd"}`` or ``{"optimizer": ["sgd", "rmsprop"]}``
+    (several parents: all must hold).  The parents themselves are checked by :class:`Space`."""
+    if when is None:
+        return None
+    if not isinstance(when, Mapping) or not when:
+        raise ConfigError(
+            f"when must be a mapping like {{optimizer: sgd}}, got {_describe(when)}", field="when"
+        )
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    for parent, allowed in plain_mapping(when, "a mapping", field="when").items():
+        if not isinstance(parent, str) or not _NAME_RE.fullmatch(parent):
+            raise ConfigError(f"expected a parameter name, got {_describe(parent)}", field="when")
+        values = list(allowed) if isinstance(allowed, (list, tuple)) else [allowed]
+        if not values:
+            raise ConfigError("needs at least one allowed value", field=f"when.{parent}")
+        for v in values:
+            if not isinstance(v, _SCALAR_TYPES) and not _numpy_scalar(v, "if"):
+                raise ConfigError(
+                    f"allowed values must be strings, numbers, booleans or null, got {_describe(v)}",
+                    field=f"when.{parent}",
+                )
+        out.append((parent, tuple(v.item() if _numpy_scalar(v, "if") else v for v in values)))
+    return tuple(out)
+
+
+def _with_when(d: dict[str, Any], when: Condition | None) -> dict[str, Any]:
+    if when:
+        d["when"] = {parent: list(values) for parent, values in when}
+    return d
+
+
 @dataclass(frozen=True, init=False)
 class Float:
     """A real parameter in ``[low, high]``; ``log=True`` searches on a log scale; ``step`` makes it
@@ -109,9 +147,16 @@ class Float:
     high: float
     log: bool = False
     step: float | None = None
+    when: Condition | None = None
 
     def __init__(
-        self, low: float, high: float, *, log: bool = False, step: float | None = None
+        self,
+        low: float,
+        high: float,
+        *,
+        log: bool = False,
+        step: float | None = None,
+        when: Mapping[str, Any] | None = None,
     ) -> None:
         flow, fhigh = _finite(low), _finite(high)
         if flow is None:
@@ -154,6 +199,7 @@ class Float:
         object.__setattr__(self, "high", high)
         object.__setattr__(self, "log", log)
         object.__setattr__(self, "step", step)
+        object.__setattr__(self, "when", _condition(when))
 
     # -- discrete structure -------------------------------------------------------------------
     @property
@@ -273,7 +319,7 @@ class Float:
             d["log"] = True
         if self.step is not None:
             d["step"] = self.step
-        return d
+        return _with_when(d, self.when)
 
 
 @dataclass(frozen=True, init=False)
@@ -285,8 +331,17 @@ class Int:
     high: int
     log: bool = False
     step: int = 1
+    when: Condition | None = None
 
-    def __init__(self, low: int, high: int, *, log: bool = False, step: int = 1) -> None:
+    def __init__(
+        self,
+        low: int,
+        high: int,
+        *,
+        log: bool = False,
+        step: int = 1,
+        when: Mapping[str, Any] | None = None,
+    ) -> None:
         for name, v in (("low", low), ("high", high)):
             iv = _integer(v)
             if iv is None:
@@ -316,6 +371,7 @@ class Int:
         object.__setattr__(self, "high", high)
         object.__setattr__(self, "log", log)
         object.__setattr__(self, "step", step)
+        object.__setattr__(self, "when", _condition(when))
 
     @property
     def levels(self) -> int:
@@ -362,7 +418,7 @@ class Int:
             d["log"] = True
         if self.step != 1:
             d["step"] = self.step
-        return d
+        return _with_when(d, self.when)
 
 
 @dataclass(frozen=True, init=False)
@@ -370,8 +426,9 @@ class Categorical:
     """One of a list of choices (strings, numbers, booleans or null); unordered."""
 
     choices: tuple[Any, ...] = field(default=())
+    when: Condition | None = None
 
-    def __init__(self, choices: Iterable[Any]) -> None:
+    def __init__(self, choices: Iterable[Any], *, when: Mapping[str, Any] | None = None) -> None:
         if isinstance(choices, (str, bytes, Mapping)) or not isinstance(choices, Iterable):
             raise ConfigError(f"choices must be a list, got {_describe(choices)}", field="choices")
         if isinstance(choices, AbstractSet):  # iteration order changes between processes
@@ -405,6 +462,7 @@ class Categorical:
             seen.add(key)
         items = tuple(c.item() if _numpy_scalar(c, "if") else c for c in items)
         object.__setattr__(self, "choices", items)
+        object.__setattr__(self, "when", _condition(when))
 
     @property
     def levels(self) -> int:
@@ -444,7 +502,7 @@ class Categorical:
         return self.choices[_bin(u, len(self.choices))]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "categorical", "choices": list(self.choices)}
+        return _with_when({"type": "categorical", "choices": list(self.choices)}, self.when)
 
 
 Distribution = Float | Int | Categorical
@@ -468,9 +526,9 @@ def distribution_from_dict(d: Mapping[str, Any], *, field: str = "") -> Distribu
     d = plain_mapping(d, "a mapping like {type: float, low: 0, high: 1}", field=field or None)
     kind = d.get("type")
     allowed: dict[str, tuple[str, ...]] = {
-        "float": ("type", "low", "high", "log", "step"),
-        "int": ("type", "low", "high", "log", "step"),
-        "categorical": ("type", "choices"),
+        "float": ("type", "low", "high", "log", "step", "when"),
+        "int": ("type", "low", "high", "log", "step", "when"),
+        "categorical": ("type", "choices", "when"),
     }
     if not isinstance(kind, str) or kind not in allowed:
         raise ConfigError(
@@ -487,11 +545,11 @@ def distribution_from_dict(d: Mapping[str, Any], *, field: str = "") -> Distribu
         if kind == "categorical":
             if "choices" not in d:
                 raise ConfigError("is required", field="choices")
-            return Categorical(d["choices"])
+            return Categorical(d["choices"], when=d.get("when"))
         for key in ("low", "high"):
             if key not in d:
                 raise ConfigError("is required", field=key)
-        kwargs: dict[str, Any] = {"log": d.get("log", False)}
+        kwargs: dict[str, Any] = {"log": d.get("log", False), "when": d.get("when")}
         if d.get("step") is not None:
             kwargs["step"] = d["step"]
         if kind == "float":
@@ -504,7 +562,7 @@ def distribution_from_dict(d: Mapping[str, Any], *, field: str = "") -> Distribu
 class Space(Mapping[str, Distribution]):
     """An ordered, immutable mapping of parameter names to distributions."""
 
-    __slots__ = ("_dists", "_names")
+    __slots__ = ("_allowed", "_dists", "_names")
 
     def __init__(
         self, params: Mapping[str, Distribution] | None = None, **kwargs: Distribution
@@ -531,6 +589,7 @@ class Space(Mapping[str, Distribution]):
                 )
         self._dists: dict[str, Distribution] = items
         self._names: tuple[str, ...] = tuple(items)
+        self._allowed: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = _check_conditions(items)
 
     # Mapping protocol
     def __getitem__(self, name: str) -> Distribution:
@@ -561,20 +620,60 @@ class Space(Mapping[str, Distribution]):
         return self._names
 
     @property
+    def conditional(self) -> bool:
+        """True when some parameter has a ``when`` condition."""
+        return bool(self._allowed)
+
+    def is_active(self, name: str, params: Mapping[str, Any]) -> bool:
+        """Whether ``name`` is active given the (active) ``params`` of a trial: every parent of
+        its ``when`` is itself active, present in ``params`` and set to an allowed value."""
+        for parent, allowed in self._allowed.get(name, ()):
+            if parent not in params or not self.is_active(parent, params):
+                return False
+            if not any(_same(params[parent], a) for a in allowed):
+                return False
+        return True
+
+    def active(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` without the parameters that are inactive (or unknown), in space order."""
+        return {n: params[n] for n in self._names if n in params and self.is_active(n, params)}
+
+    @property
     def dims(self) -> list[Dim]:
         """How each unit-cube coordinate decodes, for algorithm cores."""
         return [d.dim for d in self._dists.values()]
 
     # transforms
     def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
+        """The unit point of a trial's params.  An active parameter missing from ``params`` is a
+        KeyError; an inactive one (whether given or not) is encoded at ``INACTIVE_UNIT`` (0.5),
+        so samplers that model the whole cube see a constant there, which leaves the active
+        coordinates' values untouched (see docs/conditional.md)."""
         import numpy as np
 
-        return np.array([d.to_unit(params[n]) for n, d in self._dists.items()], dtype=float)
+        if not self._allowed:
+            return np.array([d.to_unit(params[n]) for n, d in self._dists.items()], dtype=float)
+        return np.array(
+            [
+                d.to_unit(params[n]) if self.is_active(n, params) else INACTIVE_UNIT
+                for n, d in self._dists.items()
+            ],
+            dtype=float,
+        )
 
     def from_unit(self, u: Sequence[float] | np.ndarray) -> dict[str, Any]:
+        """Decode a unit point; only the parameters active at that point are returned (an
+        inactive parameter's coordinate is ignored)."""
         if len(u) != len(self._names):
             raise ValueError(f"expected a point with {len(self._names)} coordinates, got {len(u)}")
-        return {n: d.from_unit(float(x)) for (n, d), x in zip(self._dists.items(), u)}
+        out = {n: d.from_unit(float(x)) for (n, d), x in zip(self._dists.items(), u)}
+        if not self._allowed:
+            return out
+        active: dict[str, Any] = {}
+        for n in self._names:  # parents come first, so ``active`` holds them already
+            if self.is_active(n, active | {n: out[n]}):
+                active[n] = out[n]
+        return active
 
     def snap(self, u: Sequence[float] | np.ndarray) -> np.ndarray:
         """The unit point that ``u`` actually decodes to (discrete dims moved to their bin)."""
@@ -583,22 +682,42 @@ class Space(Mapping[str, Distribution]):
     def validate_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Check a full parameter dict (e.g. for ``enqueue``); returns it normalised."""
         params = plain_mapping(params, "params as a mapping of names to values", field="params")
-        missing = [n for n in self._names if n not in params]
-        if missing:
-            raise ConfigError(f"missing parameter(s): {', '.join(missing)}", field="params")
         extra = [str(n) for n in params if n not in self._dists]
         if extra:
             raise ConfigError(f"unknown parameter(s): {', '.join(extra)}", field="params")
         out: dict[str, Any] = {}
+        missing: list[str] = []
         for n, d in self._dists.items():
+            if self._allowed.get(n) and not self.is_active(n, out):
+                if n in params:
+                    raise ConfigError(
+                        f"is inactive here ({self.describe_condition(n)} does not hold); "
+                        "leave it out",
+                        field=f"params.{n}",
+                    )
+                continue
+            if n not in params:
+                missing.append(n)
+                continue
             try:
                 out[n] = d.validate(params[n])
             except ConfigError as e:
                 raise ConfigError(e.reason, field=f"params.{n}") from None
+        if missing:
+            raise ConfigError(f"missing parameter(s): {', '.join(missing)}", field="params")
         return out
+
+    def describe_condition(self, name: str) -> str:
+        """``optimizer in ['sgd', 'rmsprop']`` for a conditional parameter ('' otherwise)."""
+        return " and ".join(
+            f"{p} = {_shown(a[0])}" if len(a) == 1 else f"{p} in {list(a)!r}"
+            for p, a in self._allowed.get(name, ())
+        )
 
     # serialisation
     def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The JSON form stored with a study; ``when`` appears only on conditional parameters,
+        so a flat space stores exactly what it did before conditions existed."""
         return {n: d.to_dict() for n, d in self._dists.items()}
 
     @classmethod
@@ -616,6 +735,77 @@ class Space(Mapping[str, Distribution]):
                 )
             dists[name] = distribution_from_dict(spec, field=f"{field}.{name}")
         return cls(dists)
+
+
+def _same(value: Any, allowed: Any) -> bool:
+    """``value == allowed`` as a choice compares: ``1 == 1.0`` but never ``True == 1``."""
+    if isinstance(value, bool) or isinstance(allowed, bool):
+        return type(value) is type(allowed) and value == allowed
+    try:
+        return bool(value == allowed)
+    except Exception:
+        return False
+
+
+def _ancestors(name: str, items: Mapping[str, Distribution]) -> set[str]:
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        d = items.get(todo.pop())
+        for parent, _ in (d.when or ()) if d is not None else ():
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
+
+
+def _check_conditions(
+    items: Mapping[str, Distribution],
+) -> dict[str, tuple[tuple[str, tuple[Any, ...]], ...]]:
+    """Each conditional parameter's ``when`` checked against its parents and normalised to the
+    parents' own values.  A parent must be an earlier parameter that is categorical, an int or a
+    stepped float, each allowed value one of its values; a cycle is named as one."""
+    order = {n: i for i, n in enumerate(items)}
+    out: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = {}
+    for name, dist in items.items():
+        if not dist.when:
+            continue
+        conds: list[tuple[str, tuple[Any, ...]]] = []
+        for parent, allowed in dist.when:
+            where = f"space.{name}.when.{parent}"
+            if parent not in items:
+                raise ConfigError(f"condition on an unknown parameter {parent!r}", field=where)
+            if parent == name or name in _ancestors(parent, items):
+                raise ConfigError(
+                    f"the conditions form a cycle ({name} -> {parent} -> ... -> {name})",
+                    field=where,
+                )
+            if order[parent] > order[name]:
+                raise ConfigError(
+                    f"{parent!r} is defined after {name!r}; define a parent before the "
+                    "parameters conditional on it",
+                    field=where,
+                )
+            pd = items[parent]
+            if isinstance(pd, Float) and pd.step is None:
+                raise ConfigError(
+                    f"{parent!r} is a continuous float; a condition needs a categorical, int or "
+                    "stepped float parent",
+                    field=where,
+                )
+            values: list[Any] = []
+            for a in allowed:
+                try:
+                    values.append(pd.validate(a))
+                except ConfigError:
+                    raise ConfigError(
+                        f"{_describe(a)} is not among the values of {parent!r}"
+                        + (f" {_describe(list(pd.choices))}" if isinstance(pd, Categorical) else ""),
+                        field=where,
+                    ) from None
+            conds.append((parent, tuple(values)))
+        out[name] = tuple(conds)
+    return out
 
 
 def _shown(value: Any) -> str:

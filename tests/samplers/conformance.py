@@ -137,3 +137,69 @@ CHECKS = [
     check_better_than_nothing,
     check_all_states_in_history,
 ]
+
+
+#: a conditional space: a branch per optimizer, a nested condition, a variable number of layers
+COND_SPACE = {
+    "opt": tk.Categorical(["sgd", "adam"]),
+    "momentum": tk.Float(0.0, 0.99, when={"opt": "sgd"}),
+    "nesterov": tk.Categorical([True, False], when={"opt": "sgd"}),
+    "dampening": tk.Float(0.0, 0.5, step=0.25, when={"nesterov": False}),
+    "beta1": tk.Float(0.8, 0.999, when={"opt": "adam"}),
+    "lr": tk.Float(1e-4, 1e-1, log=True),
+    "layers": tk.Int(1, 3),
+    "u1": tk.Int(4, 12, log=True, when={"layers": [2, 3]}),
+    "u2": tk.Int(4, 12, log=True, when={"layers": 3}),
+}
+
+
+def cond_objective(trial) -> float:
+    p = trial.params
+    v = (math.log10(p["lr"]) + 2) ** 2
+    if p["opt"] == "sgd":
+        v += (p["momentum"] - 0.9) ** 2 + (0.0 if p["nesterov"] else 0.2 + p["dampening"])
+    else:
+        v += 0.1 + (p["beta1"] - 0.9) ** 2
+    v += 0.05 * p["layers"] + sum(0.01 * abs(math.log2(p[k]) - 3) for k in ("u1", "u2") if k in p)
+    return v
+
+
+def _expected_active(p) -> set[str]:
+    names = {"opt", "lr", "layers"}
+    if p["opt"] == "sgd":
+        names |= {"momentum", "nesterov"} | ({"dampening"} if p["nesterov"] is False else set())
+    else:
+        names.add("beta1")
+    names |= {"u1"} if p["layers"] >= 2 else set()
+    names |= {"u2"} if p["layers"] == 3 else set()
+    return names
+
+
+def check_conditional(name: str, n: int = 16) -> None:
+    """Only active parameters, in bounds and of their types; pending with workers; a resumed
+    study (a fresh sampler replaying the stored trials) proposes exactly what the uninterrupted
+    run did, which also pins determinism under one seed."""
+    def run(seed: int, **kw):
+        study = tk.create_study(COND_SPACE, sampler={"name": name, "seed": seed}, **kw)
+        study.optimize(cond_objective, n_trials=n)
+        return study
+
+    study = run(7)
+    space = study.space
+    for t in study.trials:
+        assert set(t.params) == _expected_active(t.params), t.params
+        assert space.validate_params(t.params) == dict(t.params)
+    assert set(study.best_params) == _expected_active(study.best_params)
+    par = tk.create_study(COND_SPACE, sampler={"name": name, "seed": 8})
+    par.optimize(cond_objective, n_trials=8, n_workers=3)
+    for t in par.trials:
+        assert set(t.params) == _expected_active(t.params)
+    if name != "grid":
+        assert len({tuple(sorted(t.params.items())) for t in study.trials}) > n // 3
+    storage = tk.storage.InMemoryStorage()
+    part = tk.create_study(COND_SPACE, sampler={"name": name, "seed": 7}, storage=storage, name="p")
+    part.optimize(cond_objective, n_trials=n // 2)
+    resumed = tk.load_study("p", storage=storage)
+    resumed.optimize(cond_objective, n_trials=n - n // 2)
+    assert [dict(t.params) for t in resumed.trials] == [dict(t.params) for t in study.trials]
+

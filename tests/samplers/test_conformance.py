@@ -4,7 +4,7 @@ import pytest
 
 from tansaku._errors import ConfigError
 from tansaku.samplers import SAMPLERS, sampler_class
-from tests.samplers.conformance import CHECKS
+from tests.samplers.conformance import CHECKS, check_conditional
 
 
 def _available() -> list[str]:
@@ -23,6 +23,18 @@ def _available() -> list[str]:
 @pytest.mark.parametrize("name", _available())
 def test_conformance(name, check):
     check(name)
+
+
+#: model-based samplers that fit a model per ask: a few seconds per proposal on a loaded machine
+_SLOW_MODELS = {"gp", "dngo"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) if n in _SLOW_MODELS else n for n in _available()],
+)
+def test_conditional_conformance(name):
+    check_conditional(name)
 
 
 def test_core_samplers_are_available():

@@ -270,7 +270,8 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
             base_dir=base_dir,
             kill_grace=_number(data, "kill_grace", minimum=0.0, strict=False) or 1.0,
         )
-        command.check_fields(list(space.names))
+        conditional = [n for n, d in space.items() if d.when]
+        command.check_fields(list(space.names), conditional=conditional)
         _check_program(command, executor)
     else:
         for key in ("result", "env", "cwd", "kill_grace"):

@@ -52,6 +52,7 @@ from tansaku.objectives._output import OutputParser, ResultSpec
 from tansaku.objectives._template import (
     RESERVED_FIELDS,
     parse_template,
+    plain_fields,
     render_template,
     template_fields,
 )
@@ -128,8 +129,26 @@ class Command:
             if exists:
                 self._parsed[k] = [str(candidate)]
 
-    def check_fields(self, param_names: Sequence[str]) -> None:
-        """Raise ConfigError if the template uses a field that is neither a parameter nor reserved."""
+    def check_fields(self, param_names: Sequence[str], *, conditional: Sequence[str] = ()) -> None:
+        """Raise ConfigError if the template uses a field that is neither a parameter nor
+        reserved, or a ``conditional`` parameter (one that may be inactive) without a default
+        (``{name:TEXT}``) or ``?`` (see :mod:`tansaku.objectives._template`)."""
+        optional = sorted(self.fields - plain_fields(self.argv) - set(conditional))
+        if optional and optional[0] in param_names:
+            n = optional[0]
+            raise ConfigError(
+                f"{{{n}:...}} / {{{n}?}}: {n} is not conditional (it never lacks a value); "
+                f"write {{{n}}}",
+                field="command",
+            )
+        bare = sorted(set(conditional) & plain_fields(self.argv))
+        if bare:
+            n = bare[0]
+            raise ConfigError(
+                f"{{{n}}} is conditional and may be inactive; write {{{n}:DEFAULT}} for a "
+                f"default or {{{n}?}} to drop the argument when it is inactive",
+                field="command",
+            )
         clash = sorted(set(param_names) & set(RESERVED_FIELDS) & self.fields)
         if clash:
             raise ConfigError(

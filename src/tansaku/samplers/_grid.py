@@ -30,6 +30,10 @@ class GridSampler(Sampler):
     ``values`` overrides the values of chosen parameters: ``{"lr": [1e-3, 1e-2]}``.  Points taken
     by pending or finished trials (any worker, any earlier run) are skipped; when none is left the
     sampler returns None and the study stops.
+
+    In a conditional space a point is its active parameters only: combinations that differ only
+    in inactive parameters are one point, proposed once, so the grid enumerates exactly the valid
+    combinations (``n_points`` counts those).
     """
 
     name = "grid"
@@ -75,6 +79,10 @@ class GridSampler(Sampler):
             raise ConfigError(e.reason, field="values") from None
         sizes = [len(a) for a in self._axes]
         total = math.prod(sizes)
+        self._valid: list[tuple[Any, ...]] | None = None
+        if self.space.conditional:
+            self._valid = self._enumerate()
+            total = len(self._valid)
         if total > MAX_POINTS:
             raise ConfigError(
                 f"the grid has {total:,} points (more than {MAX_POINTS:,}); use random, sobol "
@@ -85,11 +93,36 @@ class GridSampler(Sampler):
         self._order = self.rng.permutation(total) if self.shuffle else np.arange(total)
         self._cursor = 0
 
+    def _enumerate(self) -> list[tuple[Any, ...]]:
+        """Every valid combination of a conditional space (None for an inactive parameter),
+        walking the parameters in order and branching only over the active ones."""
+        names = self.space.names
+        out: list[tuple[Any, ...]] = []
+
+        def walk(i: int, params: dict[str, Any]) -> None:
+            if len(out) > MAX_POINTS:
+                return
+            if i == len(names):
+                out.append(tuple(params.get(n) for n in names))
+                return
+            if not self.space.is_active(names[i], params):
+                walk(i + 1, params)
+                return
+            for v in self._axes[i]:
+                params[names[i]] = v
+                walk(i + 1, params)
+            del params[names[i]]
+
+        walk(0, {})
+        return out
+
     @property
     def n_points(self) -> int:
         return int(self._order.size)
 
     def _point(self, flat: int) -> tuple[Any, ...]:
+        if self._valid is not None:
+            return self._valid[int(flat)]
         idx = np.unravel_index(int(flat), self._sizes)
         return tuple(axis[i] for axis, i in zip(self._axes, idx))
 
@@ -102,10 +135,12 @@ class GridSampler(Sampler):
     def ask(self, pending: Sequence[FrozenTrial]) -> dict[str, Any] | None:
         busy = {self._key(t.params) for t in pending}
         while self._cursor < self._order.size:
-            point = self._point(self._order[self._cursor])
-            key = tuple(_key_value(v) for v in point)
+            params = self.space.active(
+                dict(zip(self.space.names, self._point(self._order[self._cursor])))
+            )
+            key = self._key(params)
             if key in self._taken or key in busy:
                 self._cursor += 1
                 continue
-            return dict(zip(self.space.names, point))
+            return params
         return None

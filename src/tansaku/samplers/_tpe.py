@@ -16,6 +16,14 @@ observations; with ``liar_value`` they pretend to have that objective value;
 ``consider_pending=False`` ignores them (the option name every model-based sampler shares).
 Random proposals are made until ``n_startup_trials`` trials have a finite value.
 
+Conditional spaces (parameters with ``when``) follow the tree-structured design of Bergstra et
+al.: the parameters are grouped by their condition (all unconditional ones form the root group;
+parameters with the same ``when`` form one group), and each group has its own TPE core, told only
+the trials in which that group was active.  A proposal samples the root group, then every group
+whose condition the values sampled so far make true, in space order, so an inactive parameter
+never shapes the density of an active one.  A flat space uses one core over the whole space, as
+before.
+
 The sampler keeps no state that the trials do not carry: on resume it is rebuilt by replaying the
 stored trials, and proposes exactly what the original run would have (same seed and trials).
 """
@@ -31,7 +39,7 @@ import numpy as np
 from tansaku._check import check_number
 from tansaku._errors import ConfigError, TansakuError
 from tansaku._records import FrozenTrial, TrialState
-from tansaku._space import Int, Space
+from tansaku._space import Distribution, Int, Space
 from tansaku.algorithms._tpe import TPE
 from tansaku.samplers._base import Sampler
 
@@ -75,6 +83,16 @@ def unit_edges(space: Space) -> list[np.ndarray | None]:
         else:
             out.append(None)
     return out
+
+
+def _groups(space: Space) -> list[list[str]]:
+    """Parameter names grouped by their ``when`` (the root group first, then in space order)."""
+    groups: dict[Any, list[str]] = {}
+    for name, dist in space.items():
+        groups.setdefault(dist.when, []).append(name)
+    if None not in groups:
+        groups = {None: [], **groups}
+    return list(groups.values())
 
 
 def unit_point(space: Space, params: Any) -> np.ndarray | None:
@@ -130,16 +148,40 @@ class TPESampler(Sampler):
             "failed": _choice_option("failed", failed, ("bad", "ignore")),
         }
         self._core: TPE | None = None
+        #: conditional spaces: (names, sub-space, core) per group, the root group first
+        self._parts: list[tuple[list[str], Space | None, TPE]] = []
 
     def setup(self) -> None:
+        self._parts = []
+        if self.space.conditional:
+            for i, names in enumerate(_groups(self.space)):
+                if not names:
+                    continue
+                dists: dict[str, Distribution] = {}
+                for n in names:  # the group's own distributions, without their condition
+                    d = self.space[n].to_dict()
+                    d.pop("when", None)
+                    dists[n] = Space.from_dict({n: d})[n]
+                sub = Space(dists)
+                seed = None if self.seed is None else int(
+                    np.random.SeedSequence([self.seed, i]).generate_state(1)[0])
+                # a group starts modelling after a share of the startup budget in proportion to
+                # its size, so a branch is not sampled at random for n_startup of its own trials
+                start = self.options["n_startup_trials"]
+                if i:
+                    start = max(2, math.ceil(start * len(names) / len(self.space)))
+                self._parts.append((names, sub, self._make_core(sub, seed, start)))
+        self._core = self._make_core(self.space, self.seed)
+
+    def _make_core(self, space: Space, seed: int | None, n_startup: int | None = None) -> TPE:
         o = self.options
         liar: str | float | None = None
         if o["consider_pending"]:
             liar = "worst" if o["liar_value"] is None else self.sign * o["liar_value"]
-        self._core = TPE(
-            self.space.dims,
-            seed=self.seed,
-            n_startup=o["n_startup_trials"],
+        return TPE(
+            space.dims,
+            seed=seed,
+            n_startup=o["n_startup_trials"] if n_startup is None else n_startup,
             n_candidates=o["n_ei_candidates"],
             multivariate=o["multivariate"],
             gamma=o["gamma"],
@@ -152,7 +194,7 @@ class TPESampler(Sampler):
             consider_endpoints=o["consider_endpoints"],
             n_recent=o["n_recent"],
             liar=liar,
-            edges=unit_edges(self.space),
+            edges=unit_edges(space),
         )
 
     @property
@@ -161,23 +203,57 @@ class TPESampler(Sampler):
             raise TansakuError("sampler 'tpe' is not bound to a study yet")
         return self._core
 
+    def _cores_for(self, params: Any) -> list[tuple[TPE, np.ndarray]]:
+        """(core, unit point) of every core that learns from a trial with these params."""
+        if not self._parts:
+            x = unit_point(self.space, params)
+            return [] if x is None else [(self.core, x)]
+        if unit_point(self.space, params) is None:
+            return []
+        out = []
+        for names, sub, core in self._parts:
+            if all(n in params for n in names):
+                assert sub is not None
+                out.append((core, sub.to_unit({n: params[n] for n in names})))
+        return out
+
     def tell(self, trial: FrozenTrial) -> None:
         if not trial.state.is_finished:
             return
-        x = unit_point(self.space, trial.params)
-        if x is None:  # a trial from another space (or with missing params) teaches nothing
-            return
+        # a trial from another space (or with missing params) teaches nothing
         loss = self.loss(trial)
-        if not math.isfinite(loss):
-            if self.options["failed"] == "bad":
-                self.core.tell(x, math.inf)
-            return
-        self.core.tell(x, loss, group=0 if trial.state is TrialState.COMPLETE else 1)
+        for core, x in self._cores_for(trial.params):
+            if not math.isfinite(loss):
+                if self.options["failed"] == "bad":
+                    core.tell(x, math.inf)
+                continue
+            core.tell(x, loss, group=0 if trial.state is TrialState.COMPLETE else 1)
 
     def ask(self, pending: Sequence[FrozenTrial]) -> dict[str, Any]:
+        if self._parts:
+            return self._ask_tree(pending)
         points = [p for p in (unit_point(self.space, t.params) for t in pending) if p is not None]
         x = self.core.ask(np.array(points) if points else None)
         return self.space.from_unit(x)
+
+    def _ask_tree(self, pending: Sequence[FrozenTrial]) -> dict[str, Any]:
+        """Sample group by group, each from its own core (see the module docstring)."""
+        told: list[list[np.ndarray]] = [[] for _ in self._parts]
+        for t in pending:
+            if unit_point(self.space, t.params) is None:
+                continue
+            for i, (names, sub, _) in enumerate(self._parts):
+                if all(n in t.params for n in names):
+                    assert sub is not None
+                    told[i].append(sub.to_unit({n: t.params[n] for n in names}))
+        params: dict[str, Any] = {}
+        for (names, sub, core), pend in zip(self._parts, told):
+            assert sub is not None
+            if not self.space.is_active(names[0], params):
+                continue
+            x = core.ask(np.array(pend) if pend else None)
+            params.update(sub.from_unit(x))
+        return self.space.active(params)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), **self.options}

@@ -127,7 +127,9 @@ class Coordinator:
         gpus, gpus_per_trial = options.gpus, options.gpus_per_trial
         self.is_command = isinstance(objective, Command)
         if self.is_command:
-            objective.check_fields(list(study.space.names))
+            objective.check_fields(
+                list(study.space.names), conditional=[n for n, d in study.space.items() if d.when]
+            )
         if (
             executor is None
             and self.n_workers == 1

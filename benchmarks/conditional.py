@@ -1,0 +1,129 @@
+"""Conditional spaces (issue 17): median regret of each sampler with ``when`` conditions, with the
+flat workaround (every parameter always declared, the inactive ones ignored), and of Optuna's TPE
+with define-by-run.
+
+Two functions, both with known optimum 0:
+
+* ``branch``: ``kind`` in {a, b}; branch a has its own 3 floats (optimum 0.2, -0.5, 0.7 at loss 0.0),
+  branch b its own 4 floats (a shifted optimum, best loss 0.3), plus one shared log float;
+* ``depth``: ``n`` in 1..4 layers, one float per layer (``w1``..``w4``); the best depth is 3 with
+  ``w_k = 0.1 k``; deeper or shallower pays 0.25 per layer of difference.
+
+Run (nice it; one core):
+    nice python benchmarks/conditional.py --seeds 10 --budgets 50 100 200 --samplers tpe gp random
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import tansaku as tk
+
+A_OPT = (0.2, -0.5, 0.7)
+B_OPT = (-0.3, 0.4, 0.1, -0.8)
+
+
+def branch_space(conditional: bool) -> dict[str, Any]:
+    wa = {"when": {"kind": "a"}} if conditional else {}
+    wb = {"when": {"kind": "b"}} if conditional else {}
+    space: dict[str, Any] = {"kind": tk.Categorical(["a", "b"]), "lr": tk.Float(1e-4, 1.0, log=True)}
+    space |= {f"a{i}": tk.Float(-1.0, 1.0, **wa) for i in range(3)}
+    space |= {f"b{i}": tk.Float(-1.0, 1.0, **wb) for i in range(4)}
+    return space
+
+
+def branch(p: dict[str, Any]) -> float:
+    v = 0.1 * (math.log10(p["lr"]) + 2) ** 2
+    if p["kind"] == "a":
+        return v + sum((p[f"a{i}"] - o) ** 2 for i, o in enumerate(A_OPT))
+    return v + 0.3 + sum((p[f"b{i}"] - o) ** 2 for i, o in enumerate(B_OPT))
+
+
+def depth_space(conditional: bool) -> dict[str, Any]:
+    space: dict[str, Any] = {"n": tk.Int(1, 4)}
+    for k in range(1, 5):
+        when = {"when": {"n": list(range(k, 5))}} if conditional and k > 1 else {}
+        space[f"w{k}"] = tk.Float(-1.0, 1.0, **when)
+    return space
+
+
+def depth(p: dict[str, Any]) -> float:
+    n = p["n"]
+    return 0.25 * abs(n - 3) + sum((p[f"w{k}"] - 0.1 * k) ** 2 for k in range(1, n + 1))
+
+
+PROBLEMS: dict[str, tuple[Callable[[bool], dict[str, Any]], Callable[[dict[str, Any]], float]]] = {
+    "branch": (branch_space, branch),
+    "depth": (depth_space, depth),
+}
+
+
+def run_tansaku(problem: str, sampler: str, seed: int, n: int, conditional: bool) -> list[float]:
+    make, f = PROBLEMS[problem]
+    study = tk.create_study(make(conditional), sampler={"name": sampler, "seed": seed}, storage=None)
+    study.optimize(lambda t: f(dict(t.params)), n_trials=n)
+    return [float(t.value) for t in study.trials]
+
+
+def run_optuna(problem: str, seed: int, n: int) -> list[float]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def objective(trial: Any) -> float:
+        if problem == "branch":
+            p: dict[str, Any] = {"kind": trial.suggest_categorical("kind", ["a", "b"]),
+                                 "lr": trial.suggest_float("lr", 1e-4, 1.0, log=True)}
+            names = [f"a{i}" for i in range(3)] if p["kind"] == "a" else [f"b{i}" for i in range(4)]
+            for name in names:
+                p[name] = trial.suggest_float(name, -1.0, 1.0)
+            return branch(p)
+        p = {"n": trial.suggest_int("n", 1, 4)}
+        for k in range(1, p["n"] + 1):
+            p[f"w{k}"] = trial.suggest_float(f"w{k}", -1.0, 1.0)
+        return depth(p)
+
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(objective, n_trials=n)
+    return [float(t.value) for t in study.trials]
+
+
+def best_at(values: list[float], n: int) -> float:
+    return min(values[:n])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 200])
+    ap.add_argument("--samplers", nargs="+", default=["tpe", "gp", "random", "cmaes", "nelder-mead"])
+    ap.add_argument("--problems", nargs="+", default=list(PROBLEMS))
+    ap.add_argument("--no-optuna", action="store_true")
+    args = ap.parse_args()
+    top = max(args.budgets)
+    print("| problem | sampler | space | " + " | ".join(f"{b} evals" for b in args.budgets) + " | s |")
+    print("|---|---|---|" + "---|" * (len(args.budgets) + 1))
+    for problem in args.problems:
+        rows: list[tuple[str, str, list[list[float]], float]] = []
+        for sampler in args.samplers:
+            for conditional in (True, False):
+                t0 = time.perf_counter()
+                runs = [run_tansaku(problem, sampler, s, top, conditional) for s in range(args.seeds)]
+                rows.append((sampler, "when" if conditional else "flat", runs, time.perf_counter() - t0))
+        if not args.no_optuna:
+            t0 = time.perf_counter()
+            runs = [run_optuna(problem, s, top) for s in range(args.seeds)]
+            rows.append(("optuna-tpe", "define-by-run", runs, time.perf_counter() - t0))
+        for name, kind, runs, secs in rows:
+            cells = [statistics.median(best_at(r, b) for r in runs) for b in args.budgets]
+            print(f"| {problem} | {name} | {kind} | " + " | ".join(f"{c:.4f}" for c in cells)
+                  + f" | {secs:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
