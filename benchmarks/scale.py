@@ -8,7 +8,9 @@ or rosenbrock10 (10-D).  Three sections, each can be run alone:
   pending trials: a study with P + 1 workers, measured over the asks after the first P (each of
   them sees P running trials).  ``--finished N`` first tells N random finished trials.
 * ``util``: worker utilisation with W workers and trials of median ``--trial-seconds`` (60) when
-  each proposal's and tell's CPU time is charged to the simulated clock (``charge_proposals``).
+  each proposal's and tell's CPU time is charged to the simulated clock (``charge_proposals``),
+  measured when ``--trials-per-worker`` x W trials have finished (the others still running, so the
+  end-of-run tail, when no trial is left to start, does not count).
 * ``ratio``: the simulated time a W-worker run needs to reach the best value of a sequential
   200-evaluation run, over that run's wall time (lower is better), mean over ``--seeds``.
   ``optuna-tpe-cl`` is Optuna's ``TPESampler(constant_liar=True)`` driven on the same clock.
@@ -137,7 +139,8 @@ def util(args: argparse.Namespace) -> None:
                                  duration=lambda r, m=med: m * float(r.lognormal(0.0, args.sigma)),
                                  charge_proposals=True)
             sim.attach(_sampler(name, 0))
-            sim.run(args.trials_per_worker * w)
+            # stop after that many finished, the rest still running: no end-of-run tail
+            sim.run(10 * args.trials_per_worker * w, max_finished=args.trials_per_worker * w)
             ms = np.array(sim.ask_seconds) * 1000.0
             print(f"| {name} | {w} | {len(sim.trials)} | {sim.utilisation:.3f} | "
                   f"{np.median(ms):.2f} |", flush=True)
