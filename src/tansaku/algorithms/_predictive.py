@@ -104,22 +104,24 @@ def _draw(model: _Model, unknown: list[Resolved], path: list[np.ndarray], values
     return [float(mi + si * rng.standard_normal()) for mi, si in zip(mu, std)]
 
 
-def rank_needs(core: TrajectoryCore, rng: np.random.Generator) -> list[Resolved]:
-    """Points (key, snapped point) ranked by their score over simulated continuations."""
+def rank_needs(core: TrajectoryCore, rng: np.random.Generator,
+               n_known: int | None = None) -> list[Resolved]:
+    """Points (key, snapped point) ranked by their score over simulated continuations, knowing
+    the first ``n_known`` told values (default: all)."""
     machine = core.machine
     assert machine is not None
     spec = core.speculation
     horizon = core.horizon
     models: list[_Model] = []
-    if core.n_told:
-        x, y = core.model_data()
+    if core.n_told and n_known != 0:
+        x, y = core.model_data(n_known)
         warps = {"none": (False,), "rank": (True,), "both": (False, True)}[spec.warp]
         for i, warp in enumerate(warps):
             sur = core.surrogate if i == 0 else copy.deepcopy(core.surrogate)
             models.append(_Model(sur, x, y, warp))
     score: dict[bytes, float] = {}
     where: dict[bytes, np.ndarray] = {}
-    cache = core.cache
+    cache = core.known(n_known)
     for s in range(spec.n_simulations):
         model = models[s % len(models)] if models else None
         sim = machine.clone()

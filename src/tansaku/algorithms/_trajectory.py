@@ -109,12 +109,18 @@ class Speculation:
     :mod:`tansaku.algorithms._predictive`).
 
     ``n_simulations`` continuations are simulated from the machine's current state, each until it
-    has drawn ``horizon`` unknown values (default ``2 * n_workers + 2``); a point needed as the
+    has drawn ``horizon`` unknown values (default ``2 * n_workers + 2``, at most
+    ``MAX_HORIZON``, so the work per ranking is bounded however many workers); a point needed as the
     ``j``-th unknown of a continuation scores ``decay ** j``, and free workers get the
     highest-scoring points.  The surrogate (default :class:`SimpleGP`) is fitted to the
     ``model_points`` told points nearest to the machine, on the losses and/or their ranks
     (``warp``: ``"none"``, ``"rank"`` or ``"both"``); with ``joint=True`` and a surrogate that has
     ``joint(x)``, values along one continuation are drawn jointly.
+
+    One ranking serves every idle worker until the machine moves or ``max(1, n_workers // 8)``
+    more values are told (with many workers a ranking per tell would cost a fit and all the
+    simulations per proposal).  The ranking then uses only the told values up to that boundary,
+    so it depends on the told sequence alone and resume by replay stays exact.
     """
 
     n_simulations: int = 64
@@ -132,6 +138,9 @@ class Speculation:
             raise ValueError(f"warp must be none, rank or both, got {self.warp!r}")
         if self.horizon is not None and self.horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {self.horizon!r}")
+
+
+MAX_HORIZON = 40
 
 
 class TrajectoryCore(ABC):
@@ -165,7 +174,11 @@ class TrajectoryCore(ABC):
         self.predictive = bool(predictive)
         spec = speculation if speculation is not None else Speculation()
         self.speculation = spec
-        self.horizon = spec.horizon if spec.horizon is not None else 2 * self.n_workers + 2
+        self.horizon = (spec.horizon if spec.horizon is not None
+                        else min(2 * self.n_workers + 2, MAX_HORIZON))
+        self._refresh = max(1, self.n_workers // 8)  # told values per ranking
+        self._steps = 0  # machine advances so far
+        self._known_at_step = 0  # values told when the machine last advanced
         self.model_points = spec.model_points
         self.surrogate: Surrogate = spec.surrogate if spec.surrogate is not None else SimpleGP()
         self._cache: dict[bytes, float] = {}
@@ -179,7 +192,7 @@ class TrajectoryCore(ABC):
         self.machine: Machine | None = None
         self.exhausted = False
         self._revisits = 0
-        self._spec_epoch = -1
+        self._spec_epoch: tuple[int, int] = (-1, -1)
         self._resolved: dict[bytes, tuple[bytes, np.ndarray] | None] = {}  # raw point -> resolved
         self._spec: list[tuple[bytes, np.ndarray]] = []
         self.last_role = ""
@@ -265,6 +278,12 @@ class TrajectoryCore(ABC):
         """Every told value by point key (read-only use)."""
         return self._cache
 
+    def known(self, n_known: int | None = None) -> dict[bytes, float]:
+        """The first ``n_known`` told values by point key (default: all, the live cache)."""
+        if n_known is None or n_known >= len(self._told):
+            return self._cache
+        return {k: self._cache[k] for k in self._told[:n_known]}
+
     @property
     def n_told(self) -> int:
         return len(self._told)
@@ -323,16 +342,20 @@ class TrajectoryCore(ABC):
                     if self._role.get(r[0]) in ("speculative", "random"):
                         self.n_hits += 1
             machine.advance(values)
+            self._steps += 1
+            self._known_at_step = len(self._told)
             self._revisits = 0 if new else self._revisits + 1
             if self._revisits > self.max_revisits:
                 self.exhausted = True
 
-    def model_data(self) -> tuple[np.ndarray, np.ndarray]:
+    def model_data(self, n_known: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The ``model_points`` told points nearest to where the machine is now (a local model
-        resolves the small value differences that decide the next moves)."""
+        resolves the small value differences that decide the next moves), among the first
+        ``n_known`` told (default: all)."""
         assert self.machine is not None
-        x = np.array([self._points[k] for k in self._told])
-        y = np.array([self._cache[k] for k in self._told])
+        told = self._told if n_known is None else self._told[:n_known]
+        x = np.array([self._points[k] for k in told])
+        y = np.array([self._cache[k] for k in told])
         if len(x) > self.model_points:
             focus = np.mean(self.machine.needs(), axis=0)
             near = np.argsort(np.sum((x - focus) ** 2, axis=1), kind="stable")[: self.model_points]
@@ -340,9 +363,13 @@ class TrajectoryCore(ABC):
         return x, y
 
     def _speculation(self) -> list[tuple[bytes, np.ndarray]]:
-        """Points ranked by how often (and how soon) simulated continuations need them."""
-        if self._spec_epoch != len(self._told):
-            self._spec_epoch = len(self._told)
-            rng = np.random.default_rng([self.entropy, 1, len(self._told)])
-            self._spec = rank_needs(self, rng)
+        """Points ranked by how often (and how soon) simulated continuations need them (one
+        ranking per epoch, see :class:`Speculation`)."""
+        epoch = (self._steps, len(self._told) // self._refresh)
+        if self._spec_epoch != epoch:
+            self._spec_epoch = epoch
+            # what is known at the epoch's start, not at the first ask inside it
+            n_known = max(epoch[1] * self._refresh, self._known_at_step)
+            rng = np.random.default_rng([self.entropy, 1, n_known])
+            self._spec = rank_needs(self, rng, n_known=n_known)
         return self._spec

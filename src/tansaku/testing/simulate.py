@@ -6,12 +6,20 @@ is asked (with the running trials as ``pending``); a trial takes a simulated dur
 trial number from ``duration``, so it does not depend on the sampler); finished trials are told
 in the order they finish.  It is used by tests (resume by replay: attach a fresh sampler to a run
 half way through) and by the benchmarks (wall time and worker utilisation of parallel runs).
+
+With ``charge_proposals=True`` the simulated coordinator is one thread, like the real one: each
+``ask`` and ``tell`` costs the CPU time it really took (``time.thread_time``, times
+``cost_scale``), asks and tells happen one after the other, and a trial starts only when its
+proposal is ready -- so a slow sampler shows up as idle workers in :attr:`utilisation`.  Without
+it (the default) proposals are free and instantaneous.  ``ask_seconds`` keeps the CPU seconds of
+every ask either way.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -50,6 +58,8 @@ class SimulatedStudy:
         duration: Duration | None = None,
         seed: int = 0,
         direction: str = "minimize",
+        charge_proposals: bool = False,
+        cost_scale: float = 1.0,
     ) -> None:
         self.space = as_space(space)
         self.objective = objective
@@ -57,6 +67,11 @@ class SimulatedStudy:
         self.duration = duration or (lambda rng: 1.0)
         self.seed = int(seed)
         self.direction = direction
+        self.charge_proposals = bool(charge_proposals)
+        self.cost_scale = float(cost_scale)
+        #: CPU seconds of each sampler ask, in order
+        self.ask_seconds: list[float] = []
+        self._busy_until = 0.0  # simulated time at which the coordinator is free again
         self.now = 0.0
         self.trials: list[FrozenTrial] = []
         self.finished: list[FrozenTrial] = []
@@ -110,11 +125,18 @@ class SimulatedStudy:
 
     def _start_one(self) -> None:
         assert self.sampler is not None
+        start = self.now
         if self._waiting:
             number = self._waiting.pop(0)
             trial = self.trials[number]
         else:
-            out = self.sampler.ask(self._pending())
+            pending = self._pending()
+            t0 = time.thread_time()
+            out = self.sampler.ask(pending)
+            cost = time.thread_time() - t0
+            self.ask_seconds.append(cost)
+            if self.charge_proposals:
+                start = self._busy_until = max(self.now, self._busy_until) + cost * self.cost_scale
             if out is None:
                 self.exhausted = True
                 return
@@ -126,8 +148,8 @@ class SimulatedStudy:
             self.trials.append(trial)
         rng = np.random.default_rng([self.seed, number])
         dt = float(self.duration(rng))
-        self.trials[number] = trial.replace(state=TrialState.RUNNING, start_time=self.now)
-        heapq.heappush(self._running, (self.now + dt, number))
+        self.trials[number] = trial.replace(state=TrialState.RUNNING, start_time=start)
+        heapq.heappush(self._running, (start + dt, number))
 
     def _finish_one(self) -> None:
         assert self.sampler is not None
@@ -146,7 +168,11 @@ class SimulatedStudy:
         done = trial.replace(state=state, value=value, end_time=end, message=message)
         self.trials[number] = done
         self.finished.append(done)
+        t0 = time.thread_time()
         self.sampler.tell(done)
+        if self.charge_proposals:
+            cost = (time.thread_time() - t0) * self.cost_scale
+            self._busy_until = max(self.now, self._busy_until) + cost
 
     # -- results -------------------------------------------------------------------------------
     @property
@@ -164,5 +190,5 @@ class SimulatedStudy:
         """Busy worker time up to ``now`` (the last event) over ``n_workers * now``; trials still
         running count for the part of their time already spent."""
         used = sum((t.end_time or 0.0) - (t.start_time or 0.0) for t in self.finished)
-        used += sum(self.now - (self.trials[n].start_time or 0.0) for _, n in self._running)
+        used += sum(max(0.0, self.now - (self.trials[n].start_time or 0.0)) for _, n in self._running)
         return used / (self.n_workers * self.now) if self.now > 0 else 0.0
