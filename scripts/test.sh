@@ -16,6 +16,7 @@
 #                             without the services.
 #   TANSAKU_SKIP_SETUP=1      skip steps 1-2 (packages and daemons), e.g. for quick reruns.
 #   PYTHON                    interpreter for the venv (default python3).
+#   TANSAKU_TEST_WORKERS      pytest-xdist processes (default 2; 0: none, plain pytest).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -94,7 +95,14 @@ fi
 
 # --- 4. tests ----------------------------------------------------------------------------------
 rc=0
-"$VENV/bin/python" -m pytest "$@" || rc=$?
+# Two test processes (pytest-xdist): most tests wait on processes, schedulers and sleeps, so two
+# at once use the 2 cores better; a batch scheduler's tests stay on one process, in turn
+# (tests/services.py groups them). TANSAKU_TEST_WORKERS=0 runs everything in this process.
+XDIST=()
+if [ "${TANSAKU_TEST_WORKERS:-2}" != 0 ]; then
+  XDIST=(-n "${TANSAKU_TEST_WORKERS:-2}" --dist loadgroup)
+fi
+"$VENV/bin/python" -m pytest "${XDIST[@]}" "$@" || rc=$?
 phase_done pytest "exit $rc"
 print_summary
 exit $rc

@@ -82,6 +82,8 @@ __all__ = [
 ]
 
 SERVICE_MARKERS = ("postgres", "slurm", "sge", "pbs", "browser")
+# markers whose tests must not overlap each other (one xdist worker each; see the hook below)
+_SERIAL_MARKERS = ("slurm", "sge", "pbs")
 # fixture name -> marker it implies
 _FIXTURE_MARKERS = {
     "postgres_server": "postgres",
@@ -740,6 +742,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if fixture in names and marker not in have:
                 item.add_marker(marker)
                 have.add(marker)
+        # Under pytest-xdist (scripts/test.sh runs ``-n 2 --dist loadgroup``) the tests of one
+        # batch scheduler share its single node's slots and queue: run them on one worker, in turn.
+        for marker in _SERIAL_MARKERS:
+            if marker in have:
+                item.add_marker(pytest.mark.xdist_group(marker))
+                break
 
 
 def _reason_missing(marker: str) -> str | None:

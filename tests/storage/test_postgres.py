@@ -88,7 +88,7 @@ def _write_config(tmp_path: Path, url: str, n_trials: int, **extra: object) -> P
                 time.sleep(120)
         except FileExistsError:
             pass
-        time.sleep(0.05)
+        time.sleep(float(os.environ["TRIAL_SLEEP"]))
         print(x + y)
     """)
     )
@@ -102,7 +102,8 @@ def _write_config(tmp_path: Path, url: str, n_trials: int, **extra: object) -> P
         "  x: {type: float, low: 0, high: 1}",
         "  y: {type: int, low: 0, high: 1000}",
         f"command: [{sys.executable}, {script}, '{{x}}', '{{y}}']",
-        f"env: {{HOLD_DIR: {tmp_path}, HOLD: '{extra.pop('hold', 0)}'}}",
+        f"env: {{HOLD_DIR: {tmp_path}, HOLD: '{extra.pop('hold', 0)}', "
+        f"TRIAL_SLEEP: '{extra.pop('trial_sleep', 0.05)}'}}",
         *(f"{k}: {v}" for k, v in extra.items()),
     ]
     cfg = tmp_path / "study.yaml"
@@ -144,7 +145,9 @@ def _seeded_params(seed: int, number: int) -> dict:
 
 def test_three_worker_processes_finish_exactly_n_with_no_duplicates(postgres_url, tmp_path):
     n = 45
-    cfg = _write_config(tmp_path, postgres_url, n)
+    # trials long enough (45 x 0.3 s alone) that the two workers, started once the study exists,
+    # join in even on a loaded machine where starting a Python process takes seconds
+    cfg = _write_config(tmp_path, postgres_url, n, trial_sleep=0.3)
     first = _tansaku("run", str(cfg), "-q", cwd=tmp_path)  # creates the study, stores its config
     st = get_storage(postgres_url)
     _wait_for(
