@@ -217,3 +217,18 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def program_that_cannot_start_stops_the_run(spec: Mapping[str, Any], tmp_path: Path) -> None:
+    """A program missing on the nodes (exit 127 in the job) stops the run after its first trial
+    with the shell's own line, instead of burning ``max_failures`` jobs (issue 13.4)."""
+    study = _study(tmp_path, "cannot-start")
+    missing = tk.Command(["tansaku-no-such-program-on-the-node", "{x}"])
+    study.optimize(
+        missing, n_trials=6, executor=dict(spec), max_failures=10, workdir=tmp_path / "runs"
+    )
+    failed = [t for t in study.trials if t.state == TrialState.FAILED]
+    assert len(failed) == 1, [t.message for t in study.trials]
+    assert not [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert study.run_error is not None and "cannot start" in study.run_error
+    assert "tansaku-no-such-program-on-the-node" in study.run_error  # the shell's own last line

@@ -57,3 +57,7 @@ def test_several_trials_per_job(spec, tmp_path):
 
 def test_failed_setup_fails_the_trial(spec, tmp_path):
     cases.failed_setup_fails_the_trial(spec, tmp_path)
+
+
+def test_a_program_missing_on_the_node_stops_the_run(spec, tmp_path):
+    cases.program_that_cannot_start_stops_the_run(spec, tmp_path)
