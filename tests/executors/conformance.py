@@ -130,9 +130,7 @@ def _sge(request: Any) -> dict[str, Any]:
 TARGETS: dict[str, Target] = {
     # inline runs Python in the coordinator's thread: nothing can stop it
     "inline": Target(lambda r: {"name": "inline"}, frozenset({"python:timeout", "python:cancel"})),
-    # local: a Python trial that ignores should_prune() is not stopped on a prune (only commands
-    # are killed); it runs on until its timeout -- a known divergence, see the report of issue 14
-    "local": Target(lambda r: {"name": "local"}, frozenset({"python:cancel"}), trial_timeout=2.0),
+    "local": Target(lambda r: {"name": "local"}, trial_timeout=2.0),
     "dask": Target(_dask, trial_timeout=4.0),
     "slurm": Target(_slurm, trial_timeout=6.0, marks=(pytest.mark.slurm,)),
     "sge": Target(_sge, trial_timeout=6.0, marks=(pytest.mark.sge,)),

@@ -5,8 +5,9 @@ multiplexed with a selector on their stdout pipes and pidfds, so 50 concurrent c
 processes and no extra threads.  Python objectives run in worker processes forked from the
 coordinator (no pickling of the objective on Linux; each worker in its own process group), reused
 from trial to trial, talking to the study through a pipe (reports, prune decisions, user attrs).
-A worker whose trial times out or is pruned while running is killed with its whole group and
-replaced.
+A worker whose trial times out, or is pruned and has not returned ``kill_grace`` seconds (1 s for a
+Python objective) after the report that pruned it, is killed with its whole group and replaced
+(the trial is PRUNED with that report's value).
 
 If the coordinator dies (even by ``kill -9``), nothing is left running: workers get SIGKILL from
 the kernel (``PR_SET_PDEATHSIG``), and every command's and worker's process group is registered
@@ -119,6 +120,8 @@ class _PyWorker:
         self.job: Job | None = None
         self.started = 0.0
         self.prune = False
+        #: when a pruned trial that has not returned is killed (``kill_grace`` after the prune)
+        self.prune_at: float | None = None
         self.last_report: tuple[int, float] | None = None
 
     def kill(self) -> None:
@@ -211,6 +214,7 @@ class LocalExecutor(Executor):
             False,
             None,
         )
+        worker.prune_at = None
         try:
             worker.conn.send(job)
         except (OSError, ValueError) as e:
@@ -234,6 +238,8 @@ class LocalExecutor(Executor):
         for w in self._busy.values():
             if w.job is not None and w.job.timeout is not None:
                 delay = min(delay, max(0.0, w.started + w.job.timeout - now))
+            if w.prune_at is not None:
+                delay = min(delay, max(0.0, w.prune_at - now))
         return delay
 
     def wait(self, timeout: float | None) -> list[Outcome]:
@@ -269,6 +275,10 @@ class LocalExecutor(Executor):
             if w.job is not None and w.job.timeout is not None and now - w.started > w.job.timeout:
                 self._retire(tid, w)
                 out.append(killed_outcome(w.job, "timeout"))
+            elif w.job is not None and w.prune_at is not None and now >= w.prune_at:
+                # pruned, told so by should_prune(), and still running: stopped like a command
+                self._retire(tid, w)
+                out.append(killed_outcome(w.job, "pruned", w.last_report))
         return out
 
     def _drop_cmd(self, tid: int, run: CommandRun) -> None:
@@ -296,8 +306,9 @@ class LocalExecutor(Executor):
                 kind = msg[0]
                 if kind == "report":
                     w.last_report = (msg[2], msg[3])
-                    if self.hooks.report(tid, msg[2], msg[3]):
+                    if self.hooks.report(tid, msg[2], msg[3]) and not w.prune:
                         w.prune = True
+                        w.prune_at = time.monotonic() + self.runner.kill_grace
                 elif kind == "prune?":
                     w.conn.send(w.prune)
                 elif kind == "attr":
