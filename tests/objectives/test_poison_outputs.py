@@ -159,7 +159,9 @@ def test_fifo_as_json_result_does_not_hang(tmp_path):
 def test_catastrophic_regex_fails_the_trial_in_bounded_time(tmp_path):
     out, took = run(
         tmp_path,
-        "print('a' * 40 + '!'); print('loss 0.5')",
+        # the hostile line holds a digit (a line without one is never a candidate value) and
+        # reaches the parser on its own, whatever the buffering: the regex must meet it
+        "import time; print('a' * 40 + '1!', flush=True); time.sleep(0.2); print('loss 0.5')",
         result={"regex": r"^(a+)+$"},
     )
     assert out.state is TrialState.FAILED and "result.regex took longer than" in out.message

@@ -29,9 +29,25 @@ def test_conformance(name, check):
 _SLOW_MODELS = {"gp", "dngo"}
 
 
+# Known defects, kept visible (strict: the test fails once a fix lands, so the mark goes then).
+_KNOWN_CONDITIONAL_DEFECTS = {
+    # one-axis moves along an axis that is inactive at its centre (e.g. momentum while the
+    # optimizer is adam), so it proposes the same active point again and again (14 of 16 trials
+    # alike with seed 7); issue 17 stays open until it skips inactive axes
+    "one-axis": pytest.mark.xfail(strict=True, reason="one-axis repeats points on inactive axes"),
+}
+
+
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.slow) if n in _SLOW_MODELS else n for n in _available()],
+    [
+        pytest.param(n, marks=pytest.mark.slow)
+        if n in _SLOW_MODELS
+        else pytest.param(n, marks=_KNOWN_CONDITIONAL_DEFECTS[n])
+        if n in _KNOWN_CONDITIONAL_DEFECTS
+        else n
+        for n in _available()
+    ],
 )
 def test_conditional_conformance(name):
     check_conditional(name)
