@@ -75,7 +75,7 @@ fi
 # --- 3. virtual environment ------------------------------------------------------------------
 PY=${PYTHON:-python3}
 VENV=$ROOT/.venv
-EXTRAS='.[test,all]'  # [all]: every user-facing extra (pyproject.toml)
+EXTRAS='.[test,all,docs]'  # [all]: every user-facing extra; [docs]: the site (pyproject.toml)
 # Reinstall only when pyproject.toml, the extras or the interpreter changed: the stamp records them.
 STAMP_WANT=$( { cat pyproject.toml; echo "$EXTRAS"; "$PY" -VV; } | sha256sum | cut -c1-16)
 if ! "$VENV/bin/python" -c 'import sys' 2>/dev/null; then

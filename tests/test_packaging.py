@@ -16,7 +16,7 @@ tomllib = pytest.importorskip("tomllib")  # Python >= 3.11 (CI's interpreter)
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 #: extras for working on tansaku itself, not part of [all]
-DEV_EXTRAS = {"test", "bench", "dev", "all"}
+DEV_EXTRAS = {"test", "bench", "dev", "docs", "all"}
 
 
 def _source_version() -> str:
