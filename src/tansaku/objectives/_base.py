@@ -115,11 +115,14 @@ def killed_outcome(
     *,
     stderr: str | None = None,
     system_attrs: dict[str, Any] | None = None,
+    user_attrs: dict[str, Any] | None = None,
 ) -> Outcome:
     """A trial stopped from outside: ``"pruned"`` is PRUNED with its last report, ``"timeout"``
     FAILED after ``job.timeout``, anything else (``"interrupted"``) FAILED, re-queued when
-    interrupted.  The one rule for every executor and for :class:`~tansaku.objectives.CommandRun`."""
+    interrupted.  The one rule for every executor and for :class:`~tansaku.objectives.CommandRun`.
+    ``user_attrs`` (a command's ``tansaku:attr`` lines so far) are kept whatever the ending."""
     attrs = {} if system_attrs is None else system_attrs
+    user = {} if user_attrs is None else user_attrs
     if reason == "pruned":
         return Outcome(
             job.trial_id,
@@ -128,6 +131,7 @@ def killed_outcome(
             message=f"pruned at step {last_report[0]}" if last_report else "pruned",
             stderr=stderr,
             system_attrs=attrs,
+            user_attrs=user,
         )
     if reason == "timeout":
         timeout = job.timeout if job.timeout is not None else float("nan")
@@ -137,6 +141,7 @@ def killed_outcome(
             message=f"timeout: killed after {timeout:g} s",
             stderr=stderr,
             system_attrs=attrs,
+            user_attrs=user,
         )
     return Outcome(
         job.trial_id,
@@ -144,5 +149,6 @@ def killed_outcome(
         message=reason,
         stderr=stderr,
         system_attrs=attrs,
+        user_attrs=user,
         interrupted=reason == "interrupted",
     )

@@ -364,7 +364,8 @@ def exit_outcome(
     ``cannot_start`` when :meth:`Command.startup_failure` says the program never really ran;
     exit 0 is COMPLETE with the value ``parser`` found (read relative to ``workdir``) or FAILED
     with the parser's reason.  ``attrs`` become the trial's system attrs (the result's own are
-    added to them)."""
+    added to them); the user attributes its output set (``tansaku:attr`` lines, a json result's
+    ``attrs``) become the trial's user attrs whatever the ending."""
     tid = job.trial_id
     if returncode != 0:
         why = f"killed by {signal_name(killed_by)}" if killed_by else f"exit code {returncode}"
@@ -374,6 +375,7 @@ def exit_outcome(
             message=f"the command failed: {why}",
             stderr=stderr,
             system_attrs=attrs,
+            user_attrs=parser.user_attrs(),
             cannot_start=command.startup_failure(
                 job, returncode=returncode, printed=printed, stderr=stderr
             ),
@@ -386,9 +388,17 @@ def exit_outcome(
             message=reason,
             stderr=stderr or tail(parser.tail()[-400:], 400),
             system_attrs=attrs,
+            user_attrs=parser.user_attrs(),
         )
     attrs.update(parser.result_attrs())
-    return Outcome(tid, TrialState.COMPLETE, value=value, stderr=stderr or None, system_attrs=attrs)
+    return Outcome(
+        tid,
+        TrialState.COMPLETE,
+        value=value,
+        stderr=stderr or None,
+        system_attrs=attrs,
+        user_attrs=parser.user_attrs(),
+    )
 
 
 class CommandRun:
@@ -602,6 +612,7 @@ class CommandRun:
                 self.parser.last_report,
                 stderr=stderr,
                 system_attrs=attrs,
+                user_attrs=self.parser.user_attrs(),
             )
         return exit_outcome(
             self.command,
