@@ -7,12 +7,13 @@ parallel, so a slow batch executor pays its queue latency once), then each trial
 value      COMPLETE with ``x + base + ckpt``: ``base`` is read from the study's setup directory
            and ``ckpt`` from the parent trial's directory (``from_trial``), so the value is right
            only if ``setup_dir`` and ``parent_dir`` reached the trial; the report line is stored;
-           the seed and the workdir the trial saw are the study's (user attrs / ``seen.txt``)
+           the seed and the workdir the trial saw are the study's (user attrs / ``seen.txt``);
+           a command's ``tansaku:attr``/``tansaku:metric`` lines are its user attrs
 fail       FAILED with the program's own last stderr line (commands) or the exception (Python);
-           the stderr tail is kept
+           the stderr tail is kept, and so are the user attrs a command printed before failing
 timeout    FAILED "timeout" after ``trial_timeout``
 prune      the trial reports 0.9, the pruner says prune: PRUNED with that value (a Python trial
-           notices through ``should_prune``, a command is killed)
+           notices through ``should_prune``, a command is killed and keeps its user attrs)
 cancel     (Python) the trial reports 0.9 and ignores ``should_prune``: the executor must stop it
 signal     (command) the program kills itself with SIGTERM: FAILED "killed by SIGTERM"
 =========  ======================================================================================
@@ -48,10 +49,12 @@ base=$(cat "$TANSAKU_SETUP_DIR/base.txt") || exit 90
 ckpt=$(cat "$TANSAKU_PARENT_DIR/ckpt.txt") || exit 91
 printf '%s\n' "$PWD" "$TANSAKU_SEED" "$TANSAKU_WORKDIR" > seen.txt
 case "$case" in
-  value) echo "tansaku:report step=1 value=$x"; python3 -c "print($x + $base + $ckpt)" ;;
-  fail) echo "first line" >&2; echo "boom: bad input $x" >&2; exit 3 ;;
+  value) echo "tansaku:attr optimizer=adam"; echo "tansaku:report step=1 value=$x"
+         echo "tansaku:metric epochs=3"; python3 -c "print($x + $base + $ckpt)" ;;
+  fail) echo "tansaku:attr stage=load"; echo "first line" >&2; echo "boom: bad input $x" >&2
+        exit 3 ;;
   timeout) sleep 60 ;;
-  prune) echo "tansaku:report step=1 value=0.9"; sleep 60 ;;
+  prune) echo "tansaku:attr stage=train"; echo "tansaku:report step=1 value=0.9"; sleep 60 ;;
   signal) kill -TERM $$ ;;
 esac
 """
@@ -215,6 +218,8 @@ def check(kind: str, case: str, t: Any, runs: Path, base_seed: int | None) -> No
         else:
             cwd, env_seed, env_workdir = (trial_dir / "seen.txt").read_text().split("\n")[:3]
             assert (cwd, env_seed, env_workdir) == (str(trial_dir), str(seed), str(trial_dir))
+            attrs = dict(t.user_attrs)
+            assert attrs == {"optimizer": "adam", "epochs": 3.0}, f"user attrs {attrs}"
     elif case == "fail":
         assert t.state is TrialState.FAILED, "not failed"
         if kind == "python":
@@ -224,11 +229,14 @@ def check(kind: str, case: str, t: Any, runs: Path, base_seed: int | None) -> No
             assert "exit code 3" in (t.message or ""), "message lacks the exit code"
             assert "boom: bad input 0.25" in (t.message or ""), "message lacks stderr line"
             assert "first line" in (t.stderr or ""), f"stderr {t.stderr!r}"
+            assert dict(t.user_attrs) == {"stage": "load"}, f"user attrs {dict(t.user_attrs)}"
     elif case == "timeout":
         assert t.state is TrialState.FAILED and "timeout" in (t.message or ""), "not timed out"
     elif case in ("prune", "cancel"):
         assert t.state is TrialState.PRUNED, "not pruned"
         assert t.value == 0.9, f"value {t.value}"
+        if kind == "command":
+            assert dict(t.user_attrs) == {"stage": "train"}, f"user attrs {dict(t.user_attrs)}"
     elif case == "signal":
         assert t.state is TrialState.FAILED, "not failed"
         assert "SIGTERM" in (t.message or ""), "message lacks the signal"

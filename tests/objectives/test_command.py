@@ -272,7 +272,7 @@ def test_command_as_study_objective_inline_and_local(tmp_path):
         """
         import sys
         x = float(sys.argv[1])
-        print("tansaku:report step=1 value", x)
+        print(f"tansaku:report step=1 value={x}")
         print((x - 0.25) ** 2)
     """,
     )

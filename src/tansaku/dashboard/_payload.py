@@ -20,7 +20,7 @@ from tansaku._records import FrozenTrial, TrialState, sampler_label
 from tansaku.report._history import history
 from tansaku.report._table import STATES, TrialTable, param_kind
 from tansaku.report._timeline import timeline
-from tansaku.report._top import duration_text, top_trials
+from tansaku.report._top import attr_keys, attr_text, duration_text, top_trials
 from tansaku.storage._base import BaseStorage, StudyInfo
 
 __all__ = ["StudyCache", "studies_payload"]
@@ -192,8 +192,10 @@ def _recent(trials: list[FrozenTrial], names: list[str], now: float) -> dict[str
     )
     done = [t for t in trials if t.state.is_finished]
     done.sort(key=lambda t: (t.end_time or 0.0, t.number), reverse=True)
+    shown = [*running, *done][:RECENT_TRIALS]
+    keys = attr_keys((t.user_attrs for t in shown), names)
     rows = []
-    for t in [*running, *done][:RECENT_TRIALS]:
+    for t in shown:
         dur = t.duration
         if dur is None and t.start_time is not None and t.state is TrialState.RUNNING:
             dur = now - t.start_time
@@ -205,10 +207,14 @@ def _recent(trials: list[FrozenTrial], names: list[str], now: float) -> dict[str
                 duration_text(dur),
                 t.worker or "",
                 *(_param_text(t.params[n]) if n in t.params else "" for n in names),
+                *(attr_text(t.user_attrs[k]) if k in t.user_attrs else "" for k, _ in keys),
                 (t.message or "")[:300],
             ]
         )
     return {
-        "columns": ["number", "state", "value", "duration", "worker", *names, "message"],
+        "columns": [
+            "number", "state", "value", "duration", "worker", *names, *(c for _, c in keys),
+            "message",
+        ],
         "rows": rows,
     }

@@ -651,6 +651,7 @@ class BatchExecutor(Executor):
             str(tr.kill_reason),
             tr.parser.last_report,
             stderr=self._stderr_tail(tr) or None,
+            user_attrs=None if tr.python else tr.parser.user_attrs(),
         )
 
     def _finished_outcome(self, tr: _Trial, exit_text: str) -> Outcome:

@@ -18,6 +18,7 @@ __all__ = [
     "STDERR_TAIL",
     "Job",
     "Outcome",
+    "killed_outcome",
     "last_stderr_line",
     "read_stderr_tail",
     "signal_name",
@@ -105,3 +106,49 @@ def signal_name(num: int) -> str:
         return signal.Signals(num).name
     except ValueError:
         return f"signal {num}"
+
+
+def killed_outcome(
+    job: Job,
+    reason: str,
+    last_report: tuple[int, float] | None = None,
+    *,
+    stderr: str | None = None,
+    system_attrs: dict[str, Any] | None = None,
+    user_attrs: dict[str, Any] | None = None,
+) -> Outcome:
+    """A trial stopped from outside: ``"pruned"`` is PRUNED with its last report, ``"timeout"``
+    FAILED after ``job.timeout``, anything else (``"interrupted"``) FAILED, re-queued when
+    interrupted.  The one rule for every executor and for :class:`~tansaku.objectives.CommandRun`.
+    ``user_attrs`` (a command's ``tansaku:attr`` lines so far) are kept whatever the ending."""
+    attrs = {} if system_attrs is None else system_attrs
+    user = {} if user_attrs is None else user_attrs
+    if reason == "pruned":
+        return Outcome(
+            job.trial_id,
+            TrialState.PRUNED,
+            value=None if last_report is None else last_report[1],
+            message=f"pruned at step {last_report[0]}" if last_report else "pruned",
+            stderr=stderr,
+            system_attrs=attrs,
+            user_attrs=user,
+        )
+    if reason == "timeout":
+        timeout = job.timeout if job.timeout is not None else float("nan")
+        return Outcome(
+            job.trial_id,
+            TrialState.FAILED,
+            message=f"timeout: killed after {timeout:g} s",
+            stderr=stderr,
+            system_attrs=attrs,
+            user_attrs=user,
+        )
+    return Outcome(
+        job.trial_id,
+        TrialState.FAILED,
+        message=reason,
+        stderr=stderr,
+        system_attrs=attrs,
+        user_attrs=user,
+        interrupted=reason == "interrupted",
+    )

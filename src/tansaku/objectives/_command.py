@@ -43,6 +43,7 @@ from tansaku._trial import Trial
 from tansaku.objectives._base import (
     Job,
     Outcome,
+    killed_outcome,
     last_stderr_line,
     read_stderr_tail,
     signal_name,
@@ -57,7 +58,7 @@ from tansaku.objectives._template import (
     template_fields,
 )
 
-__all__ = ["Command", "CommandFailed", "CommandRun"]
+__all__ = ["Command", "CommandFailed", "CommandRun", "exit_outcome"]
 
 #: params JSON longer than this goes to ``PARAMS_FILE`` instead of ``TANSAKU_PARAMS``
 PARAMS_ENV_LIMIT = 64 * 1024
@@ -343,6 +344,63 @@ def _number(value: Any, field: str, *, integer: bool = False) -> float:
     return float(check_number(value, field, integer=integer, low=0.0, low_open=False))
 
 
+def exit_outcome(
+    command: Command,
+    job: Job,
+    returncode: int,
+    killed_by: int | None,
+    parser: OutputParser,
+    stderr: str,
+    *,
+    printed: bool,
+    attrs: dict[str, Any],
+    workdir: Path | None,
+) -> Outcome:
+    """How a command that ran to its own end (not stopped by us) ended: the one rule for a
+    program run here (:class:`CommandRun`) and on a batch node (``Runner.command_outcome``).
+
+    A non-zero ``returncode`` is FAILED, named by the signal ``killed_by`` when one ended it (the
+    caller decodes its convention: ``-N`` from Python, ``128 + N`` from a shell), and marked
+    ``cannot_start`` when :meth:`Command.startup_failure` says the program never really ran;
+    exit 0 is COMPLETE with the value ``parser`` found (read relative to ``workdir``) or FAILED
+    with the parser's reason.  ``attrs`` become the trial's system attrs (the result's own are
+    added to them); the user attributes its output set (``tansaku:attr`` lines, a json result's
+    ``attrs``) become the trial's user attrs whatever the ending."""
+    tid = job.trial_id
+    if returncode != 0:
+        why = f"killed by {signal_name(killed_by)}" if killed_by else f"exit code {returncode}"
+        return Outcome(
+            tid,
+            TrialState.FAILED,
+            message=f"the command failed: {why}",
+            stderr=stderr,
+            system_attrs=attrs,
+            user_attrs=parser.user_attrs(),
+            cannot_start=command.startup_failure(
+                job, returncode=returncode, printed=printed, stderr=stderr
+            ),
+        )
+    value, reason = parser.value(workdir)
+    if reason is not None:
+        return Outcome(
+            tid,
+            TrialState.FAILED,
+            message=reason,
+            stderr=stderr or tail(parser.tail()[-400:], 400),
+            system_attrs=attrs,
+            user_attrs=parser.user_attrs(),
+        )
+    attrs.update(parser.result_attrs())
+    return Outcome(
+        tid,
+        TrialState.COMPLETE,
+        value=value,
+        stderr=stderr or None,
+        system_attrs=attrs,
+        user_attrs=parser.user_attrs(),
+    )
+
+
 class CommandRun:
     """One running command; executors multiplex many by ``fileno()`` (stdout) and ``pidfd``."""
 
@@ -547,59 +605,25 @@ class CommandRun:
         attrs: dict[str, Any] = {"returncode": code}
         if self.workdir is not None:
             attrs["workdir"] = str(self.workdir)
-        tid = self.job.trial_id
-        if self.kill_reason == "pruned":
-            last = self.parser.last_report
-            return Outcome(
-                tid,
-                TrialState.PRUNED,
-                value=None if last is None else last[1],
-                message=f"pruned at step {last[0]}" if last else "pruned",
-                stderr=stderr,
-                system_attrs=attrs,
-            )
-        if self.kill_reason == "timeout":
-            return Outcome(
-                tid,
-                TrialState.FAILED,
-                message=f"timeout: killed after {self.job.timeout:g} s",
-                stderr=stderr,
-                system_attrs=attrs,
-            )
         if self.kill_reason is not None:
-            return Outcome(
-                tid,
-                TrialState.FAILED,
-                message=self.kill_reason,
+            return killed_outcome(
+                self.job,
+                self.kill_reason,
+                self.parser.last_report,
                 stderr=stderr,
                 system_attrs=attrs,
-                interrupted=self.kill_reason == "interrupted",
+                user_attrs=self.parser.user_attrs(),
             )
-        if code != 0:
-            why = f"exit code {code}" if code > 0 else f"killed by {signal_name(-code)}"
-            return Outcome(
-                tid,
-                TrialState.FAILED,
-                message=f"the command failed: {why}",
-                stderr=stderr,
-                system_attrs=attrs,
-                cannot_start=self.command.startup_failure(
-                    self.job, returncode=code, printed=self.printed, stderr=stderr
-                ),
-            )
-        value, reason = self.parser.value(self.workdir)
-        if reason is not None:
-            out_tail = self.parser.tail()[-400:]
-            return Outcome(
-                tid,
-                TrialState.FAILED,
-                message=reason,
-                stderr=stderr or tail(out_tail, 400),
-                system_attrs=attrs,
-            )
-        attrs.update(self.parser.result_attrs())
-        return Outcome(
-            tid, TrialState.COMPLETE, value=value, stderr=stderr or None, system_attrs=attrs
+        return exit_outcome(
+            self.command,
+            self.job,
+            code,
+            -code if code < 0 else None,
+            self.parser,
+            stderr,
+            printed=self.printed,
+            attrs=attrs,
+            workdir=self.workdir,
         )
 
     def _stderr_tail(self) -> str:

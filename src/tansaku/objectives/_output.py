@@ -4,11 +4,20 @@ Memory stays bounded whatever the command prints: lines longer than ``max_line``
 their end, and only the last ``tail_bytes`` of output are held.
 
 * ``tansaku:report step=<int> value=<number>`` lines are intermediate values (parsed live).
+* ``tansaku:attr key=value`` lines are user attributes (the value as JSON when it reads as a JSON
+  number, ``true``/``false``/``null`` or a quoted string, else the text as written) and
+  ``tansaku:metric key=<number>`` lines numeric ones; the last line for a key wins.  They are
+  stored with the trial however it ends (:meth:`OutputParser.user_attrs`).
+* Every line that starts with ``tansaku:<word>`` is an instruction to tansaku, never a result
+  candidate; an unknown word, a bad key or a metric that is not a finite number fails the trial
+  with the line's problem (:attr:`OutputParser.problem`), as a bad report line does.
 * The result is, by default, the last number printed on a non-report line; or the last match of a
   ``regex`` (its first group if it has one), applied line by line in a matcher process with a time
   limit (``_regex.py``: a catastrophically backtracking pattern fails the trial instead of hanging
   the coordinator); or a value read from a JSON file
-  the command writes (``{json: result.json, key: metrics.loss}``).
+  the command writes (``{json: result.json, key: metrics.loss}``), whose other keys can be kept as
+  user attributes too (``attrs: [train.time, epochs]``, or ``attrs: true`` for every number,
+  string and boolean in the file, under their dotted keys).
 """
 
 from __future__ import annotations
@@ -28,12 +37,23 @@ from tansaku._trial import MAX_STEP, step_problem
 from tansaku.objectives._callable import as_value
 from tansaku.objectives._regex import RegexMatcher, RegexTimeout
 
-__all__ = ["REPORT_RE", "RESULT_LINE_ATTR", "OutputParser", "ResultSpec"]
+__all__ = ["DIRECTIVE_RE", "REPORT_RE", "RESULT_LINE_ATTR", "OutputParser", "ResultSpec"]
 
 #: trial system attribute: the stdout line an ambiguous last-number result was read from
 RESULT_LINE_ATTR = "result_line"
 
 REPORT_RE = re.compile(r"^\s*tansaku:report\s+step=(\d+)\s+value=(\S+)\s*$")
+#: a line addressed to tansaku (``tansaku:report``, ``tansaku:attr``, ...): never a result
+DIRECTIVE_RE = re.compile(r"^\s*tansaku:([A-Za-z_]\w*)(?:\s|$)")
+#: ``tansaku:attr key=value`` / ``tansaku:metric key=number``
+ATTR_RE = re.compile(r"^\s*tansaku:(attr|metric)\s+([^=\s]*)=(.*?)\s*$")
+#: what an attribute key may be: a name, dots and slashes allowed (``train.time``, ``val/loss``)
+ATTR_KEY_RE = re.compile(r"[A-Za-z_][\w.\-/]{0,99}")
+DIRECTIVES = ("report", "attr", "metric")
+#: how many user attributes one command trial may set (lines and JSON file together), and how
+#: long one value's text may be
+MAX_ATTRS = 200
+MAX_ATTR_TEXT = 1000
 
 
 def _maybe_value(data: bytes) -> bool:
@@ -58,6 +78,8 @@ class ResultSpec:
     pattern: str | None = None
     file: str | None = None
     key: str | None = None
+    #: json only: the file's other keys kept as user attributes (dotted keys; True: every scalar)
+    attrs: tuple[str, ...] | bool = ()
 
     @classmethod
     def parse(cls, spec: Any, *, field: str = "result") -> ResultSpec:
@@ -65,7 +87,7 @@ class ResultSpec:
             return cls()
         if isinstance(spec, ResultSpec):
             return spec
-        expected = "expected last_number, {regex: PATTERN} or {json: FILE, key: KEY}"
+        expected = "expected last_number, {regex: PATTERN} or {json: FILE, key: KEY, attrs: [KEYS]}"
         if not isinstance(spec, Mapping):
             raise ConfigError(expected, field=field)
         try:
@@ -88,18 +110,51 @@ class ResultSpec:
                     "use at most one capturing group (the value)", field=f"{field}.regex"
                 )
             return cls("regex", pattern=pattern)
-        if "json" in keys and keys <= {"json", "key"}:
+        if "json" in keys and keys <= {"json", "key", "attrs"}:
             file, key = spec["json"], spec.get("key")
             if not isinstance(file, str) or not file:
                 raise ConfigError("must be a file name", field=f"{field}.json")
             if key is not None and not isinstance(key, str):
                 raise ConfigError("must be a dotted key like metrics.loss", field=f"{field}.key")
-            return cls("json", file=file, key=key)
+            return cls("json", file=file, key=key, attrs=_parse_attr_keys(spec.get("attrs", ())))
+        if "attrs" in keys:
+            raise ConfigError("attrs are read from a json result file only", field=f"{field}.attrs")
         unknown = sorted(keys - {"regex", "json", "key"})
         raise ConfigError(
             f"unknown key {unknown[0]!r}" if unknown else "give either regex or json",
             field=f"{field}.{unknown[0]}" if unknown else field,
         )
+
+
+def _parse_attr_keys(value: Any, field: str = "result.attrs") -> tuple[str, ...] | bool:
+    """``attrs:`` of a json result: a list of dotted keys, or ``true`` for every scalar."""
+    if value is True or value is False:
+        return bool(value)
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ConfigError("must be a list of dotted keys (or true for every key)", field=field)
+    if len(value) > MAX_ATTRS:
+        raise ConfigError(f"at most {MAX_ATTRS} keys, got {len(value)}", field=field)
+    keys: list[str] = []
+    for i, key in enumerate(value):
+        if not isinstance(key, str) or not ATTR_KEY_RE.fullmatch(key):
+            raise ConfigError(
+                f"must be a dotted key like train.time, got {str(key)[:60]!r}", field=f"{field}[{i}]"
+            )
+        keys.append(key)
+    return tuple(keys)
+
+
+def _attr_value(text: str) -> Any:
+    """An attribute's value as written on a ``tansaku:attr`` line: a JSON scalar when it reads as
+    one (``0.5``, ``true``, ``null``, ``"quoted"``), else the text itself.  Never raises."""
+    text = text[:MAX_ATTR_TEXT]
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    if isinstance(value, (dict, list)) or (isinstance(value, float) and not math.isfinite(value)):
+        return text
+    return value
 
 
 def _to_float(text: str) -> float | None:
@@ -125,7 +180,7 @@ class OutputParser:
         self.max_line = max_line
         # the user's regex runs in a matcher process with a time limit, never here (_regex.py)
         self._regex = (
-            RegexMatcher(self.spec.pattern, report=REPORT_RE.pattern, max_line=max_line)
+            RegexMatcher(self.spec.pattern, report=DIRECTIVE_RE.pattern, max_line=max_line)
             if self.spec.kind == "regex" and self.spec.pattern
             else None
         )
@@ -140,6 +195,7 @@ class OutputParser:
         #: an out-of-range step, a ``regex`` that ran out of time); None while all is well
         self.problem: str | None = None
         self.bytes_seen = 0
+        self._attrs: dict[str, Any] = {}
 
     # streaming ---------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -163,13 +219,16 @@ class OutputParser:
             self._partial.clear()
         rest = data[nl + 1 :]
         self._partial += rest[-self.max_line :] if len(rest) > self.max_line else rest
-        if not _maybe_value(head):
-            return  # neither a report nor a number anywhere in these lines
+        directives = b"tansaku:" in head
+        if not directives and not _maybe_value(head):
+            return  # neither an instruction nor a number anywhere in these lines
         lines = head.split(b"\n")
-        if b"tansaku:report" in head:
+        if directives:
             for line in lines:
-                if b"tansaku:report" in line:
-                    self._line(line[-self.max_line :])
+                if b"tansaku:" in line:
+                    self._line(line[-self.max_line :], candidate=False)
+            if not _maybe_value(head):
+                return
         if self.spec.kind == "json":
             return
         if self.spec.kind == "regex":
@@ -218,30 +277,80 @@ class OutputParser:
     def tail(self) -> str:
         return b"".join(self._tail)[-self._tail_max :].decode("utf-8", errors="replace")
 
-    def _line(self, raw: bytes, *, report: bool = True) -> None:
-        """One line: a report (handled when ``report``) or a result candidate."""
+    def _line(self, raw: bytes, *, report: bool = True, candidate: bool = True) -> None:
+        """One line: an instruction (``tansaku:...``, handled when ``report``) or, when
+        ``candidate``, a result candidate."""
         line = raw.decode("utf-8", errors="replace").rstrip("\r")
-        m = REPORT_RE.match(line)
-        if m:
-            digits = m.group(1)
-            # at most 10 digits reach int(): 5,000 of them would raise (and cost) in int()
-            step = int(digits) if len(digits) <= 10 else MAX_STEP + 1
-            problem = step_problem(step)
-            if report and problem is not None:
-                if self.problem is None:
-                    self.problem = f"bad tansaku:report line: step {problem}"
-                return
-            value = _to_float(m.group(2))
-            if report and value is not None and math.isfinite(value):
-                self.last_report = (step, value)
-                if self.on_report is not None:
-                    self.on_report(step, value)
+        directive = DIRECTIVE_RE.match(line)
+        if directive is not None:
+            if report:
+                self._directive(directive.group(1), line)
             return
-        if self.spec.kind == "last_number":
+        if candidate and self.spec.kind == "last_number":
             found = _NUMBER_RE.findall(line)
             if found:
                 self.last_text = found[-1]
                 self.result_line = line if len(found) > 1 else None
+
+    def _fail(self, problem: str) -> None:
+        if self.problem is None:
+            self.problem = problem
+
+    def _directive(self, word: str, line: str) -> None:
+        """A ``tansaku:<word> ...`` line: a report, an attribute or a metric."""
+        if word not in DIRECTIVES:
+            self._fail(
+                f"unknown instruction tansaku:{word[:40]} (known: "
+                + ", ".join(f"tansaku:{d}" for d in DIRECTIVES) + ")"
+            )
+            return
+        if word in ("attr", "metric"):
+            self._attr_line(word, line)
+            return
+        m = REPORT_RE.match(line)
+        if m is None:
+            self._fail(f"bad tansaku:report line (expected step=N value=V): {line.strip()[:80]!r}")
+            return
+        digits = m.group(1)
+        # at most 10 digits reach int(): 5,000 of them would raise (and cost) in int()
+        step = int(digits) if len(digits) <= 10 else MAX_STEP + 1
+        problem = step_problem(step)
+        if problem is not None:
+            self._fail(f"bad tansaku:report line: step {problem}")
+            return
+        value = _to_float(m.group(2))
+        if value is not None and math.isfinite(value):
+            self.last_report = (step, value)
+            if self.on_report is not None:
+                self.on_report(step, value)
+
+    def _attr_line(self, word: str, line: str) -> None:
+        m = ATTR_RE.match(line)
+        if m is None or not ATTR_KEY_RE.fullmatch(m.group(2)):
+            shown = line.strip()[:80]
+            self._fail(f"bad tansaku:{word} line (expected tansaku:{word} key=value): {shown!r}")
+            return
+        key, text = m.group(2), m.group(3)
+        if word == "metric":
+            number = _to_float(text) if len(text) <= 100 else None
+            if number is None or not math.isfinite(number):
+                self._fail(f"bad tansaku:metric line: {key} must be a finite number, got {text[:40]!r}")
+                return
+            value: Any = number
+        else:
+            value = _attr_value(text)
+        self._set_attr(key, value)
+
+    def _set_attr(self, key: str, value: Any) -> None:
+        if key not in self._attrs and len(self._attrs) >= MAX_ATTRS:
+            self._fail(f"more than {MAX_ATTRS} user attributes (the next was {key!r})")
+            return
+        self._attrs[key] = value
+
+    def user_attrs(self) -> dict[str, Any]:
+        """The user attributes read so far: ``tansaku:attr``/``tansaku:metric`` lines, and after
+        :meth:`value` the json result file's ``attrs``.  A copy; empty when there are none."""
+        return dict(self._attrs)
 
     def result_attrs(self) -> dict[str, str]:
         """``{"result_line": line}`` when the default rule took the last of several numbers on a
@@ -286,18 +395,73 @@ class OutputParser:
             return None, f"cannot read the result file {self.spec.file}: {e}"
         except RecursionError:
             return None, f"cannot read the result file {self.spec.file}: nested too deeply"
-        for part in self.spec.key.split(".") if self.spec.key else []:
-            if isinstance(data, Mapping) and part in data:
-                data = data[part]
-            elif (
-                isinstance(data, list)
-                and part.lstrip("-").isdigit()
-                and -len(data) <= int(part) < len(data)
-            ):
-                data = data[int(part)]
-            else:
-                return None, f"the result file {self.spec.file} has no key {self.spec.key!r}"
+        if self.spec.attrs:
+            self._json_attrs(data)
+        data = _dotted(data, self.spec.key)
+        if data is _MISSING:
+            return None, f"the result file {self.spec.file} has no key {self.spec.key!r}"
         if isinstance(data, bool) or not isinstance(data, (int, float)):
             shown = repr(str(data)[:80]) if isinstance(data, (str, bool)) else type(data).__name__
             return None, f"the result {shown} in {self.spec.file} is not a number"
         return as_value(data, f"the result in {self.spec.file} is")
+
+    def _json_attrs(self, document: Any) -> None:
+        """The json result file's ``attrs`` as user attributes: the keys named (a missing one is
+        left out), or with ``attrs: true`` every number, string, boolean and null in the file
+        under its dotted key (at most :data:`MAX_ATTRS` in all)."""
+        if self.spec.attrs is True:
+            for key, value in _scalar_leaves(document):
+                if len(self._attrs) >= MAX_ATTRS and key not in self._attrs:
+                    break
+                self._attrs[key] = value
+            return
+        assert isinstance(self.spec.attrs, tuple)
+        for key in self.spec.attrs:
+            value = _dotted(document, key)
+            if value is not _MISSING:
+                self._set_attr(key, _json_scalar(value))
+
+
+_MISSING = object()
+
+
+def _dotted(data: Any, key: str | None) -> Any:
+    """``data`` at a dotted key (``metrics.loss``, list items by index: ``runs.-1``), or
+    :data:`_MISSING`."""
+    for part in key.split(".") if key else []:
+        if isinstance(data, Mapping) and part in data:
+            data = data[part]
+        elif (
+            isinstance(data, list)
+            and part.lstrip("-").isdigit()
+            and len(part) < 10
+            and -len(data) <= int(part) < len(data)
+        ):
+            data = data[int(part)]
+        else:
+            return _MISSING
+    return data
+
+
+def _json_scalar(value: Any) -> Any:
+    """A json value fit to be a user attribute: scalars as they are (non-finite numbers as text),
+    lists and objects as their compact JSON text, cut to :data:`MAX_ATTR_TEXT`."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return value[:MAX_ATTR_TEXT]
+    return json.dumps(value, separators=(",", ":"))[:MAX_ATTR_TEXT]
+
+
+def _scalar_leaves(document: Any, prefix: str = "", depth: int = 0):  # type: ignore[no-untyped-def]
+    """Every scalar of a json document with its dotted key, depth first (objects only: lists are
+    kept whole), at most 8 levels deep."""
+    if isinstance(document, Mapping) and depth < 8:
+        for k, v in document.items():
+            key = f"{prefix}.{k}" if prefix else str(k)
+            if isinstance(v, Mapping):
+                yield from _scalar_leaves(v, key, depth + 1)
+            elif ATTR_KEY_RE.fullmatch(key):
+                yield key, _json_scalar(v)

@@ -9,9 +9,11 @@
 * turns a trial stopped from outside (prune, timeout, interrupt) into an :class:`Outcome`
   (:func:`killed_outcome`).
 
-How a command's run ends becomes an Outcome in :class:`~tansaku.objectives.CommandRun` (started
-here by :meth:`Runner.command_run`) or, for batch jobs that run it elsewhere, in
-:meth:`Runner.command_outcome`; a Python objective's in :func:`~tansaku.objectives._callable.run_callable`.
+How a command's run ends becomes an Outcome by one rule,
+:func:`~tansaku.objectives._command.exit_outcome`, whether it ran here
+(:class:`~tansaku.objectives.CommandRun`, started by :meth:`Runner.command_run`) or on a batch
+node (:meth:`Runner.command_outcome`); a Python objective's in
+:func:`~tansaku.objectives._callable.run_callable`.
 The stderr tail is read by :func:`~tansaku.objectives._base.read_stderr_tail` and signal numbers are
 named by :func:`~tansaku.objectives._base.signal_name`.  A new executor needs only these.
 """
@@ -23,11 +25,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tansaku._records import TrialState
 from tansaku._trial import Trial
-from tansaku.objectives._base import Job, Outcome, signal_name
-from tansaku.objectives._callable import run_callable, tail
-from tansaku.objectives._command import Command, CommandRun
+from tansaku.objectives._base import Job, Outcome, killed_outcome
+from tansaku.objectives._callable import run_callable
+from tansaku.objectives._command import Command, CommandRun, exit_outcome
 from tansaku.objectives._output import OutputParser
 
 __all__ = ["Runner", "killed_outcome", "make_trial"]
@@ -49,41 +50,6 @@ def make_trial(job: Job, channel: Any) -> Trial:
         setup_dir=job.extra_env.get("TANSAKU_SETUP_DIR"),
         parent_dir=job.extra_env.get("TANSAKU_PARENT_DIR"),
         gpu_ids=job.extra_env.get("TANSAKU_GPU_IDS"),
-    )
-
-
-def killed_outcome(
-    job: Job,
-    reason: str,
-    last_report: tuple[int, float] | None = None,
-    *,
-    stderr: str | None = None,
-) -> Outcome:
-    """A trial stopped from outside: ``"pruned"`` is PRUNED with its last report, ``"timeout"``
-    FAILED after ``job.timeout``, anything else (``"interrupted"``) FAILED, re-queued when
-    interrupted."""
-    if reason == "pruned":
-        return Outcome(
-            job.trial_id,
-            TrialState.PRUNED,
-            value=None if last_report is None else last_report[1],
-            message=f"pruned at step {last_report[0]}" if last_report else "pruned",
-            stderr=stderr,
-        )
-    if reason == "timeout":
-        timeout = job.timeout if job.timeout is not None else float("nan")
-        return Outcome(
-            job.trial_id,
-            TrialState.FAILED,
-            message=f"timeout: killed after {timeout:g} s",
-            stderr=stderr,
-        )
-    return Outcome(
-        job.trial_id,
-        TrialState.FAILED,
-        message=reason,
-        stderr=stderr,
-        interrupted=reason == "interrupted",
     )
 
 
@@ -150,34 +116,15 @@ class Runner:
     ) -> Outcome:
         """How a command that ran elsewhere ended, from its exit code (a shell's ``128 + N`` for
         signal N), its parsed stdout and its stderr tail."""
-        tid = job.trial_id
-        if returncode != 0:
-            why = (
-                f"killed by {signal_name(returncode - 128)}"
-                if returncode > 128
-                else f"exit code {returncode}"
-            )
-            return Outcome(
-                tid,
-                TrialState.FAILED,
-                message=f"the command failed: {why}",
-                stderr=stderr,
-                system_attrs=attrs,
-                cannot_start=self._cmd().startup_failure(
-                    job, returncode=returncode, printed=printed, stderr=stderr
-                ),
-            )
         workdir = job.workdir if job.workdir is not None else Path.cwd()
-        value, reason = parser.value(workdir)
-        if reason is not None:
-            return Outcome(
-                tid,
-                TrialState.FAILED,
-                message=reason,
-                stderr=stderr or tail(parser.tail()[-400:], 400),
-                system_attrs=attrs,
-            )
-        attrs.update(parser.result_attrs())
-        return Outcome(
-            tid, TrialState.COMPLETE, value=value, stderr=stderr or None, system_attrs=attrs
+        return exit_outcome(
+            self._cmd(),
+            job,
+            returncode,
+            returncode - 128 if returncode > 128 else None,
+            parser,
+            stderr,
+            printed=printed,
+            attrs=attrs,
+            workdir=workdir,
         )

@@ -148,7 +148,7 @@ def _summary(data: ReportData) -> str:
     if data.top.rows:
         best = dict(zip(data.top.columns, data.top.rows[0]))
         items.append(("best value", f"{best['value']} (trial {best['number']})"))
-        params = ", ".join(f"{k}={best[k]}" for k in data.top.columns[5:])
+        params = ", ".join(f"{k}={best[k]}" for k in data.top.param_columns)
         items.append(("best params", params))
     if math.isfinite(data.first_start):
         items.append(("ran", f"{_utc(data.first_start)} → {_utc(data.last_end)}"))

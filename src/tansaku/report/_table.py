@@ -64,6 +64,8 @@ class TrialTable:
     * ``params[name]``: float64; numeric parameters hold their values, categorical ones the index
       of the choice in ``space[name].choices``; nan when the trial lacks the parameter;
     * ``messages``: ``{number: message}`` of the newest failed trials;
+    * ``user_attrs``: ``{number: attrs}`` of the trials that have user attributes (set by a
+      Python objective or a command's ``tansaku:attr``/``tansaku:metric`` lines);
     * ``now``: when the snapshot was taken (the end of still-running bars);
     * ``sampler``: the study's sampler, for captions (``StudyInfo.sampler_text``: its name, and
       each change a resume made).
@@ -81,6 +83,7 @@ class TrialTable:
     workers: tuple[str, ...]
     params: Mapping[str, np.ndarray]
     messages: Mapping[int, str] = field(default_factory=dict)
+    user_attrs: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
     now: float = 0.0
     sampler: str = ""
 
@@ -136,6 +139,7 @@ class TrialTable:
             workers=tuple(worker_index),
             params=params,
             messages=messages,
+            user_attrs={t.number: t.user_attrs for t in rows if t.user_attrs},
             now=time.time() if now is None else float(now),
             sampler=sampler,
         )
