@@ -232,3 +232,35 @@ def test_errors_name_the_sampler_for_invalid_buffered_params(tmp_path: Any) -> N
 
     with pytest.raises(TansakuError, match="sampler 'bad' proposed invalid params"):
         study.optimize(quick, n_trials=6, n_workers=2, executor="local")
+
+
+def test_two_coordinators_with_the_same_seeded_sampler_never_run_a_point_twice(
+    tmp_path: Any,
+) -> None:
+    # two optimize calls on one SQLite study (as two processes would), samplers in the same
+    # state: each buffer holds points the other cannot see; one started by the other meanwhile
+    # is dropped at start (under the ask lock) instead of being evaluated again
+    url = f"sqlite:///{tmp_path}/s.db"
+    a = tk.create_study(SPACE, sampler=SlowSequence(seed=0, delay=0.15), storage=url, name="d")
+    b = tk.load_study("d", storage=url, sampler=SlowSequence(seed=0, delay=0.15))
+
+    def quick(trial: tk.Trial) -> float:
+        time.sleep(0.3)
+        return 0.0
+
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            a.optimize(quick, n_trials=None, total_trials=12, n_workers=2)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    th = threading.Thread(target=other)
+    th.start()
+    b.optimize(quick, n_trials=None, total_trials=12, n_workers=2)
+    th.join()
+    assert not errors
+    trials = b.trials
+    assert b.counts().complete == 12 == len(trials)
+    assert len({(t.params["x"], t.params["y"]) for t in trials}) == 12

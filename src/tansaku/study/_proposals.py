@@ -25,7 +25,10 @@ on and off):
     in the buffer (as WAITING records carrying their sampler meta), so buffered points are
     never proposed twice.  Taking a proposal and starting its trial happen under the buffer's
     lock, and so do the thread's reads of storage and of the buffer, so a proposal being
-    started is always seen exactly once (in storage or in the buffer).
+    started is always seen exactly once (in storage or in the buffer).  Other processes'
+    workers do not see this buffer: a buffered proposal whose very params a trial started since
+    it was made already has (their seeded sampler in the same state) is dropped when it would
+    start, under the ask lock, so no point is evaluated twice.
   - **Order.**  Finished trials are told in storage order (``finished_since``), as without it;
     a resumed run replays storage, never the buffer, so resume by replay is unchanged.
   - **Budget.**  The buffer never holds more than ``capacity()`` proposals (the Coordinator:
@@ -48,9 +51,11 @@ exactly as before and stays reproducible, and fast samplers keep the synchronous
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tansaku._blas import blas_limit
@@ -96,6 +101,11 @@ class PendingView:
             if t.state in _PENDING:
                 self._trials[t.trial_id] = t
 
+    @property
+    def next_number(self) -> int:
+        """Every trial numbered below this has been seen (0 before the first refresh)."""
+        return self._next or 0
+
     def drop(self, trial_ids: Iterable[int]) -> None:
         """Forget trials now known to be finished."""
         for tid in trial_ids:
@@ -104,6 +114,10 @@ class PendingView:
     def trials(self) -> list[FrozenTrial]:
         """The pending trials, by number."""
         return sorted(self._trials.values(), key=lambda t: t.number)
+
+
+def _params_key(params: Mapping[str, Any]) -> str:
+    return json.dumps(dict(params), sort_keys=True, default=str)
 
 
 class _Exhausted:
@@ -117,7 +131,15 @@ class ProposalBuffer:
         self.study = study
         #: how many proposals are worth holding now (re-read whenever one is taken)
         self.capacity = capacity
-        self._items: list[Proposal | _Exhausted] = []
+        #: proposals in the order made, each with the view's next number when it was made
+        self._items: list[tuple[Proposal, int] | _Exhausted] = []
+        # the caller's side: trials started since the oldest buffered proposal was made, by
+        # params (see ``_started_meanwhile``), and the number up to which they have been read
+        self._recent: deque[tuple[int, str]] = deque()
+        self._recent_keys: dict[str, int] = {}
+        self._read_to: int | None = None
+        #: proposals dropped because another worker started the same point meanwhile
+        self.duplicates = 0
         self._cond = threading.Condition()
         self._stopping = False
         self._error: BaseException | None = None
@@ -139,19 +161,43 @@ class ProposalBuffer:
         from tansaku.study._study import EXHAUSTED
 
         with self._cond:
-            while not self._items and self._error is None and self._thread.is_alive():
-                self._cond.wait(0.25)
-            if self._error is not None:
-                raise self._error
-            if not self._items:
-                raise RuntimeError("the proposal thread ended without a proposal")
-            item = self._items[0]
-            if isinstance(item, _Exhausted):
-                return EXHAUSTED
-            self._items.pop(0)
-            self._cond.notify_all()  # room for one more
-            # under the lock: the thread reads storage and the buffer only between starts
-            return self.study._start_proposal(item, worker, limit)
+            while True:
+                while not self._items and self._error is None and self._thread.is_alive():
+                    self._cond.wait(0.25)
+                if self._error is not None:
+                    raise self._error
+                if not self._items:
+                    raise RuntimeError("the proposal thread ended without a proposal")
+                item = self._items[0]
+                if isinstance(item, _Exhausted):
+                    return EXHAUSTED
+                self._items.pop(0)
+                self._cond.notify_all()  # room for one more
+                proposal, mark = item
+                if self._started_meanwhile(proposal, mark):
+                    self.duplicates += 1
+                    continue
+                # under the lock: the thread reads storage and the buffer only between starts
+                return self.study._start_proposal(proposal, worker, limit)
+
+    def _started_meanwhile(self, proposal: Proposal, mark: int) -> bool:
+        """Whether a trial with these very params was started since the proposal was made
+        (numbered ``mark`` or more): another process's worker, whose sampler did not see this
+        buffer, may have proposed the same point (a seeded sampler in the same state).  Called
+        under the ask lock, so a start of theirs cannot slip in before ours.  Each trial is read
+        once (incrementally by number), and only those since the oldest buffered proposal's
+        ``mark`` are kept (marks only grow)."""
+        st, sid = self.study.storage, self.study.study_id
+        for t in st.trials_from(sid, mark if self._read_to is None else self._read_to):
+            self._read_to = max(self._read_to or 0, t.number + 1)
+            key = _params_key(t.params)
+            self._recent.append((t.number, key))
+            self._recent_keys[key] = t.number
+        while self._recent and self._recent[0][0] < mark:
+            number, key = self._recent.popleft()
+            if self._recent_keys.get(key) == number:
+                del self._recent_keys[key]
+        return _params_key(proposal.params) in self._recent_keys
 
     def stop(self) -> list[Proposal]:
         """End the thread (after the ask it may be in) and drop what is buffered; returns the
@@ -162,13 +208,13 @@ class ProposalBuffer:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join()
         with self._cond:
-            dropped = [p for p in self._items if isinstance(p, Proposal)]
+            dropped = [p[0] for p in self._items if not isinstance(p, _Exhausted)]
             self._items.clear()
         return dropped
 
     def __len__(self) -> int:
         with self._cond:
-            return sum(isinstance(p, Proposal) for p in self._items)
+            return sum(not isinstance(p, _Exhausted) for p in self._items)
 
     # ------------------------------------------------------------------ the thread
     def _run(self) -> None:
@@ -182,14 +228,17 @@ class ProposalBuffer:
                         return
                     counts = study.storage.counts(study.study_id)
                     study._view.refresh(counts)
+                    mark = study._view.next_number
                     finished = study._read_finished()
-                    buffered = [self._record(p) for p in self._items if isinstance(p, Proposal)]
+                    buffered = [
+                        self._record(p[0]) for p in self._items if not isinstance(p, _Exhausted)
+                    ]
                 with blas_limit():
                     t0 = time.perf_counter()
                     proposal = study._ask_sampler(finished, extra=buffered)
                     self.sampler_seconds += time.perf_counter() - t0
                 with self._cond:
-                    self._items.append(_Exhausted() if proposal is None else proposal)
+                    self._items.append(_Exhausted() if proposal is None else (proposal, mark))
                     self.made += proposal is not None
                     self._cond.notify_all()
                 if proposal is None:
