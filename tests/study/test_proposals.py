@@ -119,6 +119,35 @@ def test_a_stop_leaves_no_buffered_proposal_behind(tmp_path: Any) -> None:
     assert len({(t.params["x"], t.params["y"]) for t in study.trials}) == c.complete + 1
 
 
+def test_ctrl_c_with_proposals_buffered_requeues_the_running_and_drops_the_rest(
+    tmp_path: Any,
+) -> None:
+    sampler = SlowSequence(seed=4, delay=0.2)
+    study = tk.create_study(SPACE, sampler=sampler, storage=f"sqlite:///{tmp_path}/s.db")
+
+    def ctrl_c_after_3(st: tk.Study, trial: FrozenTrial) -> None:
+        if st.counts().complete >= 3:
+            raise KeyboardInterrupt
+
+    def quick(trial: tk.Trial) -> float:
+        time.sleep(0.5)
+        return 0.0
+
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(quick, n_trials=20, n_workers=2, callbacks=[ctrl_c_after_3])
+    c = study.counts()
+    # the running trial re-queued (or stored, had it ended meanwhile); no buffered one stored
+    assert c.running == 0 and 3 <= c.complete <= 4 and c.total == c.complete + c.waiting
+    assert c.waiting <= 1
+    assert "tansaku-proposals" in " ".join(sampler.callers)
+    assert study._proposals is None
+    study.optimize(quick, n_trials=1, n_workers=1)  # the re-queued one runs first
+    after = study.counts()
+    assert after.complete == c.complete + 1 and after.waiting == 0 and after.total == c.total + (
+        1 - c.waiting
+    )
+
+
 def test_an_error_in_the_proposal_thread_stops_the_run_with_it(tmp_path: Any) -> None:
     sampler = SlowSequence(seed=2, delay=0.1, fail_at=4)
     study = tk.create_study(SPACE, sampler=sampler, storage=f"sqlite:///{tmp_path}/s.db")

@@ -440,7 +440,10 @@ class Coordinator:
 
     def buffer_room(self) -> int:
         """Proposals worth holding: one per worker, never more than this call may still start
-        (called from the buffer's thread: reads two counters only)."""
+        (called from the buffer's thread: reads a few attributes only); none once the run
+        stops starting trials, so no sampler time is spent on proposals that would be dropped."""
+        if self.stop_reason is not None or self.interrupting:
+            return 0
         return int(max(0, min(self.n_workers, self.own_budget())))
 
     def end_buffer(self) -> None:
