@@ -163,8 +163,11 @@ def test_an_error_in_the_proposal_thread_stops_the_run_with_it(tmp_path: Any) ->
 
 
 # ------------------------------------------------------------------ the pending view
-def test_the_pending_view_follows_every_workers_trials(tmp_path: Any) -> None:
-    url = f"sqlite:///{tmp_path}/v.db"
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_the_pending_view_follows_every_workers_trials(tmp_path: Any, kind: str) -> None:
+    # two Study objects on one stored study, as two processes (each journal object replays the
+    # file on its own: its new tail must be read for the other's trials)
+    url = f"sqlite:///{tmp_path}/v.db" if kind == "sqlite" else f"journal:///{tmp_path}/v.journal"
     a = tk.create_study(SPACE, sampler="random", storage=url, name="v", seed=0)
     b = tk.load_study("v", storage=url)
     st = a.storage
