@@ -13,6 +13,7 @@ trial's end and the next start, and the sampler's mean seconds per proposal.
 Run from the repository root (niced; the machine is shared)::
 
     PYTHONPATH=src nice python benchmarks/proposal_buffer.py --samplers dngo,gp --workers 2,4 --trials 30
+    PYTHONPATH=src nice python benchmarks/proposal_buffer.py --ask-cost 256,1024
 """
 
 from __future__ import annotations
@@ -84,13 +85,32 @@ def run(sampler_name: str, workers: int, trials: int, buffered: bool, seed: int)
     }
 
 
+def ask_cost(pending: int) -> float:
+    """Milliseconds per ``study.ask()`` (random sampler, SQLite) while ``pending`` to
+    ``2 * pending`` trials are RUNNING: what reading the sampler's pending trials costs."""
+    with tempfile.TemporaryDirectory() as d:
+        study = tk.create_study(SPACE, sampler="random", seed=0, storage=f"sqlite:///{d}/a.db")
+        for _ in range(pending):
+            study.ask()
+        t0 = time.perf_counter()
+        for _ in range(pending):
+            study.ask()
+        return (time.perf_counter() - t0) / pending * 1e3
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samplers", default="dngo,gp")
     ap.add_argument("--workers", default="2,4")
     ap.add_argument("--trials", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ask-cost", default="", help="e.g. 256,1024: only the per-ask cost at "
+                    "that many pending trials (runs with any version of tansaku)")
     a = ap.parse_args()
+    if a.ask_cost:
+        for n in (int(x) for x in a.ask_cost.split(",")):
+            print(f"ask with {n}-{2 * n} pending: {ask_cost(n):.2f} ms", flush=True)
+        return
     print("| sampler | workers | buffer | wall s | utilisation | gap median s | gap p90 s "
           "| s per proposal | best |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -180,12 +180,8 @@ class Study:
         new, self._seq = self.storage.finished_since(self.study_id, self._seq)
         return new
 
-    def _sync(self) -> set[int]:
-        """Tell the sampler every trial that finished since the last call, in finishing order;
-        returns their ids."""
-        return self._tell_finished(self._read_finished())
-
     def _tell_finished(self, new: Sequence[FrozenTrial]) -> set[int]:
+        """Tell the sampler ``new`` (from :meth:`_read_finished`), in that order; their ids."""
         for trial in new:
             self.sampler.tell(trial)
         told = {t.trial_id for t in new}
