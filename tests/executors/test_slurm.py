@@ -64,4 +64,4 @@ def test_a_program_missing_on_the_node_stops_the_run(spec, tmp_path):
 
 
 def test_worker_array_runs_exactly_n_trials_and_recovers_a_hung_task(spec, tmp_path):
-    cases.worker_array(spec, tmp_path, tasks=3, n_trials=8)
+    cases.worker_array(spec, tmp_path, tasks=2, n_trials=4)

@@ -659,8 +659,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("action", choices=["fail"])
     p.add_argument(
-        "items", nargs="+", metavar="N|CONFIG", help="trial numbers, and the study's YAML config "
-        "(or use --storage and --study)"
+        "items",
+        nargs="+",
+        metavar="N|CONFIG",
+        help="trial numbers, and the study's YAML config (or use --storage and --study)",
     )
     p.add_argument("--storage", help="storage URL (overrides the config's)")
     p.add_argument("--study", help="study name (overrides the config's)")

@@ -262,7 +262,14 @@ class Slurm(Scheduler):
 
     def array_status_argv(self, job_id: str) -> list[str]:
         # one line per task (-r: pending tasks too), each named by the array's own id (%F)
-        return ["squeue", "--noheader", "--states=all", "-r", "--format=%F|%T|%r", f"--jobs={job_id}"]
+        return [
+            "squeue",
+            "--noheader",
+            "--states=all",
+            "-r",
+            "--format=%F|%T|%r",
+            f"--jobs={job_id}",
+        ]
 
     def array_state(self, stdout: str, job_id: str) -> JobStatus:
         states = [
