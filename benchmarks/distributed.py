@@ -16,6 +16,11 @@ The dask rows use one LocalCluster of 8 single-threaded worker processes, starte
 start-up time is printed) and given to the executor by ``address``; ``executor: dask`` without
 an address would start its own, which adds that start-up to the first ``optimize`` call.
 
+3. Worker arrays (``--arrays slurm,sge,pbs``): 8 trials at once on a batch scheduler, trials of
+   1 s and 10 s, as a job per trial (``executor: slurm``) next to ONE array of 8 ``tansaku
+   worker`` tasks (``mode: workers, jobs: 8``, a journal study, run by ``tansaku run``).
+   efficiency = (trials x duration) / (8 x wall of the whole run, submit to last task gone).
+
 Optuna's own thread pool (``n_jobs``) is shown as a reference for the local case.  Slurm needs a
 node with 8 job slots (scripts/services/slurm_setup.sh makes one); rows of a scheduler that is
 not there are skipped with the reason.  Storage: SQLite in a temporary directory.
@@ -84,13 +89,90 @@ def _slurm_spec() -> tuple[dict | None, str]:
     return {"name": "slurm", "partition": part.rstrip("*"), "poll_interval": 2.0}, ""
 
 
+def _batch_spec(name: str) -> dict:
+    if name == "slurm":
+        spec, why = _slurm_spec()
+        if spec is None:
+            raise RuntimeError(why)
+        return spec
+    if name == "sge":
+        return {"name": "sge", "poll_interval": 2.0}
+    return {"name": "pbs", "bin_dir": "/opt/pbs/bin", "poll_interval": 2.0}  # root: acl_roots
+
+
+def _arrays(schedulers: list[str], quick: bool) -> None:
+    import json
+
+    print()
+    print("## worker arrays vs a job per trial (8 at once)")
+    print(f"{'scheduler':<10} {'mode':<14} {'trial s':>7} {'trials':>6} {'wall s':>8} {'eff.':>6}")
+    for sch in schedulers:
+        try:
+            spec = _batch_spec(sch)
+        except RuntimeError as e:
+            print(f"{sch}: skipped ({e})")
+            continue
+        for dur in (1.0, 10.0):
+            n = (16 if quick else 48) if dur == 1.0 else (8 if quick else 24)
+            ideal = n * dur / 8
+            cmd = ["sh", "-c", f"sleep {dur:g}; echo 1"]
+            with tempfile.TemporaryDirectory(dir=Path.cwd()) as d:
+                tmp = Path(d)
+                wall, _ = _run(
+                    tk.Command(cmd), executor=spec, n_trials=n, n_workers=8, tmp=tmp, name="j"
+                )
+                print(
+                    f"{sch:<10} {'job per trial':<14} {dur:>7g} {n:>6} {wall:>8.2f} "
+                    f"{ideal / wall:>6.2f}",
+                    flush=True,
+                )
+                cfg = {
+                    "name": "a",
+                    "storage": "journal:///a.journal",
+                    "n_trials": n,
+                    "executor": {**spec, "mode": "workers", "jobs": 8},
+                    "space": {"x": {"type": "float", "low": 0, "high": 1}},
+                    "command": cmd,
+                }
+                (tmp / "a.yaml").write_text(json.dumps(cfg))
+                t0 = time.perf_counter()
+                subprocess.run(
+                    [sys.executable, "-m", "tansaku", "run", "a.yaml", "-q"],
+                    cwd=tmp,
+                    check=True,
+                    capture_output=True,
+                )
+                wall = time.perf_counter() - t0
+                st = tk.load_study("a", storage=f"journal:///{tmp / 'a.journal'}")
+                done = sum(t.state is tk.TrialState.COMPLETE for t in st.trials)
+                if done != n:
+                    raise RuntimeError(f"worker array on {sch}: {done}/{n} complete")
+                print(
+                    f"{sch:<10} {'worker array':<14} {dur:>7g} {n:>6} {wall:>8.2f} "
+                    f"{ideal / wall:>6.2f}",
+                    flush=True,
+                )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--quick", action="store_true", help="fewer trials")
     ap.add_argument("--only", default="local,dask,slurm,optuna")
+    ap.add_argument(
+        "--arrays",
+        default="",
+        help="only the worker-array table, on these schedulers: slurm,sge,pbs",
+    )
     args = ap.parse_args()
+    if args.arrays:
+        print(
+            f"# worker arrays: python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+            f"load avg {os.getloadavg()[0]:.1f}, tansaku {tk.__version__}"
+        )
+        _arrays(args.arrays.split(","), args.quick)
+        return
     only = set(args.only.split(","))
     n_serial = {
         "local": 20 if args.quick else 60,

@@ -13,6 +13,14 @@ import tansaku as tk
 from tansaku import TrialState
 from tansaku.pruners import Pruner
 
+#: seconds a cancelled job may take to leave the queue.  PBS's mom SIGTERMs the job's processes,
+#: then waits kill_delay (10 s) before SIGKILL while any is left; a process orphaned when its
+#: parent died first (the program's `sleep` under `bash -c`) is reparented to PID 1, and on the
+#: test VM PID 1 (a firecracker init) reaps late, so the zombie keeps the job alive until
+#: kill_delay: qdel -> F took 10-12 s in most prune runs (and 15 s was the old limit: flaky
+#: under load).  Slurm and SGE jobs leave in about a second.
+JOB_GONE_AFTER_CANCEL = 30.0
+
 # reports its value, then prints it as the result
 REPORTING = tk.Command(
     [
@@ -106,7 +114,7 @@ def timeout_cancels_the_job(
     (t,) = study.trials
     assert t.state is TrialState.FAILED and t.message.startswith("timeout: killed after 1.5 s")
     job_id = t.system_attrs["job_id"]
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + JOB_GONE_AFTER_CANCEL
     while not job_gone(job_id):
         assert time.monotonic() < deadline, f"job {job_id} still queued after its cancel"
         time.sleep(0.2)
@@ -133,9 +141,9 @@ def prune_cancels_the_job(
     assert time.monotonic() - t0 < 30
     (t,) = study.trials
     assert t.state is TrialState.PRUNED and t.value == 0.9, (t.state, t.message)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + JOB_GONE_AFTER_CANCEL
     while not job_gone(t.system_attrs["job_id"]):
-        assert time.monotonic() < deadline
+        assert time.monotonic() < deadline, f"job {t.system_attrs['job_id']} still queued"
         time.sleep(0.2)
     study.enqueue({"x": 0.2, "sleep": 0.2})
     study.optimize(slow_ok, n_trials=1, executor=dict(spec), workdir=tmp_path / "runs")
@@ -232,3 +240,66 @@ def program_that_cannot_start_stops_the_run(spec: Mapping[str, Any], tmp_path: P
     assert not [t for t in study.trials if t.state == TrialState.COMPLETE]
     assert study.run_error is not None and "cannot start" in study.run_error
     assert "tansaku-no-such-program-on-the-node" in study.run_error  # the shell's own last line
+
+
+# the first trial to run hangs its worker: it stops (SIGSTOP) the `tansaku worker` running it, so
+# that worker's heartbeats stop while its pid lives (on one host a dead pid alone is noticed at
+# once), waits until another worker has re-queued and started the trial again, then kills the
+# hung worker (SIGKILL), which ends its array task
+HANG_ONCE = (
+    'if mkdir "$0" 2>/dev/null; then echo $TANSAKU_TRIAL_ID > "$0/id";'
+    " kill -STOP $TANSAKU_COORDINATOR_PID;"
+    ' for i in $(seq 300); do [ -e "$0/rerun" ] && break; sleep 0.2; done;'
+    " kill -KILL $TANSAKU_COORDINATOR_PID; exit 0; fi;"
+    ' [ "$(cat "$0/id")" = "$TANSAKU_TRIAL_ID" ] && touch "$0/rerun"; sleep 0.2; echo $1'
+)
+
+
+def worker_array(
+    spec: Mapping[str, Any], tmp_path: Path, *, tasks: int = 3, n_trials: int = 8
+) -> None:
+    """``tansaku run`` with ``mode: workers`` submits ONE array job of ``tasks`` ``tansaku
+    worker`` tasks on a journal study; exactly ``n_trials`` trials finish although one task hangs
+    and is killed (its trial is re-queued by heartbeat)."""
+    import json
+    import subprocess
+    import sys
+
+    cfg = {
+        "name": "arr",
+        "storage": "journal:///arr.journal",
+        "n_trials": n_trials,
+        "stale_after": 2,
+        "heartbeat_interval": 0.3,
+        "executor": {**spec, "mode": "workers", "jobs": tasks},
+        "space": {"x": {"type": "float", "low": 0, "high": 1}},
+        "command": ["bash", "-c", HANG_ONCE, str(tmp_path / "hung"), "{x}"],
+    }
+    (tmp_path / "study.yaml").write_text(json.dumps(cfg))  # JSON is YAML
+    r = subprocess.run(
+        [sys.executable, "-m", "tansaku", "run", "study.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    submitted = [line for line in r.stderr.splitlines() if line.startswith("submitted")]
+    assert len(submitted) == 1, r.stderr  # one array job, not a job per trial
+    study = tk.load_study("arr", storage=f"journal:///{tmp_path / 'arr.journal'}")
+    trials = study.trials
+    assert sorted(t.number for t in trials) == list(range(n_trials))
+    assert all(t.state is TrialState.COMPLETE for t in trials), [t.message for t in trials]
+    lost = [t for t in trials if "requeued" in t.system_attrs]
+    assert len(lost) == 1 and "no heartbeat" in lost[0].system_attrs["requeued"], [
+        t.system_attrs.get("requeued") for t in trials
+    ]
+    assert lost[0].worker not in lost[0].system_attrs["requeued"]  # another task finished it
+    (logs,) = {p.parent for p in tmp_path.glob("runs/*/jobs/workers-*/task-*.log")}
+    seen = sorted(
+        line.split()[3]
+        for p in logs.glob("task-*.log")
+        for line in p.read_text().splitlines()
+        if line.startswith("tansaku worker-array task")
+    )
+    assert seen == [str(i) for i in range(tasks)], seen  # N tasks, each ran once

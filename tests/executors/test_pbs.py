@@ -169,13 +169,20 @@ def _case_abci3_recipe(spec_json: str, tmp: str) -> None:
             "bash",
             "-c",
             'd=$CUDA_VISIBLE_DEVICES; [ -n "$d" ] || d=unset;'  # (no braces: they are fields)
-            ' echo "$TANSAKU_JOB_SLOT $d $TANSAKU_TEST_SETUP" > dev.txt; echo "$1"',
+            ' echo "$TANSAKU_JOB_SLOT $d $TANSAKU_TEST_SETUP $TANSAKU_GPU_IDS" > dev.txt;'
+            ' echo "$1"',
             "_",
             "{x}",
         ]
     )
     study.optimize(
-        cmd, n_trials=8, n_workers=8, executor=abci3_executor(spec["bin_dir"]), workdir=tmp_path
+        cmd,
+        n_trials=8,
+        n_workers=8,
+        executor=abci3_executor(spec["bin_dir"]),
+        workdir=tmp_path,
+        gpus=[str(i) for i in range(8)],  # an rt_HF node's 8 GPUs (gpus: auto reads PBS's)
+        gpus_per_trial=1,
     )
     trials = study.trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 8, [t.message for t in trials]
@@ -183,10 +190,9 @@ def _case_abci3_recipe(spec_json: str, tmp: str) -> None:
     seen = [(Path(t.system_attrs["workdir"]) / "dev.txt").read_text().split() for t in trials]
     assert sorted(int(s[0]) for s in seen) == list(range(8))  # each its own slot
     assert {s[2] for s in seen} == {"done"}  # the setup lines ran first
-    # CUDA_VISIBLE_DEVICES from the slot is the gpu branch's (gpus/gpus_per_trial); once it is
-    # on main, each trial's device must be its own: [s[1] for s in seen] == the 8 ids
-    devices = [s[1] for s in seen]
-    assert devices == ["unset"] * 8 or sorted(devices) == sorted(set(devices)), devices
+    # tansaku, not the command, gives each trial its own device (the job script's GPU slots)
+    assert sorted(s[1] for s in seen) == [str(i) for i in range(8)], seen
+    assert all(s[3] == s[1] for s in seen), seen  # TANSAKU_GPU_IDS names the same device
     deadline = time.monotonic() + 20  # the trials' exit markers come before the job's end
     while (info := _qstat(spec["bin_dir"], job)).get("job_state") != "F":
         assert time.monotonic() < deadline, info.get("job_state")
@@ -195,6 +201,14 @@ def _case_abci3_recipe(spec_json: str, tmp: str) -> None:
     assert info["Resource_List.select"] == "1:ngpus=8" and info["Exit_status"] == "0"
     script = Path(trials[0].system_attrs["job_script"]).read_text()
     assert "#PBS -P grpA" in script and "#PBS -l select=1:ngpus=8" in script
+
+
+def _case_worker_array(spec_json: str, tmp: str) -> None:
+    spec, tmp_path, _ = _setup(spec_json, tmp)
+    cases.worker_array(spec, tmp_path, tasks=2, n_trials=4)
+    # two tasks: a real -J array (qsub rejects -J 0-0, so one task would be a plain job)
+    (script,) = tmp_path.glob("runs/*/jobs/workers-*/job.sh")
+    assert "#PBS -J 0-1" in script.read_text()
 
 
 LOST = """
@@ -254,9 +268,6 @@ def test_timeout_cancels_the_job(run_case):
     run_case("_case_timeout")
 
 
-# Flaky on the real OpenPBS (passed in one full run, failed in the next, 2026-12-07; cause not yet
-# found — PBS's kill_delay after qdel is a suspect). Still run every time; issue 16 stays open.
-@pytest.mark.xfail(strict=False, reason="flaky on real OpenPBS: prune/qdel timing under investigation")
 def test_prune_cancels_the_job(run_case):
     run_case("_case_prune")
 
@@ -284,6 +295,10 @@ def test_rerun_of_a_lost_trial_cancels_the_old_job(run_case):
 
 def test_abci3_recipe_runs_eight_trials_in_one_job(run_case):
     run_case("_case_abci3_recipe")
+
+
+def test_worker_array_runs_exactly_n_trials_and_recovers_a_hung_task(run_case):
+    run_case("_case_worker_array")
 
 
 def test_one_poll_sees_every_job(run_case):

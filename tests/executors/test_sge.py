@@ -36,3 +36,7 @@ def test_python_objective(spec, tmp_path):
 
 def test_failed_setup_fails_the_trial(spec, tmp_path):
     cases.failed_setup_fails_the_trial(spec, tmp_path)
+
+
+def test_worker_array_runs_exactly_n_trials_and_recovers_a_hung_task(spec, tmp_path):
+    cases.worker_array(spec, tmp_path, tasks=2, n_trials=4)

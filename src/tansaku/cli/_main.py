@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
@@ -102,6 +103,12 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
         from tansaku.executors._registry import make_executor
 
         make_executor(cfg.executor, n_workers=n_workers).shutdown(cancel=True)
+    from tansaku.executors._arrays import is_worker_array
+
+    array = is_worker_array(cfg.executor)
+    if array and not enqueue:  # a task of the array (or any worker): its trials run right here
+        cfg = replace(cfg, run=replace(cfg.run, executor="local"))
+        array = False
     objective = cfg.objective()  # a Python objective imports now (a typo is a ConfigError)
     storage = get_storage(cfg.storage)
     try:
@@ -139,6 +146,8 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
             f"study {cfg.name!r} already has {c.done} finished trials (n_trials: {n_trials}); nothing to run",
             file=sys.stderr,
         )
+    elif array:
+        return _run_worker_array(cfg, study, n_trials, quiet=args.quiet)
     else:
         options = {
             **cfg.run.kwargs(),
@@ -153,6 +162,31 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
         study.optimize(objective, **options)
     _print_best(study.storage, study.storage.get_study(cfg.name), out)
     error = getattr(study, "run_error", None)
+    if error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_worker_array(cfg: StudyConfig, study: Any, n_trials: int | None, *, quiet: bool) -> int:
+    """``mode: workers``: one array job of ``tansaku worker`` tasks runs the trials
+    (:mod:`tansaku.executors._arrays`); this process waits for it."""
+    from tansaku.executors._arrays import run_worker_array
+    from tansaku.executors._batch import BatchExecutor
+    from tansaku.executors._registry import make_executor
+
+    ex = make_executor(cfg.executor)
+    assert isinstance(ex, BatchExecutor)  # only the batch executors take mode: workers
+    error = run_worker_array(
+        ex,
+        study,
+        storage_url=cfg.storage,
+        cwd=cfg.base_dir,
+        run_dir=cfg.run_dir(study),
+        n_trials=n_trials,
+        out=None if quiet else sys.stderr,
+    )
+    _print_best(study.storage, study.storage.get_study(cfg.name), sys.stdout)
     if error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -625,8 +659,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("action", choices=["fail"])
     p.add_argument(
-        "items", nargs="+", metavar="N|CONFIG", help="trial numbers, and the study's YAML config "
-        "(or use --storage and --study)"
+        "items",
+        nargs="+",
+        metavar="N|CONFIG",
+        help="trial numbers, and the study's YAML config (or use --storage and --study)",
     )
     p.add_argument("--storage", help="storage URL (overrides the config's)")
     p.add_argument("--study", help="study name (overrides the config's)")

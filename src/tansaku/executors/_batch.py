@@ -147,8 +147,24 @@ class BatchExecutor(Executor):
         python: str | None = None,
         job_name: str | None = None,
         bin_dir: str | None = None,
+        mode: str = "trials",
+        jobs: int | None = None,
     ) -> None:
         super().__init__(n_workers=n_workers)
+        if mode not in ("trials", "workers"):
+            raise ConfigError(
+                f"must be trials (a job per trial) or workers (an array of tansaku worker "
+                f"jobs), got {mode!r}",
+                field="mode",
+            )
+        if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+            raise ConfigError(f"must be a positive integer, got {jobs!r}", field="jobs")
+        if jobs is not None and mode != "workers":
+            raise ConfigError("only applies with mode: workers", field="jobs")
+        #: "workers": ``tansaku run`` submits one array of ``jobs`` tasks, each a ``tansaku
+        #: worker`` (:mod:`._arrays`); the executor then runs no trial itself
+        self.mode = mode
+        self.jobs = jobs if jobs is not None else 1
         self.queue = check_name(queue, field="queue")
         self.account = check_name(account, field="account")
         self.group = check_name(group, field="group")
@@ -215,7 +231,17 @@ class BatchExecutor(Executor):
             "group": self.group,
             "project": self.project,
             "trials_per_job": self.trials_per_job,
+            **({"mode": "workers", "jobs": self.jobs} if self.mode == "workers" else {}),
         }
+
+    def start(self, objective: Any, hooks: Any) -> None:
+        if self.mode == "workers":
+            raise ConfigError(
+                "mode: workers submits an array of `tansaku worker` jobs: start it with "
+                "`tansaku run CONFIG`, not study.optimize",
+                field="executor.mode",
+            )
+        super().start(objective, hooks)
 
     def submit(self, job: Job) -> None:
         workdir = Path(job.workdir or _layout.default_trial_dir(job.study_name, job.number))
@@ -744,6 +770,8 @@ class SlurmExecutor(BatchExecutor):
         python: str | None = None,
         job_name: str | None = None,
         bin_dir: str | None = None,
+        mode: str = "trials",
+        jobs: int | None = None,
     ) -> None:
         self.scheduler = Slurm()
         self._configure(
@@ -762,6 +790,8 @@ class SlurmExecutor(BatchExecutor):
             python=python,
             job_name=job_name,
             bin_dir=bin_dir,
+            mode=mode,
+            jobs=jobs,
         )
 
 
@@ -796,6 +826,8 @@ class SGEExecutor(BatchExecutor):
         python: str | None = None,
         job_name: str | None = None,
         bin_dir: str | None = None,
+        mode: str = "trials",
+        jobs: int | None = None,
     ) -> None:
         self.scheduler = SGE()
         self._configure(
@@ -816,6 +848,8 @@ class SGEExecutor(BatchExecutor):
             python=python,
             job_name=job_name,
             bin_dir=bin_dir,
+            mode=mode,
+            jobs=jobs,
         )
 
 
@@ -850,6 +884,8 @@ class PBSExecutor(BatchExecutor):
         python: str | None = None,
         job_name: str | None = None,
         bin_dir: str | None = None,
+        mode: str = "trials",
+        jobs: int | None = None,
     ) -> None:
         self.scheduler = PBS()
         self._configure(
@@ -870,4 +906,6 @@ class PBSExecutor(BatchExecutor):
             python=python,
             job_name=job_name,
             bin_dir=bin_dir,
+            mode=mode,
+            jobs=jobs,
         )

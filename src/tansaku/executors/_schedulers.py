@@ -155,6 +155,27 @@ class Scheduler:
         """A command that tells why a job ended (best effort), or None."""
         return None
 
+    # ------------------------------------------------------------ job arrays (mode: workers)
+    #: a shell expression for an array task's index in its job, 0 .. n-1
+    task_index = "0"
+
+    def array_log(self, directory: Path, n_tasks: int) -> Path:
+        """The ``-o`` path of an array job: one log per task, named by its index."""
+        raise NotImplementedError
+
+    def array_directives(self, n_tasks: int) -> list[str]:
+        """Directive lines (with the prefix) that make the job an array of ``n_tasks`` tasks."""
+        raise NotImplementedError
+
+    def array_status_argv(self, job_id: str) -> list[str]:
+        return self.status_argv([job_id])
+
+    def array_state(self, stdout: str, job_id: str) -> JobStatus:
+        """The state of a whole array: ``running``/``pending`` while any task is, ``error``
+        when the scheduler holds a task it will never run, else ``done``."""
+        st = self.parse_status(stdout, [job_id]).get(job_id)
+        return st if st is not None else JobStatus("done", "left the queue")
+
 
 class Slurm(Scheduler):
     name, prefix, submit_cmd, cancel_cmd = "slurm", "#SBATCH", "sbatch", "scancel"
@@ -231,6 +252,37 @@ class Slurm(Scheduler):
     def explain_argv(self, job_id: str) -> list[str] | None:
         return ["scontrol", "show", "job", "-o", job_id]
 
+    task_index = "$SLURM_ARRAY_TASK_ID"
+
+    def array_log(self, directory: Path, n_tasks: int) -> Path:
+        return directory / "task-%a.log"
+
+    def array_directives(self, n_tasks: int) -> list[str]:
+        return [f"{self.prefix} --array=0-{n_tasks - 1}"]  # 0-0 too: %a needs an array
+
+    def array_status_argv(self, job_id: str) -> list[str]:
+        # one line per task (-r: pending tasks too), each named by the array's own id (%F)
+        return [
+            "squeue",
+            "--noheader",
+            "--states=all",
+            "-r",
+            "--format=%F|%T|%r",
+            f"--jobs={job_id}",
+        ]
+
+    def array_state(self, stdout: str, job_id: str) -> JobStatus:
+        states = [
+            line.split("|")[1].strip().upper()
+            for line in stdout.splitlines()
+            if line.count("|") >= 1 and line.split("|")[0].strip() == job_id
+        ]
+        kinds = [self._ACTIVE.get(state, "done") for state in states]
+        for kind in ("running", "pending"):
+            if kind in kinds:
+                return JobStatus(kind, states[kinds.index(kind)])
+        return JobStatus("done", states[-1] if states else "left the queue")
+
 
 class SGE(Scheduler):
     """Son of Grid Engine, Univa/Altair Grid Engine (ABCI 2.0: ``-g GROUP -l rt_F=1``)."""
@@ -284,6 +336,26 @@ class SGE(Scheduler):
                 kind = "pending"  # qw, hqw, ...
             out[parts[0]] = JobStatus(kind, state)
         return out
+
+    task_index = "$((SGE_TASK_ID - 1))"  # SGE's -t cannot start at 0
+
+    def array_log(self, directory: Path, n_tasks: int) -> Path:
+        return directory / "task-$TASK_ID.log"  # (1-based, as SGE numbers them)
+
+    def array_directives(self, n_tasks: int) -> list[str]:
+        return [f"{self.prefix} -t 1-{n_tasks}"]
+
+    def array_state(self, stdout: str, job_id: str) -> JobStatus:
+        # qstat lists each running task, and the pending ones on one line; finished tasks vanish
+        kinds = [
+            st.state
+            for line in stdout.splitlines()
+            if (st := self.parse_status(line, [job_id]).get(job_id)) is not None
+        ]
+        for kind in ("error", "running", "pending"):
+            if kind in kinds:
+                return JobStatus(kind, kind)
+        return JobStatus("done", "left the queue")
 
 
 class PBS(Scheduler):
@@ -380,6 +452,15 @@ class PBS(Scheduler):
 
     def status_error_means_gone(self, stderr: str) -> bool:
         return "Unknown Job Id" in stderr or "Job has finished" in stderr
+
+    task_index = "${PBS_ARRAY_INDEX:-0}"  # unset in a plain (one-task) job
+
+    def array_log(self, directory: Path, n_tasks: int) -> Path:
+        # a directory in -o names array tasks' files "ID[i].vm.OU": a file name with the index
+        return directory / ("task-^array_index^.log" if n_tasks > 1 else "task-0.log")
+
+    def array_directives(self, n_tasks: int) -> list[str]:
+        return [f"{self.prefix} -J 0-{n_tasks - 1}"] if n_tasks > 1 else []  # -J 1-1 is rejected
 
 
 SCHEDULERS: dict[str, type[Scheduler]] = {"slurm": Slurm, "sge": SGE, "pbs": PBS}
