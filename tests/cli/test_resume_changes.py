@@ -68,13 +68,13 @@ def test_a_changed_sampler_is_noticed_recorded_per_trial_and_shown(tmp_path, cap
     assert studies_payload(study.storage)["studies"][0]["sampler"] == table.sampler
 
 
-def test_a_changed_space_is_refused_naming_each_change(tmp_path, capsys):
+def test_a_narrowed_space_is_refused_naming_each_change(tmp_path, capsys):
     cfg = _config(tmp_path, high=0.5)
     assert _run(capsys, "run", "-q", str(cfg))[0] == 0
-    _config(tmp_path, high=1.0)
+    _config(tmp_path, high=0.4)
     code, _, err = _run(capsys, "run", "-q", str(cfg))
     assert code == 2
-    assert "space.x.high: stored 0.5, config 1.0" in err
+    assert "space.x.high: stored 0.5, config 0.4" in err
     assert len(err.strip().splitlines()) == 1
 
 

@@ -134,9 +134,10 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
         storage.set_study_system_attrs(study.study_id, {RUN_TARGET_ATTR: n_trials})
     out = sys.stdout
     c = study.counts()
-    if n_trials is not None and c.done >= n_trials:
+    done = c.done - study.uncounted_trials  # imported trials count toward nothing
+    if n_trials is not None and done >= n_trials:
         print(
-            f"study {cfg.name!r} already has {c.done} finished trials (n_trials: {n_trials}); nothing to run",
+            f"study {cfg.name!r} already has {done} finished trials (n_trials: {n_trials}); nothing to run",
             file=sys.stderr,
         )
     else:
