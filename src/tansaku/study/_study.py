@@ -641,8 +641,9 @@ def create_study(
             if refused:
                 raise ConfigError(
                     f"study {name!r} in {st.url} was created with a search space this one does "
-                    f"not contain ({'; '.join(refused)}); use a new name, restore the stored "
-                    "space, or (tansaku run) pass --new-space",
+                    f"not contain ({'; '.join(refused)}); restore the stored space, or use a "
+                    f"new name (`tansaku run --seed-from {name}` starts it from the trials "
+                    "that fit)",
                     field="space",
                 )
         if existing.direction != direction:
