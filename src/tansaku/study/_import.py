@@ -158,9 +158,9 @@ def read_csv(
         try:
             header = next(reader)
         except StopIteration:
-            raise ConfigError(f"{path} is empty", field="--from-csv") from None
+            raise ConfigError(f"{path.name} is empty", field="--from-csv") from None
         except (csv.Error, UnicodeDecodeError) as e:
-            raise ConfigError(f"{path} row 1: not CSV ({e})", field="--from-csv") from None
+            raise ConfigError(f"{path.name} row 1: not CSV ({e})", field="--from-csv") from None
         header = [h.strip() for h in header]
         params: dict[int, str] = {}  # column index -> parameter
         column_of: dict[str, str] = {}
@@ -169,7 +169,7 @@ def read_csv(
             if name in space and h != value_column:
                 if name in column_of:
                     raise ConfigError(
-                        f"{path} row 1: parameter {name!r} has two columns "
+                        f"{path.name} row 1: parameter {name!r} has two columns "
                         f"({column_of[name]!r} and {h!r})",
                         field="--from-csv",
                     )
@@ -177,7 +177,7 @@ def read_csv(
                 column_of[name] = h
         if value_column not in header:
             raise ConfigError(
-                f"{path} row 1: no column {value_column!r} (columns: {', '.join(header)[:200]}); "
+                f"{path.name} row 1: no column {value_column!r} (columns: {', '.join(header)[:200]}); "
                 "name the objective's column with --value-column",
                 field="--from-csv",
             )
@@ -188,7 +188,7 @@ def read_csv(
             cells = dict(enumerate(row))
 
             def where(k: str, line: int = line) -> str:
-                if not k:
+                if not k or k == "params":  # the row as a whole (e.g. a parameter missing)
                     return f"{path.name} row {line}"
                 head = k.split(".", 1)
                 if head[0] == "params" and len(head) == 2:
