@@ -4,7 +4,6 @@ column and nothing is stored; ``run --seed-from`` seeds a new study with the tri
 
 from __future__ import annotations
 
-import csv
 import textwrap
 from pathlib import Path
 
@@ -17,14 +16,23 @@ from tansaku.cli import main
 OBJ = "def f(trial):\n    return (trial.params['x'] - 0.3) ** 2 + trial.params['n']\n"
 
 
-def _config(tmp: Path, name: str = "demo", *, space: str | None = None, n_trials: int = 4,
-            direction: str = "minimize") -> Path:
+def _config(
+    tmp: Path,
+    name: str = "demo",
+    *,
+    space: str | None = None,
+    n_trials: int = 4,
+    direction: str = "minimize",
+) -> Path:
     (tmp / "obj.py").write_text(OBJ)
     cfg = tmp / f"{name}.yaml"
-    space = space or """
+    space = (
+        space
+        or """
           x: {type: float, low: 0.0, high: 1.0}
           n: {type: int, low: 1, high: 3}
           act: {type: categorical, choices: [relu, tanh]}"""
+    )
     cfg.write_text(
         textwrap.dedent(f"""
         name: {name}
@@ -32,7 +40,9 @@ def _config(tmp: Path, name: str = "demo", *, space: str | None = None, n_trials
         direction: {direction}
         sampler: {{name: random, seed: 0}}
         objective: obj.py:f
-        space:""") + textwrap.dedent(space).rstrip() .replace("\n", "\n  ") + "\n"
+        space:""")
+        + textwrap.dedent(space).rstrip().replace("\n", "\n  ")
+        + "\n"
     )
     return cfg
 
@@ -65,8 +75,15 @@ def test_import_from_the_csv_that_export_writes_and_from_a_study(tmp_path, capsy
     assert got[2].system_attrs["imported"] == {"source": "csv:old.csv", "row": 4, "number": 2}
     assert abs(got[0].start_time - want[0].start_time) < 1e-3
     # from the study itself (another storage): values, states and attrs; counted toward nothing
-    code, out, err = _run(capsys, "import", str(cfg), "--from-study", "old",
-                          "--storage", f"sqlite:///{tmp_path / 'old.db'}")
+    code, out, err = _run(
+        capsys,
+        "import",
+        str(cfg),
+        "--from-study",
+        "old",
+        "--storage",
+        f"sqlite:///{tmp_path / 'old.db'}",
+    )
     assert code == 0, err and "imported 4 trials from study 'old'" in out
     study = _study(tmp_path)
     assert study.trials[5].system_attrs["imported"] == {"source": "study:old", "number": 1}
@@ -86,21 +103,37 @@ def test_a_plain_csv_with_a_named_value_column(tmp_path, capsys):
         "error: --from-csv: grid.csv row 1: no column 'value' (columns: x, n, act, loss, "
         "seconds); name the objective's column with --value-column\n"
     )
-    code, _, err = _run(capsys, "import", str(cfg), "--from-csv", str(tmp_path / "grid.csv"),
-                        "--value-column", "loss")
+    code, _, err = _run(
+        capsys,
+        "import",
+        str(cfg),
+        "--from-csv",
+        str(tmp_path / "grid.csv"),
+        "--value-column",
+        "loss",
+    )
     assert code == 2 and err == (
         "error: grid.csv row 4, column loss: a complete trial needs a value (or give state: failed)\n"
     )
     assert not (tmp_path / "demo.db").exists()  # nothing stored, not even a database
     with open(tmp_path / "grid.csv", "a") as f:
         f.write("0.5,3,tanh,2.5,33\n")
-    code, out, err = _run(capsys, "import", str(cfg), "--from-csv", str(tmp_path / "grid.csv"),
-                          "--value-column", "loss", "--skip-invalid")
+    code, out, err = _run(
+        capsys,
+        "import",
+        str(cfg),
+        "--from-csv",
+        str(tmp_path / "grid.csv"),
+        "--value-column",
+        "loss",
+        "--skip-invalid",
+    )
     assert code == 0 and "imported 3 trials" in out
     assert "skipped 1 invalid record(s) of grid.csv; the first: grid.csv row 4" in err
     t = _study(tmp_path).trials
     assert [dict(x.params) for x in t] == [
-        {"x": 0.1, "n": 2, "act": "relu"}, {"x": 0.25, "n": 1, "act": "tanh"},
+        {"x": 0.1, "n": 2, "act": "relu"},
+        {"x": 0.25, "n": 1, "act": "tanh"},
         {"x": 0.5, "n": 3, "act": "tanh"},
     ]
     assert t[0].user_attrs == {"seconds": 30} and t[1].value == 1.01
@@ -109,7 +142,10 @@ def test_a_plain_csv_with_a_named_value_column(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("0.1,2,gelu,1.0", "rows.csv row 3, column act: expected one of ['relu', 'tanh'], got 'gelu'"),
+        (
+            "0.1,2,gelu,1.0",
+            "rows.csv row 3, column act: expected one of ['relu', 'tanh'], got 'gelu'",
+        ),
         ("1.5,2,relu,1.0", "rows.csv row 3, column x: expected a value in [0, 1], got 1.5"),
         ("0.1,2.5,relu,1.0", "rows.csv row 3, column n: expected an integer, got '2.5'"),
         ("0.1,,relu,1.0", "rows.csv row 3: missing parameter(s): n"),
@@ -120,7 +156,8 @@ def test_a_bad_row_names_its_row_and_column_and_stores_nothing(tmp_path, capsys,
     cfg = _config(tmp_path)
     study = tk.create_study(
         {"x": tk.Float(0.0, 1.0), "n": tk.Int(1, 3), "act": tk.Categorical(["relu", "tanh"])},
-        storage=f"sqlite:///{tmp_path / 'demo.db'}", name="demo",
+        storage=f"sqlite:///{tmp_path / 'demo.db'}",
+        name="demo",
     )
     (tmp_path / "rows.csv").write_text(f"x,n,act,value\n0.2,1,tanh,1.1\n{row}\n0.3,1,relu,1.2\n")
     code, _, err = _run(capsys, "import", str(cfg), "--from-csv", str(tmp_path / "rows.csv"))
@@ -156,7 +193,10 @@ def test_import_an_optuna_study_with_every_trial(tmp_path, capsys):
     assert "left out 1 running or waiting trial(s)" in err
     got = _study(tmp_path).get_trials(with_intermediate=True)
     theirs = sorted(ost.get_trials(), key=lambda t: t.number)[:8]
-    assert [t.state for t in got] == [TrialState.COMPLETE] * 3 + [TrialState.PRUNED, TrialState.FAILED] + [TrialState.COMPLETE] * 3
+    assert [t.state for t in got] == [TrialState.COMPLETE] * 3 + [
+        TrialState.PRUNED,
+        TrialState.FAILED,
+    ] + [TrialState.COMPLETE] * 3
     for mine, o in zip(got, theirs):
         assert dict(mine.params) == o.params and mine.user_attrs == o.user_attrs
         assert dict(mine.intermediate) == o.intermediate_values
@@ -171,7 +211,9 @@ def test_import_an_optuna_study_with_every_trial(tmp_path, capsys):
     assert code == 2 and "was run to minimize, this one to maximize" in err
     code, _, err = _run(capsys, "import", str(maxi), "--from-optuna", url, "--study", "nope")
     assert code == 2 and "no Optuna study 'nope'" in err and len(err.splitlines()) == 1
-    code, _, err = _run(capsys, "import", str(maxi), "--from-optuna", f"sqlite:///{tmp_path / 'x.db'}")
+    code, _, err = _run(
+        capsys, "import", str(maxi), "--from-optuna", f"sqlite:///{tmp_path / 'x.db'}"
+    )
     assert code == 2 and "x.db does not exist" in err and not (tmp_path / "x.db").exists()
     assert not (tmp_path / "maxi.db").exists()
 
@@ -188,8 +230,16 @@ def test_run_seed_from_starts_a_new_space_from_the_old_trials_that_fit(tmp_path,
     code, _, err = _run(capsys, "run", "-q", str(_config(tmp_path, "v1", space=narrow)))
     assert code == 2 and "space.x.high: stored 1.0, config 0.5" in err and "--seed-from v1" in err
     new = _config(tmp_path, "v2", space=narrow, n_trials=3)
-    code, _, err = _run(capsys, "run", "-q", str(new), "--seed-from", "v1",
-                        "--seed-storage", f"sqlite:///{tmp_path / 'v1.db'}")
+    code, _, err = _run(
+        capsys,
+        "run",
+        "-q",
+        str(new),
+        "--seed-from",
+        "v1",
+        "--seed-storage",
+        f"sqlite:///{tmp_path / 'v1.db'}",
+    )
     assert code == 0, err
     assert f"seeded with {len(fits)} trials of study 'v1' ({6 - len(fits)} did not fit" in err
     study = _study(tmp_path, "v2")

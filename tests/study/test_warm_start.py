@@ -22,7 +22,11 @@ def _records(n: int, seed: int = 0) -> list[dict]:
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
-        p = {"x": float(rng.random()), "y": float(rng.random()), "act": ["relu", "tanh"][int(rng.integers(2))]}
+        p = {
+            "x": float(rng.random()),
+            "y": float(rng.random()),
+            "act": ["relu", "tanh"][int(rng.integers(2))],
+        }
         out.append({"params": p, "value": _f(p)})
     return out
 
@@ -34,12 +38,23 @@ def url(request, tmp_path):
 
 def test_add_trial_keeps_everything_and_marks_it(url):
     study = tk.create_study(SPACE, storage=url, name="w")
-    t = study.add_trial({"x": 0.5, "y": 0.5, "act": "relu"}, 0.3, user_attrs={"fold": 2},
-                        start_time=10.0, end_time=70.0)
-    assert (t.number, t.state, t.value, dict(t.user_attrs)) == (0, TrialState.COMPLETE, 0.3, {"fold": 2})
+    t = study.add_trial(
+        {"x": 0.5, "y": 0.5, "act": "relu"},
+        0.3,
+        user_attrs={"fold": 2},
+        start_time=10.0,
+        end_time=70.0,
+    )
+    assert (t.number, t.state, t.value, dict(t.user_attrs)) == (
+        0,
+        TrialState.COMPLETE,
+        0.3,
+        {"fold": 2},
+    )
     assert t.system_attrs["imported"] == {"source": "add_trial"} and t.duration == 60.0
-    p = study.add_trial({"x": 0.1, "y": 0.1, "act": "tanh"}, state="pruned",
-                        intermediate={1: 0.9, 3: 0.7})
+    p = study.add_trial(
+        {"x": 0.1, "y": 0.1, "act": "tanh"}, state="pruned", intermediate={1: 0.9, 3: 0.7}
+    )
     assert p.state is TrialState.PRUNED and p.value == 0.7  # the last intermediate value
     f = study.add_trial({"x": 0.2, "y": 0.2, "act": "tanh"}, state="failed", message="OOM")
     assert f.state is TrialState.FAILED and f.value is None and f.message == "OOM"
@@ -54,14 +69,25 @@ def test_a_bad_record_stores_nothing_and_names_itself(url):
     study = tk.create_study(SPACE, storage=url, name="w")
     good = _records(5)
     cases = [
-        ({"params": {"x": 2.0, "y": 0.1, "act": "relu"}, "value": 1.0},
-         "trials[5].params.x: expected a value in [0, 1], got 2"),
+        (
+            {"params": {"x": 2.0, "y": 0.1, "act": "relu"}, "value": 1.0},
+            "trials[5].params.x: expected a value in [0, 1], got 2",
+        ),
         ({"params": {"x": 0.2, "y": 0.1, "act": "gelu"}, "value": 1.0}, "trials[5].params.act"),
         ({"params": {"x": 0.2, "act": "relu"}, "value": 1.0}, "missing parameter(s): y"),
-        ({"params": {"x": 0.2, "y": 0.1, "z": 1, "act": "relu"}, "value": 1.0}, "unknown parameter(s): z"),
-        ({"params": {"x": 0.2, "y": 0.1, "act": "relu"}}, "trials[5].value: a complete trial needs a value"),
+        (
+            {"params": {"x": 0.2, "y": 0.1, "z": 1, "act": "relu"}, "value": 1.0},
+            "unknown parameter(s): z",
+        ),
+        (
+            {"params": {"x": 0.2, "y": 0.1, "act": "relu"}},
+            "trials[5].value: a complete trial needs a value",
+        ),
         ({"params": {"x": 0.2, "y": 0.1, "act": "relu"}, "value": "abc"}, "trials[5].value"),
-        ({"params": {"x": 0.2, "y": 0.1, "act": "relu"}, "value": 1, "state": "running"}, "trials[5].state"),
+        (
+            {"params": {"x": 0.2, "y": 0.1, "act": "relu"}, "value": 1, "state": "running"},
+            "trials[5].state",
+        ),
         ({"params": {"x": 0.2, "y": 0.1, "act": "relu"}, "valeu": 1}, "unknown key(s) valeu"),
     ]
     for bad, message in cases:
@@ -74,7 +100,9 @@ def test_a_bad_record_stores_nothing_and_names_itself(url):
 
 
 def test_imported_trials_count_toward_no_budget_unless_asked(tmp_path):
-    study = tk.create_study(SPACE, storage=f"sqlite:///{tmp_path / 'b.db'}", name="b", sampler="random")
+    study = tk.create_study(
+        SPACE, storage=f"sqlite:///{tmp_path / 'b.db'}", name="b", sampler="random"
+    )
     study.add_trials(_records(6))
     study.optimize(lambda t: _f(t.params), total_trials=4)  # the study's own 4, plus the 6
     assert study.counts().complete == 10
@@ -115,7 +143,9 @@ def test_nelder_mead_starts_its_simplex_from_the_best_imported_points():
     study.add_trials(records)
     first = study.ask()
     meta = study.trials[-1].sampler_meta
-    best3 = sorted(records, key=lambda r: r["value"])[:3]  # 2 continuous + 1 categorical dims: 4 vertices
+    best3 = sorted(records, key=lambda r: r["value"])[
+        :3
+    ]  # 2 continuous + 1 categorical dims: 4 vertices
     x0 = [tuple(np.round(u, 9)) for u in meta["x0"]]
     for r in best3:
         u = study.space.to_unit(r["params"])

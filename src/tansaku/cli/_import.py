@@ -26,15 +26,19 @@ def read_source(args: argparse.Namespace, cfg: Any, *, skip_invalid: bool) -> An
 
     given = [o for o in ("from_study", "from_csv", "from_optuna") if getattr(args, o, None)]
     if len(given) != 1:
-        raise ConfigError("give exactly one of --from-study, --from-csv, --from-optuna",
-                          field="import")
+        raise ConfigError(
+            "give exactly one of --from-study, --from-csv, --from-optuna", field="import"
+        )
     if args.from_csv:
         return _import.read_csv(
             args.from_csv, cfg.space, value_column=args.value_column, skip_invalid=skip_invalid
         )
     if args.from_optuna:
         return _import.read_optuna(
-            args.from_optuna, args.study, cfg.space, direction=cfg.direction,
+            args.from_optuna,
+            args.study,
+            cfg.space,
+            direction=cfg.direction,
             skip_invalid=skip_invalid,
         )
     source = get_storage(args.storage or cfg.storage)
@@ -46,8 +50,8 @@ def read_source(args: argparse.Namespace, cfg: Any, *, skip_invalid: bool) -> An
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from tansaku.study._study import create_study
     from tansaku.study._import import describe_skips
+    from tansaku.study._study import create_study
     from tansaku.study._warm import add_checked
 
     cfg = load_config(args.config)
@@ -61,8 +65,13 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"note: {line}", file=sys.stderr)
         raise ConfigError(f"{src.label} has no finished trial to import", field="import")
     study = create_study(
-        cfg.space, sampler=cfg.sampler, storage=cfg.storage, name=cfg.name,
-        direction=cfg.direction, seed=cfg.seed, load_if_exists=True,
+        cfg.space,
+        sampler=cfg.sampler,
+        storage=cfg.storage,
+        name=cfg.name,
+        direction=cfg.direction,
+        seed=cfg.seed,
+        load_if_exists=True,
     )
     if study.resume_notice:
         print(study.resume_notice, file=sys.stderr)
@@ -93,18 +102,24 @@ def add_commands(sub: Any) -> None:
         "--storage", help="with --from-study: the storage holding it (default: the config's)"
     )
     p.add_argument(
-        "--from-csv", metavar="FILE",
+        "--from-csv",
+        metavar="FILE",
         help="a CSV: what `tansaku export` writes, or one column per parameter and a value column",
     )
     p.add_argument(
         "--value-column", default="value", help="with --from-csv: the objective's column (value)"
     )
-    p.add_argument("--from-optuna", metavar="URL", help="an Optuna storage, e.g. sqlite:///optuna.db")
-    p.add_argument("--study", help="with --from-optuna: the Optuna study's name (if it has several)")
+    p.add_argument(
+        "--from-optuna", metavar="URL", help="an Optuna storage, e.g. sqlite:///optuna.db"
+    )
+    p.add_argument(
+        "--study", help="with --from-optuna: the Optuna study's name (if it has several)"
+    )
     p.add_argument("--to-storage", help="the target storage (overrides the config's)")
     p.add_argument("--count", action="store_true", help="count the imported trials toward n_trials")
     p.add_argument(
-        "--skip-invalid", action="store_true",
+        "--skip-invalid",
+        action="store_true",
         help="leave out records that do not fit the space (default: refuse the whole import)",
     )
     p.set_defaults(func=cmd_import)

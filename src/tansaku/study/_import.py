@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -90,7 +90,9 @@ def read_study(
         where = f"study {name!r} trial {t.number}"
         src.add(
             lambda t=t, where=where: check_trial(
-                space, t, field=lambda k: f"{where}, {k}" if k else where,
+                space,
+                t,
+                field=lambda k: f"{where}, {k}" if k else where,
                 imported={"source": f"study:{name}", "number": t.number},
             ),
             skip_invalid,
@@ -197,8 +199,9 @@ def read_csv(
                 column = {"value": value_column}.get(head[0], head[0])
                 return f"{path.name} row {line}, column {column}"
 
-            def build(cells: dict[int, str] = cells, where: Callable[[str], str] = where,
-                      line: int = line) -> FrozenTrial:
+            def build(
+                cells: dict[int, str] = cells, where: Callable[[str], str] = where, line: int = line
+            ) -> FrozenTrial:
                 spec: dict[str, Any] = {"params": {}, "user_attrs": {}}
                 for i, text in cells.items():
                     h = header[i] if i < len(header) else f"column {i + 1}"
@@ -207,7 +210,9 @@ def read_csv(
                             try:
                                 spec["params"][params[i]] = _cell(space[params[i]], text)
                             except ConfigError as e:
-                                raise ConfigError(e.reason, field=where(f"params.{params[i]}")) from None
+                                raise ConfigError(
+                                    e.reason, field=where(f"params.{params[i]}")
+                                ) from None
                     elif h == value_column:
                         if text.strip():
                             try:
@@ -222,14 +227,17 @@ def read_csv(
                     elif h in ("started_at", "finished_at"):
                         if text.strip():
                             try:
-                                spec["start_time" if h == "started_at" else "end_time"] = _time(text)
+                                spec["start_time" if h == "started_at" else "end_time"] = _time(
+                                    text
+                                )
                             except ConfigError as e:
                                 raise ConfigError(e.reason, field=where(h)) from None
                     elif h in _IGNORED or h.startswith("system_attrs.") or not h:
                         continue
                     elif text.strip():
                         spec["user_attrs"][h.removeprefix("user_attrs.")] = _attr(text)
-                if len(cells) > len(header) and any(c.strip() for c in row[len(header):]):
+                extra = [cells[i] for i in range(len(header), len(cells))]
+                if any(c.strip() for c in extra):
                     raise ConfigError(
                         f"has {len(cells)} cells, the header {len(header)}", field=where("")
                     )
@@ -279,7 +287,6 @@ def read_optuna(
             f"--from-optuna reads Optuna studies through optuna; install it: {install_hint('optuna')}"
         ) from None
     from tansaku.storage._sqlutil import redact_url
-
     from tansaku.storage._url import storage_file
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -356,7 +363,9 @@ def read_optuna(
         where = f"Optuna study {name!r} trial {t.number}"
         src.add(
             lambda spec=spec, where=where, number=t.number: check_trial(
-                space, spec, field=lambda k: f"{where}, {k}" if k else where,
+                space,
+                spec,
+                field=lambda k: f"{where}, {k}" if k else where,
                 imported={"source": f"optuna:{name}", "number": number},
             ),
             skip_invalid,
@@ -375,4 +384,3 @@ def describe_skips(src: Source) -> list[str]:
             f"{src.skipped_invalid[0]}"
         )
     return out
-

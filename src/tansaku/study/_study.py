@@ -640,8 +640,9 @@ def create_study(
             refused, widened = space_widening(existing.space, as_space(space))
             if refused:
                 raise ConfigError(
-                    f"study {name!r} in {st.url} was created with a search space this one does "
-                    f"not contain ({'; '.join(refused)}); restore the stored space, or use a "
+                    f"study {name!r} in {st.url} was created with a different search space, "
+                    f"which this one does not contain ({'; '.join(refused)}); restore the "
+                    "stored space, or use a "
                     f"new name (`tansaku run --seed-from {name}` starts it from the trials "
                     "that fit)",
                     field="space",

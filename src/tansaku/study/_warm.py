@@ -43,10 +43,21 @@ if TYPE_CHECKING:
 __all__ = ["IMPORTED_ATTR", "add_checked", "check_trial", "fill_defaults", "uncounted"]
 
 _KEYS = (
-    "params", "value", "state", "user_attrs", "intermediate", "message", "start_time", "end_time",
+    "params",
+    "value",
+    "state",
+    "user_attrs",
+    "intermediate",
+    "message",
+    "start_time",
+    "end_time",
 )
-_STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "failed": TrialState.FAILED,
-           "fail": TrialState.FAILED}
+_STATES = {
+    "complete": TrialState.COMPLETE,
+    "pruned": TrialState.PRUNED,
+    "failed": TrialState.FAILED,
+    "fail": TrialState.FAILED,
+}
 
 
 def fill_defaults(space: Space, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -75,9 +86,14 @@ def check_trial(
     ``imported`` becomes ``system_attrs["imported"]``."""
     if isinstance(spec, FrozenTrial):
         spec = {
-            "params": spec.params, "value": spec.value, "state": spec.state,
-            "user_attrs": spec.user_attrs, "intermediate": spec.intermediate,
-            "message": spec.message, "start_time": spec.start_time, "end_time": spec.end_time,
+            "params": spec.params,
+            "value": spec.value,
+            "state": spec.state,
+            "user_attrs": spec.user_attrs,
+            "intermediate": spec.intermediate,
+            "message": spec.message,
+            "start_time": spec.start_time,
+            "end_time": spec.end_time,
         }
     if not isinstance(spec, Mapping):
         raise ConfigError(
@@ -85,8 +101,9 @@ def check_trial(
         )
     unknown = [str(k) for k in spec if k not in _KEYS]
     if unknown:
-        raise ConfigError(f"unknown key(s) {', '.join(unknown)} (allowed: {', '.join(_KEYS)})",
-                          field=field(""))
+        raise ConfigError(
+            f"unknown key(s) {', '.join(unknown)} (allowed: {', '.join(_KEYS)})", field=field("")
+        )
     if "params" not in spec:
         raise ConfigError("is required", field=field("params"))
     raw = spec["params"]
@@ -103,15 +120,17 @@ def check_trial(
     if state_in is None:
         state = TrialState.COMPLETE if value_in is not None else None
         if state is None:
-            raise ConfigError("a complete trial needs a value (or give state: failed)",
-                              field=field("value"))
+            raise ConfigError(
+                "a complete trial needs a value (or give state: failed)", field=field("value")
+            )
     elif isinstance(state_in, TrialState):
         state = state_in
     else:
         state = _STATES.get(str(state_in).strip().lower())
     if state is None or not state.is_finished:
-        raise ConfigError(f"must be complete, pruned or failed, got {state_in!r:.40}",
-                          field=field("state"))
+        raise ConfigError(
+            f"must be complete, pruned or failed, got {state_in!r:.40}", field=field("state")
+        )
     message = spec.get("message")
     if message is not None and not isinstance(message, str):
         message = str(message)
@@ -119,7 +138,11 @@ def check_trial(
     if value_in is not None:
         value, reason = as_value(value_in, "got")
         if value is None:
-            if isinstance(value_in, float) and math.isnan(value_in) and state is not TrialState.COMPLETE:
+            if (
+                isinstance(value_in, float)
+                and math.isnan(value_in)
+                and state is not TrialState.COMPLETE
+            ):
                 value = None  # a failed/pruned trial without a value
             elif state is TrialState.COMPLETE and isinstance(value_in, float):
                 state, message = TrialState.FAILED, message or f"value is {value_in}"
@@ -138,12 +161,14 @@ def check_trial(
             if isinstance(step, float) and step != s:
                 raise ValueError
         except (TypeError, ValueError):
-            raise ConfigError(f"step must be an integer, got {step!r:.40}",
-                              field=field("intermediate")) from None
+            raise ConfigError(
+                f"step must be an integer, got {step!r:.40}", field=field("intermediate")
+            ) from None
         fv, reason = as_value(v, "got")
         if fv is None:
-            raise ConfigError(f"must be a finite number, {reason}",
-                              field=field(f"intermediate.{s}"))
+            raise ConfigError(
+                f"must be a finite number, {reason}", field=field(f"intermediate.{s}")
+            )
         inter[s] = fv
     if state is TrialState.PRUNED and value is None and inter:
         value = inter[max(inter)]
@@ -201,7 +226,8 @@ def add_trials(
         try:
             records.append(
                 check_trial(
-                    study.space, spec,
+                    study.space,
+                    spec,
                     field=lambda k, i=i: f"trials[{i}]" + (f".{k}" if k else ""),
                     imported=extra,
                 )
