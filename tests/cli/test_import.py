@@ -165,6 +165,7 @@ def test_a_bad_row_names_its_row_and_column_and_stores_nothing(tmp_path, capsys,
     assert study.counts().total == 0
 
 
+@pytest.mark.slow  # Optuna's SQLite schema set-up alone takes 2-5 s on a loaded machine
 def test_import_an_optuna_study_with_every_trial(tmp_path, capsys):
     optuna = pytest.importorskip("optuna")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
