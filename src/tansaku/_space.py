@@ -31,7 +31,16 @@ from tansaku.algorithms._types import Dim
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Categorical", "Distribution", "Float", "Int", "Space", "as_space", "space_changes"]
+__all__ = [
+    "Categorical",
+    "Distribution",
+    "Float",
+    "Int",
+    "Space",
+    "as_space",
+    "space_changes",
+    "space_widening",
+]
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")  # fullmatch: no trailing newline
 _SCALAR_TYPES = (str, int, float, bool, type(None))
@@ -138,6 +147,23 @@ def _with_when(d: dict[str, Any], when: Condition | None) -> dict[str, Any]:
     return d
 
 
+def _with_default(d: dict[str, Any], default: Any) -> dict[str, Any]:
+    if default is not None:
+        d["default"] = default
+    return d
+
+
+def _default(dist: Any, default: Any) -> Any:
+    """``default`` checked against the distribution: the value a trial that predates the
+    parameter is taken to have had (see ``docs/warm_start.md``)."""
+    if default is None:
+        return None
+    try:
+        return dist.validate(default)
+    except ConfigError as e:
+        raise ConfigError(e.reason, field="default") from None
+
+
 @dataclass(frozen=True, init=False)
 class Float:
     """A real parameter in ``[low, high]``; ``log=True`` searches on a log scale; ``step`` makes it
@@ -148,6 +174,7 @@ class Float:
     log: bool = False
     step: float | None = None
     when: Condition | None = None
+    default: float | None = None
 
     def __init__(
         self,
@@ -157,6 +184,7 @@ class Float:
         log: bool = False,
         step: float | None = None,
         when: Mapping[str, Any] | None = None,
+        default: float | None = None,
     ) -> None:
         flow, fhigh = _finite(low), _finite(high)
         if flow is None:
@@ -200,6 +228,7 @@ class Float:
         object.__setattr__(self, "log", log)
         object.__setattr__(self, "step", step)
         object.__setattr__(self, "when", _condition(when))
+        object.__setattr__(self, "default", _default(self, default))
 
     # -- discrete structure -------------------------------------------------------------------
     @property
@@ -319,7 +348,7 @@ class Float:
             d["log"] = True
         if self.step is not None:
             d["step"] = self.step
-        return _with_when(d, self.when)
+        return _with_default(_with_when(d, self.when), self.default)
 
 
 @dataclass(frozen=True, init=False)
@@ -332,6 +361,7 @@ class Int:
     log: bool = False
     step: int = 1
     when: Condition | None = None
+    default: int | None = None
 
     def __init__(
         self,
@@ -341,6 +371,7 @@ class Int:
         log: bool = False,
         step: int = 1,
         when: Mapping[str, Any] | None = None,
+        default: int | None = None,
     ) -> None:
         for name, v in (("low", low), ("high", high)):
             iv = _integer(v)
@@ -372,6 +403,7 @@ class Int:
         object.__setattr__(self, "log", log)
         object.__setattr__(self, "step", step)
         object.__setattr__(self, "when", _condition(when))
+        object.__setattr__(self, "default", _default(self, default))
 
     @property
     def levels(self) -> int:
@@ -418,7 +450,7 @@ class Int:
             d["log"] = True
         if self.step != 1:
             d["step"] = self.step
-        return _with_when(d, self.when)
+        return _with_default(_with_when(d, self.when), self.default)
 
 
 @dataclass(frozen=True, init=False)
@@ -427,8 +459,15 @@ class Categorical:
 
     choices: tuple[Any, ...] = field(default=())
     when: Condition | None = None
+    default: Any = None
 
-    def __init__(self, choices: Iterable[Any], *, when: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        choices: Iterable[Any],
+        *,
+        when: Mapping[str, Any] | None = None,
+        default: Any = None,
+    ) -> None:
         if isinstance(choices, (str, bytes, Mapping)) or not isinstance(choices, Iterable):
             raise ConfigError(f"choices must be a list, got {_describe(choices)}", field="choices")
         if isinstance(choices, AbstractSet):  # iteration order changes between processes
@@ -463,6 +502,7 @@ class Categorical:
         items = tuple(c.item() if _numpy_scalar(c, "if") else c for c in items)
         object.__setattr__(self, "choices", items)
         object.__setattr__(self, "when", _condition(when))
+        object.__setattr__(self, "default", _default(self, default))
 
     @property
     def levels(self) -> int:
@@ -502,7 +542,8 @@ class Categorical:
         return self.choices[_bin(u, len(self.choices))]
 
     def to_dict(self) -> dict[str, Any]:
-        return _with_when({"type": "categorical", "choices": list(self.choices)}, self.when)
+        d = {"type": "categorical", "choices": list(self.choices)}
+        return _with_default(_with_when(d, self.when), self.default)
 
 
 Distribution = Float | Int | Categorical
@@ -526,9 +567,9 @@ def distribution_from_dict(d: Mapping[str, Any], *, field: str = "") -> Distribu
     d = plain_mapping(d, "a mapping like {type: float, low: 0, high: 1}", field=field or None)
     kind = d.get("type")
     allowed: dict[str, tuple[str, ...]] = {
-        "float": ("type", "low", "high", "log", "step", "when"),
-        "int": ("type", "low", "high", "log", "step", "when"),
-        "categorical": ("type", "choices", "when"),
+        "float": ("type", "low", "high", "log", "step", "when", "default"),
+        "int": ("type", "low", "high", "log", "step", "when", "default"),
+        "categorical": ("type", "choices", "when", "default"),
     }
     if not isinstance(kind, str) or kind not in allowed:
         raise ConfigError(
@@ -545,11 +586,13 @@ def distribution_from_dict(d: Mapping[str, Any], *, field: str = "") -> Distribu
         if kind == "categorical":
             if "choices" not in d:
                 raise ConfigError("is required", field="choices")
-            return Categorical(d["choices"], when=d.get("when"))
+            return Categorical(d["choices"], when=d.get("when"), default=d.get("default"))
         for key in ("low", "high"):
             if key not in d:
                 raise ConfigError("is required", field=key)
-        kwargs: dict[str, Any] = {"log": d.get("log", False), "when": d.get("when")}
+        kwargs: dict[str, Any] = {
+            "log": d.get("log", False), "when": d.get("when"), "default": d.get("default"),
+        }
         if d.get("step") is not None:
             kwargs["step"] = d["step"]
         if kind == "float":
@@ -844,6 +887,87 @@ def space_changes(stored: Space, config: Space, *, field: str = "space") -> list
             f"config {', '.join(config.names)})"
         )
     return out
+
+
+def space_widening(
+    stored: Space, config: Space, *, field: str = "space"
+) -> tuple[list[str], list[str]]:
+    """Whether a study's ``stored`` space may become ``config`` on resume: ``(refused, accepted)``,
+    one line per change.  The rules (docs/warm_start.md) keep every stored trial valid with its
+    values: accepted are a wider bound (a stepped one staying on the stored grid), a new choice,
+    a new parameter with a ``default`` (the value the stored trials are taken to have had) and a
+    changed default; refused, each named like ``space.lr.high: stored 0.5, config 0.1``, are a
+    narrower bound, a removed choice or parameter, a new parameter without a default, a changed
+    type, ``log``, ``step`` or ``when``, and a changed order of the stored parameters."""
+    refused: list[str] = []
+    accepted: list[str] = []
+    for name in stored.names:
+        if name not in config:
+            refused.append(f"{field}.{name}: stored, removed from the config")
+    for name in config.names:
+        if name in stored:
+            continue
+        default = config[name].default
+        if default is None:
+            refused.append(
+                f"{field}.{name}: added in the config without a default (the stored trials have "
+                "no value for it; give it `default:`)"
+            )
+        else:
+            accepted.append(f"{field}.{name}: added (default {_shown(default)})")
+    for name in stored.names:
+        if name not in config:
+            continue
+        old, new, where = stored[name], config[name], f"{field}.{name}"
+        if type(old) is not type(new):
+            refused.append(
+                f"{where}.type: stored {old.to_dict()['type']}, config {new.to_dict()['type']}"
+            )
+            continue
+        a, b = old.to_dict(), new.to_dict()
+        for key in ("log", "step", "when"):
+            if a.get(key) != b.get(key):
+                was = "not set" if a.get(key) is None else _shown(a.get(key))
+                now = "not set" if b.get(key) is None else _shown(b.get(key))
+                refused.append(f"{where}.{key}: stored {was}, config {now}")
+        if a.get("default") != b.get("default"):
+            accepted.append(f"{where}.default: {_shown(a.get('default'))} -> {_shown(b.get('default'))}")
+        if isinstance(old, Categorical) and isinstance(new, Categorical):
+            gone = [c for c in old.choices if not any(_same(c, n) and type(c) is type(n)
+                                                       for n in new.choices)]
+            added = [c for c in new.choices if not any(_same(c, o) and type(c) is type(o)
+                                                        for o in old.choices)]
+            if gone:
+                refused.append(
+                    f"{where}.choices: stored {list(old.choices)!r}, config {list(new.choices)!r} "
+                    f"(removes {', '.join(map(_shown, gone))})"
+                )
+            elif added:
+                accepted.append(f"{where}.choices: added {', '.join(map(_shown, added))}")
+            continue
+        assert isinstance(old, (Float, Int)) and isinstance(new, (Float, Int))
+        if new.low > old.low:
+            refused.append(f"{where}.low: stored {_shown(old.low)}, config {_shown(new.low)}")
+        if new.high < old.high:
+            refused.append(f"{where}.high: stored {_shown(old.high)}, config {_shown(new.high)}")
+        step = a.get("step")
+        if step is not None and a.get("step") == b.get("step") and new.low < old.low:
+            k = (old.low - new.low) / step
+            if abs(k - round(k)) > 1e-9 * max(1.0, abs(k)):
+                refused.append(
+                    f"{where}.low: stored {_shown(old.low)}, config {_shown(new.low)} (off the "
+                    f"stored grid of step {_shown(step)})"
+                )
+        for key, was, now in (("low", old.low, new.low), ("high", old.high, new.high)):
+            if (now < was) if key == "low" else (now > was):
+                accepted.append(f"{where}.{key}: {_shown(was)} -> {_shown(now)}")
+    kept = [n for n in config.names if n in stored]
+    if not refused and kept != list(stored.names):
+        refused.append(
+            f"{field}: parameter order changed (stored {', '.join(stored.names)}; "
+            f"config {', '.join(config.names)})"
+        )
+    return refused, accepted
 
 
 def as_space(space: Space | Mapping[str, Any]) -> Space:

@@ -68,13 +68,13 @@ def test_a_changed_sampler_is_noticed_recorded_per_trial_and_shown(tmp_path, cap
     assert studies_payload(study.storage)["studies"][0]["sampler"] == table.sampler
 
 
-def test_a_changed_space_is_refused_naming_each_change(tmp_path, capsys):
+def test_a_narrowed_space_is_refused_naming_each_change(tmp_path, capsys):
     cfg = _config(tmp_path, high=0.5)
     assert _run(capsys, "run", "-q", str(cfg))[0] == 0
-    _config(tmp_path, high=1.0)
+    _config(tmp_path, high=0.4)
     code, _, err = _run(capsys, "run", "-q", str(cfg))
     assert code == 2
-    assert "space.x.high: stored 0.5, config 1.0" in err
+    assert "space.x.high: stored 0.5, config 0.4" in err
     assert len(err.strip().splitlines()) == 1
 
 
@@ -225,3 +225,93 @@ def test_the_parser_keeps_the_line_of_an_ambiguous_last_number():
     q.feed(b"val_loss=0.13 (3-fold CV, 100 trees)\nloss 0.5\n")
     q.close()
     assert q.value() == (0.5, None) and q.result_attrs() == {}
+
+
+WIDE = """
+name: demo
+n_trials: {n}
+sampler: {{name: tpe, seed: 0}}
+objective: obj.py:f
+space:
+  x: {{type: float, low: {low}, high: 1.0}}
+  n: {{type: int, low: 1, high: 3}}
+  act: {{type: categorical, choices: {choices}}}
+{extra}"""
+
+
+def _wide(tmp: Path, *, low: float = 0.0, choices: str = "[relu, tanh]", extra: str = "",
+          n: int = 4) -> Path:
+    (tmp / "obj.py").write_text(
+        "def f(trial):\n    p = trial.params\n"
+        "    return (p['x'] - 0.3) ** 2 + p['n'] + p.get('drop', 0.0)\n"
+    )
+    cfg = tmp / "study.yaml"
+    cfg.write_text(WIDE.format(n=n, low=low, choices=choices, extra=extra))
+    return cfg
+
+
+def test_a_widened_space_is_accepted_and_old_trials_keep_their_values(tmp_path, capsys):
+    cfg = _wide(tmp_path)
+    assert _run(capsys, "run", "-q", str(cfg))[0] == 0
+    before = tk.load_study("demo", storage=f"sqlite:///{tmp_path / 'demo.db'}").trials
+    # a wider bound, a new choice and a new parameter with a default: all at once
+    _wide(tmp_path, low=-1.0, choices="[relu, tanh, gelu]", n=10,
+          extra="  drop: {type: float, low: 0.0, high: 0.5, default: 0.0}\n")
+    code, _, err = _run(capsys, "run", "-q", str(cfg))
+    assert code == 0, err
+    assert (
+        "search space widened at trial 4: space.drop: added (default 0.0); space.x.low: "
+        "0.0 -> -1.0; space.act.choices: added 'gelu'; the stored trials are kept"
+    ) in err
+    study = tk.load_study("demo", storage=f"sqlite:///{tmp_path / 'demo.db'}")
+    assert study.space["x"].low == -1.0 and "drop" in study.space
+    after = study.trials
+    assert [(dict(t.params), t.value) for t in after[:4]] == [
+        (dict(t.params), t.value) for t in before
+    ]
+    assert all("drop" in t.params for t in after[4:]) and len(after) == 10
+    changes = study.system_attrs["space_changes"]
+    assert changes[0]["at_trial"] == 4 and len(changes[0]["changes"]) == 3
+    # resuming with the same (widened) space again is no change
+    code, _, err = _run(capsys, "run", "-q", str(cfg))
+    assert code == 0 and "widened" not in err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"low": 0.1}, "space.x.low: stored 0.0, config 0.1"),
+        ({"choices": "[relu]"}, "space.act.choices: stored ['relu', 'tanh'], config ['relu'] (removes 'tanh')"),
+        ({"extra": "  drop: {type: float, low: 0.0, high: 0.5}\n"},
+         "space.drop: added in the config without a default"),
+    ],
+)
+def test_a_narrowed_space_or_a_parameter_without_default_is_refused(tmp_path, capsys, change, message):
+    cfg = _wide(tmp_path)
+    assert _run(capsys, "run", "-q", str(cfg))[0] == 0
+    _wide(tmp_path, **change)
+    code, _, err = _run(capsys, "run", "-q", str(cfg))
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    study = tk.load_study("demo", storage=f"sqlite:///{tmp_path / 'demo.db'}")
+    assert study.space["x"].low == 0.0 and "drop" not in study.space  # nothing changed
+
+
+def test_space_widening_rules():
+    from tansaku._space import space_widening
+
+    old = tk.Space({"x": tk.Float(0, 1, step=0.25), "n": tk.Int(2, 8, step=2), "lr": tk.Float(1e-3, 1, log=True)})
+    ok = tk.Space({"x": tk.Float(-0.5, 1.5, step=0.25), "n": tk.Int(0, 10, step=2), "lr": tk.Float(1e-4, 1, log=True)})
+    refused, accepted = space_widening(old, ok)
+    assert refused == [] and "space.x.low: 0.0 -> -0.5" in accepted and len(accepted) == 5
+    off = tk.Space({"x": tk.Float(-0.1, 1.15, step=0.25), "n": tk.Int(2, 8), "lr": tk.Float(1e-3, 1)})
+    refused, _ = space_widening(old, off)
+    assert refused == [
+        "space.x.low: stored 0.0, config -0.1 (off the stored grid of step 0.25)",
+        "space.n.step: stored 2, config not set",
+        "space.lr.log: stored True, config not set",
+    ]
+    swapped = tk.Space({"n": old["n"], "x": old["x"], "lr": old["lr"]})
+    assert space_widening(old, swapped)[0][0].startswith("space: parameter order changed")
+    assert space_widening(old, tk.Space({"x": old["x"], "n": tk.Float(2, 8)}))[0] == [
+        "space.lr: stored, removed from the config", "space.n.type: stored int, config float",
+    ]

@@ -252,3 +252,51 @@ def test_ids_are_not_reused_after_delete(storage):
     assert tc.trial_id != tb.trial_id and tc.number == 0
     assert storage.get_study("b").study_id == b and storage.counts(b).running == 1
     assert [t.trial_id for t in storage.get_trials(c)] == [tc.trial_id]
+
+
+def test_add_trials_stores_finished_trials_in_one_go(storage):
+    from tansaku import FrozenTrial
+    from tansaku.storage._base import UNCOUNTED_ATTR
+
+    sid = _study(storage)
+    first = storage.start_trial(sid, P, worker="w")
+    storage.finish_trial(first.trial_id, worker="w", state=TrialState.COMPLETE, value=5.0)
+    records = [
+        FrozenTrial(number=-1, state=TrialState.COMPLETE, params=P, value=0.25,
+                    start_time=100.0, end_time=160.5, user_attrs={"fold": 3},
+                    system_attrs={"imported": {"source": "test"}}),
+        FrozenTrial(number=-1, state=TrialState.PRUNED, params={**P, "x": 0.1}, value=2.0,
+                    intermediate={0: 3.0, 4: 2.0}),
+        FrozenTrial(number=-1, state=TrialState.FAILED, params={**P, "n": 8}, message="boom"),
+    ]
+    out = storage.add_trials(sid, records, uncounted=2)
+    assert [t.number for t in out] == [1, 2, 3]
+    c = storage.counts(sid)
+    assert (c.complete, c.pruned, c.failed, c.running) == (2, 1, 1, 0)
+    assert storage.get_study("s").system_attrs[UNCOUNTED_ATTR] == 2
+    new, _ = storage.finished_since(sid, 0)
+    assert [t.number for t in new] == [0, 1, 2, 3]  # told in the given order, after the others
+    t1, t2, t3 = storage.get_trials(sid, with_intermediate=True)[1:]
+    assert (t1.value, t1.start_time, t1.end_time, t1.worker) == (0.25, 100.0, 160.5, None)
+    assert t1.user_attrs == {"fold": 3} and t1.system_attrs == {"imported": {"source": "test"}}
+    assert t2.intermediate == {0: 3.0, 4: 2.0} and t2.last_step == 4 and t2.value == 2.0
+    assert t3.state is TrialState.FAILED and t3.message == "boom" and t3.end_time is not None
+    assert storage.best_trial(sid, "minimize").number == 1
+    # a bad record refuses the whole batch: nothing stored
+    bad = [records[0], FrozenTrial(number=-1, state=TrialState.COMPLETE, params=P, value=None)]
+    with pytest.raises(ValueError):
+        storage.add_trials(sid, bad, uncounted=2)
+    assert storage.counts(sid).total == 4
+    assert storage.get_study("s").system_attrs[UNCOUNTED_ATTR] == 2
+    nxt = storage.start_trial(sid, P, worker="w")
+    assert nxt.number == 4
+
+
+def test_set_study_space_replaces_it_and_merges_attrs(storage):
+    sid = _study(storage)
+    storage.set_study_system_attrs(sid, {"a": 1})
+    wider = tk.Space(x=tk.Float(-1, 1), n=tk.Int(1, 8), c=tk.Categorical(["a", "b", "c"]),
+                     d=tk.Float(0, 1, default=0.5))
+    storage.set_study_space(sid, wider, system_attrs={"space_changes": [{"at_trial": 0}]})
+    info = storage.get_study("s")
+    assert info.space == wider and info.system_attrs == {"a": 1, "space_changes": [{"at_trial": 0}]}

@@ -116,6 +116,7 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
         existed = True
     except StudyNotFoundError:
         existed = False
+    seed = _seed_source(cfg, args, existed)
     study = create_study(
         cfg.space,
         sampler=cfg.sampler,
@@ -137,13 +138,16 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
                 study.enqueue(params)
     if study.resume_notice:
         print(study.resume_notice, file=sys.stderr)
+    if seed is not None:
+        _seed(study, seed)
     if n_trials is not None:
         storage.set_study_system_attrs(study.study_id, {RUN_TARGET_ATTR: n_trials})
     out = sys.stdout
     c = study.counts()
-    if n_trials is not None and c.done >= n_trials:
+    done = c.done - study.uncounted_trials  # imported trials count toward nothing
+    if n_trials is not None and done >= n_trials:
         print(
-            f"study {cfg.name!r} already has {c.done} finished trials (n_trials: {n_trials}); nothing to run",
+            f"study {cfg.name!r} already has {done} finished trials (n_trials: {n_trials}); nothing to run",
             file=sys.stderr,
         )
     elif array:
@@ -191,6 +195,38 @@ def _run_worker_array(cfg: StudyConfig, study: Any, n_trials: int | None, *, qui
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _seed_source(cfg: StudyConfig, args: argparse.Namespace, existed: bool) -> Any:
+    """``run --seed-from NAME``: the trials of NAME that fit the config's space (read before
+    anything is written), or None when not asked or the study exists already."""
+    name = getattr(args, "seed_from", None)
+    if not name:
+        return None
+    if existed:
+        print(
+            f"note: study {cfg.name!r} exists; --seed-from seeds a new study only (ignored)",
+            file=sys.stderr,
+        )
+        return None
+    from tansaku.study._import import read_study
+
+    if name == cfg.name and not args.seed_storage:
+        raise ConfigError("a study cannot be seeded from itself", field="--seed-from")
+    source = get_storage(args.seed_storage or cfg.storage)
+    return read_study(source, name, cfg.space, direction=cfg.direction, skip_invalid=True)
+
+
+def _seed(study: Any, src: Any) -> None:
+    from tansaku.study._warm import add_checked
+
+    added = add_checked(study, src.records, count=False)
+    left = len(src.skipped_invalid)
+    print(
+        f"note: study {study.name!r} seeded with {len(added)} trials of {src.label} "
+        f"({left} did not fit the space" + (f", the first: {src.skipped_invalid[0]})" if left else ")"),
+        file=sys.stderr,
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -280,9 +316,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         n_trials if n_trials is not None else info.system_attrs.get("config", {}).get("n_trials")
     )
     target = run_target(info.system_attrs, configured)
-    done = f"{c.done} of {target} done" if target else f"{c.done} done"
-    if target and c.done > target:  # e.g. workers that each finished the trial they were running
-        done = f"{c.done} done (n_trials: {target})"
+    from tansaku.study._warm import uncounted
+
+    imported = uncounted(info.system_attrs)  # count toward no budget (study/_warm.py)
+    own = c.done - imported
+    done = f"{own} of {target} done" if target else f"{own} done"
+    if target and own > target:  # e.g. workers that each finished the trial they were running
+        done = f"{own} done (n_trials: {target})"
+    if imported:
+        done += f" + {imported} imported"
     sampler = info.sampler_text()
     if info.sampler.get("name") == "auto":  # which algorithm it picked for how many trials
         from tansaku._records import sampler_label
@@ -593,6 +635,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus", help="device ids of this host for the trials, e.g. 0,1,2,3, or auto")
     p.add_argument("--gpus-per-trial", type=int, help="devices each trial gets (default 1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    p.add_argument(
+        "--seed-from",
+        metavar="NAME",
+        help="when the study is new: seed it with the finished trials of study NAME (e.g. the "
+        "one this config had before its space changed) that fit the config's space",
+    )
+    p.add_argument("--seed-storage", help="with --seed-from: the storage holding it (default: the config's)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -640,6 +689,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tansaku.cli._noise import add_commands
 
     add_commands(sub, _add_target)
+    from tansaku.cli._import import add_commands as add_import_commands
+
+    add_import_commands(sub)
 
     p = sub.add_parser("export", help="write every trial as CSV or JSON")
     _add_target(p)

@@ -32,8 +32,11 @@ from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space
 
 __all__ = [
+    "IMPORTED_ATTR",
     "SAMPLER_CHANGES_ATTR",
+    "SPACE_CHANGES_ATTR",
     "TRIAL_SAMPLER_ATTR",
+    "UNCOUNTED_ATTR",
     "BaseStorage",
     "ExportRow",
     "StudyCounts",
@@ -143,6 +146,12 @@ class StudyInfo:
 
 #: study system attribute listing the sampler changes (see ``StudyInfo.sampler_changes``)
 SAMPLER_CHANGES_ATTR = "sampler_changes"
+#: study system attribute listing the accepted space changes of resumes (``set_study_space``)
+SPACE_CHANGES_ATTR = "space_changes"
+#: trial system attribute marking an imported trial (``{"source": ..., "row"/"number": ...}``)
+IMPORTED_ATTR = "imported"
+#: study system attribute: how many COMPLETE/PRUNED trials count toward no budget (imported ones)
+UNCOUNTED_ATTR = "uncounted_trials"
 #: trial system attribute naming the sampler that proposed the trial (absent for enqueued trials)
 TRIAL_SAMPLER_ATTR = "sampler_name"
 
@@ -356,6 +365,26 @@ class BaseStorage(ABC):
             if len(trials) < page:
                 return
             offset += page
+
+    def add_trials(
+        self, study_id: int, trials: Sequence[FrozenTrial], *, uncounted: int = 0
+    ) -> list[FrozenTrial]:
+        """Store already finished trials (warm start) all at once or not at all.
+
+        Each record's ``state`` (COMPLETE, PRUNED or FAILED), params, value, message, stderr,
+        times (now when None), intermediate values, user and system attrs are kept; its number,
+        trial id and worker are the storage's (numbers follow the study's, ``finish_seq`` in the
+        given order, so samplers are told them in that order).  ``uncounted`` is added to the
+        study's ``system_attrs[UNCOUNTED_ATTR]`` in the same transaction.  Callers validate the
+        records first (``Study.add_trials``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot add finished trials")
+
+    def set_study_space(
+        self, study_id: int, space: Space, *, system_attrs: Mapping[str, Any] | None = None
+    ) -> None:
+        """Replace the study's space (a resume whose config only widened it, see
+        ``tansaku._space.space_widening``) and merge ``system_attrs``, in one transaction."""
+        raise NotImplementedError(f"{type(self).__name__} cannot change a study's space")
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release connections."""

@@ -50,6 +50,23 @@ def _plain(attrs: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return None if attrs is None else dict(attrs)
 
 
+def _imported(row: Mapping[str, Any]) -> FrozenTrial:
+    """A finished trial of an ``add_trials`` record (number and id are the storage's)."""
+    return FrozenTrial(
+        number=-1,
+        state=TrialState(row["state"]),
+        params=row["params"],
+        value=row.get("value"),
+        start_time=row.get("start"),
+        end_time=row.get("end"),
+        message=row.get("message"),
+        stderr=row.get("stderr"),
+        intermediate={int(k): float(v) for k, v in (row.get("intermediate") or {}).items()},
+        user_attrs=row.get("user_attrs") or {},
+        system_attrs=row.get("system_attrs") or {},
+    )
+
+
 def _changed(result: Any) -> bool:
     return result is not None and result is not False and result != []
 
@@ -199,6 +216,16 @@ class JournalStorage(InMemoryStorage):
                 return s.set_study_system_attrs(rec["study"], rec["attrs"])
             if op == "delete":
                 return s.delete_study(rec["name"])
+            if op == "add_trials":
+                return s.add_trials(
+                    rec["study"],
+                    [_imported(t) for t in rec["trials"]],
+                    uncounted=rec.get("uncounted", 0),
+                )
+            if op == "space":
+                return s.set_study_space(
+                    rec["study"], Space.from_dict(rec["space"]), system_attrs=rec.get("attrs")
+                )
             raise ValueError(f"unknown journal record {op!r}")
         finally:
             self._clock = None
@@ -376,6 +403,35 @@ class JournalStorage(InMemoryStorage):
     def release_trial(self, trial_id: int, *, worker: str, count_attempt: bool = False) -> bool:
         rec = {"op": "release", "trial": trial_id, "worker": worker, "count": count_attempt}
         return bool(self._write(rec, _changed))
+
+    def add_trials(
+        self, study_id: int, trials: Sequence[FrozenTrial], *, uncounted: int = 0
+    ) -> list[FrozenTrial]:
+        rows = [
+            {
+                "state": t.state.value,
+                "params": dict(t.params),
+                "value": t.value,
+                "message": t.message,
+                "stderr": t.stderr,
+                "start": t.start_time,
+                "end": t.end_time,
+                "intermediate": {str(k): v for k, v in t.intermediate.items()},
+                "user_attrs": dict(t.user_attrs),
+                "system_attrs": dict(t.system_attrs),
+            }
+            for t in trials
+        ]
+        rec = {"op": "add_trials", "study": study_id, "trials": rows, "uncounted": uncounted}
+        out: list[FrozenTrial] = self._write(rec)  # one record: all trials or none
+        return out
+
+    def set_study_space(
+        self, study_id: int, space: Space, *, system_attrs: Mapping[str, Any] | None = None
+    ) -> None:
+        self._write(
+            {"op": "space", "study": study_id, "space": space.to_dict(), "attrs": _plain(system_attrs)}
+        )
 
     def report(self, trial_id: int, step: int, value: float) -> None:
         self._write({"op": "report", "trial": trial_id, "step": int(step), "value": float(value)})

@@ -12,7 +12,7 @@ from typing import Any
 from tansaku._errors import DuplicatedStudyError, StorageError, StudyNotFoundError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space
-from tansaku.storage._base import BaseStorage, StudyCounts, StudyInfo
+from tansaku.storage._base import UNCOUNTED_ATTR, BaseStorage, StudyCounts, StudyInfo
 
 __all__ = ["InMemoryStorage"]
 
@@ -162,6 +162,14 @@ class InMemoryStorage(BaseStorage):
             s = self._study(study_id)
             s.info = StudyInfo(**{**s.info.__dict__, "user_attrs": {**s.info.user_attrs, **attrs}})
 
+    def set_study_space(
+        self, study_id: int, space: Space, *, system_attrs: Mapping[str, Any] | None = None
+    ) -> None:
+        with self._lock:
+            s = self._study(study_id)
+            attrs = {**s.info.system_attrs, **(system_attrs or {})}
+            s.info = StudyInfo(**{**s.info.__dict__, "space": space, "system_attrs": attrs})
+
     def counts(self, study_id: int) -> StudyCounts:
         with self._lock:
             c = self._study(study_id).counts
@@ -219,6 +227,48 @@ class InMemoryStorage(BaseStorage):
             if not self._budget_ok(s, limit):
                 return None
             return self._new(s, TrialState.RUNNING, params, worker, system_attrs)
+
+    def add_trials(
+        self, study_id: int, trials: Sequence[FrozenTrial], *, uncounted: int = 0
+    ) -> list[FrozenTrial]:
+        with self._lock:
+            s = self._study(study_id)
+            for t in trials:  # check first: all or nothing
+                if not t.state.is_finished:
+                    raise ValueError(f"add_trials needs finished trials, got {t.state}")
+                if t.state is TrialState.COMPLETE and (t.value is None or not math.isfinite(t.value)):
+                    raise ValueError("a COMPLETE trial needs a finite value")
+            out: list[FrozenTrial] = []
+            for t in trials:
+                new = self._new(s, TrialState.RUNNING, t.params, None, t.system_attrs)
+                rec = self._trials[new.trial_id]
+                rec.reports = {int(k): float(v) for k, v in t.intermediate.items()}
+                now = self._now()
+                rec.trial = rec.trial.replace(
+                    user_attrs=dict(t.user_attrs),
+                    last_step=max(rec.reports) if rec.reports else None,
+                    start_time=now if t.start_time is None else t.start_time,
+                )
+                out.append(
+                    self._set_state(
+                        rec,
+                        t.state,
+                        value=t.value,
+                        message=t.message,
+                        stderr=t.stderr,
+                        end_time=now if t.end_time is None else t.end_time,
+                    )
+                )
+            if uncounted:
+                before = s.info.system_attrs.get(UNCOUNTED_ATTR, 0)
+                total = (before if isinstance(before, int) else 0) + uncounted
+                s.info = StudyInfo(
+                    **{
+                        **s.info.__dict__,
+                        "system_attrs": {**s.info.system_attrs, UNCOUNTED_ATTR: total},
+                    }
+                )
+            return out
 
     def claim_waiting(
         self, study_id: int, *, worker: str, limit: int | None = None

@@ -41,7 +41,7 @@ from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space
 from tansaku.storage import _schema as S
 from tansaku.storage._asklock import BoundedWait, Holder, holder_stamp, read_stamp
-from tansaku.storage._base import BaseStorage, ExportRow, StudyCounts, StudyInfo
+from tansaku.storage._base import UNCOUNTED_ATTR, BaseStorage, ExportRow, StudyCounts, StudyInfo
 from tansaku.storage._sqlutil import (
     Result,
     authority,
@@ -72,6 +72,7 @@ _TRIAL_COLS = (
     "last_step, user_attrs, system_attrs"
 )
 
+_IMPORT_WORKER = "tansaku-import"  # owns an imported trial for the instant of its insert
 _ASK_LOCK_KEY = 7316053  # first key of the per-study advisory lock (the second is the study id)
 
 
@@ -689,6 +690,96 @@ class SQLStorage(BaseStorage):
                 c, study_id, TrialState.RUNNING, params, worker, system_attrs, limit
             )
         )
+
+    def add_trials(
+        self, study_id: int, trials: Sequence[FrozenTrial], *, uncounted: int = 0
+    ) -> list[FrozenTrial]:
+        for t in trials:
+            if not t.state.is_finished:
+                raise ValueError(f"add_trials needs finished trials, got {t.state}")
+            if t.state is TrialState.COMPLETE and (t.value is None or not math.isfinite(t.value)):
+                raise ValueError("a COMPLETE trial needs a finite value")
+
+        def add(conn: _Conn) -> list[FrozenTrial]:
+            out: list[FrozenTrial] = []
+            for t in trials:
+                new = self._insert_trial(
+                    conn, study_id, TrialState.RUNNING, t.params, _IMPORT_WORKER, t.system_attrs,
+                    None,
+                )
+                assert new is not None
+                now = time.time()
+                p = {"t": new.trial_id, "now": now}
+                for step, value in sorted(t.intermediate.items()):
+                    self._q(
+                        conn,
+                        "INSERT INTO tansaku_reports (trial_id, step, value, time) "
+                        "VALUES (:t, :s, :v, :now)",
+                        {**p, "s": int(step), "v": float(value)},
+                    )
+                self._q(
+                    conn,
+                    "UPDATE tansaku_trials SET user_attrs = :ua, start_time = :st, "
+                    "last_step = :ls WHERE trial_id = :t",
+                    {
+                        **p,
+                        "ua": dumps(dict(t.user_attrs)) if t.user_attrs else "{}",
+                        "st": now if t.start_time is None else t.start_time,
+                        "ls": max(t.intermediate) if t.intermediate else None,
+                    },
+                )
+                done = self._transition(
+                    conn,
+                    new.trial_id,
+                    _IMPORT_WORKER,
+                    t.state,
+                    "value = :v, message = :m, stderr = :e, end_time = :et, worker = NULL",
+                    {
+                        "v": t.value,
+                        "m": t.message,
+                        "e": t.stderr,
+                        "et": now if t.end_time is None else t.end_time,
+                    },
+                )
+                assert done is not None
+                out.append(done.replace(intermediate=dict(t.intermediate)))
+            if uncounted:
+                self._lock_study(conn, study_id)
+                cur = self._q(
+                    conn,
+                    "SELECT system_attrs FROM tansaku_studies WHERE study_id = :s",
+                    {"s": study_id},
+                ).scalar()
+                attrs = json.loads(cur or "{}")
+                before = attrs.get(UNCOUNTED_ATTR, 0)
+                attrs[UNCOUNTED_ATTR] = (before if isinstance(before, int) else 0) + uncounted
+                self._q(
+                    conn,
+                    "UPDATE tansaku_studies SET system_attrs = :a WHERE study_id = :s",
+                    {"a": dumps(attrs), "s": study_id},
+                )
+            return out
+
+        return self._run(add)
+
+    def set_study_space(
+        self, study_id: int, space: Space, *, system_attrs: Mapping[str, Any] | None = None
+    ) -> None:
+        def change(conn: _Conn) -> None:
+            self._lock_study(conn, study_id)
+            cur = self._q(
+                conn, "SELECT system_attrs FROM tansaku_studies WHERE study_id = :s", {"s": study_id}
+            ).scalar()
+            if cur is None:
+                raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
+            attrs = {**json.loads(cur), **(system_attrs or {})}
+            self._q(
+                conn,
+                "UPDATE tansaku_studies SET space = :sp, system_attrs = :a WHERE study_id = :s",
+                {"sp": dumps(space.to_dict()), "a": dumps(attrs), "s": study_id},
+            )
+
+        self._run(change)
 
     def claim_waiting(
         self, study_id: int, *, worker: str, limit: int | None = None

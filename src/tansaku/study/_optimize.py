@@ -97,6 +97,8 @@ class Coordinator:
         self.options = options
         self.n_trials = options.n_trials
         self.total_trials = options.total_trials
+        if self.total_trials is not None:  # imported trials count toward nothing (study/_warm.py)
+            self.total_trials += study.uncounted_trials
         self.timeout = options.timeout
         workers_given = options.n_workers  # None: 1, or one per GPU slot with gpus
         self.n_workers = workers_given or 1

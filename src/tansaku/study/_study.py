@@ -16,7 +16,7 @@ from tansaku._errors import ConfigError, DuplicatedStudyError, StudyNotFoundErro
 from tansaku._names import check_name
 from tansaku._options import DEFAULTS, RunOptions
 from tansaku._records import FrozenTrial, TrialState
-from tansaku._space import Space, as_space, space_changes
+from tansaku._space import Space, as_space, space_widening
 from tansaku._trial import Trial
 from tansaku.executors._base import Executor
 from tansaku.objectives._callable import as_value
@@ -25,6 +25,7 @@ from tansaku.samplers._base import Proposal, Sampler
 from tansaku.samplers._registry import make_sampler
 from tansaku.storage._base import (
     SAMPLER_CHANGES_ATTR,
+    SPACE_CHANGES_ATTR,
     TRIAL_SAMPLER_ATTR,
     BaseStorage,
     StudyCounts,
@@ -101,6 +102,7 @@ class Study:
         self.heartbeat_interval: float = DEFAULTS.heartbeat_interval
         self._asked: Heartbeat | None = None
         self._asked_ids: set[int] = set()  # trials this object's ask() started
+        self._defaults = [n for n in info.space.names if info.space[n].default is not None]
         sampler.bind(
             info.space,
             direction=info.direction,
@@ -183,10 +185,19 @@ class Study:
     def _tell_finished(self, new: Sequence[FrozenTrial]) -> set[int]:
         """Tell the sampler ``new`` (from :meth:`_read_finished`), in that order; their ids."""
         for trial in new:
-            self.sampler.tell(trial)
+            self.sampler.tell(self._filled(trial))
         told = {t.trial_id for t in new}
         self._view.drop(told)
         return told
+
+    def _filled(self, trial: FrozenTrial) -> FrozenTrial:
+        """``trial`` as the sampler sees it: a trial from before a parameter with a ``default``
+        was added to the space (a widened resume) gets that default; stored params are kept."""
+        if self._defaults and any(n not in trial.params for n in self._defaults):
+            from tansaku.study._warm import fill_defaults
+
+            return trial.replace(params=fill_defaults(self.space, trial.params))
+        return trial
 
     def _ask_sampler(
         self, finished: Sequence[FrozenTrial], *, extra: Sequence[FrozenTrial] = ()
@@ -194,7 +205,7 @@ class Study:
         """Tell ``finished``, then ask for a proposal with the pending view (plus ``extra``:
         proposals made but not started yet, see ``study/_proposals.py``); checked params."""
         self._tell_finished(finished)
-        out = self.sampler.ask([*self._view.trials(), *extra])
+        out = self.sampler.ask([*(self._filled(t) for t in self._view.trials()), *extra])
         if out is None:
             return None
         proposal = out if isinstance(out, Proposal) else Proposal(dict(out))
@@ -303,6 +314,59 @@ class Study:
         if uattrs:
             self.storage.set_trial_user_attrs(trial.trial_id, uattrs)
         return trial.number
+
+    def add_trial(
+        self,
+        params: Mapping[str, Any],
+        value: float | None = None,
+        *,
+        state: TrialState | str | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+        intermediate: Mapping[int, float] | None = None,
+        message: str | None = None,
+        start_time: float | None = None,
+        end_time: float | None = None,
+        count: bool = False,
+    ) -> FrozenTrial:
+        """Add a trial evaluated elsewhere (warm start): ``add_trial({"x": 0.2}, 0.41)``,
+        ``add_trial(params, state="failed", message=...)``, ``state="pruned"`` with its
+        ``intermediate`` values.  It is checked against the space (a one-line ConfigError naming
+        the field), marked ``system_attrs["imported"]``, told to the sampler like any finished
+        trial and, unless ``count=True``, counted toward no budget.  See ``tansaku.study._warm``."""
+        spec: dict[str, Any] = {"params": params, "value": value, "state": state,
+                                "user_attrs": user_attrs, "intermediate": intermediate,
+                                "message": message, "start_time": start_time,
+                                "end_time": end_time}
+        from tansaku.study._warm import add_checked, check_trial
+
+        record = check_trial(
+            self.space, spec, field=lambda k: k or "trial", imported={"source": "add_trial"}
+        )
+        return add_checked(self, [record], count=count)[0]
+
+    def add_trials(
+        self,
+        trials: Iterable[Mapping[str, Any] | FrozenTrial],
+        *,
+        count: bool = False,
+        skip_invalid: bool = False,
+    ) -> list[FrozenTrial]:
+        """Add many finished trials at once, all or none: each a mapping with ``params`` and
+        ``value`` (and optionally ``state``, ``user_attrs``, ``intermediate``, ``message``,
+        ``start_time``, ``end_time``) or a finished :class:`FrozenTrial` of another study.  A bad
+        record is a ConfigError naming it (``trials[3].params.lr: ...``) and nothing is stored;
+        ``skip_invalid=True`` stores the others instead.  Returns the stored trials."""
+        from tansaku.study._warm import add_trials
+
+        added, _ = add_trials(self, trials, count=count, skip_invalid=skip_invalid)
+        return added
+
+    @property
+    def uncounted_trials(self) -> int:
+        """Finished trials that count toward no budget (imported without ``count=True``)."""
+        from tansaku.study._warm import uncounted
+
+        return uncounted(self.system_attrs)
 
     def _check_parent(self, number: Any) -> FrozenTrial:
         if isinstance(number, bool) or not isinstance(number, int):
@@ -600,23 +664,33 @@ def create_study(
             raise DuplicatedStudyError(
                 f"study {name!r} already exists in {st.url}; pass load_if_exists=True to resume it"
             )
+        widened: list[str] = []
         if space is not None and as_space(space) != existing.space:
-            changes = space_changes(existing.space, as_space(space))
-            raise ConfigError(
-                f"study {name!r} in {st.url} was created with a different search space "
-                f"({'; '.join(changes)}); use a new name, or restore the stored space",
-                field="space",
-            )
+            refused, widened = space_widening(existing.space, as_space(space))
+            if refused:
+                raise ConfigError(
+                    f"study {name!r} in {st.url} was created with a different search space, "
+                    f"which this one does not contain ({'; '.join(refused)}); restore the "
+                    "stored space, or use a "
+                    f"new name (`tansaku run --seed-from {name}` starts it from the trials "
+                    "that fit)",
+                    field="space",
+                )
         if existing.direction != direction:
             raise ConfigError(
                 f"study {name!r} was created to {existing.direction}, not {direction}",
                 field="direction",
             )
-        notice = _record_sampler_change(st, existing, _describe(smp))
-        if notice:
+        notices = []
+        if space is not None and as_space(space) != existing.space:
+            notices.append(_record_space_change(st, existing, as_space(space), widened))
+        sampler_notice = _record_sampler_change(st, existing, _describe(smp))
+        if sampler_notice:
+            notices.append(sampler_notice)
+        if notices:
             existing = st.get_study(name)
         study = Study(storage=st, info=existing, sampler=smp, pruner=prn, n_workers=n_workers)
-        study.resume_notice = notice
+        study.resume_notice = "\n".join(notices) or None
         return study
     if space is None:
         raise ConfigError("a new study needs a search space", field="space")
@@ -631,6 +705,25 @@ def create_study(
         st.set_study_system_attrs(info.study_id, {"seed": int(seed)})
         info = st.get_study(name)
     return Study(storage=st, info=info, sampler=smp, pruner=prn, n_workers=n_workers)
+
+
+def _record_space_change(
+    storage: BaseStorage, info: StudyInfo, space: Space, changes: list[str]
+) -> str:
+    """On resume with a space that only widens the stored one (``space_widening``): store it,
+    append ``{"at_trial": N, "changes": [...]}`` to the study's ``space_changes`` and return a
+    one-line notice."""
+    at = storage.counts(info.study_id).total
+    raw = info.system_attrs.get(SPACE_CHANGES_ATTR)
+    before = [c for c in raw if isinstance(c, Mapping)] if isinstance(raw, list) else []
+    record = {"at_trial": at, "changes": list(changes)}
+    storage.set_study_space(
+        info.study_id, space, system_attrs={SPACE_CHANGES_ATTR: [*map(dict, before), record]}
+    )
+    return (
+        f"note: study {info.name!r}: search space widened at trial {at}: "
+        f"{'; '.join(changes) or 'no change to the stored trials'}; the stored trials are kept"
+    )
 
 
 def _record_sampler_change(
