@@ -192,7 +192,7 @@ def test_posterior_subset_bounds_the_model_and_replays_exactly() -> None:
         a.tell(x, y)
         if i in (30, 45):
             a.ask(rng.random((3, 3)))  # the incremental core caches factors between asks
-    xm, ym, _, chol = a._model()
+    xm, _, _, chol = a._model()
     assert xm.shape == (40, 3) and chol.shape == (40, 40)
     held = {tuple(r) for r in xm}
     best = np.argsort(ys)[:10]
