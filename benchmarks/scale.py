@@ -173,6 +173,9 @@ def ratio(args: argparse.Namespace) -> None:
                 eq = [t.value for t in par.finished
                       if t.value is not None and (t.end_time or 0.0) <= t_seq]
                 better += bool(eq) and min(eq) <= target
+                if args.per_seed:  # partial results survive a run cut short
+                    print(f"  seed {seed}: ratio {ratios[-1]:.3f}, best at equal time "
+                          f"{min(eq) if eq else math.nan:.4g} vs target {target:.4g}", flush=True)
             r = np.array(ratios)
             fin = r[np.isfinite(r)]
             mean = f"{fin.mean():.3f}" if fin.size == r.size else f"{fin.mean():.3f}*" if fin.size else "-"
@@ -197,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--sequential", type=int, default=200)
     ap.add_argument("--cap", type=int, default=4, help="parallel runs stop at cap x sequential")
+    ap.add_argument("--per-seed", action="store_true", help="ratio: print each seed as it ends")
     args = ap.parse_args(argv)
     {"cost": cost, "util": util, "ratio": ratio}[args.section](args)
 

@@ -179,3 +179,43 @@ def test_weight_decay_is_chosen_by_cross_validation() -> None:
     assert bowl._weight_decay() == 1e-4
     fixed = _told(DNGOOptimizer(dims, seed=0, weight_decays=(1e-2,)), x, np.zeros(60))
     assert fixed._weight_decay() == 1e-2
+
+
+def test_network_is_fine_tuned_at_tuning_points_only_and_replays_exactly() -> None:
+    """Past ``tune_every_until`` trials the network is fine-tuned in 2% steps and the asks in
+    between only refit the regression (with many workers: one training per batch of tells); the
+    tuned network depends only on n and the seed, so a replayed core asks the same point."""
+    opt = DNGOOptimizer([Dim()] * 2, seed=0, n_startup=5, n_candidates=64, scratch_epochs=5,
+                        min_steps=20, weight_decays=(1e-2,), random_features=0, tune_every_until=12)
+    assert [opt.tune_point(n) for n in (5, 12, 40, 52, 59, 60, 61)] == [5, 12, 40, 51, 59, 59, 61]
+    rng = np.random.default_rng(0)
+    xs = rng.random((70, 2))
+    calls: list[int] = []
+    train = MLP.train
+
+    def counting(self: MLP, *args: object, **kwargs: object) -> None:
+        calls.append(1)
+        train(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    MLP.train = counting  # type: ignore[method-assign]
+    try:
+        for x in xs[:59]:
+            opt.tell(x, F.branin.unit(x))
+        opt.ask()
+        before = len(calls)
+        opt.tell(xs[59], F.branin.unit(xs[59]))
+        opt.ask(xs[61:63])  # n = 60: tuning point still 59, no training
+        assert len(calls) == before
+        opt.tell(xs[60], F.branin.unit(xs[60]))
+        opt.ask()  # n = 61 is a tuning point: one fine-tuning
+        assert len(calls) == before + 1
+    finally:
+        MLP.train = train  # type: ignore[method-assign]
+    opt.tell(xs[61], F.branin.unit(xs[61]))
+    replay = DNGOOptimizer([Dim()] * 2, seed=0, n_startup=5, n_candidates=64, scratch_epochs=5,
+                           min_steps=20, weight_decays=(1e-2,), random_features=0,
+                           tune_every_until=12)
+    for x in xs[:62]:
+        replay.tell(x, F.branin.unit(x))
+    pend = xs[63:66]
+    assert np.allclose(opt.ask(pend), replay.ask(pend), atol=1e-10)

@@ -177,3 +177,33 @@ def test_failures_are_imputed_and_avoided() -> None:
         x = opt.ask()
         opt.tell(x, np.inf if x[0] < 0.5 else (x[0] - 0.7) ** 2)
     assert opt.ask()[0] >= 0.5
+
+
+def test_posterior_subset_bounds_the_model_and_replays_exactly() -> None:
+    """Beyond ``max_posterior_points`` observations the posterior conditions on that many (the
+    best quarter and the latest quarter among them), so an ask does not grow with every finished
+    trial; the subset depends only on n and the seed, so a replayed core asks the same point."""
+    f = F.hartmann3
+    rng = np.random.default_rng(0)
+    xs = rng.random((60, 3))
+    ys = [f.unit(x) for x in xs]
+    a = GPOptimizer([Dim()] * 3, seed=1, n_startup=5, max_posterior_points=40, n_candidates=64)
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        a.tell(x, y)
+        if i in (30, 45):
+            a.ask(rng.random((3, 3)))  # the incremental core caches factors between asks
+    xm, _, _, chol = a._model()
+    assert xm.shape == (40, 3) and chol.shape == (40, 40)
+    held = {tuple(r) for r in xm}
+    best = np.argsort(ys)[:10]
+    assert all(tuple(xs[i]) in held for i in best)  # the best quarter
+    assert all(tuple(xs[i]) in held for i in range(50, 60))  # the latest quarter
+    pend = rng.random((4, 3))
+    b = GPOptimizer([Dim()] * 3, seed=1, n_startup=5, max_posterior_points=40, n_candidates=64)
+    for x, y in zip(xs, ys):
+        b.tell(x, y)
+    assert np.allclose(a.ask(pend), b.ask(pend), atol=1e-10)
+    full = GPOptimizer([Dim()] * 3, seed=1, n_startup=5, n_candidates=64)
+    for x, y in zip(xs, ys):
+        full.tell(x, y)
+    assert full._model()[0].shape == (60, 3)  # below the bound: every observation

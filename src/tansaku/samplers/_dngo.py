@@ -13,6 +13,10 @@ Options (keyword-only, as in YAML ``sampler: {name: dngo, seed: 0}``): ``seed``,
 ``weight_decays`` ([1e-4, 1e-2, 1e-1]; the network's weight decay is chosen among them by
 cross-validation; one value = fixed).
 
+With many workers: past 256 trials the network is fine-tuned once per 2% more trials and the
+asks in between refit only the Bayesian regression (pending points as its fantasies), so 256
+pending trials and 2,000 finished cost ~0.2 s per ask.
+
 Reproducible with a seed and one worker; a resumed study rebuilds the same network by replay
 (checkpoints depend only on the first ``s`` trials and the seed).
 """

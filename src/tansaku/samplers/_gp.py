@@ -15,6 +15,9 @@ Failed trials are imputed with the worst value seen, so the GP is pushed away fr
 is a pure function of the told trials and the seed, so a resumed study continues exactly as an
 uninterrupted one would.  Cost per suggestion is dominated by an ``O(n^2)`` Cholesky extension and
 candidate scoring, plus a hyperparameter refit on at most 300 points at every 5% growth of ``n``.
+With many workers: past 512 finished trials the posterior conditions on 512 of them (the best
+quarter, the latest quarter and a seeded sample, a function of ``n`` and the seed), so with 256
+pending trials and 2,000 finished an ask costs ~0.2 s instead of growing with every trial.
 """
 
 from __future__ import annotations
