@@ -255,6 +255,11 @@ class BaseStorage(ABC):
     def set_trial_system_attrs(self, trial_id: int, attrs: Mapping[str, Any]) -> None: ...
 
     @abstractmethod
+    def set_trial_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        """Replace a trial's params with exactly the ones it used (define-by-run: the study
+        calls it before finishing a trial whose objective called ``trial.suggest_*``)."""
+
+    @abstractmethod
     def heartbeat(self, trial_ids: Iterable[int], *, worker: str) -> None:
         """Record that ``worker`` is alive and still running these trials."""
 

@@ -15,8 +15,8 @@ from tansaku._errors import ConfigError, DuplicatedStudyError, StudyNotFoundErro
 from tansaku._names import check_name
 from tansaku._options import DEFAULTS, RunOptions
 from tansaku._records import FrozenTrial, TrialState
-from tansaku._space import Space, as_space, space_changes
-from tansaku._trial import Trial
+from tansaku._space import Distribution, Space, as_space, distribution_from_dict, space_changes
+from tansaku._trial import Trial, describe_distribution
 from tansaku.executors._base import Executor
 from tansaku.objectives._callable import as_value
 from tansaku.pruners import Pruner, make_pruner
@@ -35,6 +35,17 @@ from tansaku.study._liveness import MANUAL, Heartbeat, new_worker_id
 __all__ = ["EXHAUSTED", "Study", "create_study", "load_study", "new_worker_id"]
 
 _DIRECTIONS = ("minimize", "maximize")
+#: study system attribute: the define-by-run parameters learned so far, ``[[name, spec], ...]``
+#: in the order they were first used
+LEARNED_ATTR = "define_by_run_space"
+
+
+def learned_space(system_attrs: Mapping[str, Any]) -> dict[str, Distribution]:
+    """The define-by-run parameters a study learned (empty for a declared-only study)."""
+    out: dict[str, Distribution] = {}
+    for name, spec in system_attrs.get(LEARNED_ATTR) or ():
+        out[str(name)] = distribution_from_dict(spec)
+    return out
 
 
 class _Exhausted:
@@ -94,12 +105,28 @@ class Study:
         self.heartbeat_interval: float = DEFAULTS.heartbeat_interval
         self._asked: Heartbeat | None = None
         self._asked_ids: set[int] = set()  # trials this object's ask() started
-        sampler.bind(
-            info.space,
-            direction=info.direction,
-            n_workers=n_workers,
-            seed=info.system_attrs.get("seed"),
-        )
+        #: the declared space plus the define-by-run parameters learned so far (see ``space``)
+        self._space = info.space.learned(learned_space(info.system_attrs))
+        self._known: dict[str, dict[str, Any]] = self._space.to_dict()
+        self._n_workers = n_workers
+        self._bound = False
+        self._bind_sampler()
+
+    def _bind_sampler(self) -> None:
+        """Bind the sampler to :attr:`space` (a study with no parameter known yet has nothing
+        to bind: every parameter of its first trials is drawn by ``trial.suggest_*``)."""
+        if not len(self._space):
+            return
+        if self._bound:
+            self.sampler.rebind(self._space)
+        else:
+            self.sampler.bind(
+                self._space,
+                direction=self._info.direction,
+                n_workers=self._n_workers,
+                seed=self._info.system_attrs.get("seed"),
+            )
+        self._bound = True
 
     # ---------------------------------------------------------------- identity
     @property
@@ -116,7 +143,9 @@ class Study:
 
     @property
     def space(self) -> Space:
-        return self._info.space
+        """The declared space plus every define-by-run parameter learned from ``suggest_*``
+        calls so far (:attr:`Space.free`: active in a trial exactly when it holds them)."""
+        return self._space
 
     @property
     def user_attrs(self) -> Mapping[str, Any]:
@@ -171,10 +200,59 @@ class Study:
     def _sync(self) -> set[int]:
         """Tell the sampler every trial that finished since the last call, in finishing order;
         returns their ids."""
-        new, self._seq = self.storage.finished_since(self.study_id, self._seq)
+        new, seq = self.storage.finished_since(self.study_id, self._seq)
+        if any(n not in self._space for t in new for n in t.params):
+            # a trial (of any worker) used a parameter this object has not seen: learn the
+            # grown space and tell the rebound sampler every finished trial again
+            self._reload_space()
+            new, seq = self.storage.finished_since(self.study_id, 0)
+        self._seq = seq
         for trial in new:
             self.sampler.tell(trial)
         return {t.trial_id for t in new}
+
+    def _reload_space(self) -> None:
+        learned = learned_space(self.storage.get_study(self.name).system_attrs)
+        grown = self._info.space.learned(learned)
+        if grown != self._space:
+            self._space = grown
+            self._known = grown.to_dict()
+            self._bind_sampler()
+
+    def _record_used(
+        self, trial_id: int, params: Mapping[str, Any], suggested: Mapping[str, Any]
+    ) -> str | None:
+        """Store what a define-by-run trial used: its ``params`` (replacing the proposed ones)
+        and, in the study, each ``suggested`` distribution it is the first to use.  Returns the
+        trial's failure message when a suggested distribution differs from the one the study
+        learned meanwhile (another worker's trial), which is then left out of its params."""
+        params = dict(params)
+        problems: list[str] = []
+        with self.storage.ask_lock(self.study_id):
+            attrs = self.storage.get_study(self.name).system_attrs
+            learned = learned_space(attrs)
+            added = False
+            for name, spec in suggested.items():
+                if name in self._info.space:
+                    continue  # checked against the declared one by the trial itself
+                dist = distribution_from_dict(spec)
+                known = learned.get(name)
+                if known is None:
+                    learned[name] = dist
+                    added = True
+                elif known != dist:
+                    problems.append(
+                        f"{name}: suggested as {describe_distribution(dist)}, but the study "
+                        f"knows it as {describe_distribution(known)}"
+                    )
+                    params.pop(name, None)
+            if added:
+                self.storage.set_study_system_attrs(
+                    self.study_id,
+                    {LEARNED_ATTR: [[n, d.to_dict()] for n, d in learned.items()]},
+                )
+            self.storage.set_trial_params(trial_id, params)
+        return "; ".join(problems) or None
 
     def _propose(self, counts: StudyCounts | None = None) -> Proposal | None:
         # Pending first, then finished: a trial of another worker that finishes between the two
@@ -191,7 +269,8 @@ class Study:
         with blas_limit():  # see tansaku._blas: small dense algebra is faster on one thread
             told = self._sync()
             pending = [t for t in pending if t.trial_id not in told]
-            out = self.sampler.ask(pending)
+            # nothing known yet (define-by-run): the trial's suggest_* calls draw everything
+            out = self.sampler.ask(pending) if self._bound else {}
         if out is None:
             return None
         proposal = out if isinstance(out, Proposal) else Proposal(dict(out))
@@ -318,6 +397,8 @@ class Study:
             params=trial.params,
             study_name=self.name,
             channel=_StorageChannel(self),
+            known=self._known,
+            learned=[n for n in trial.params if n in self._space.free],
         )
 
     def _lease_keeper(self) -> Heartbeat:
@@ -393,6 +474,11 @@ class Study:
         # a trial asked here is finished only while it is still ours: once its lease ran out it
         # may be running again under another worker, whose result that is
         mine = trial_id in self._asked_ids
+        used = trial.used() if isinstance(trial, Trial) else None
+        if used is not None:  # define-by-run: store what the trial suggested
+            problem = self._record_used(trial_id, *used)
+            if problem is not None:
+                st, value, message = TrialState.FAILED, None, problem
         done = self.storage.finish_trial(
             trial_id, worker=self._manual_worker if mine else None, state=st, value=value,
             message=message,
@@ -589,9 +675,8 @@ def create_study(
         study = Study(storage=st, info=existing, sampler=smp, pruner=prn, n_workers=n_workers)
         study.resume_notice = notice
         return study
-    if space is None:
-        raise ConfigError("a new study needs a search space", field="space")
-    sp = as_space(space)
+    # no space: define-by-run only (the objective's trial.suggest_* calls make the space)
+    sp = Space.empty() if space is None else as_space(space)
     try:
         info = st.create_study(name, space=sp, direction=direction, sampler=_describe(smp))
     except DuplicatedStudyError:
