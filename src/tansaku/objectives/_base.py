@@ -48,6 +48,8 @@ class Job:
     #: learned), and the names in ``params`` that are learned ones (taken only if suggested)
     known: Mapping[str, Mapping[str, Any]] | None = None
     learned: tuple[str, ...] = ()
+    #: seeds the trial's draws of parameters first seen by ``suggest_*`` (``Study.draw_seed``)
+    draw_seed: str | None = None
 
 
 @dataclass

@@ -52,7 +52,7 @@ def make_trial(job: Job, channel: Any) -> Trial:
         gpu_ids=job.extra_env.get("TANSAKU_GPU_IDS"),
         known=job.known,
         learned=job.learned,
-        draw_seed=f"{job.study_name}/{job.number}",
+        draw_seed=job.draw_seed,
     )
 
 

@@ -269,6 +269,7 @@ class Coordinator:
             extra_env=env,
             known=self.study._known,
             learned=tuple(n for n in t.params if n in self.study.space.free),
+            draw_seed=self.study.draw_seed(t.number),
         )
 
     def parent_dir(self, t: FrozenTrial) -> str | None:

@@ -211,6 +211,12 @@ class Study:
             self.sampler.tell(trial)
         return {t.trial_id for t in new}
 
+    def draw_seed(self, number: int) -> str:
+        """What seeds trial ``number``'s draws of parameters first seen by ``suggest_*``: the
+        study's seed when it has one (a seeded study reproduces them under any name)."""
+        seed = self._info.system_attrs.get("seed")
+        return f"seed {seed}/{number}" if seed is not None else f"{self.name}/{number}"
+
     def _reload_space(self) -> None:
         learned = learned_space(self.storage.get_study(self.name).system_attrs)
         grown = self._info.space.learned(learned)
@@ -399,6 +405,7 @@ class Study:
             channel=_StorageChannel(self),
             known=self._known,
             learned=[n for n in trial.params if n in self._space.free],
+            draw_seed=self.draw_seed(trial.number),
         )
 
     def _lease_keeper(self) -> Heartbeat:
