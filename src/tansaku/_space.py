@@ -710,6 +710,21 @@ class Space(Mapping[str, Distribution]):
                 active[n] = out[n]
         return active
 
+    def canonical(self, u: np.ndarray) -> np.ndarray:
+        """``u`` with the coordinates of the parameters inactive at it set to ``INACTIVE_UNIT``:
+        two points decode to the same params only if their canonical points agree on the
+        active coordinates' bins (``u`` itself when nothing is conditional)."""
+        if not self._allowed:
+            return u
+        import numpy as np
+
+        active = self.from_unit(u)
+        out = np.array(u, dtype=float)
+        for i, n in enumerate(self._names):
+            if n not in active:
+                out[i] = INACTIVE_UNIT
+        return out
+
     def snap(self, u: Sequence[float] | np.ndarray) -> np.ndarray:
         """The unit point that ``u`` actually decodes to (discrete dims moved to their bin)."""
         return self.to_unit(self.from_unit(u))
