@@ -186,3 +186,59 @@ def test_resume_proposes_what_the_uninterrupted_run_did(tmp_path):
         return [dict(t.params) for t in s.trials]
 
     assert run("once", [24]) == run("twice", [9, 15])
+
+
+def _samplers() -> list[Any]:
+    from tansaku.samplers import SAMPLERS, sampler_class
+
+    out = []
+    for name in SAMPLERS:
+        try:
+            sampler_class(name)
+        except ConfigError:  # an optional dependency missing
+            continue
+        if name == "grid":
+            continue
+        out.append(pytest.param(name, marks=pytest.mark.slow) if name in ("gp", "dngo") else name)
+    return out
+
+
+@pytest.mark.parametrize("name", _samplers())
+def test_every_sampler_searches_a_define_by_run_space_and_resumes_exactly(name):
+    """Only what each trial suggested is kept, and a study stopped and resumed proposes exactly
+    what the uninterrupted one did (the sampler is rebuilt and replayed as the space grows)."""
+
+    def run(splits: list[int]) -> list[dict[str, Any]]:
+        storage = tk.storage.InMemoryStorage()
+        for n in splits:
+            s = tk.create_study(
+                sampler={"name": name, "seed": 3}, storage=storage, name="d", load_if_exists=True
+            )
+            s.optimize(network, n_trials=n)
+        check_trials(s)
+        return [dict(t.params) for t in s.trials]
+
+    assert run([14]) == run([5, 9])
+
+
+def test_grid_refuses_a_define_by_run_space():
+    study = tk.create_study(sampler="grid")
+    with pytest.raises(ConfigError, match="^sampler: grid enumerates a declared space"):
+        study.optimize(network, n_trials=3)
+
+
+def test_tpe_groups_define_by_run_parameters_by_the_trials_that_hold_them():
+    """Bergstra et al.'s tree for a define-by-run space: parameters every trial holds form the
+    root group; one branch's parameters, or one layer's, form a group of their own."""
+    def objective(trial: Any) -> float:
+        kind = trial.suggest_categorical("kind", ["a", "b"])
+        lr = trial.suggest_float("lr", 1e-3, 1.0, log=True)
+        names = ["a0", "a1"] if kind == "a" else ["b0", "b1", "b2"]
+        return lr + sum(trial.suggest_float(n, -1, 1) ** 2 for n in names)
+
+    study = tk.create_study(sampler="tpe", seed=0)
+    study.optimize(objective, n_trials=12)
+    assert {t.params["kind"] for t in study.trials} == {"a", "b"}
+    study.ask()  # regroups with every finished trial told
+    groups = [names for names, _, _ in study.sampler._current_parts()]
+    assert sorted(map(sorted, groups)) == [["a0", "a1"], ["b0", "b1", "b2"], ["kind", "lr"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import numbers
 import uuid
@@ -110,6 +111,11 @@ class Study:
         self._known: dict[str, dict[str, Any]] = self._space.to_dict()
         self._n_workers = n_workers
         self._bound = False
+        self._plan: tuple[int | None, int] | None = None
+        try:  # an unbound copy: a grown space binds a fresh one (see _bind_sampler)
+            self._pristine: Sampler | None = copy.deepcopy(sampler)
+        except Exception:
+            self._pristine = None
         self._bind_sampler()
 
     def _bind_sampler(self) -> None:
@@ -117,7 +123,10 @@ class Study:
         to bind: every parameter of its first trials is drawn by ``trial.suggest_*``)."""
         if not len(self._space):
             return
-        if self._bound:
+        if self._bound and self._pristine is not None:
+            # the space grew: a fresh sampler (as on a resume), told every trial again by _sync
+            self.sampler = copy.deepcopy(self._pristine)
+        if self._bound and self._pristine is None:
             self.sampler.rebind(self._space)
         else:
             self.sampler.bind(
@@ -126,6 +135,8 @@ class Study:
                 n_workers=self._n_workers,
                 seed=self._info.system_attrs.get("seed"),
             )
+            if self._bound and self._plan is not None:  # what the running optimize said
+                self.sampler.plan(n_trials=self._plan[0], n_workers=self._plan[1])
         self._bound = True
 
     # ---------------------------------------------------------------- identity
@@ -213,8 +224,11 @@ class Study:
 
     def draw_seed(self, number: int) -> str:
         """What seeds trial ``number``'s draws of parameters first seen by ``suggest_*``: the
-        study's seed when it has one (a seeded study reproduces them under any name)."""
+        study's seed, else the sampler's own, else the study's name (a seeded study reproduces
+        them under any name)."""
         seed = self._info.system_attrs.get("seed")
+        if seed is None:
+            seed = getattr(self._pristine or self.sampler, "seed", None)
         return f"seed {seed}/{number}" if seed is not None else f"{self.name}/{number}"
 
     def _reload_space(self) -> None:
@@ -598,6 +612,7 @@ class Study:
         target = run.total_trials
         if target is None and run.n_trials is not None:
             target = self.counts().done + run.n_trials
+        self._plan = (target, run.n_workers)
         self.sampler.plan(n_trials=target, n_workers=run.n_workers)
         try:
             run.run()
