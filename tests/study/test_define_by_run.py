@@ -242,3 +242,27 @@ def test_tpe_groups_define_by_run_parameters_by_the_trials_that_hold_them():
     study.ask()  # regroups with every finished trial told
     groups = [names for names, _, _ in study.sampler._current_parts()]
     assert sorted(map(sorted, groups)) == [["a0", "a1"], ["b0", "b1", "b2"], ["kind", "lr"]]
+
+
+def test_export_and_report_show_learned_parameters(tmp_path):
+    import csv
+    import json
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path}/e.db"
+    study = tk.create_study(sampler="random", seed=0, storage=url, name="e")
+    study.optimize(network, n_trials=6)
+    out = subprocess.run(
+        [sys.executable, "-m", "tansaku", "export", "--study", "e", "--storage", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rows = list(csv.DictReader(out.splitlines()))
+    assert {"params_n_layers", "params_units_0", "params_optimizer"} <= set(rows[0])
+    for row, t in zip(rows, study.trials):
+        assert {k for k in study.space if row.get(f"params_{k}") not in ("", None)} == set(t.params)
+    from tansaku.report._table import TrialTable
+
+    table = TrialTable.load(study.storage, "e")
+    assert set(table.space) == set(study.space)
+    assert json.loads(json.dumps(dict(study.best_params)))

@@ -16,7 +16,7 @@ from tansaku._errors import ConfigError, DuplicatedStudyError, StudyNotFoundErro
 from tansaku._names import check_name
 from tansaku._options import DEFAULTS, RunOptions
 from tansaku._records import FrozenTrial, TrialState
-from tansaku._space import Distribution, Space, as_space, distribution_from_dict, space_changes
+from tansaku._space import Space, as_space, distribution_from_dict, space_changes
 from tansaku._trial import Trial, describe_distribution
 from tansaku.executors._base import Executor
 from tansaku.objectives._callable import as_value
@@ -24,11 +24,13 @@ from tansaku.pruners import Pruner, make_pruner
 from tansaku.samplers._base import Proposal, Sampler
 from tansaku.samplers._registry import make_sampler
 from tansaku.storage._base import (
+    LEARNED_ATTR,
     SAMPLER_CHANGES_ATTR,
     TRIAL_SAMPLER_ATTR,
     BaseStorage,
     StudyCounts,
     StudyInfo,
+    learned_space,
 )
 from tansaku.storage._url import get_storage
 from tansaku.study._liveness import MANUAL, Heartbeat, new_worker_id
@@ -36,17 +38,6 @@ from tansaku.study._liveness import MANUAL, Heartbeat, new_worker_id
 __all__ = ["EXHAUSTED", "Study", "create_study", "load_study", "new_worker_id"]
 
 _DIRECTIONS = ("minimize", "maximize")
-#: study system attribute: the define-by-run parameters learned so far, ``[[name, spec], ...]``
-#: in the order they were first used
-LEARNED_ATTR = "define_by_run_space"
-
-
-def learned_space(system_attrs: Mapping[str, Any]) -> dict[str, Distribution]:
-    """The define-by-run parameters a study learned (empty for a declared-only study)."""
-    out: dict[str, Distribution] = {}
-    for name, spec in system_attrs.get(LEARNED_ATTR) or ():
-        out[str(name)] = distribution_from_dict(spec)
-    return out
 
 
 class _Exhausted:
@@ -107,7 +98,7 @@ class Study:
         self._asked: Heartbeat | None = None
         self._asked_ids: set[int] = set()  # trials this object's ask() started
         #: the declared space plus the define-by-run parameters learned so far (see ``space``)
-        self._space = info.space.learned(learned_space(info.system_attrs))
+        self._space = info.searched_space
         self._known: dict[str, dict[str, Any]] = self._space.to_dict()
         self._n_workers = n_workers
         self._bound = False
