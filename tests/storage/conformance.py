@@ -152,6 +152,21 @@ def test_pending_and_get_trials(storage):
     assert storage.get_trial_by_number(sid, 0).trial_id == a.trial_id
 
 
+def test_trials_from_reads_by_number_of_one_study(storage):
+    # how the study's pending view (study/_proposals.py) learns of new trials incrementally
+    sid = _study(storage)
+    other = _study(storage, "other")
+    storage.start_trial(other, P, worker="w")
+    a = storage.start_trial(sid, P, worker="w")
+    storage.enqueue_trial(sid, P)
+    storage.finish_trial(a.trial_id, worker="w", state=TrialState.COMPLETE, value=1.0)
+    storage.start_trial(sid, P, worker="w")
+    got = storage.trials_from(sid, 1)
+    assert [(t.number, t.state) for t in got] == [(1, TrialState.WAITING), (2, TrialState.RUNNING)]
+    assert [t.number for t in storage.trials_from(sid, 0)] == [0, 1, 2]
+    assert storage.trials_from(sid, 3) == []
+
+
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
 def test_best_trial(storage, direction):
     sid = _study(storage, direction=direction)

@@ -8,8 +8,10 @@ A sampler proposes parameters; the study owns everything else.  Call order, guar
    order storage saw them finish, including trials it did not propose (enqueued ones, other workers'
    trials, trials finished before a resume).  On resume every stored finished trial is told first,
    so a stateful sampler rebuilds its state by replay.
-3. ``ask(pending)`` whenever a worker is free.  ``pending`` holds the study's RUNNING and WAITING
-   trials (from every worker).  Return a params ``dict``, a :class:`Proposal` (params plus ``meta``
+3. ``ask(pending)`` whenever a worker is free, or ahead of time while trials run (the proposal
+   buffer, ``study/_proposals.py``).  ``pending`` holds the study's RUNNING and WAITING trials
+   (from every worker) and the proposals made but not started yet (WAITING records with
+   ``number == -1`` carrying their ``sampler_meta``).  Return a params ``dict``, a :class:`Proposal` (params plus ``meta``
    stored with the trial and handed back in ``trial.sampler_meta``, plus optional ``system_attrs``
    stored beside it as the trial's own system attributes, e.g. ``auto_choice``), or ``None`` when
    the sampler has nothing more to propose (the study then stops asking).
@@ -18,7 +20,8 @@ Each ``Study.optimize`` call also calls ``plan(n_trials=..., n_workers=...)`` be
 the study's total of finished trials at which the call stops (None when unknown) and the call's
 workers.  Samplers may ignore it (the default); ``auto`` picks its algorithm with it.
 
-Only the study's coordinator thread calls a sampler, so samplers need no locks.  Samplers must not
+Only one thread calls a sampler at a time (the coordinator's, or while proposals are buffered the
+buffer's own thread, never both), so samplers need no locks.  Samplers must not
 mutate the records they receive.  With a fixed seed and one worker the sequence of proposals is
 reproducible exactly.
 

@@ -328,6 +328,12 @@ class BaseStorage(ABC):
     def pending_trials(self, study_id: int) -> list[FrozenTrial]:
         """RUNNING and WAITING trials."""
 
+    def trials_from(self, study_id: int, number: int) -> list[FrozenTrial]:
+        """Trials numbered ``number`` or more, by number (any state): how a reader that keeps its
+        own view of the study (``study/_proposals.py``) learns of new trials cheaply.  The default
+        relies on numbers being 0, 1, 2 ... per study; storages override it with a keyed read."""
+        return self.get_trials(study_id, order="number", offset=max(0, int(number)))
+
     @abstractmethod
     def best_trial(self, study_id: int, direction: str) -> FrozenTrial | None:
         """The COMPLETE trial with the lowest (minimize) or highest value; ties -> lowest number."""

@@ -465,6 +465,10 @@ class JournalStorage(InMemoryStorage):
         with self._read():
             return super().pending_trials(study_id)
 
+    def trials_from(self, study_id: int, number: int) -> list[FrozenTrial]:
+        with self._read():  # other workers' new trials are in the file's tail
+            return super().trials_from(study_id, number)
+
     def best_trial(self, study_id: int, direction: str) -> FrozenTrial | None:
         with self._read():
             return super().best_trial(study_id, direction)

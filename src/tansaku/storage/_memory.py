@@ -393,6 +393,11 @@ class InMemoryStorage(BaseStorage):
             # only on a transition into a finished state
             return new, len(s.finished)
 
+    def trials_from(self, study_id: int, number: int) -> list[FrozenTrial]:
+        with self._lock:
+            s = self._study(study_id)
+            return [self._trials[i].trial for i in s.trials[max(0, int(number)) :]]
+
     def pending_trials(self, study_id: int) -> list[FrozenTrial]:
         with self._lock:
             s = self._study(study_id)

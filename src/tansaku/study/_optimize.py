@@ -36,6 +36,7 @@ from tansaku.storage._memory import InMemoryStorage
 from tansaku.study._budget import Budget
 from tansaku.study._journal import ResultJournal
 from tansaku.study._liveness import Heartbeat, is_manual, known_dead, pid_alive
+from tansaku.study._proposals import ProposalBuffer
 from tansaku.study._repeats import trial_seed
 from tansaku.study._setup import ensure_setup, recorded_setup_dir
 from tansaku.study._study import EXHAUSTED, Study, new_worker_id
@@ -168,6 +169,8 @@ class Coordinator:
         )
         self.storage_down = False  # a write failed for good: results go to the journal only
         self.running: dict[int, FrozenTrial] = {}
+        #: proposals made while trials run (``study/_proposals.py``), once ``maybe_buffer`` says so
+        self.proposals: ProposalBuffer | None = None
         self.n_done = 0  # COMPLETE + PRUNED in this call
         self.fail_streak = 0
         self.stop_reason: str | None = None
@@ -375,6 +378,7 @@ class Coordinator:
                 raise e from None
             raise
         finally:
+            self.end_buffer()
             self.executor.shutdown(cancel=True)
             self.beater.stop()
             self.progress.close(self.stop_reason)
@@ -416,7 +420,45 @@ class Coordinator:
                 return False  # other workers' running trials may still fail and free the budget
             assert isinstance(t, FrozenTrial)
             self.submit(t)
+            self.maybe_buffer()
         return True
+
+    #: seconds in the sampler for one proposal from which, with several workers, the next
+    #: proposals are made while trials run (``study/_proposals.py``); faster samplers keep the
+    #: synchronous path, and one worker always does (a seeded run stays reproducible)
+    BUFFER_AFTER = 0.02
+
+    def maybe_buffer(self) -> None:
+        """Switch the proposal buffer on once a proposal kept a worker waiting long enough."""
+        if (
+            self.proposals is not None
+            or self.n_workers < 2
+            or self.study._proposals is not None  # another optimize call's (nested): leave it
+            or self.study._ask_seconds < self.BUFFER_AFTER
+        ):
+            return
+        self.proposals = ProposalBuffer(self.study, capacity=self.buffer_room)
+        self.study._proposals = self.proposals
+        self.proposals.begin()
+
+    def buffer_room(self) -> int:
+        """Proposals worth holding: one per worker, never more than this call may still start
+        (called from the buffer's thread: reads a few attributes only); none once the run
+        stops starting trials, so no sampler time is spent on proposals that would be dropped."""
+        if self.stop_reason is not None or self.interrupting:
+            return 0
+        return int(max(0, min(self.n_workers, self.own_budget())))
+
+    def end_buffer(self) -> None:
+        """Stop the buffer's thread (after the ask it may be in: then the sampler is free again)
+        and drop the proposals not started: they never were trials."""
+        if self.proposals is None:
+            return
+        try:
+            self.proposals.stop()
+        finally:
+            if self.study._proposals is self.proposals:
+                self.study._proposals = None
 
     def loop(self) -> None:
         while True:

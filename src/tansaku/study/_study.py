@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import numbers
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -34,6 +35,7 @@ from tansaku.storage._base import (
 )
 from tansaku.storage._url import get_storage
 from tansaku.study._liveness import MANUAL, Heartbeat, new_worker_id
+from tansaku.study._proposals import PendingView, ProposalBuffer
 
 __all__ = ["EXHAUSTED", "Study", "create_study", "load_study", "new_worker_id"]
 
@@ -86,6 +88,11 @@ class Study:
         self.sampler = sampler
         self.pruner = pruner
         self._seq = 0  # finish_seq up to which the sampler has been told
+        #: the pending trials the sampler is shown, kept by incremental reads
+        self._view = PendingView(storage, info.study_id)
+        #: while an ``optimize`` call buffers proposals: their source (its thread owns the sampler)
+        self._proposals: ProposalBuffer | None = None
+        self._ask_seconds = 0.0  # the last synchronous proposal's time in the sampler
         self._stop = False
         #: why the last ``optimize`` call stopped, and the error that stopped it (e.g. every trial failing)
         self.stop_reason: str | None = None
@@ -199,19 +206,23 @@ class Study:
         return dict(self.best_trial.params)
 
     # ---------------------------------------------------------------- sampler plumbing
-    def _sync(self) -> set[int]:
-        """Tell the sampler every trial that finished since the last call, in finishing order;
-        returns their ids."""
-        new, seq = self.storage.finished_since(self.study_id, self._seq)
+    def _read_finished(self) -> list[FrozenTrial]:
+        """Trials finished since the last call, in finishing order (not told yet).  When one (of
+        any worker) used a define-by-run parameter this object has not seen, the grown space is
+        learned, a fresh sampler bound to it, and every finished trial is returned again."""
+        new, self._seq = self.storage.finished_since(self.study_id, self._seq)
         if any(n not in self._space for t in new for n in t.params):
-            # a trial (of any worker) used a parameter this object has not seen: learn the
-            # grown space and tell the rebound sampler every finished trial again
             self._reload_space()
-            new, seq = self.storage.finished_since(self.study_id, 0)
-        self._seq = seq
+            new, self._seq = self.storage.finished_since(self.study_id, 0)
+        return new
+
+    def _tell_finished(self, new: Sequence[FrozenTrial]) -> set[int]:
+        """Tell the sampler ``new`` (from :meth:`_read_finished`), in that order; their ids."""
         for trial in new:
             self.sampler.tell(trial)
-        return {t.trial_id for t in new}
+        told = {t.trial_id for t in new}
+        self._view.drop(told)
+        return told
 
     def draw_seed(self, number: int) -> str:
         """What seeds trial ``number``'s draws of parameters first seen by ``suggest_*``: the
@@ -265,23 +276,14 @@ class Study:
             self.storage.set_trial_params(trial_id, params)
         return "; ".join(problems) or None
 
-    def _propose(self, counts: StudyCounts | None = None) -> Proposal | None:
-        # Pending first, then finished: a trial of another worker that finishes between the two
-        # reads is then seen once (as finished), never missed, so with the ask lock held every
-        # proposal sees all trials, e.g. a seeded sampler's i-th draw is never made twice.
-        # ``counts``, read just before under the same lock, saying that nothing is running or
-        # waiting lets the pending-trials query be skipped: trials are started only under the ask
-        # lock, so none can appear before the sampler is asked (an enqueue meanwhile is the same
-        # race as an enqueue just after the read).
-        if counts is not None and counts.running == 0 and counts.waiting == 0:
-            pending: list[FrozenTrial] = []
-        else:
-            pending = self.storage.pending_trials(self.study_id)
-        with blas_limit():  # see tansaku._blas: small dense algebra is faster on one thread
-            told = self._sync()
-            pending = [t for t in pending if t.trial_id not in told]
-            # nothing known yet (define-by-run): the trial's suggest_* calls draw everything
-            out = self.sampler.ask(pending) if self._bound else {}
+    def _ask_sampler(
+        self, finished: Sequence[FrozenTrial], *, extra: Sequence[FrozenTrial] = ()
+    ) -> Proposal | None:
+        """Tell ``finished``, then ask for a proposal with the pending view (plus ``extra``:
+        proposals made but not started yet, see ``study/_proposals.py``); checked params."""
+        self._tell_finished(finished)
+        # nothing known yet (define-by-run): the trial's suggest_* calls draw everything
+        out = self.sampler.ask([*self._view.trials(), *extra]) if self._bound else {}
         if out is None:
             return None
         proposal = out if isinstance(out, Proposal) else Proposal(dict(out))
@@ -292,6 +294,24 @@ class Study:
                 f"sampler {self.sampler.name!r} proposed invalid params: {e}"
             ) from None
         return Proposal(params, proposal.meta, proposal.system_attrs)
+
+    def _propose(self, counts: StudyCounts | None = None) -> Proposal | None:
+        # Pending first, then finished: a trial of another worker that finishes between the two
+        # reads is then seen once (as finished), never missed, so with the ask lock held every
+        # proposal sees all trials, e.g. a seeded sampler's i-th draw is never made twice.
+        # The pending trials are a view kept by incremental reads (``study/_proposals.py``);
+        # ``counts``, read just before under the same lock, saying that nothing is running or
+        # waiting lets even that read be skipped: trials are started only under the ask lock,
+        # so none can appear before the sampler is asked (an enqueue meanwhile is the same race
+        # as an enqueue just after the read).
+        self._view.refresh(counts)
+        finished = self._read_finished()
+        t0 = time.perf_counter()
+        try:
+            with blas_limit():  # see tansaku._blas: small dense algebra is faster on one thread
+                return self._ask_sampler(finished)
+        finally:
+            self._ask_seconds = time.perf_counter() - t0
 
     def _next_trial(self, worker: str, limit: int | None) -> FrozenTrial | _Exhausted | None:
         """The next trial to run: an enqueued one first, else a new proposal.  None when the
@@ -312,9 +332,17 @@ class Study:
             c = self.storage.counts(self.study_id)
         if limit is not None and c.running + c.done >= limit:
             return None
+        if self._proposals is not None:  # made while trials ran, by the buffer's thread
+            return self._proposals.start(worker, limit)
         proposal = self._propose(c)
         if proposal is None:
             return EXHAUSTED
+        return self._start_proposal(proposal, worker, limit)
+
+    def _start_proposal(
+        self, proposal: Proposal, worker: str, limit: int | None
+    ) -> FrozenTrial | None:
+        """Start ``proposal`` as a RUNNING trial of ``worker``; None when the budget is used up."""
         attrs: dict[str, Any] = {TRIAL_SAMPLER_ATTR: self.sampler.name}
         attrs.update(proposal.stored_attrs())  # the sampler's meta ("sampler") and own attrs
         return self.storage.start_trial(
