@@ -122,7 +122,7 @@ class Study:
         if not len(self._space):
             return
         if self._bound and self._pristine is not None:
-            # the space grew: a fresh sampler (as on a resume), told every trial again by _sync
+            # the space grew: a fresh sampler (as on a resume), told every trial again (see _read_finished)
             self.sampler = copy.deepcopy(self._pristine)
         if self._bound and self._pristine is None:
             self.sampler.rebind(self._space)
