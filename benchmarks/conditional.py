@@ -9,8 +9,13 @@ Two functions, both with known optimum 0:
 * ``depth``: ``n`` in 1..4 layers, one float per layer (``w1``..``w4``); the best depth is 3 with
   ``w_k = 0.1 k``; deeper or shallower pays 0.25 per layer of difference.
 
+Each sampler runs the space three ways (``--kinds``): ``when`` (declared conditions), ``flat``
+(every parameter declared, the inactive ones ignored) and ``dbr`` (define-by-run: the objective
+calls ``trial.suggest_*``, no declared space), beside Optuna's TPE on the same define-by-run
+objective.
+
 Run (nice it; one core):
-    nice python benchmarks/conditional.py --seeds 10 --budgets 50 100 200 --samplers tpe gp random
+    nice python benchmarks/conditional.py --seeds 10 --budgets 50 100 200 --samplers tpe gp dngo random
 """
 
 from __future__ import annotations
@@ -63,17 +68,8 @@ PROBLEMS: dict[str, tuple[Callable[[bool], dict[str, Any]], Callable[[dict[str, 
 }
 
 
-def run_tansaku(problem: str, sampler: str, seed: int, n: int, conditional: bool) -> list[float]:
-    make, f = PROBLEMS[problem]
-    study = tk.create_study(make(conditional), sampler={"name": sampler, "seed": seed}, storage=None)
-    study.optimize(lambda t: f(dict(t.params)), n_trials=n)
-    return [float(t.value) for t in study.trials]
-
-
-def run_optuna(problem: str, seed: int, n: int) -> list[float]:
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+def define_by_run(problem: str) -> Callable[[Any], float]:
+    """The objective written define-by-run (``trial.suggest_*``), for tansaku and Optuna alike."""
 
     def objective(trial: Any) -> float:
         if problem == "branch":
@@ -88,8 +84,29 @@ def run_optuna(problem: str, seed: int, n: int) -> list[float]:
             p[f"w{k}"] = trial.suggest_float(f"w{k}", -1.0, 1.0)
         return depth(p)
 
+    return objective
+
+
+def run_tansaku(problem: str, sampler: str, seed: int, n: int, kind: str) -> list[float]:
+    """``kind``: ``when`` (declared conditions), ``flat`` (the workaround) or ``dbr``
+    (define-by-run, no declared space)."""
+    make, f = PROBLEMS[problem]
+    smp = {"name": sampler, "seed": seed}
+    if kind == "dbr":
+        study = tk.create_study(sampler=smp, storage=None)
+        study.optimize(define_by_run(problem), n_trials=n)
+    else:
+        study = tk.create_study(make(kind == "when"), sampler=smp, storage=None)
+        study.optimize(lambda t: f(dict(t.params)), n_trials=n)
+    return [float(t.value) for t in study.trials]
+
+
+def run_optuna(problem: str, seed: int, n: int) -> list[float]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=n)
+    study.optimize(define_by_run(problem), n_trials=n)
     return [float(t.value) for t in study.trials]
 
 
@@ -101,9 +118,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 200])
-    ap.add_argument("--samplers", nargs="+", default=["tpe", "gp", "random", "cmaes", "nelder-mead"])
+    ap.add_argument("--samplers", nargs="+",
+                    default=["tpe", "gp", "dngo", "random", "cmaes", "nelder-mead"])
     ap.add_argument("--problems", nargs="+", default=list(PROBLEMS))
     ap.add_argument("--no-optuna", action="store_true")
+    ap.add_argument("--kinds", nargs="+", default=["when", "flat", "dbr"],
+                    help="when: declared conditions; flat: the workaround; dbr: define-by-run")
     args = ap.parse_args()
     top = max(args.budgets)
     print("| problem | sampler | space | " + " | ".join(f"{b} evals" for b in args.budgets) + " | s |")
@@ -111,10 +131,10 @@ def main() -> None:
     for problem in args.problems:
         rows: list[tuple[str, str, list[list[float]], float]] = []
         for sampler in args.samplers:
-            for conditional in (True, False):
+            for kind in args.kinds:
                 t0 = time.perf_counter()
-                runs = [run_tansaku(problem, sampler, s, top, conditional) for s in range(args.seeds)]
-                rows.append((sampler, "when" if conditional else "flat", runs, time.perf_counter() - t0))
+                runs = [run_tansaku(problem, sampler, s, top, kind) for s in range(args.seeds)]
+                rows.append((sampler, kind, runs, time.perf_counter() - t0))
         if not args.no_optuna:
             t0 = time.perf_counter()
             runs = [run_optuna(problem, s, top) for s in range(args.seeds)]

@@ -605,7 +605,7 @@ def distribution_from_dict(d: Mapping[str, Any], *, field: str = "") -> Distribu
 class Space(Mapping[str, Distribution]):
     """An ordered, immutable mapping of parameter names to distributions."""
 
-    __slots__ = ("_allowed", "_dists", "_names")
+    __slots__ = ("_allowed", "_dists", "_free", "_names")
 
     def __init__(
         self, params: Mapping[str, Distribution] | None = None, **kwargs: Distribution
@@ -616,6 +616,27 @@ class Space(Mapping[str, Distribution]):
         items.update(kwargs)
         if not items:
             raise ConfigError("the search space has no parameters", field="space")
+        self._build(items)
+
+    @classmethod
+    def empty(cls) -> Space:
+        """The space of a study declared without parameters (define-by-run only)."""
+        out = cls.__new__(cls)
+        out._dists, out._names, out._allowed, out._free = {}, (), {}, frozenset()
+        return out
+
+    def learned(self, extra: Mapping[str, Distribution]) -> Space:
+        """This (declared) space plus the define-by-run parameters ``extra`` (learned from
+        ``trial.suggest_*`` calls, in the order they were first seen), which are *free*: active
+        in a trial exactly when the trial holds them (see docs/define-by-run.md)."""
+        if not extra:
+            return self
+        out = type(self).__new__(type(self))
+        items = {**self._dists, **{n: d for n, d in extra.items() if n not in self._dists}}
+        out._build(items, free=frozenset(n for n in extra if n not in self._dists))
+        return out
+
+    def _build(self, items: dict[str, Distribution], free: frozenset[str] = frozenset()) -> None:
         for name, dist in items.items():
             if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
                 raise ConfigError(
@@ -633,6 +654,8 @@ class Space(Mapping[str, Distribution]):
         self._dists: dict[str, Distribution] = items
         self._names: tuple[str, ...] = tuple(items)
         self._allowed: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = _check_conditions(items)
+        #: define-by-run parameters: active in a trial exactly when it holds them
+        self._free: frozenset[str] = free
 
     # Mapping protocol
     def __getitem__(self, name: str) -> Distribution:
@@ -647,12 +670,14 @@ class Space(Mapping[str, Distribution]):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Space):
             return NotImplemented
-        return self._names == other._names and all(
-            self._dists[n] == other._dists[n] for n in self._names
+        return (
+            self._names == other._names
+            and self._free == other._free
+            and all(self._dists[n] == other._dists[n] for n in self._names)
         )
 
     def __hash__(self) -> int:
-        return hash(tuple(self._dists.items()))
+        return hash((tuple(self._dists.items()), self._free))
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{n!r}: {d!r}" for n, d in self._dists.items())
@@ -664,12 +689,21 @@ class Space(Mapping[str, Distribution]):
 
     @property
     def conditional(self) -> bool:
-        """True when some parameter has a ``when`` condition."""
-        return bool(self._allowed)
+        """True when some parameter may be inactive: it has a ``when`` condition, or it is a
+        define-by-run parameter (:attr:`free`)."""
+        return bool(self._allowed) or bool(self._free)
+
+    @property
+    def free(self) -> frozenset[str]:
+        """The define-by-run parameters (see :meth:`learned`); empty for a declared space."""
+        return self._free
 
     def is_active(self, name: str, params: Mapping[str, Any]) -> bool:
         """Whether ``name`` is active given the (active) ``params`` of a trial: every parent of
-        its ``when`` is itself active, present in ``params`` and set to an allowed value."""
+        its ``when`` is itself active, present in ``params`` and set to an allowed value; a
+        define-by-run parameter is active exactly when ``params`` holds it."""
+        if name in self._free:
+            return name in params
         for parent, allowed in self._allowed.get(name, ()):
             if parent not in params or not self.is_active(parent, params):
                 return False
@@ -694,7 +728,7 @@ class Space(Mapping[str, Distribution]):
         coordinates' values untouched (see docs/conditional.md)."""
         import numpy as np
 
-        if not self._allowed:
+        if not self.conditional:
             return np.array([d.to_unit(params[n]) for n, d in self._dists.items()], dtype=float)
         return np.array(
             [
@@ -714,9 +748,25 @@ class Space(Mapping[str, Distribution]):
             return out
         active: dict[str, Any] = {}
         for n in self._names:  # parents come first, so ``active`` holds them already
-            if self.is_active(n, active | {n: out[n]}):
+            # a define-by-run parameter is always proposed: the trial uses it if it asks for it
+            if n in self._free or self.is_active(n, active | {n: out[n]}):
                 active[n] = out[n]
         return active
+
+    def canonical(self, u: np.ndarray) -> np.ndarray:
+        """``u`` with the coordinates of the parameters inactive at it set to ``INACTIVE_UNIT``:
+        two points decode to the same params only if their canonical points agree on the
+        active coordinates' bins (``u`` itself when nothing is conditional)."""
+        if not self._allowed:
+            return u
+        import numpy as np
+
+        active = self.from_unit(u)
+        out = np.array(u, dtype=float)
+        for i, n in enumerate(self._names):
+            if n not in active:
+                out[i] = INACTIVE_UNIT
+        return out
 
     def snap(self, u: Sequence[float] | np.ndarray) -> np.ndarray:
         """The unit point that ``u`` actually decodes to (discrete dims moved to their bin)."""
@@ -731,6 +781,8 @@ class Space(Mapping[str, Distribution]):
         out: dict[str, Any] = {}
         missing: list[str] = []
         for n, d in self._dists.items():
+            if n in self._free and n not in params:
+                continue  # a define-by-run parameter this trial did not use
             if self._allowed.get(n) and not self.is_active(n, out):
                 if n in params:
                     raise ConfigError(
@@ -764,8 +816,14 @@ class Space(Mapping[str, Distribution]):
         return {n: d.to_dict() for n, d in self._dists.items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, field: str = "space") -> Space:
+    def from_dict(
+        cls, data: Mapping[str, Any], *, field: str = "space", allow_empty: bool = False
+    ) -> Space:
+        """The space of its JSON form; ``allow_empty``: ``{}`` is :meth:`empty` (as stored for a
+        define-by-run study), else an error."""
         data = plain_mapping(data, "a mapping of parameter names", field=field)
+        if not data and allow_empty:
+            return cls.empty()
         if not data:
             raise ConfigError("the search space has no parameters", field=field)
         dists: dict[str, Distribution] = {}

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import random
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
 from tansaku._errors import ConfigError
+from tansaku._space import (
+    _NAME_RE,
+    Categorical,
+    Distribution,
+    Float,
+    Int,
+    _describe,
+    distribution_from_dict,
+)
 
 __all__ = ["MAX_STEP", "NullChannel", "Trial", "TrialChannel", "step_problem"]
 
@@ -66,10 +76,20 @@ class Trial:
     ``trial.parent_dir`` the directory of the trial it was enqueued to start from (``from_trial``);
     ``trial.gpu_ids`` the devices this trial has to itself with ``gpus:`` (also in
     ``CUDA_VISIBLE_DEVICES``), ``()`` without.
+
+    Define-by-run: ``trial.suggest_float(name, low, high, log=, step=)``, ``suggest_int`` and
+    ``suggest_categorical`` return a value for ``name`` (the sampler's proposal when the study
+    knows ``name`` already, else a uniform draw) and add it to ``trial.params``; see
+    docs/define-by-run.md.
     """
 
     __slots__ = (
         "_channel",
+        "_draw_seed",
+        "_known",
+        "_params",
+        "_proposed",
+        "_suggested",
         "_user_attrs",
         "gpu_ids",
         "number",
@@ -95,10 +115,22 @@ class Trial:
         setup_dir: str | Path | None = None,
         parent_dir: str | Path | None = None,
         gpu_ids: str | None = None,
+        known: Mapping[str, Mapping[str, Any]] | None = None,
+        learned: Iterable[str] = (),
+        draw_seed: str | None = None,
     ) -> None:
         self.number = number
         self.trial_id = trial_id
-        self.params: Mapping[str, Any] = MappingProxyType(dict(params))
+        learned = frozenset(learned)
+        #: the params the trial uses: the declared ones, plus every ``suggest_*`` so far
+        self._params: dict[str, Any] = {n: v for n, v in params.items() if n not in learned}
+        #: the sampler's values for define-by-run parameters, taken only if suggested
+        self._proposed: dict[str, Any] = {n: v for n, v in params.items() if n in learned}
+        self.params: Mapping[str, Any] = MappingProxyType(self._params)
+        #: JSON form of every distribution the study knew when the trial was proposed
+        self._known: Mapping[str, Mapping[str, Any]] = dict(known or {})
+        self._suggested: dict[str, Distribution] = {}
+        self._draw_seed = draw_seed if draw_seed is not None else f"{study_name}/{number}"
         self.study_name = study_name
         self.workdir = None if workdir is None else Path(workdir)
         self.seed = seed
@@ -150,3 +182,94 @@ class Trial:
     @property
     def user_attrs(self) -> Mapping[str, Any]:
         return MappingProxyType(self._user_attrs)
+
+    # ---------------------------------------------------------------- define-by-run
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float:
+        """A float in ``[low, high]`` for ``name`` (``log``: on a log scale; ``step``: on the grid
+        ``low, low + step, ...``).  The same name with another range in this study is a
+        :class:`~tansaku.ConfigError` naming it."""
+        return float(self._suggest(name, lambda: Float(low, high, step=step, log=log)))
+
+    def suggest_int(
+        self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
+    ) -> int:
+        """An int in ``[low, high]`` (both included) for ``name``; see :meth:`suggest_float`."""
+        return int(self._suggest(name, lambda: Int(low, high, step=step, log=log)))
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        """One of ``choices`` (strings, numbers, booleans or None) for ``name``."""
+        return self._suggest(name, lambda: Categorical(choices))
+
+    @property
+    def suggested(self) -> Mapping[str, Distribution]:
+        """The distribution of every parameter this trial asked for with ``suggest_*``."""
+        return MappingProxyType(self._suggested)
+
+    def used(self) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
+        """``(params, suggested)``: the params this trial used (declared ones and every
+        ``suggest_*``) and the JSON form of each suggested distribution; None when the trial
+        suggested nothing and was proposed no define-by-run parameter (its params are then
+        exactly the proposed ones)."""
+        if not self._suggested and not self._proposed:
+            return None
+        return dict(self._params), {n: d.to_dict() for n, d in self._suggested.items()}
+
+    def _suggest(self, name: str, build: Any) -> Any:
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+            raise ConfigError(
+                "parameter names must start with a letter or _ and contain only letters, "
+                f"digits, '_', '-', '.', got {_describe(name)}",
+                field="suggest",
+            )
+        try:
+            dist: Distribution = build()
+        except ConfigError as e:
+            raise ConfigError(e.reason, field=f"{name}.{e.field}" if e.field else name) from None
+        before = self._suggested.get(name)
+        if before is not None:
+            if before != dist:
+                raise ConfigError(
+                    f"suggested as {describe_distribution(dist)}, but this trial suggested it "
+                    f"as {describe_distribution(before)} before",
+                    field=name,
+                )
+            return self._params[name]
+        known = self._known.get(name)
+        if known is not None:
+            plain = {k: v for k, v in known.items() if k != "when"}
+            if distribution_from_dict(plain) != dist:
+                raise ConfigError(
+                    f"suggested as {describe_distribution(dist)}, but the study knows it as "
+                    f"{describe_distribution(distribution_from_dict(plain))}",
+                    field=name,
+                )
+        if name in self._params:  # a declared parameter: the sampler's value
+            value = self._params[name]
+        elif known is not None and "when" in known:
+            raise ConfigError(
+                "is declared with a when condition that does not hold in this trial; "
+                "suggest it only where it is active",
+                field=name,
+            )
+        elif name in self._proposed:  # a parameter the study learned: the sampler's value
+            value = dist.validate(self._proposed[name])
+        else:  # first seen (or not proposed): an independent uniform draw, reproducible
+            value = dist.from_unit(random.Random(f"{self._draw_seed}/{name}").random())
+        self._suggested[name] = dist
+        self._params[name] = value
+        return value
+
+
+def describe_distribution(dist: Distribution) -> str:
+    """``float [0, 1] log`` -- a distribution as error messages show it."""
+    d = dist.to_dict()
+    if d["type"] == "categorical":
+        return f"categorical {d['choices']!r}"
+    text = f"{d['type']} [{d['low']:g}, {d['high']:g}]"
+    if d.get("log"):
+        text += " log"
+    if d.get("step") is not None:
+        text += f" step {d['step']:g}"
+    return text

@@ -183,3 +183,16 @@ def test_dask_jobqueue_slurm_cluster(slurm, tmp_path):
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
     logs = list(Path(tmp_path / "dask-logs").glob("*"))
     assert logs, "no Slurm job logs: the workers did not run as Slurm jobs"
+
+
+@pytest.mark.slow  # a minute on the loaded shared machine (Dask's per-task overhead)
+def test_define_by_run_on_dask_workers(scheduler):
+    """``trial.suggest_*`` on a Dask worker: the suggested params come back with the outcome."""
+    from tests.study.test_define_by_run import check_trials, network
+
+    study = tk.create_study(sampler="tpe", name="dbr", seed=2)
+    study.optimize(
+        network, n_trials=4, n_workers=2, executor={"name": "dask", "address": scheduler}
+    )
+    assert len(study.trials) == 4
+    check_trials(study)

@@ -30,12 +30,7 @@ _SLOW_MODELS = {"gp", "dngo"}
 
 
 # Known defects, kept visible (strict: the test fails once a fix lands, so the mark goes then).
-_KNOWN_CONDITIONAL_DEFECTS = {
-    # one-axis moves along an axis that is inactive at its centre (e.g. momentum while the
-    # optimizer is adam), so it proposes the same active point again and again (14 of 16 trials
-    # alike with seed 7); issue 17 stays open until it skips inactive axes
-    "one-axis": pytest.mark.xfail(strict=True, reason="one-axis repeats points on inactive axes"),
-}
+_KNOWN_CONDITIONAL_DEFECTS: dict[str, pytest.MarkDecorator] = {}
 
 
 @pytest.mark.parametrize(

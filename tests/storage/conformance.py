@@ -203,6 +203,20 @@ def test_user_and_system_attrs(storage):
     assert got.user_attrs == {"acc": 0.9} and got.system_attrs == {"a": 1, "job_id": "42"}
 
 
+def test_set_trial_params_replaces_them_and_an_empty_space_round_trips(storage):
+    """Define-by-run: a trial's params become exactly the ones it used; a study declared
+    without parameters stores and reloads an empty space."""
+    sid = _study(storage)
+    t = storage.start_trial(sid, P, worker="w")
+    storage.set_trial_params(t.trial_id, {"x": 0.25, "extra": [1, "a"]})
+    storage.finish_trial(t.trial_id, worker="w", state=TrialState.COMPLETE, value=1.0)
+    assert dict(storage.get_trial(t.trial_id).params) == {"x": 0.25, "extra": [1, "a"]}
+    (done,), _ = storage.finished_since(sid, 0)
+    assert dict(done.params) == {"x": 0.25, "extra": [1, "a"]}
+    storage.create_study("empty", space=tk.Space.empty(), direction="minimize")
+    assert len(storage.get_study("empty").space) == 0
+
+
 def test_reclaim_worker_and_stale(storage):
     sid = _study(storage)
     a = storage.start_trial(sid, P, worker="dead:1:x")

@@ -42,8 +42,7 @@ def test_maximize():
 def test_bad_direction_and_name():
     with pytest.raises(ConfigError, match="direction"):
         tk.create_study(SPACE, direction="down")
-    with pytest.raises(ConfigError, match="space"):
-        tk.create_study(None)
+    assert len(tk.create_study(None).space) == 0  # define-by-run: trial.suggest_* makes it
     with pytest.raises(ConfigError, match="sampler"):
         tk.create_study(SPACE, sampler="simulated-annealing")
 

@@ -111,6 +111,8 @@ class DNGOOptimizer:
         tune_every_until: int = 256,
     ) -> None:
         self.dims = list(dims)
+        #: rows -> rows as they will be told (conditional spaces; see GPOptimizer.canonical)
+        self.canonical: Callable[[np.ndarray], np.ndarray] | None = None
         self.batch = int(batch)
         self.d = len(self.dims)
         self.seed = seed_int(seed)
@@ -351,6 +353,8 @@ class DNGOOptimizer:
         top = x_all[np.argsort(np.where(np.isfinite(y_all), y_all, np.inf), kind="stable")[:5]]
         cand = candidates(self.dims, rng, n_sobol=self.n_candidates, centres=top,
                           n_local=self.n_candidates // 2)
+        if self.canonical is not None:  # see GPOptimizer.canonical
+            cand = snap(self.canonical(cand), self.dims)
         seen = np.concatenate([x_all, pend])
         vals = mask_seen(cand, seen, score(cand))
         # second round: finer perturbations around the best candidates
@@ -360,6 +364,8 @@ class DNGOOptimizer:
         for j, dm in enumerate(self.dims):  # keep categorical coordinates of the centre
             if dm.kind == "categorical":
                 fine[:, j] = np.repeat(cand[order][:, j], 100)
+        if self.canonical is not None:
+            fine = snap(self.canonical(fine), self.dims)
         cand = np.concatenate([cand, fine])
         vals = np.concatenate([vals, mask_seen(fine, seen, score(fine))])
         return cand[int(np.argmax(vals))]

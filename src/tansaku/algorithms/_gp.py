@@ -35,7 +35,7 @@ Design (documented choices):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.optimize import minimize
@@ -131,6 +131,13 @@ class GPOptimizer:
         self._subset: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None  # (n, s), idx, L
         self._sobol: np.ndarray | None = None
         self._seen = np.zeros((0, self.d))
+        #: rows -> rows as they will be told (set by a sampler over a conditional space: the
+        #: inactive coordinates at their constant), so candidates are scored where their trial
+        #: will sit in the model, not at coordinates no trial has
+        self.canonical: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def _canon(self, xs: np.ndarray) -> np.ndarray:
+        return xs if self.canonical is None else snap(self.canonical(xs), self.dims)
 
     # -- data ----------------------------------------------------------------------------------
     def tell(self, x: np.ndarray, y: float) -> None:
@@ -223,6 +230,7 @@ class GPOptimizer:
         cand = candidates(
             self.dims, rng, n_sobol=self.n_candidates, centres=top, n_local=self.n_candidates // 2
         )
+        cand = self._canon(cand)
         scores = np.concatenate([acq.value(c) for c in np.array_split(cand, max(1, len(cand) // 512))])
         self._seen = np.concatenate([np.asarray(self._x), pend])
         return self._refine(acq, cand, mask_seen(cand, self._seen, scores))
@@ -252,7 +260,7 @@ class GPOptimizer:
                        bounds=[(0.0, 1.0)] * (k * int(free.sum())), options={"maxiter": 100})
         xs = x0.copy()
         xs[:, free] = res.x.reshape(k, -1)
-        xs = snap(xs, self.dims)
+        xs = self._canon(snap(xs, self.dims))
         vals = mask_seen(xs, self._seen, acq.value(xs))
         j = int(np.argmax(vals))
         if np.isfinite(vals[j]) and vals[j] > best_v:

@@ -169,8 +169,10 @@ class TPE:
         self._synced = self.n
 
     # -- proposals -------------------------------------------------------------------------------
-    def _rng(self, n_pending: int) -> np.random.Generator:
+    def _rng(self, n_pending: int, salt: int | None = None) -> np.random.Generator:
         key = (self.n, n_pending)
+        if salt is not None:  # the caller names the situation itself (see ``ask``)
+            return np.random.default_rng(np.random.SeedSequence([self._entropy, *key, salt, 1]))
         repeat = self._asks.get(key, 0)
         self._asks[key] = repeat + 1
         return np.random.default_rng(np.random.SeedSequence([self._entropy, *key, repeat]))
@@ -181,11 +183,18 @@ class TPE:
             k = min(k, self.max_below)
         return min(max(k, 1 if n else 0), n)
 
-    def ask(self, pending: Sequence[Sequence[float]] | np.ndarray | None = None) -> np.ndarray:
-        """The next point to evaluate, given points still being evaluated (``(p, d)``)."""
+    def ask(
+        self, pending: Sequence[Sequence[float]] | np.ndarray | None = None, *, salt: int | None = None
+    ) -> np.ndarray:
+        """The next point to evaluate, given points still being evaluated (``(p, d)``).
+
+        ``salt``: an int that, with the points told and pending, identifies this ask (a caller
+        whose proposals are not always told back, e.g. a group of define-by-run parameters a
+        trial may not use, passes how many trials it has seen), instead of counting repeats,
+        so a fresh core told the same points proposes the same."""
         pend = np.empty((0, self.d)) if pending is None else np.asarray(pending, dtype=float)
         pend = self.layout.snap(pend.reshape(-1, self.d))
-        rng = self._rng(len(pend))
+        rng = self._rng(len(pend), salt)
         if self.n_finite < self.n_startup:
             return self.layout.snap(rng.random(self.d))
         if self.liar is None:

@@ -200,6 +200,13 @@ class TrajectoryCore(ABC):
         self.n_asked = {"needed": 0, "speculative": 0, "random": 0}
         self.best_x: np.ndarray | None = None
         self.best_y = math.inf
+        #: the representative of the points that decode to the same parameters (a conditional
+        #: space's inactive coordinates at a constant, set by the sampler): points alike under
+        #: it share one cache entry, so a move along an inactive axis is never evaluated again
+        self.same: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def _key(self, x: np.ndarray) -> bytes:
+        return point_key(x if self.same is None else self.same(x))
 
     # -- subclass hook ------------------------------------------------------------------------
     @abstractmethod
@@ -210,7 +217,7 @@ class TrajectoryCore(ABC):
         """A point to hand out when nothing else is useful (default: a fresh uniform point)."""
         for _ in range(64):
             q = self.snap(rng.random(self.d))
-            key = point_key(q)
+            key = self._key(q)
             if key not in self._cache and key not in self._outstanding:
                 return q
         return None
@@ -237,7 +244,7 @@ class TrajectoryCore(ABC):
                         return self._hand_out(key, q, "speculative")
         rng = np.random.default_rng([self.entropy, 2, len(self._told), len(self._outstanding)])
         filler = self._fallback(rng)
-        return None if filler is None else self._hand_out(point_key(filler), filler, "random")
+        return None if filler is None else self._hand_out(self._key(filler), filler, "random")
 
     def tell(self, x: Sequence[float] | np.ndarray, y: float) -> None:
         """Record the loss ``y`` at ``x`` (``nan``/``inf``: failed, treated as worst)."""
@@ -247,7 +254,7 @@ class TrajectoryCore(ABC):
         y = float(y)
         if math.isnan(y):
             y = math.inf
-        key = point_key(x)
+        key = self._key(x)
         self._outstanding.pop(key, None)
         if key in self._cache:
             return
@@ -266,7 +273,7 @@ class TrajectoryCore(ABC):
         out: dict[bytes, np.ndarray] = {}
         for p in points:
             arr = np.array(p, dtype=float).ravel()
-            out[point_key(arr)] = arr
+            out[self._key(arr)] = arr
         self._outstanding = out
 
     @property
@@ -304,7 +311,7 @@ class TrajectoryCore(ABC):
             out = None
         else:
             q = self.snap(np.clip(p, 0.0, 1.0) if lo < 0.0 or hi > 1.0 else p.copy())
-            out = (point_key(q), q)
+            out = (self._key(q), q)
         if len(self._resolved) > 50_000:
             self._resolved.clear()
         self._resolved[raw] = out

@@ -487,7 +487,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 out.write(("," if i else "") + "\n" + _json_line(r))
             out.write("\n]\n")
         else:
-            names = list(info.space.names)
+            names = list(info.searched_space.names)
             user_keys, system_keys = _attr_columns(storage.export_rows(info.study_id))
             w = csv.writer(out)
             w.writerow(

@@ -120,7 +120,7 @@ class StudyCache:
             trials,
             study=info.name,
             direction=info.direction,
-            space=info.space,
+            space=info.searched_space,
             now=now,
             sampler=sampler_label(info.sampler_text(), trials),
         )
@@ -129,7 +129,7 @@ class StudyCache:
         h = history(table, max_points=HISTORY_POINTS)
         tl = timeline(table, max_bars=TIMELINE_BARS)
         top = top_trials(table, k=10, n_failures=10)
-        names = list(info.space.names)
+        names = list(info.searched_space.names)
         return {
             "name": info.name,
             "direction": info.direction,
@@ -138,7 +138,7 @@ class StudyCache:
             "generated_at": now,
             "space": [
                 {"name": n, "kind": param_kind(d), "spec": _spec(d.to_dict())}
-                for n, d in info.space.items()
+                for n, d in info.searched_space.items()
             ],
             "counts": counts.as_dict(),
             "best": None

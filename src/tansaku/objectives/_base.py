@@ -44,6 +44,12 @@ class Job:
     #: ``TANSAKU_PARENT_DIR``, thread limits, device sets ...): a command gets them in its
     #: environment, a Python trial in ``os.environ`` of its worker where it has one of its own
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    #: define-by-run: the JSON form of every distribution the study knows (declared and
+    #: learned), and the names in ``params`` that are learned ones (taken only if suggested)
+    known: Mapping[str, Mapping[str, Any]] | None = None
+    learned: tuple[str, ...] = ()
+    #: seeds the trial's draws of parameters first seen by ``suggest_*`` (``Study.draw_seed``)
+    draw_seed: str | None = None
 
 
 @dataclass
@@ -60,6 +66,10 @@ class Outcome:
     interrupted: bool = False
     #: the program never really ran (see ``Command.startup_failure``): the run stops at once
     cannot_start: bool = False
+    #: define-by-run: the params the trial used and the JSON form of each distribution it
+    #: suggested (None: the trial's params are the proposed ones, nothing was suggested)
+    params: dict[str, Any] | None = None
+    suggested: dict[str, dict[str, Any]] | None = None
 
 
 #: how much of a program's last stderr line a trial message keeps

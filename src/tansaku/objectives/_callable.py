@@ -58,7 +58,17 @@ def run_callable(objective: Callable[[Trial], Any], trial: Trial) -> Outcome:
     """Run ``objective(trial)``; exceptions become FAILED (traceback kept), ``TrialPruned`` PRUNED.
 
     ``KeyboardInterrupt`` and ``SystemExit`` propagate: they stop the study, not the trial.
+    Whatever the ending, the outcome carries the params the trial used and what it suggested
+    (define-by-run, see :meth:`Trial.used`).
     """
+    outcome = _run(objective, trial)
+    used = trial.used()
+    if used is not None:
+        outcome.params, outcome.suggested = used
+    return outcome
+
+
+def _run(objective: Callable[[Trial], Any], trial: Trial) -> Outcome:
     try:
         result = objective(trial)
     except TrialPruned as e:

@@ -50,6 +50,9 @@ def make_trial(job: Job, channel: Any) -> Trial:
         setup_dir=job.extra_env.get("TANSAKU_SETUP_DIR"),
         parent_dir=job.extra_env.get("TANSAKU_PARENT_DIR"),
         gpu_ids=job.extra_env.get("TANSAKU_GPU_IDS"),
+        known=job.known,
+        learned=job.learned,
+        draw_seed=job.draw_seed,
     )
 
 

@@ -156,7 +156,7 @@ class TrialTable:
             trials,
             study=info.name,
             direction=info.direction,
-            space=info.space,
+            space=info.searched_space,
             now=now,
             sampler=sampler_label(info.sampler_text(), trials),
         )

@@ -51,7 +51,7 @@ def space_kind(space: Space) -> str:
     """``"conditional"`` (a parameter with ``when``), ``"categorical"`` (any categorical),
     ``"integer"`` (some int or stepped float, no categorical) or ``"continuous"``."""
     dists = list(space.values())
-    if any(getattr(d, "when", None) for d in dists):
+    if space.free or any(getattr(d, "when", None) for d in dists):
         return "conditional"
     kinds = {d.dim.kind for d in dists}
     if "categorical" in kinds:

@@ -107,8 +107,23 @@ class Sampler(ABC):
         self.n_workers = max(1, int(n_workers))
         if self.seed is None and seed is not None:
             self.seed = int(seed)
-        self.rng = np.random.default_rng(self.seed)
-        self.setup()
+        own = self.seed
+        if space.free and own is not None:
+            # a space that grew by define-by-run parameters: seeded by its size too, so the grown
+            # space's first draws do not replay the smaller one's in its leading coordinates
+            self.seed = int(np.random.SeedSequence([own % 2**63, len(space)]).generate_state(1)[0])
+        try:
+            self.rng = np.random.default_rng(self.seed)
+            self.setup()
+        finally:
+            self.seed = own  # describe() and resume see the seed the sampler was given
+
+    def rebind(self, space: Space) -> None:
+        """The study's space grew (define-by-run parameters learned): drop every state and bind
+        to ``space`` with the same direction, seed and workers.  The study then tells every
+        finished trial again, in finishing order, as on a resume (contract step 2)."""
+        self._space = None
+        self.bind(space, direction=self.direction, n_workers=self.n_workers)
 
     def setup(self) -> None:  # noqa: B027 - optional hook
         """Hook run by :meth:`bind` once ``self.space`` is known (build the core here)."""

@@ -70,6 +70,12 @@ class GridSampler(Sampler):
         return [float(v) for v in np.linspace(dist.low, dist.high, self.resolution)]
 
     def setup(self) -> None:
+        if self.space.free:
+            raise ConfigError(
+                "grid enumerates a declared space; it cannot search define-by-run parameters "
+                f"({', '.join(sorted(self.space.free))}): declare them in the space",
+                field="sampler",
+            )
         unknown = sorted(set(self.values) - set(self.space.names))
         if unknown:
             raise ConfigError(f"not a parameter of the space: {unknown[0]!r}", field="values")

@@ -54,7 +54,12 @@ class ModelBasedSampler(Sampler):
         self._worst_loss = -math.inf  # the worst loss of a complete trial told so far
 
     def setup(self) -> None:
-        self._core = self._make_core()
+        core: Any = self._make_core()
+        if self.space.conditional and hasattr(core, "canonical"):
+            # score candidates with their inactive coordinates where their trials will be told
+            space = self.space
+            core.canonical = lambda xs: np.array([space.canonical(r) for r in xs])
+        self._core = core
         self.n_told = 0
         self._worst_loss = -math.inf
 

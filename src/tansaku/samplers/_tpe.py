@@ -31,6 +31,7 @@ stored trials, and proposes exactly what the original run would have (same seed 
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -95,6 +96,16 @@ def _groups(space: Space) -> list[list[str]]:
     return list(groups.values())
 
 
+def _plain_space(space: Space, names: Sequence[str]) -> Space:
+    """The group ``names`` of ``space`` as a space of its own, without their conditions."""
+    dists: dict[str, Distribution] = {}
+    for n in names:
+        d = space[n].to_dict()
+        d.pop("when", None)
+        dists[n] = Space.from_dict({n: d})[n]
+    return Space(dists)
+
+
 def unit_point(space: Space, params: Any) -> np.ndarray | None:
     """The unit-cube point of a trial's params, or None when they do not fit this space."""
     try:
@@ -153,16 +164,17 @@ class TPESampler(Sampler):
 
     def setup(self) -> None:
         self._parts = []
+        #: define-by-run spaces: every finished trial told, and the cores by group names
+        self._history: list[FrozenTrial] = []
+        self._dynamic: dict[tuple[str, ...], tuple[Space, TPE]] = {}
+        if self.space.free:
+            self._core = self._make_core(self.space, self.seed)
+            return
         if self.space.conditional:
             for i, names in enumerate(_groups(self.space)):
                 if not names:
                     continue
-                dists: dict[str, Distribution] = {}
-                for n in names:  # the group's own distributions, without their condition
-                    d = self.space[n].to_dict()
-                    d.pop("when", None)
-                    dists[n] = Space.from_dict({n: d})[n]
-                sub = Space(dists)
+                sub = _plain_space(self.space, names)
                 seed = None if self.seed is None else int(
                     np.random.SeedSequence([self.seed, i]).generate_state(1)[0])
                 # a group starts modelling after a share of the startup budget in proportion to
@@ -203,15 +215,64 @@ class TPESampler(Sampler):
             raise TansakuError("sampler 'tpe' is not bound to a study yet")
         return self._core
 
+    def _free_parts(self) -> list[tuple[list[str], Space | None, TPE]]:
+        """The groups of a space with define-by-run parameters: declared ones by their ``when``;
+        a define-by-run parameter joins the root group when every trial so far holds it, else
+        the group of the parameters held by exactly the same trials (e.g. one branch's
+        parameters, or layer k's width).  A function of the told trials only, so a resumed study
+        regroups exactly; a group's core is built when the group first appears, told every
+        trial so far in which the whole group was active."""
+        n = len(self._history)
+        seen: dict[str, list[int]] = {name: [] for name in self.space.free}
+        for i, t in enumerate(self._history):
+            for name in t.params:
+                if name in seen:
+                    seen[name].append(i)
+        groups: dict[Any, list[str]] = {None: []}
+        for name, dist in self.space.items():
+            if name in self.space.free:
+                key = None if len(seen[name]) == n else ("free", tuple(seen[name]))
+            else:
+                key = dist.when
+            groups.setdefault(key, []).append(name)
+        parts: list[tuple[list[str], Space | None, TPE]] = []
+        kept: dict[tuple[str, ...], tuple[Space, TPE]] = {}
+        for key, names in groups.items():
+            if not names:
+                continue
+            got = self._dynamic.get(tuple(names))
+            if got is None:
+                sub = _plain_space(self.space, names)
+                start = self.options["n_startup_trials"]
+                if key is not None:
+                    start = max(2, math.ceil(start * len(names) / len(self.space)))
+                seed = None if self.seed is None else int(np.random.SeedSequence(
+                    [self.seed, zlib.crc32(" ".join(names).encode())]).generate_state(1)[0])
+                core = self._make_core(sub, seed, start)
+                for t in self._history:
+                    if all(n in t.params for n in names) and unit_point(self.space, t.params) is not None:
+                        self._tell_core(core, sub.to_unit({n: t.params[n] for n in names}), t)
+                got = (sub, core)
+            kept[tuple(names)] = got
+            parts.append((names, got[0], got[1]))
+        self._dynamic = kept
+        return parts
+
+    def _current_parts(self) -> list[tuple[list[str], Space | None, TPE]]:
+        if self.space.free:
+            return [(list(k), sub, core) for k, (sub, core) in self._dynamic.items()]
+        return self._parts
+
     def _cores_for(self, params: Any) -> list[tuple[TPE, np.ndarray]]:
         """(core, unit point) of every core that learns from a trial with these params."""
-        if not self._parts:
+        parts = self._current_parts()
+        if not parts and not self.space.free:
             x = unit_point(self.space, params)
             return [] if x is None else [(self.core, x)]
         if unit_point(self.space, params) is None:
             return []
         out = []
-        for names, sub, core in self._parts:
+        for names, sub, core in parts:
             if all(n in params for n in names):
                 assert sub is not None
                 out.append((core, sub.to_unit({n: params[n] for n in names})))
@@ -220,38 +281,52 @@ class TPESampler(Sampler):
     def tell(self, trial: FrozenTrial) -> None:
         if not trial.state.is_finished:
             return
+        if self.space.free:
+            self._history.append(trial)
         # a trial from another space (or with missing params) teaches nothing
-        loss = self.loss(trial)
         for core, x in self._cores_for(trial.params):
-            if not math.isfinite(loss):
-                if self.options["failed"] == "bad":
-                    core.tell(x, math.inf)
-                continue
-            core.tell(x, loss, group=0 if trial.state is TrialState.COMPLETE else 1)
+            self._tell_core(core, x, trial)
+
+    def _tell_core(self, core: TPE, x: np.ndarray, trial: FrozenTrial) -> None:
+        loss = self.loss(trial)
+        if not math.isfinite(loss):
+            if self.options["failed"] == "bad":
+                core.tell(x, math.inf)
+            return
+        core.tell(x, loss, group=0 if trial.state is TrialState.COMPLETE else 1)
 
     def ask(self, pending: Sequence[FrozenTrial]) -> dict[str, Any]:
+        if self.space.free:
+            return self._ask_tree(pending, self._free_parts())
         if self._parts:
-            return self._ask_tree(pending)
+            return self._ask_tree(pending, self._parts)
         points = [p for p in (unit_point(self.space, t.params) for t in pending) if p is not None]
         x = self.core.ask(np.array(points) if points else None)
         return self.space.from_unit(x)
 
-    def _ask_tree(self, pending: Sequence[FrozenTrial]) -> dict[str, Any]:
-        """Sample group by group, each from its own core (see the module docstring)."""
-        told: list[list[np.ndarray]] = [[] for _ in self._parts]
+    def _ask_tree(
+        self, pending: Sequence[FrozenTrial], parts: list[tuple[list[str], Space | None, TPE]]
+    ) -> dict[str, Any]:
+        """Sample group by group, each from its own core (see the module docstring); a group of
+        define-by-run parameters is always proposed (the trial takes what it suggests)."""
+        told: list[list[np.ndarray]] = [[] for _ in parts]
         for t in pending:
             if unit_point(self.space, t.params) is None:
                 continue
-            for i, (names, sub, _) in enumerate(self._parts):
+            for i, (names, sub, _) in enumerate(parts):
                 if all(n in t.params for n in names):
                     assert sub is not None
                     told[i].append(sub.to_unit({n: t.params[n] for n in names}))
         params: dict[str, Any] = {}
-        for (names, sub, core), pend in zip(self._parts, told):
+        free = self.space.free
+        for (names, sub, core), pend in zip(parts, told):
             assert sub is not None
-            if not self.space.is_active(names[0], params):
+            if names[0] not in free and not self.space.is_active(names[0], params):
                 continue
-            x = core.ask(np.array(pend) if pend else None)
+            if free:  # a group may go unused: name the ask by the trials seen, not repeats
+                x = core.ask(np.array(pend) if pend else None, salt=len(self._history))
+            else:
+                x = core.ask(np.array(pend) if pend else None)
             params.update(sub.from_unit(x))
         return self.space.active(params)
 

@@ -154,6 +154,8 @@ class TrajectorySampler(Sampler):
         ks = [m["k"] for m in own if isinstance(m.get("k"), int) and m["k"] >= 1]
         self._run_seed = int(seed)
         core = self._make_core(int(seed), ks[0] if ks else self.n_workers)
+        if self.space.conditional:  # moving an inactive coordinate gives the same params
+            core.same = self.space.canonical
         x0s = [m["x0"] for m in own if isinstance(m.get("x0"), list)]
         foreign = [(u, y) for t, u, y in self._buffer if not self._own(t.sampler_meta)]
         if x0s:

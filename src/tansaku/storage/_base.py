@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from tansaku._records import FrozenTrial, TrialState
-from tansaku._space import Space
+from tansaku._space import Distribution, Space, distribution_from_dict
 
 __all__ = [
     "IMPORTED_ATTR",
@@ -116,6 +116,13 @@ class StudyInfo:
     system_attrs: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def searched_space(self) -> Space:
+        """The declared ``space`` plus the define-by-run parameters the study learned from
+        ``trial.suggest_*`` calls (``system_attrs["define_by_run_space"]``, in the order first
+        seen; :attr:`Space.free` names them): every parameter a trial of it may hold."""
+        return self.space.learned(learned_space(self.system_attrs))
+
+    @property
     def sampler_changes(self) -> list[Mapping[str, Any]]:
         """Each resume that changed the sampler: ``{"at_trial": N, "from": {...}, "to": {...}}``
         (descriptions as in ``sampler``), oldest first; kept in ``system_attrs["sampler_changes"]``."""
@@ -142,6 +149,19 @@ class StudyInfo:
             for c in changes
         )
         return f"{now} ({steps})"
+
+
+#: study system attribute: the define-by-run parameters learned so far, ``[[name, spec], ...]``
+#: in the order they were first used (see ``StudyInfo.searched_space``)
+LEARNED_ATTR = "define_by_run_space"
+
+
+def learned_space(system_attrs: Mapping[str, Any]) -> dict[str, Distribution]:
+    """The define-by-run parameters a study learned (empty for a declared-only study)."""
+    out: dict[str, Distribution] = {}
+    for name, spec in system_attrs.get(LEARNED_ATTR) or ():
+        out[str(name)] = distribution_from_dict(spec)
+    return out
 
 
 #: study system attribute listing the sampler changes (see ``StudyInfo.sampler_changes``)
@@ -262,6 +282,11 @@ class BaseStorage(ABC):
 
     @abstractmethod
     def set_trial_system_attrs(self, trial_id: int, attrs: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def set_trial_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        """Replace a trial's params with exactly the ones it used (define-by-run: the study
+        calls it before finishing a trial whose objective called ``trial.suggest_*``)."""
 
     @abstractmethod
     def heartbeat(self, trial_ids: Iterable[int], *, worker: str) -> None:

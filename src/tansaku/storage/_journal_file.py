@@ -184,6 +184,8 @@ class JournalStorage(InMemoryStorage):
                 return s.release_trial(
                     rec["trial"], worker=rec["worker"], count_attempt=rec["count"]
                 )
+            if op == "trial_params":
+                return s.set_trial_params(rec["trial"], rec["params"])
             if op == "trial_attrs":
                 if rec["kind"] == "user":
                     return s.set_trial_user_attrs(rec["trial"], rec["attrs"])
@@ -205,7 +207,7 @@ class JournalStorage(InMemoryStorage):
             if op == "study":
                 return s.create_study(
                     rec["name"],
-                    space=Space.from_dict(rec["space"]),
+                    space=Space.from_dict(rec["space"], allow_empty=True),
                     direction=rec["direction"],
                     sampler=rec.get("sampler"),
                     user_attrs=rec.get("user_attrs"),
@@ -443,6 +445,9 @@ class JournalStorage(InMemoryStorage):
         self._write(
             {"op": "trial_attrs", "kind": "system", "trial": trial_id, "attrs": dict(attrs)}
         )
+
+    def set_trial_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        self._write({"op": "trial_params", "trial": trial_id, "params": dict(params)})
 
     def heartbeat(self, trial_ids: Iterable[int], *, worker: str) -> None:
         ids = [int(i) for i in trial_ids]

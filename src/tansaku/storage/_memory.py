@@ -347,6 +347,11 @@ class InMemoryStorage(BaseStorage):
             t = self._t(trial_id)
             t.trial = t.trial.replace(system_attrs={**t.trial.system_attrs, **attrs})
 
+    def set_trial_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        with self._lock:
+            t = self._t(trial_id)
+            t.trial = t.trial.replace(params=dict(params))
+
     def heartbeat(self, trial_ids: Iterable[int], *, worker: str) -> None:
         now = self._now()
         with self._lock:

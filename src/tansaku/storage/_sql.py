@@ -440,7 +440,7 @@ class SQLStorage(BaseStorage):
             study_id=row[0],
             name=row[1],
             direction=row[2],
-            space=Space.from_dict(json.loads(row[3])),
+            space=Space.from_dict(json.loads(row[3]), allow_empty=True),
             sampler=json.loads(row[4]),
             created_at=row[5],
             user_attrs=json.loads(row[6]),
@@ -970,6 +970,15 @@ class SQLStorage(BaseStorage):
 
     def set_trial_system_attrs(self, trial_id: int, attrs: Mapping[str, Any]) -> None:
         self._merge_attrs("tansaku_trials", "trial_id", "system_attrs", trial_id, attrs)
+
+    def set_trial_params(self, trial_id: int, params: Mapping[str, Any]) -> None:
+        self._run(
+            lambda c: self._q(
+                c,
+                "UPDATE tansaku_trials SET params = :p WHERE trial_id = :t",
+                {"p": dumps(dict(params)), "t": trial_id},
+            )
+        )
 
     def heartbeat(self, trial_ids: Iterable[int], *, worker: str) -> None:
         ids = list(trial_ids)

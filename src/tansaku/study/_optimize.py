@@ -272,6 +272,9 @@ class Coordinator:
             workdir=wd,
             seed=trial_seed(self.base_seed, t.number, k),
             extra_env=env,
+            known=self.study._known,
+            learned=tuple(n for n in t.params if n in self.study.space.free),
+            draw_seed=self.study.draw_seed(t.number),
         )
 
     def parent_dir(self, t: FrozenTrial) -> str | None:
@@ -533,6 +536,10 @@ class Coordinator:
             self.keep_unsaved(t, o, value)
             return
         try:
+            if o.params is not None:  # define-by-run: what the trial used and suggested
+                problem = self.study._record_used(o.trial_id, o.params, o.suggested or {})
+                if problem is not None:
+                    o.state, o.message, value = TrialState.FAILED, problem, None
             if o.user_attrs:
                 st.set_trial_user_attrs(o.trial_id, o.user_attrs)
             if o.state is TrialState.PRUNED and value is None:

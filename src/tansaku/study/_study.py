@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import numbers
 import time
@@ -16,20 +17,22 @@ from tansaku._errors import ConfigError, DuplicatedStudyError, StudyNotFoundErro
 from tansaku._names import check_name
 from tansaku._options import DEFAULTS, RunOptions
 from tansaku._records import FrozenTrial, TrialState
-from tansaku._space import Space, as_space, space_widening
-from tansaku._trial import Trial
+from tansaku._space import Space, as_space, distribution_from_dict, space_widening
+from tansaku._trial import Trial, describe_distribution
 from tansaku.executors._base import Executor
 from tansaku.objectives._callable import as_value
 from tansaku.pruners import Pruner, make_pruner
 from tansaku.samplers._base import Proposal, Sampler
 from tansaku.samplers._registry import make_sampler
 from tansaku.storage._base import (
+    LEARNED_ATTR,
     SAMPLER_CHANGES_ATTR,
     SPACE_CHANGES_ATTR,
     TRIAL_SAMPLER_ATTR,
     BaseStorage,
     StudyCounts,
     StudyInfo,
+    learned_space,
 )
 from tansaku.storage._url import get_storage
 from tansaku.study._liveness import MANUAL, Heartbeat, new_worker_id
@@ -103,12 +106,38 @@ class Study:
         self._asked: Heartbeat | None = None
         self._asked_ids: set[int] = set()  # trials this object's ask() started
         self._defaults = [n for n in info.space.names if info.space[n].default is not None]
-        sampler.bind(
-            info.space,
-            direction=info.direction,
-            n_workers=n_workers,
-            seed=info.system_attrs.get("seed"),
-        )
+        #: the declared space plus the define-by-run parameters learned so far (see ``space``)
+        self._space = info.searched_space
+        self._known: dict[str, dict[str, Any]] = self._space.to_dict()
+        self._n_workers = n_workers
+        self._bound = False
+        self._plan: tuple[int | None, int] | None = None
+        try:  # an unbound copy: a grown space binds a fresh one (see _bind_sampler)
+            self._pristine: Sampler | None = copy.deepcopy(sampler)
+        except Exception:
+            self._pristine = None
+        self._bind_sampler()
+
+    def _bind_sampler(self) -> None:
+        """Bind the sampler to :attr:`space` (a study with no parameter known yet has nothing
+        to bind: every parameter of its first trials is drawn by ``trial.suggest_*``)."""
+        if not len(self._space):
+            return
+        if self._bound and self._pristine is not None:
+            # the space grew: a fresh sampler (as on a resume), told every trial again (see _read_finished)
+            self.sampler = copy.deepcopy(self._pristine)
+        if self._bound and self._pristine is None:
+            self.sampler.rebind(self._space)
+        else:
+            self.sampler.bind(
+                self._space,
+                direction=self._info.direction,
+                n_workers=self._n_workers,
+                seed=self._info.system_attrs.get("seed"),
+            )
+            if self._bound and self._plan is not None:  # what the running optimize said
+                self.sampler.plan(n_trials=self._plan[0], n_workers=self._plan[1])
+        self._bound = True
 
     # ---------------------------------------------------------------- identity
     @property
@@ -125,7 +154,9 @@ class Study:
 
     @property
     def space(self) -> Space:
-        return self._info.space
+        """The declared space plus every define-by-run parameter learned from ``suggest_*``
+        calls so far (:attr:`Space.free`: active in a trial exactly when it holds them)."""
+        return self._space
 
     @property
     def user_attrs(self) -> Mapping[str, Any]:
@@ -178,8 +209,13 @@ class Study:
 
     # ---------------------------------------------------------------- sampler plumbing
     def _read_finished(self) -> list[FrozenTrial]:
-        """Trials finished since the last call, in finishing order (not told yet)."""
+        """Trials finished since the last call, in finishing order (not told yet).  When one (of
+        any worker) used a define-by-run parameter this object has not seen, the grown space is
+        learned, a fresh sampler bound to it, and every finished trial is returned again."""
         new, self._seq = self.storage.finished_since(self.study_id, self._seq)
+        if any(n not in self._space for t in new for n in t.params):
+            self._reload_space()
+            new, self._seq = self.storage.finished_since(self.study_id, 0)
         return new
 
     def _tell_finished(self, new: Sequence[FrozenTrial]) -> set[int]:
@@ -199,13 +235,70 @@ class Study:
             return trial.replace(params=fill_defaults(self.space, trial.params))
         return trial
 
+    def draw_seed(self, number: int) -> str:
+        """What seeds trial ``number``'s draws of parameters first seen by ``suggest_*``: the
+        study's seed, else the sampler's own, else the study's name (a seeded study reproduces
+        them under any name)."""
+        seed = self._info.system_attrs.get("seed")
+        if seed is None:
+            seed = getattr(self._pristine or self.sampler, "seed", None)
+        return f"seed {seed}/{number}" if seed is not None else f"{self.name}/{number}"
+
+    def _reload_space(self) -> None:
+        learned = learned_space(self.storage.get_study(self.name).system_attrs)
+        grown = self._info.space.learned(learned)
+        if grown != self._space:
+            self._space = grown
+            self._known = grown.to_dict()
+            self._bind_sampler()
+
+    def _record_used(
+        self, trial_id: int, params: Mapping[str, Any], suggested: Mapping[str, Any]
+    ) -> str | None:
+        """Store what a define-by-run trial used: its ``params`` (replacing the proposed ones)
+        and, in the study, each ``suggested`` distribution it is the first to use.  Returns the
+        trial's failure message when a suggested distribution differs from the one the study
+        learned meanwhile (another worker's trial), which is then left out of its params."""
+        params = dict(params)
+        problems: list[str] = []
+        with self.storage.ask_lock(self.study_id):
+            attrs = self.storage.get_study(self.name).system_attrs
+            learned = learned_space(attrs)
+            added = False
+            for name, spec in suggested.items():
+                if name in self._info.space:
+                    continue  # checked against the declared one by the trial itself
+                dist = distribution_from_dict(spec)
+                known = learned.get(name)
+                if known is None:
+                    learned[name] = dist
+                    added = True
+                elif known != dist:
+                    problems.append(
+                        f"{name}: suggested as {describe_distribution(dist)}, but the study "
+                        f"knows it as {describe_distribution(known)}"
+                    )
+                    params.pop(name, None)
+            if added:
+                self.storage.set_study_system_attrs(
+                    self.study_id,
+                    {LEARNED_ATTR: [[n, d.to_dict()] for n, d in learned.items()]},
+                )
+            self.storage.set_trial_params(trial_id, params)
+        return "; ".join(problems) or None
+
     def _ask_sampler(
         self, finished: Sequence[FrozenTrial], *, extra: Sequence[FrozenTrial] = ()
     ) -> Proposal | None:
         """Tell ``finished``, then ask for a proposal with the pending view (plus ``extra``:
         proposals made but not started yet, see ``study/_proposals.py``); checked params."""
         self._tell_finished(finished)
-        out = self.sampler.ask([*(self._filled(t) for t in self._view.trials()), *extra])
+        # nothing known yet (define-by-run): the trial's suggest_* calls draw everything
+        out = (
+            self.sampler.ask([*(self._filled(t) for t in self._view.trials()), *extra])
+            if self._bound
+            else {}
+        )
         if out is None:
             return None
         proposal = out if isinstance(out, Proposal) else Proposal(dict(out))
@@ -411,6 +504,9 @@ class Study:
             params=trial.params,
             study_name=self.name,
             channel=_StorageChannel(self),
+            known=self._known,
+            learned=[n for n in trial.params if n in self._space.free],
+            draw_seed=self.draw_seed(trial.number),
         )
 
     def _lease_keeper(self) -> Heartbeat:
@@ -486,6 +582,11 @@ class Study:
         # a trial asked here is finished only while it is still ours: once its lease ran out it
         # may be running again under another worker, whose result that is
         mine = trial_id in self._asked_ids
+        used = trial.used() if isinstance(trial, Trial) else None
+        if used is not None:  # define-by-run: store what the trial suggested
+            problem = self._record_used(trial_id, *used)
+            if problem is not None:
+                st, value, message = TrialState.FAILED, None, problem
         done = self.storage.finish_trial(
             trial_id, worker=self._manual_worker if mine else None, state=st, value=value,
             message=message,
@@ -598,6 +699,7 @@ class Study:
         target = run.total_trials
         if target is None and run.n_trials is not None:
             target = self.counts().done + run.n_trials
+        self._plan = (target, run.n_workers)
         self.sampler.plan(n_trials=target, n_workers=run.n_workers)
         try:
             run.run()
@@ -692,9 +794,8 @@ def create_study(
         study = Study(storage=st, info=existing, sampler=smp, pruner=prn, n_workers=n_workers)
         study.resume_notice = "\n".join(notices) or None
         return study
-    if space is None:
-        raise ConfigError("a new study needs a search space", field="space")
-    sp = as_space(space)
+    # no space: define-by-run only (the objective's trial.suggest_* calls make the space)
+    sp = Space.empty() if space is None else as_space(space)
     try:
         info = st.create_study(name, space=sp, direction=direction, sampler=_describe(smp))
     except DuplicatedStudyError:
