@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tansaku import __version__
+from tansaku._check import check_count
 from tansaku._errors import ConfigError, StudyNotFoundError, TansakuError
 from tansaku._options import describe, yaml_options
 from tansaku._progress import format_params
@@ -30,7 +31,6 @@ from tansaku._records import TrialState
 from tansaku.cli._config import (
     KEYS,
     StudyConfig,
-    check_option,
     load_config,
     locate,
     parse_config,
@@ -86,15 +86,16 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
 
     # everything is checked before the storage is opened: a rejected run leaves no database file
     # and does not overwrite a stored config that other hosts' workers rebuild their objective from
-    n_trials = check_option(args.n_trials, "--n-trials")
+    n_trials = check_count(args.n_trials, "--n-trials", none_ok=True)
     n_trials = n_trials if n_trials is not None else cfg.n_trials
-    given = check_option(args.n_workers, "--n-workers") or cfg.n_workers  # None: not given
+    given = check_count(args.n_workers, "--n-workers", none_ok=True) or cfg.n_workers
+    # given is None when neither the flag nor the config names a number of workers
     n_workers = given or 1
     gpus, gpus_per_trial = cfg.gpus, cfg.gpus_per_trial
     if getattr(args, "gpus", None) is not None:  # this host's devices (tansaku worker --gpus)
         gpus = args.gpus
     if getattr(args, "gpus_per_trial", None) is not None:
-        gpus_per_trial = check_option(args.gpus_per_trial, "--gpus-per-trial")
+        gpus_per_trial = check_count(args.gpus_per_trial, "--gpus-per-trial", none_ok=True)
     if gpus is not None or gpus_per_trial is not None:
         from tansaku.cli._config import check_gpu_options
 
@@ -283,7 +284,8 @@ def _print_best(storage: BaseStorage, info: StudyInfo, out: TextIO) -> None:
 
 
 def cmd_best(args: argparse.Namespace) -> int:
-    check_option(getattr(args, "min_evaluations", None), "--min-evaluations")  # even unused
+    check_count(getattr(args, "min_evaluations", None), "--min-evaluations", none_ok=True)
+    # (checked even when unused)
     storage, name, _ = _target(args)
     info = storage.get_study(name)
     if getattr(args, "by", "value") == "mean":

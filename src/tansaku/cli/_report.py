@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tansaku._check import check_count, check_number
 from tansaku._errors import ConfigError
-from tansaku.cli._config import check_option
 
 __all__ = ["add_commands", "cmd_dashboard", "cmd_report"]
 
@@ -22,7 +22,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tansaku.report._html import write_report
     from tansaku.report._table import TrialTable
 
-    check_option(args.dpi, "--dpi", maximum=2400)
+    check_count(args.dpi, "--dpi", high=2400, none_ok=True)
     storage, name, _ = _target(args)
     table = TrialTable.load(storage, name)
     try:
@@ -72,8 +72,8 @@ def _dashboard_storage(args: argparse.Namespace, *, poll: float = 0.5) -> Any:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from tansaku.dashboard._server import _is_loopback, make_server
 
-    check_option(args.interval, "--interval", integer=False, minimum=0, strict=True, maximum=86400)
-    check_option(args.port, "--port", minimum=0, maximum=65535)
+    check_number(args.interval, "--interval", high=86400, none_ok=True)
+    check_count(args.port, "--port", low=0, high=65535, none_ok=True)
     try:
         storage = _dashboard_storage(args)
     except KeyboardInterrupt:
