@@ -385,10 +385,7 @@ class BatchExecutor(Executor):
             if len(batch) == 1:
                 home = first.workdir
             else:
-                home = (
-                    _layout.jobs_dir(first.workdir.parent)
-                    / f"job-{first.job.number:06d}-{self._token}"
-                )
+                home = _layout.job_dir(first.workdir.parent, first.job.number, self._token)
                 home.mkdir(parents=True, exist_ok=True)
             script, job_log = home / "job.sh", home / "job.log"
             name = self.job_name or safe_job_name(
