@@ -28,11 +28,15 @@ from tansaku._errors import ConfigError, StudyNotFoundError, TansakuError
 from tansaku._options import describe, yaml_options
 from tansaku._progress import format_params
 from tansaku._records import TrialState
+from tansaku.cli._common import add_target as _add_target
+from tansaku.cli._common import config_from_study as _config_from_study
+from tansaku.cli._common import short as _short
+from tansaku.cli._common import storage_exists as _storage_exists
+from tansaku.cli._common import target as _target
 from tansaku.cli._config import (
     KEYS,
     StudyConfig,
     load_config,
-    locate,
     parse_config,
 )
 from tansaku.cli._noise import RUN_TARGET_ATTR, run_target
@@ -42,45 +46,7 @@ from tansaku.storage._url import get_storage
 __all__ = ["main"]
 
 
-def _storage_exists(url: str) -> bool:
-    from tansaku.storage._url import storage_file
-
-    path = storage_file(url)
-    return path is None or path.exists()
-
-
-def _target(args: argparse.Namespace) -> tuple[BaseStorage, str, int | None]:
-    """The storage, study name and n_trials named by CONFIG or by --storage/--study (read-only
-    use: only the config's name and storage are read, see ``locate``)."""
-    n_trials = None
-    if args.config:
-        cfg_name, cfg_storage, n_trials = locate(args.config)
-        url, name = args.storage or cfg_storage, args.study or cfg_name
-    else:
-        if not args.storage or not args.study:
-            raise ConfigError("give a config file, or both --storage URL and --study NAME")
-        url, name = args.storage, args.study
-    if not _storage_exists(url):
-        raise StudyNotFoundError(
-            f"no study {name!r}: {url.split(':///', 1)[-1]} does not exist yet"
-        )
-    return get_storage(url), name, n_trials
-
-
 # ------------------------------------------------------------------------------------------- run
-def _config_from_study(storage: BaseStorage, info: StudyInfo, url: str) -> StudyConfig:
-    raw = info.system_attrs.get("config")
-    if not isinstance(raw, dict):
-        raise ConfigError(
-            f"study {info.name!r} has no stored config (it was not started by `tansaku run`); "
-            "pass the config file instead"
-        )
-    base = Path(str(info.system_attrs.get("base_dir", ".")))
-    return parse_config(
-        {**raw, "storage": url, "name": info.name}, base_dir=base, default_name=info.name
-    )
-
-
 def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
     from tansaku.study._study import create_study
 
@@ -535,17 +501,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------------- parser
-def _add_target(p: argparse.ArgumentParser, *, config_required: bool = False) -> None:
-    if config_required:
-        p.add_argument("config", help="the study's YAML config")
-    else:
-        p.add_argument(
-            "config", nargs="?", help="the study's YAML config (or use --storage and --study)"
-        )
-    p.add_argument("--storage", help="storage URL (overrides the config's)")
-    p.add_argument("--study", help="study name (overrides the config's)")
-
-
 def cmd_trial(args: argparse.Namespace) -> int:
     """``tansaku trial fail N ...``: RUNNING trials -> FAILED (whoever holds them)."""
     numbers = [int(x) for x in args.items if x.lstrip("-").isdigit()]
@@ -583,11 +538,6 @@ def _text(value: str) -> str:
     if "\0" in value:
         raise argparse.ArgumentTypeError("must not contain a NUL byte")
     return value
-
-
-def _short(text: str, limit: int = 40) -> str:
-    """``text`` cut to ``limit`` characters (a 5000-digit value is not echoed whole)."""
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class _Parser(argparse.ArgumentParser):

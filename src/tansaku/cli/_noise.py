@@ -12,6 +12,7 @@ from typing import Any
 
 from tansaku._check import check_count
 from tansaku._errors import ConfigError
+from tansaku.cli._common import config_from_study
 from tansaku.cli._config import StudyConfig, load_config, parse_config
 from tansaku.storage._base import BaseStorage, StudyInfo
 from tansaku.storage._url import get_storage
@@ -44,10 +45,9 @@ def _config(args: argparse.Namespace) -> StudyConfig:
         return cfg
     if not args.storage or not args.study:
         raise ConfigError("give a config file, or both --storage URL and --study NAME")
-    from tansaku.cli._main import _config_from_study
 
     storage = get_storage(args.storage)
-    return _config_from_study(storage, storage.get_study(args.study), args.storage)
+    return config_from_study(storage, storage.get_study(args.study), args.storage)
 
 
 def _study(cfg: StudyConfig) -> Any:
