@@ -19,7 +19,14 @@ from typing import Any
 
 from tansaku._errors import ConfigError
 
-__all__ = ["MAX_COUNT", "MAX_SECONDS", "check_number", "check_path", "describe_number"]
+__all__ = [
+    "MAX_COUNT",
+    "MAX_SECONDS",
+    "check_count",
+    "check_number",
+    "check_path",
+    "describe_number",
+]
 
 #: the largest count (n_trials, n_workers, ...) a config may give: trial numbers and counts are
 #: PostgreSQL ``integer`` columns
@@ -83,6 +90,16 @@ def check_number(
     if hasattr(value, "item") and not isinstance(value, (int, float)):
         return value.item()  # numpy scalar -> Python number
     return value
+
+
+def check_count(
+    value: Any, field: str, *, low: int = 1, high: float = MAX_COUNT, none_ok: bool = False
+) -> Any:
+    """A count (``--n-trials``, ``--top``, ``--port`` ...): an integer with ``low <= value <=
+    high``, by the rule of :func:`check_number`; None passes when ``none_ok``."""
+    return check_number(
+        value, field, integer=True, low=low, low_open=False, high=high, none_ok=none_ok
+    )
 
 
 def check_path(value: Any, field: str, *, none_ok: bool = False) -> Any:

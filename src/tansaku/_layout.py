@@ -9,7 +9,7 @@
         trial-NNNNNN/                one trial (stdout.txt, stderr.txt, ...)
             repeat-K/                its K-th evaluation when repeats > 1
             reevaluation-K/          re-evaluations (tansaku reevaluate)
-        jobs/                        batch jobs of several trials (executors/_batch.py)
+        jobs/job-NNNNNN-TOKEN/       a batch job of several trials (executors/_batch.py)
 
 An explicit ``workdir`` replaces ``<base>/<study dir>`` and is used as given.
 
@@ -61,9 +61,11 @@ if TYPE_CHECKING:
 __all__ = [
     "MARKER",
     "RUNS",
+    "default_study_dir",
     "default_trial_dir",
     "disk_full_error",
     "is_disk_full",
+    "job_dir",
     "jobs_dir",
     "make_dir",
     "reevaluation_dir",
@@ -228,10 +230,22 @@ def study_dir(base: str | Path, study: StudyLike | str) -> Path:
     raise DiskFullError(f"no directory for study {name!r} under {base}: every name is taken")
 
 
+def default_study_dir(study: StudyLike | str) -> Path:
+    """The study's directory when no ``workdir`` is given: under ``./runs`` of the current
+    directory (``tansaku run`` uses ``runs/`` next to the config instead)."""
+    return study_dir(Path.cwd() / RUNS, study)
+
+
 def default_trial_dir(study_name: str, number: int) -> Path:
     """A trial's directory when the caller gave none: under ``./runs`` (executors and direct
     calls of a Command that have no study to ask)."""
-    return trial_dir(study_dir(Path.cwd() / RUNS, study_name or "study"), number)
+    return trial_dir(default_study_dir(study_name or "study"), number)
+
+
+def job_dir(root: Path, number: int, token: str) -> Path:
+    """The directory of a batch job of several trials (its script and log): named by its first
+    trial's number and the executor's ``token``."""
+    return jobs_dir(root) / f"job-{number:06d}-{token}"
 
 
 # --------------------------------------------------------------------------- full disks

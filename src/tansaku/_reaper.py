@@ -256,8 +256,11 @@ def find_trial_processes(study: str, workers: Collection[str] | None = None) -> 
         return []
     want_study = os.fsencode(study)
     want_workers = None
-    if workers is not None:  # worker id -> the pid in it ("host:pid:token")
-        want_workers = {os.fsencode(w): os.fsencode(w.rsplit(":", 2)[-2]) for w in workers}
+    if workers is not None:  # worker id -> the pid in it (ids that are not ours name none)
+        from tansaku.study._liveness import parse_worker  # not at import: the study loads us
+
+        ids = {w: parse_worker(w) for w in workers}
+        want_workers = {os.fsencode(w): os.fsencode(str(p.pid)) for w, p in ids.items() if p}
     me = os.getpid()
     out = []
     for entry in os.scandir("/proc"):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tansaku.objectives._output import ResultSpec
     from tansaku.study._setup import Setup
 
-__all__ = ["KEYS", "StudyConfig", "check_option", "load_config", "locate", "parse_config"]
+__all__ = ["KEYS", "StudyConfig", "load_config", "locate", "parse_config"]
 
 #: the config keys that are not run options (those are declared in ``tansaku.study._options``)
 _STUDY_KEYS: dict[str, str] = {
@@ -72,22 +72,6 @@ def _number(
     top = maximum if maximum is not None else (MAX_COUNT if integer else MAX_SECONDS)
     return check_number(
         data.get(key), key, integer=integer, low=minimum, low_open=strict, high=top, none_ok=True
-    )
-
-
-def check_option(
-    value: Any,
-    flag: str,
-    *,
-    integer: bool = True,
-    minimum: float = 1,
-    strict: bool = False,
-    maximum: float | None = None,
-) -> Any:
-    """A command-line option's number checked by the same rule as a config's numbers
-    (``ConfigError`` naming ``flag``, e.g. ``--dpi: must be an integer >= 1 ...``); None passes."""
-    return _number(
-        {flag: value}, flag, integer=integer, minimum=minimum, strict=strict, maximum=maximum
     )
 
 
@@ -182,9 +166,7 @@ def _name_and_storage(
     if storage is None:
         storage = f"sqlite:///{base_dir / (dir_name(name) + '.db')}"
     elif not isinstance(storage, str) or not storage.strip() or not storage.isprintable():
-        raise _fail(
-            "storage", "must be a URL string like sqlite:///study.db (printable, one line)"
-        )
+        raise _fail("storage", "must be a URL string like sqlite:///study.db (printable, one line)")
     else:
         from tansaku.storage._url import with_base_dir
 

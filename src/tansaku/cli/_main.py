@@ -23,16 +23,20 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tansaku import __version__
+from tansaku._check import check_count
 from tansaku._errors import ConfigError, StudyNotFoundError, TansakuError
 from tansaku._options import describe, yaml_options
 from tansaku._progress import format_params
 from tansaku._records import TrialState
+from tansaku.cli._common import add_target as _add_target
+from tansaku.cli._common import config_from_study as _config_from_study
+from tansaku.cli._common import short as _short
+from tansaku.cli._common import storage_exists as _storage_exists
+from tansaku.cli._common import target as _target
 from tansaku.cli._config import (
     KEYS,
     StudyConfig,
-    check_option,
     load_config,
-    locate,
     parse_config,
 )
 from tansaku.cli._noise import RUN_TARGET_ATTR, run_target
@@ -42,59 +46,22 @@ from tansaku.storage._url import get_storage
 __all__ = ["main"]
 
 
-def _storage_exists(url: str) -> bool:
-    from tansaku.storage._url import storage_file
-
-    path = storage_file(url)
-    return path is None or path.exists()
-
-
-def _target(args: argparse.Namespace) -> tuple[BaseStorage, str, int | None]:
-    """The storage, study name and n_trials named by CONFIG or by --storage/--study (read-only
-    use: only the config's name and storage are read, see ``locate``)."""
-    n_trials = None
-    if args.config:
-        cfg_name, cfg_storage, n_trials = locate(args.config)
-        url, name = args.storage or cfg_storage, args.study or cfg_name
-    else:
-        if not args.storage or not args.study:
-            raise ConfigError("give a config file, or both --storage URL and --study NAME")
-        url, name = args.storage, args.study
-    if not _storage_exists(url):
-        raise StudyNotFoundError(
-            f"no study {name!r}: {url.split(':///', 1)[-1]} does not exist yet"
-        )
-    return get_storage(url), name, n_trials
-
-
 # ------------------------------------------------------------------------------------------- run
-def _config_from_study(storage: BaseStorage, info: StudyInfo, url: str) -> StudyConfig:
-    raw = info.system_attrs.get("config")
-    if not isinstance(raw, dict):
-        raise ConfigError(
-            f"study {info.name!r} has no stored config (it was not started by `tansaku run`); "
-            "pass the config file instead"
-        )
-    base = Path(str(info.system_attrs.get("base_dir", ".")))
-    return parse_config(
-        {**raw, "storage": url, "name": info.name}, base_dir=base, default_name=info.name
-    )
-
-
 def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
     from tansaku.study._study import create_study
 
     # everything is checked before the storage is opened: a rejected run leaves no database file
     # and does not overwrite a stored config that other hosts' workers rebuild their objective from
-    n_trials = check_option(args.n_trials, "--n-trials")
+    n_trials = check_count(args.n_trials, "--n-trials", none_ok=True)
     n_trials = n_trials if n_trials is not None else cfg.n_trials
-    given = check_option(args.n_workers, "--n-workers") or cfg.n_workers  # None: not given
+    given = check_count(args.n_workers, "--n-workers", none_ok=True) or cfg.n_workers
+    # given is None when neither the flag nor the config names a number of workers
     n_workers = given or 1
     gpus, gpus_per_trial = cfg.gpus, cfg.gpus_per_trial
     if getattr(args, "gpus", None) is not None:  # this host's devices (tansaku worker --gpus)
         gpus = args.gpus
     if getattr(args, "gpus_per_trial", None) is not None:
-        gpus_per_trial = check_option(args.gpus_per_trial, "--gpus-per-trial")
+        gpus_per_trial = check_count(args.gpus_per_trial, "--gpus-per-trial", none_ok=True)
     if gpus is not None or gpus_per_trial is not None:
         from tansaku.cli._config import check_gpu_options
 
@@ -283,7 +250,8 @@ def _print_best(storage: BaseStorage, info: StudyInfo, out: TextIO) -> None:
 
 
 def cmd_best(args: argparse.Namespace) -> int:
-    check_option(getattr(args, "min_evaluations", None), "--min-evaluations")  # even unused
+    check_count(getattr(args, "min_evaluations", None), "--min-evaluations", none_ok=True)
+    # (checked even when unused)
     storage, name, _ = _target(args)
     info = storage.get_study(name)
     if getattr(args, "by", "value") == "mean":
@@ -533,17 +501,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------------- parser
-def _add_target(p: argparse.ArgumentParser, *, config_required: bool = False) -> None:
-    if config_required:
-        p.add_argument("config", help="the study's YAML config")
-    else:
-        p.add_argument(
-            "config", nargs="?", help="the study's YAML config (or use --storage and --study)"
-        )
-    p.add_argument("--storage", help="storage URL (overrides the config's)")
-    p.add_argument("--study", help="study name (overrides the config's)")
-
-
 def cmd_trial(args: argparse.Namespace) -> int:
     """``tansaku trial fail N ...``: RUNNING trials -> FAILED (whoever holds them)."""
     numbers = [int(x) for x in args.items if x.lstrip("-").isdigit()]
@@ -581,11 +538,6 @@ def _text(value: str) -> str:
     if "\0" in value:
         raise argparse.ArgumentTypeError("must not contain a NUL byte")
     return value
-
-
-def _short(text: str, limit: int = 40) -> str:
-    """``text`` cut to ``limit`` characters (a 5000-digit value is not echoed whole)."""
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class _Parser(argparse.ArgumentParser):

@@ -10,8 +10,10 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tansaku._check import check_count
 from tansaku._errors import ConfigError
-from tansaku.cli._config import StudyConfig, check_option, load_config, parse_config
+from tansaku.cli._common import config_from_study
+from tansaku.cli._config import StudyConfig, load_config, parse_config
 from tansaku.storage._base import BaseStorage, StudyInfo
 from tansaku.storage._url import get_storage
 
@@ -43,10 +45,9 @@ def _config(args: argparse.Namespace) -> StudyConfig:
         return cfg
     if not args.storage or not args.study:
         raise ConfigError("give a config file, or both --storage URL and --study NAME")
-    from tansaku.cli._main import _config_from_study
 
     storage = get_storage(args.storage)
-    return _config_from_study(storage, storage.get_study(args.study), args.storage)
+    return config_from_study(storage, storage.get_study(args.study), args.storage)
 
 
 def _study(cfg: StudyConfig) -> Any:
@@ -58,9 +59,9 @@ def _study(cfg: StudyConfig) -> Any:
 def cmd_reevaluate(args: argparse.Namespace) -> int:
     from tansaku.study._reevaluate import format_ranking, reevaluate
 
-    check_option(args.top, "--top")
-    check_option(args.repeats, "--repeats")
-    check_option(args.n_workers, "--n-workers")
+    check_count(args.top, "--top", none_ok=True)
+    check_count(args.repeats, "--repeats", none_ok=True)
+    check_count(args.n_workers, "--n-workers", none_ok=True)
     cfg = _config(args)
     study = _study(cfg)
     n_workers = args.n_workers if args.n_workers is not None else (cfg.n_workers or 1)
@@ -109,7 +110,7 @@ def parse_params(text: str) -> dict[str, Any]:
 
 def cmd_enqueue(args: argparse.Namespace) -> int:
     params = parse_params(args.params)
-    check_option(args.from_trial, "--from-trial", minimum=0)
+    check_count(args.from_trial, "--from-trial", low=0, none_ok=True)
     cfg = _config(args)
     study = _study(cfg)
     number = study.enqueue(params, from_trial=args.from_trial)
@@ -163,7 +164,7 @@ def _best_by_mean(
 
 
 def print_best_by_mean(storage: BaseStorage, info: StudyInfo, args: argparse.Namespace) -> int:
-    min_n = check_option(getattr(args, "min_evaluations", None), "--min-evaluations")
+    min_n = check_count(getattr(args, "min_evaluations", None), "--min-evaluations", none_ok=True)
     best = _best_by_mean(storage, info, min_n)
     if args.json:
         print(json.dumps(best))

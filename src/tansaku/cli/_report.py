@@ -11,19 +11,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tansaku._check import check_count, check_number
 from tansaku._errors import ConfigError
-from tansaku.cli._config import check_option
+from tansaku.cli._common import add_target, short, storage_exists, target
 
 __all__ = ["add_commands", "cmd_dashboard", "cmd_report"]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from tansaku.cli._main import _short, _target
     from tansaku.report._html import write_report
     from tansaku.report._table import TrialTable
 
-    check_option(args.dpi, "--dpi", maximum=2400)
-    storage, name, _ = _target(args)
+    check_count(args.dpi, "--dpi", high=2400, none_ok=True)
+    storage, name, _ = target(args)
     table = TrialTable.load(storage, name)
     try:
         page = write_report(
@@ -38,7 +38,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 1
     except OSError as e:  # an output directory that cannot be made or written
         raise ConfigError(
-            f"cannot write {_short(str(args.out))}: {e.strerror or e}", field="-o/--out"
+            f"cannot write {short(str(args.out))}: {e.strerror or e}", field="-o/--out"
         ) from None
     n_png = len(list(Path(args.out).glob("*.png")))
     print(f"wrote {page} and {n_png} PNG files ({len(table)} trials)")
@@ -48,7 +48,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _dashboard_storage(args: argparse.Namespace, *, poll: float = 0.5) -> Any:
     """The storage to show; a SQLite file that does not exist yet (the study has not started)
     is waited for, saying so once, instead of created (the dashboard only reads)."""
-    from tansaku.cli._main import _storage_exists
     from tansaku.storage._url import get_storage
 
     url = args.storage
@@ -58,13 +57,13 @@ def _dashboard_storage(args: argparse.Namespace, *, poll: float = 0.5) -> Any:
         url = locate(args.config)[1]  # only the storage: the objective is not imported
     if not url:
         raise ConfigError("give --storage URL (or a config file)", field="storage")
-    if not _storage_exists(url):
+    if not storage_exists(url):
         print(
             f"waiting for {url.split(':///', 1)[-1]} (the study has not started yet; Ctrl-C to stop)",
             file=sys.stderr,
             flush=True,
         )
-        while not _storage_exists(url):
+        while not storage_exists(url):
             time.sleep(poll)
     return get_storage(url)
 
@@ -72,8 +71,8 @@ def _dashboard_storage(args: argparse.Namespace, *, poll: float = 0.5) -> Any:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from tansaku.dashboard._server import _is_loopback, make_server
 
-    check_option(args.interval, "--interval", integer=False, minimum=0, strict=True, maximum=86400)
-    check_option(args.port, "--port", minimum=0, maximum=65535)
+    check_number(args.interval, "--interval", high=86400, none_ok=True)
+    check_count(args.port, "--port", low=0, high=65535, none_ok=True)
     try:
         storage = _dashboard_storage(args)
     except KeyboardInterrupt:
@@ -106,7 +105,6 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     """Register ``report`` and ``dashboard`` on the ``tansaku`` subparsers."""
-    from tansaku.cli._main import _add_target
 
     p = sub.add_parser(
         "report",
@@ -116,7 +114,7 @@ def add_commands(sub: Any) -> None:
         "parameter importance; plus the best trials and the latest failures. Needs matplotlib "
         "(the plot extra: pip install '.[plot]' in a clone, 'tansaku[plot]' from PyPI).",
     )
-    _add_target(p)
+    add_target(p)
     p.add_argument("-o", "--out", default="report", help="output directory (default: ./report)")
     p.add_argument(
         "--importance-model",

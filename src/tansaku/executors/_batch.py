@@ -69,7 +69,7 @@ from tansaku.executors._schedulers import (
     check_words,
     resource_items,
 )
-from tansaku.objectives._base import read_stderr_tail, with_stderr_line
+from tansaku.objectives._base import read_stderr_tail, trial_env, with_stderr_line
 from tansaku.objectives._callable import tail
 from tansaku.objectives._output import OutputParser
 from tansaku.objectives._runner import killed_outcome
@@ -343,8 +343,7 @@ class BatchExecutor(Executor):
         spec = tr.markers / "job.json"
         spec.write_text(json.dumps(payload, default=str))
         env = {
-            "TANSAKU_TRIAL_ID": str(job.number),
-            "TANSAKU_STUDY": job.study_name,
+            **trial_env(job),
             "TANSAKU_WORKDIR": str(tr.workdir),
             **dict(job.extra_env),
         }
@@ -385,10 +384,7 @@ class BatchExecutor(Executor):
             if len(batch) == 1:
                 home = first.workdir
             else:
-                home = (
-                    _layout.jobs_dir(first.workdir.parent)
-                    / f"job-{first.job.number:06d}-{self._token}"
-                )
+                home = _layout.job_dir(first.workdir.parent, first.job.number, self._token)
                 home.mkdir(parents=True, exist_ok=True)
             script, job_log = home / "job.sh", home / "job.log"
             name = self.job_name or safe_job_name(

@@ -12,7 +12,7 @@ Python objective) after the report that pruned it, is killed with its whole grou
 If the coordinator dies (even by ``kill -9``), nothing is left running: workers get SIGKILL from
 the kernel (``PR_SET_PDEATHSIG``), and every command's and worker's process group is registered
 with the reaper (:mod:`tansaku._reaper`), which kills them when the coordinator is gone.  Workers
-put ``TANSAKU_STUDY``, ``TANSAKU_TRIAL_ID`` and the job's extra variables (``TANSAKU_WORKER``) in
+put ``TANSAKU_STUDY``, ``TANSAKU_TRIAL_NUMBER`` (``TANSAKU_TRIAL_ID``) and the job's extra variables (``TANSAKU_WORKER``) in
 their environment, so whatever the objective starts can be found again on resume.
 
 With several workers, each trial's native thread pools (OpenMP, BLAS, ...) get a share of the
@@ -37,7 +37,7 @@ from tansaku._errors import ConfigError
 from tansaku._records import TrialState
 from tansaku.executors._base import CancelReason, Executor, ExecutorHooks, Job, Outcome
 from tansaku.executors._threads import thread_env, threads_limited
-from tansaku.objectives._base import signal_name
+from tansaku.objectives._base import signal_name, trial_env
 from tansaku.objectives._command import CommandRun
 from tansaku.objectives._runner import Runner, killed_outcome
 
@@ -91,8 +91,7 @@ def _worker_main(conn: Connection, runner: Runner, parent: int) -> None:
         # processes the objective starts inherit these: a resumed run can find leftovers by them
         os.environ.update(
             {
-                "TANSAKU_STUDY": job.study_name,
-                "TANSAKU_TRIAL_ID": str(job.number),
+                **trial_env(job),
                 **job.extra_env,
                 "TANSAKU_COORDINATOR_PID": str(parent),
             }

@@ -22,6 +22,7 @@ __all__ = [
     "last_stderr_line",
     "read_stderr_tail",
     "signal_name",
+    "trial_env",
     "with_stderr_line",
 ]
 
@@ -70,6 +71,19 @@ class Outcome:
     #: suggested (None: the trial's params are the proposed ones, nothing was suggested)
     params: dict[str, Any] | None = None
     suggested: dict[str, dict[str, Any]] | None = None
+
+
+def trial_env(job: Job) -> dict[str, str]:
+    """The variables naming the trial, for every process a trial runs in (a command's, a local
+    or batch worker's for a Python objective): ``TANSAKU_TRIAL_NUMBER`` (the trial's number in
+    its study), ``TANSAKU_TRIAL_ID`` (its older name: the same number, kept as an alias) and
+    ``TANSAKU_STUDY``."""
+    number = str(job.number)
+    return {
+        "TANSAKU_TRIAL_NUMBER": number,
+        "TANSAKU_TRIAL_ID": number,
+        "TANSAKU_STUDY": job.study_name,
+    }
 
 
 #: how much of a program's last stderr line a trial message keeps

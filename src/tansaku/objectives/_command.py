@@ -7,7 +7,7 @@
   where ``stdout.txt`` and ``stderr.txt`` are kept.  Relative argv items that name an existing file
   of ``base_dir`` (the config file's directory) are made absolute, so ``python train.py`` keeps
   working from inside the trial directory;
-* with ``TANSAKU_TRIAL_ID`` (the trial number), ``TANSAKU_PARAMS`` (JSON; over 64 KiB it is
+* with ``TANSAKU_TRIAL_NUMBER`` (and its older name ``TANSAKU_TRIAL_ID``), ``TANSAKU_PARAMS`` (JSON; over 64 KiB it is
   written to ``tansaku-params.json`` in the trial directory instead and ``TANSAKU_PARAMS_FILE``
   names that file), ``TANSAKU_STUDY``,
   ``TANSAKU_WORKDIR`` and ``TANSAKU_SEED`` in its environment, plus ``TANSAKU_SETUP_DIR`` when the
@@ -47,6 +47,7 @@ from tansaku.objectives._base import (
     last_stderr_line,
     read_stderr_tail,
     signal_name,
+    trial_env,
 )
 from tansaku.objectives._callable import tail
 from tansaku.objectives._output import OutputParser, ResultSpec
@@ -167,8 +168,8 @@ class Command:
     # -- per trial --------------------------------------------------------------------------------
     def values(self, job: Job) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "trial_id": job.number,
             "trial_number": job.number,
+            "trial_id": job.number,  # the older name of the trial number
             "study": job.study_name,
             "workdir": str(job.workdir) if job.workdir else "",
             "seed": "" if job.seed is None else job.seed,
@@ -192,9 +193,7 @@ class Command:
         env.pop("TANSAKU_PARAMS_FILE", None)  # ours only, never one inherited from a parent trial
         env.update(
             {
-                "TANSAKU_TRIAL_ID": str(job.number),
-                "TANSAKU_TRIAL_NUMBER": str(job.number),
-                "TANSAKU_STUDY": job.study_name,
+                **trial_env(job),
                 "TANSAKU_PARAMS": params,
                 "TANSAKU_WORKDIR": str(job.workdir) if job.workdir else "",
             }

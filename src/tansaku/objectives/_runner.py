@@ -21,7 +21,7 @@ named by :func:`~tansaku.objectives._base.signal_name`.  A new executor needs on
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,13 @@ class Runner:
         """The objective is a program of its own (started by :meth:`command_run` or, on a batch
         node, by :meth:`argv`); else Python code run by :meth:`run_python`."""
         return self._command is not None
+
+    def check_space(self, param_names: Sequence[str], *, conditional: Sequence[str] = ()) -> None:
+        """Raise ``ConfigError`` when the objective cannot run over these parameters (a
+        command's ``{field}`` that names none of them, see :meth:`Command.check_fields`);
+        a Python objective is not checked (it reads ``trial.params`` itself)."""
+        if self._command is not None:
+            self._command.check_fields(param_names, conditional=conditional)
 
     @property
     def kill_grace(self) -> float:

@@ -6,13 +6,11 @@ Config files and ``create_study(sampler="tpe")`` name samplers; options come as 
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
 from tansaku._errors import ConfigError
-from tansaku._space import plain_mapping
+from tansaku._registry import build, check_options, load_class, split_spec
 from tansaku.samplers._base import Sampler
 
 __all__ = ["DEFAULT", "SAMPLERS", "available_samplers", "make_sampler", "sampler_class"]
@@ -66,23 +64,9 @@ def sampler_class(name: str) -> type[Sampler]:
     if not isinstance(name, str):
         raise ConfigError(f"sampler name must be a string, got {name!r}", field="sampler")
     key = _canonical(name)
-    target = SAMPLERS.get(key)
-    if target is None:
-        raise ConfigError(
-            f"unknown sampler {name!r} (known: {', '.join(SAMPLERS)})", field="sampler"
-        )
-    module_name, _, cls_name = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name and e.name.startswith("tansaku"):
-            raise ConfigError(
-                f"sampler {key!r} is not available in this version", field="sampler"
-            ) from None
-        raise
-    cls = getattr(module, cls_name)
+    cls = load_class(SAMPLERS, key, name, "sampler")
     if not (isinstance(cls, type) and issubclass(cls, Sampler)):
-        raise TypeError(f"{target} is not a Sampler")
+        raise TypeError(f"{SAMPLERS[key]} is not a Sampler")
     return cls
 
 
@@ -94,29 +78,7 @@ def make_sampler(
         return spec
     if spec is None:
         spec = default
-    if isinstance(spec, str):
-        name, options = spec, {}
-    elif isinstance(spec, Mapping):
-        options = plain_mapping(spec, "a sampler mapping", field="sampler")
-        name = options.pop("name", None)
-        if name is None:
-            raise ConfigError("a sampler mapping needs a 'name' key", field="sampler.name")
-    else:
-        raise ConfigError(f"expected a sampler name or mapping, got {spec!r}", field="sampler")
+    name, options = split_spec(spec, "sampler")
     cls = sampler_class(name)
-    sig = inspect.signature(cls.__init__)
-    params = sig.parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    for key in options:
-        if not takes_any and key not in params:
-            allowed = [p for p in params if p != "self"]
-            raise ConfigError(
-                f"unknown option for sampler {_canonical(name)!r} (allowed: {', '.join(allowed)})",
-                field=f"sampler.{key}",
-            )
-    try:
-        return cls(**options)
-    except ConfigError as e:
-        raise ConfigError(e.reason, field=f"sampler.{e.field}" if e.field else "sampler") from None
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{e}", field="sampler") from None
+    check_options(cls, options, "sampler", _canonical(name))
+    return build(cls, options, "sampler", errors=(TypeError, ValueError))

@@ -36,20 +36,18 @@ except ImportError:  # not POSIX: SQLite studies are then shared by the threads 
     fcntl = None  # type: ignore[assignment]
 
 from tansaku._errors import DuplicatedStudyError, StorageError, StudyNotFoundError
-from tansaku._install import install_hint
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space
 from tansaku.storage import _schema as S
 from tansaku.storage._asklock import BoundedWait, Holder, holder_stamp, read_stamp
 from tansaku.storage._base import UNCOUNTED_ATTR, BaseStorage, ExportRow, StudyCounts, StudyInfo
+from tansaku.storage._dialect import Dialect
 from tansaku.storage._sqlutil import (
     Result,
     authority,
     dumps,
     in_list,
-    pyformat,
     redact_url,
-    same,
     storable,
     transient,
     url_secrets,
@@ -118,40 +116,17 @@ class SQLStorage(BaseStorage):
         except Exception as e:
             raise StorageError(f"invalid storage URL {self.url}: {type(e).__name__}") from None
         self._secrets = url_secrets(url)  # kept out of every error message
-        self.dialect = u.get_backend_name()
-        kwargs: dict[str, Any] = dict(engine_kwargs or {})
-        if self.dialect == "sqlite":
-            # SQLite's own lock wait is one attempt: keep it within the retry budget
-            busy = max(0.05, min(30.0, self.retry_timeout / 4))
-            kwargs.setdefault("connect_args", {"timeout": busy, "check_same_thread": False})
-            if u.database in (None, "", ":memory:"):
-                raise StorageError(
-                    "sqlite in-memory URLs are not shareable; use storage=None for memory"
-                )
-        elif self.dialect == "postgresql":
-            if u.drivername == "postgresql":
-                try:
-                    import psycopg  # noqa: F401
-                except ImportError:
-                    raise ImportError(
-                        "PostgreSQL storage needs psycopg: " + install_hint("postgres")
-                    ) from None
-                u = u.set(drivername="postgresql+psycopg")
-            kwargs.setdefault("pool_pre_ping", True)
-        else:
-            raise StorageError(
-                f"unsupported storage URL scheme {u.drivername!r} (use sqlite or postgresql)"
-            )
+        self._dialect, u, kwargs = Dialect.engine_args(u, engine_kwargs, self.retry_timeout)
+        self.dialect = self._dialect.name
         try:
             self._engine: Engine = create_engine(u, **kwargs)
         except Exception as e:  # e.g. an unknown driver (postgresql+nosuch://)
             raise StorageError(
                 f"cannot use storage {self.url}: {type(e).__name__}: {self._describe(e, bare=True)}"
             ) from None
-        #: UPDATE/INSERT ... RETURNING saves a read per transition (SQLite >= 3.35, PostgreSQL)
-        self._returning = self.dialect == "postgresql" or sqlite3.sqlite_version_info >= (3, 35)
+        self._returning = self._dialect.returning
         self._dbapi: Any = self._engine.dialect.loaded_dbapi
-        self._native = same if self.dialect == "sqlite" else pyformat
+        self._native = self._dialect.native
         if self.dialect == "sqlite":
             self._install_sqlite_hooks()
         self._init_schema()
@@ -178,8 +153,9 @@ class SQLStorage(BaseStorage):
         conn = self._engine.raw_connection()
         try:
             try:
-                if self.dialect == "sqlite":  # autocommit mode: we begin; PostgreSQL begins itself
-                    conn.cursor().execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                begin = self._dialect.begin(write)
+                if begin is not None:
+                    conn.cursor().execute(begin)
                 yield conn
                 conn.commit()
             except BaseException:
@@ -291,7 +267,7 @@ class SQLStorage(BaseStorage):
         Waited for at most :attr:`ask_lock_timeout` seconds, then the trial is proposed without
         it (see :mod:`tansaku.storage._asklock`; the budget stays exact)."""
         with super().ask_lock(study_id):  # threads of this process queue here first
-            if self.dialect == "postgresql":
+            if self._dialect.advisory_ask_lock:
                 with self._pg_ask_lock(study_id):
                     yield
             elif fcntl is not None:
@@ -567,7 +543,7 @@ class SQLStorage(BaseStorage):
         self, table: str, key_col: str, column: str, key: int, attrs: Mapping[str, Any]
     ) -> None:
         def merge(conn: _Conn) -> None:
-            lock = " FOR UPDATE" if self.dialect == "postgresql" else ""  # no lost merges
+            lock = self._dialect.for_update  # no lost merges
             cur = self._q(
                 conn, f"SELECT {column} FROM {table} WHERE {key_col} = :k{lock}", {"k": key}
             ).scalar()
@@ -824,7 +800,7 @@ class SQLStorage(BaseStorage):
         the same order (study, then trial), which cannot dead-lock.  SQLite needs nothing:
         ``BEGIN IMMEDIATE`` already serialises writers.
         """
-        if self.dialect != "postgresql":
+        if not self._dialect.row_locks:
             return
         self._q(
             conn,
@@ -835,7 +811,7 @@ class SQLStorage(BaseStorage):
 
     def _lock_study(self, conn: _Conn, study_id: int) -> None:
         """PostgreSQL: lock a study row (see :meth:`_lock_study_of`)."""
-        if self.dialect == "postgresql":
+        if self._dialect.row_locks:
             self._q(
                 conn,
                 "SELECT 1 FROM tansaku_studies WHERE study_id = :s FOR UPDATE",
@@ -1108,14 +1084,7 @@ class SQLStorage(BaseStorage):
         if order == "finish":
             where += " AND finish_seq IS NOT NULL"
         sql = f"SELECT {_TRIAL_COLS} FROM tansaku_trials WHERE {where} ORDER BY {order_by}"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
-        elif offset:
-            sql += (
-                f" LIMIT -1 OFFSET {int(offset)}"
-                if self.dialect == "sqlite"
-                else f" OFFSET {int(offset)}"
-            )
+        sql += self._dialect.limit_offset(limit, offset)
 
         def read(conn: _Conn) -> list[FrozenTrial]:
             rows = self._q(conn, sql, params).rows

@@ -30,8 +30,8 @@ from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
 from tansaku.executors._gpus import GpuSlots, plan_gpus
 from tansaku.executors._registry import make_executor
 from tansaku.objectives._base import with_stderr_line
-from tansaku.objectives._command import Command
 from tansaku.objectives._output import RESULT_LINE_ATTR
+from tansaku.objectives._runner import Runner
 from tansaku.storage._memory import InMemoryStorage
 from tansaku.study._budget import Budget
 from tansaku.study._journal import ResultJournal
@@ -128,11 +128,11 @@ class Coordinator:
         workdir = options.workdir
         show_progress = options.show_progress
         gpus, gpus_per_trial = options.gpus, options.gpus_per_trial
-        self.is_command = isinstance(objective, Command)
-        if self.is_command:
-            objective.check_fields(
-                list(study.space.names), conditional=[n for n, d in study.space.items() if d.when]
-            )
+        runner = Runner(objective)
+        self.is_command = runner.external
+        runner.check_space(
+            list(study.space.names), conditional=[n for n, d in study.space.items() if d.when]
+        )
         if (
             executor is None
             and self.n_workers == 1
@@ -151,7 +151,7 @@ class Coordinator:
         if workdir is not None:
             self.workdir_root: Path | None = Path(workdir).resolve()
         elif self.is_command or self.executor.needs_workdir:
-            self.workdir_root = _layout.study_dir(Path.cwd() / _layout.RUNS, study)
+            self.workdir_root = _layout.default_study_dir(study)
         else:
             self.workdir_root = None
         self.worker = new_worker_id()
@@ -243,7 +243,7 @@ class Coordinator:
         of a point reports (the others are confirmations, see ``study/_repeats.py``)."""
         if self.evals.get(trial_id):
             return False
-        return self.study._report(trial_id, step, value)
+        return self.study.report_step(trial_id, step, value)
 
     def job(self, t: FrozenTrial, k: int = 0) -> Job:
         wd = None
@@ -348,7 +348,7 @@ class Coordinator:
                 f"{'re-queued' if t.state is TrialState.WAITING else 'failed'}"
             )
         if self.setup is not None:
-            root = self.workdir_root or _layout.study_dir(Path.cwd() / _layout.RUNS, self.study)
+            root = self.workdir_root or _layout.default_study_dir(self.study)
             self.setup_dir = ensure_setup(
                 self.study,
                 self.setup.run,
@@ -393,7 +393,7 @@ class Coordinator:
     def check_stop(self) -> None:
         if self.stop_reason is not None:
             return
-        if self.study._stop:
+        if self.study.stop_requested:
             self.stop_reason = "stopped by a callback"
         elif self.timeout is not None and time.monotonic() - self.started >= self.timeout:
             self.stop_reason = f"timeout of {self.timeout:g} s reached"
@@ -410,7 +410,7 @@ class Coordinator:
         """Start trials while there is room; False when others' running trials hold the budget."""
         st, sid = self.study.storage, self.study.study_id
         while self.stop_reason is None and self.executor.free_slots() > 0 and self.own_budget() > 0:
-            t = self.study._next_trial(self.worker, self.total_trials)
+            t = self.study.next_trial(self.worker, self.total_trials)
             if t is EXHAUSTED:
                 self.stop_reason = "the sampler has nothing more to propose"
                 return True

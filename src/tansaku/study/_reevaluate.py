@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from tansaku import _layout
-from tansaku._errors import ConfigError, TansakuError
+from tansaku._check import check_number
+from tansaku._errors import TansakuError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
 from tansaku.executors._registry import make_executor
-from tansaku.objectives._command import Command
+from tansaku.objectives._runner import Runner
 from tansaku.study._repeats import PointStats, evaluation_records, trial_seed
 from tansaku.study._setup import recorded_setup_dir
 from tansaku.study._study import Study
@@ -120,8 +121,7 @@ def reevaluate(
     on a later call a point measured once competes with the re-evaluated ones, and is re-evaluated
     in turn if its single value beats their means."""
     for name, v in (("top", top), ("repeats", repeats), ("n_workers", n_workers)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ConfigError(f"must be a positive integer, got {v!r}", field=name)
+        check_number(v, name, integer=True)
     points = _points(study.get_trials(states=[TrialState.COMPLETE]))
     chosen = _rank(points, study.direction, 1)  # by mean of what each point has so far
     if not chosen:
@@ -134,8 +134,8 @@ def reevaluate(
     root: Path | None = None  # as in optimize: Python objectives get a directory only if asked
     if workdir is not None:
         root = Path(workdir).resolve()
-    elif isinstance(objective, Command) or ex.needs_workdir:
-        root = _layout.study_dir(Path.cwd() / _layout.RUNS, study)
+    elif Runner(objective).external or ex.needs_workdir:
+        root = _layout.default_study_dir(study)
     setup_dir = recorded_setup_dir(study.system_attrs)
     evals = {n: [dict(e) for e in evaluation_records(t)] for n, t in holder.items()}
     queue: list[Job] = []

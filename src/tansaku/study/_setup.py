@@ -38,7 +38,7 @@ from tansaku._errors import TansakuError
 from tansaku._reaper import kill_leftovers
 from tansaku.objectives._base import Job
 from tansaku.objectives._command import Command, CommandRun
-from tansaku.study._liveness import pid_alive
+from tansaku.study._liveness import parse_worker, pid_alive
 
 if TYPE_CHECKING:
     from tansaku.study._study import Study
@@ -62,7 +62,7 @@ class Setup:
     def of(cls, spec: Setup | Command | Callable[[Path], Any]) -> Setup:
         if isinstance(spec, Setup):
             return spec
-        if isinstance(spec, Command) or callable(spec):
+        if callable(spec):  # a Command is callable too
             return cls(spec)
         raise TansakuError(
             f"setup must be a tk.Command, a function of the setup directory or a Setup, got "
@@ -153,9 +153,9 @@ def _clean_after(previous: Mapping[str, Any], directory: Path, study: Study) -> 
     done = []
     worker = previous.get("worker")
     if previous.get("state") == "running" and isinstance(worker, str):
-        parts = worker.rsplit(":", 2)
-        mine = len(parts) == 3 and parts[0] == socket.gethostname() and parts[1].isdigit()
-        if mine and not pid_alive(int(parts[1])) and kill_leftovers(study.name, [worker]):
+        w = parse_worker(worker)
+        mine = w is not None and not w.manual and w.host == socket.gethostname()
+        if mine and not pid_alive(w.pid) and kill_leftovers(study.name, [worker]):
             done.append("stopped what it left running")
     if previous.get("created_dir") and previous.get("dir") == str(directory) and directory.exists():
         shutil.rmtree(directory, ignore_errors=True)

@@ -48,7 +48,7 @@ class _Exhausted:
         return "EXHAUSTED"
 
 
-#: returned by ``Study._next_trial`` when the sampler has nothing more to propose
+#: returned by ``Study.next_trial`` when the sampler has nothing more to propose
 EXHAUSTED = _Exhausted()
 
 
@@ -59,7 +59,7 @@ class _StorageChannel:
         self.study = study
 
     def report(self, trial_id: int, step: int, value: float) -> None:
-        self.study._report(trial_id, step, value)
+        self.study.report_step(trial_id, step, value)
 
     def should_prune(self, trial_id: int) -> bool:
         return self.study._should_prune(trial_id)
@@ -328,12 +328,16 @@ class Study:
         finally:
             self._ask_seconds = time.perf_counter() - t0
 
-    def _next_trial(self, worker: str, limit: int | None) -> FrozenTrial | _Exhausted | None:
-        """The next trial to run: an enqueued one first, else a new proposal.  None when the
-        budget ``limit`` is used up; EXHAUSTED when the sampler has nothing more.  Runs under the
-        storage's ask lock, so concurrent workers never propose from the same state."""
+    def next_trial(self, worker: str, limit: int | None) -> FrozenTrial | _Exhausted | None:
+        """The next trial to run, started (RUNNING) for ``worker``: an enqueued one first, else a
+        new proposal.  None when the budget ``limit`` (trials running + done) is used up;
+        EXHAUSTED when the sampler has nothing more.  Runs under the storage's ask lock, so
+        concurrent workers never propose from the same state.  For loops that run trials
+        themselves (the optimize Coordinator); a user's loop calls :meth:`ask`."""
         with self.storage.ask_lock(self.study_id):
             return self._next_trial_locked(worker, limit)
+
+    _next_trial = next_trial  # the name used before it was documented
 
     def _next_trial_locked(self, worker: str, limit: int | None) -> FrozenTrial | _Exhausted | None:
         # One O(1) read of the counters decides whether to claim an enqueued trial (a write
@@ -364,10 +368,14 @@ class Study:
             self.study_id, proposal.params, worker=worker, system_attrs=attrs, limit=limit
         )
 
-    def _report(self, trial_id: int, step: int, value: float) -> bool:
-        """Store an intermediate value; True when the pruner says stop."""
+    def report_step(self, trial_id: int, step: int, value: float) -> bool:
+        """Store trial ``trial_id``'s intermediate ``value`` at ``step``; True when the pruner
+        says stop.  What a running trial's ``trial.report`` (or a command's report line) comes
+        to, for loops that run trials themselves."""
         self.storage.report(trial_id, step, value)
         return self._should_prune(trial_id)
+
+    _report = report_step  # the name used before it was documented
 
     def _should_prune(self, trial_id: int) -> bool:
         if self.pruner is None:
@@ -492,7 +500,7 @@ class Study:
         finish it meanwhile."""
         if lease is not None:
             lease = float(check_number(lease, "lease"))
-        trial = self._next_trial(self._manual_worker, None)
+        trial = self.next_trial(self._manual_worker, None)
         if trial is None or trial is EXHAUSTED:
             raise TansakuError(f"sampler {self.sampler.name!r} has nothing more to propose")
         assert isinstance(trial, FrozenTrial)
@@ -617,6 +625,11 @@ class Study:
         It ends that call only: the next ``optimize`` starts afresh (a ``stop()`` while no call
         runs is forgotten when the next one starts)."""
         self._stop = True
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether :meth:`stop` was called during the running :meth:`optimize` call."""
+        return self._stop
 
     # ---------------------------------------------------------------- optimize
     def optimize(
