@@ -15,10 +15,12 @@ from tansaku._errors import ConfigError
 from tansaku._space import plain_mapping
 from tansaku.samplers._base import Sampler
 
-__all__ = ["DEFAULT", "SAMPLERS", "available_samplers", "make_sampler", "sampler_class"]
+__all__ = ["DEFAULT", "MULTI_OBJECTIVE_DEFAULT", "SAMPLERS", "available_samplers", "make_sampler", "sampler_class"]
 
 #: the sampler used when none is named (config files, ``create_study``, ``load_study``)
 DEFAULT = "auto"
+#: the sampler of a study with several objectives when none is named
+MULTI_OBJECTIVE_DEFAULT = "nsga2"
 
 #: registry name -> "module:Class"
 SAMPLERS: dict[str, str] = {
@@ -33,6 +35,7 @@ SAMPLERS: dict[str, str] = {
     "gp": "tansaku.samplers._gp:GPSampler",
     "dngo": "tansaku.samplers._dngo:DNGOSampler",
     "cmaes": "tansaku.samplers._cmaes:CmaEsSampler",
+    "nsga2": "tansaku.samplers._nsga2:NSGA2Sampler",
 }
 
 _ALIASES = {
