@@ -93,7 +93,7 @@ def test_best_trials_is_the_feasible_pareto_front_with_ties_and_duplicates():
     assert [t.number for t in study.best_trials] == [0, 1, 2, 6]
     assert study.trials[4].violation == 0.5 and not study.trials[4].is_feasible
     with pytest.raises(TansakuError, match="use study.best_trials"):
-        study.best_trial
+        _ = study.best_trial
     with pytest.raises(ConfigError, match="2 objectives, got 1 value"):
         study.tell(study.ask(), 0.5)
 
@@ -114,11 +114,11 @@ def test_single_objective_best_considers_feasible_trials_only():
     none = tk.create_study(SPACE, sampler="random")
     none.optimize(lambda t: (t.set_constraint("c", 1.0), 0.0)[1], n_trials=2)
     with pytest.raises(TansakuError, match="no feasible trial: each of its 2 complete trials"):
-        none.best_value
+        _ = none.best_value
     assert none.best_trials == []
     empty = tk.create_study(SPACE)
     with pytest.raises(TansakuError, match="no complete trial yet"):
-        empty.best_trial
+        _ = empty.best_trial
 
 
 def test_tell_takes_constraints_and_checks_them():
