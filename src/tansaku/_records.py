@@ -159,7 +159,9 @@ def constraint_violation(constraints: Mapping[str, float] | None) -> float:
 
 def choice_summary(trials: Iterable[FrozenTrial]) -> str:
     """``"sobol 10, gp 40"``: how many trials each pick proposed, in first-use order ("" if none)."""
-    counts = Counter(c for t in trials if isinstance(c := t.system_attrs.get(CHOICE_ATTR), str))
+    counts = Counter(
+        c for t in trials if isinstance(c := t.system_attrs.get(CHOICE_ATTR), str)
+    )
     return ", ".join(f"{name} {n}" for name, n in counts.items())
 
 

@@ -115,6 +115,8 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
         storage=storage,
         name=cfg.name,
         direction=cfg.direction,
+        directions=cfg.directions,
+        objective_names=cfg.objective_names,
         seed=cfg.seed,
         pruner=cfg.pruner,
         load_if_exists=True,

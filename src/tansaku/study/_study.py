@@ -594,7 +594,7 @@ def _check_constraints(constraints: Any) -> dict[str, float]:
     return dict(holder.constraints)
 
 
-def _check_directions(
+def check_directions(
     direction: str, directions: Any, objective_names: Any
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The study's directions and objective names from ``create_study``'s arguments."""
@@ -676,7 +676,7 @@ def create_study(
     objective, ``study.best_trials`` is the Pareto front, and the sampler must be one that
     handles several objectives (without one named, ``nsga2``).
     """
-    dirs, names = _check_directions(direction, directions, objective_names)
+    dirs, names = check_directions(direction, directions, objective_names)
     direction = dirs[0]
     if sampler is None and len(dirs) > 1:
         sampler = MULTI_OBJECTIVE_DEFAULT
