@@ -17,6 +17,7 @@ def _read(capsys, *args: str) -> str:
     assert main(list(args)) == 0
     return capsys.readouterr().out
 
+
 PROG = """
 import sys
 x, y = float(sys.argv[1]), float(sys.argv[2])

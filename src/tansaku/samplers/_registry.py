@@ -20,7 +20,7 @@ __all__ = ["DEFAULT", "MULTI_OBJECTIVE_DEFAULT", "SAMPLERS", "available_samplers
 #: the sampler used when none is named (config files, ``create_study``, ``load_study``)
 DEFAULT = "auto"
 #: the sampler of a study with several objectives when none is named
-MULTI_OBJECTIVE_DEFAULT = "nsga2"
+MULTI_OBJECTIVE_DEFAULT = "mo-tpe"
 
 #: registry name -> "module:Class"
 SAMPLERS: dict[str, str] = {
@@ -36,6 +36,7 @@ SAMPLERS: dict[str, str] = {
     "dngo": "tansaku.samplers._dngo:DNGOSampler",
     "cmaes": "tansaku.samplers._cmaes:CmaEsSampler",
     "nsga2": "tansaku.samplers._nsga2:NSGA2Sampler",
+    "mo-tpe": "tansaku.samplers._motpe:MOTPESampler",
 }
 
 _ALIASES = {
@@ -45,6 +46,9 @@ _ALIASES = {
     "cma-es": "cmaes",
     "cma": "cmaes",
     "bo": "gp",
+    "motpe": "mo-tpe",
+    "mo_tpe": "mo-tpe",
+    "nsga-ii": "nsga2",
 }
 
 

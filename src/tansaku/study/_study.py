@@ -674,7 +674,7 @@ def create_study(
     Several objectives: ``directions=["minimize", "maximize"]`` (and optionally
     ``objective_names=["error", "throughput"]``); the objective then returns one value per
     objective, ``study.best_trials`` is the Pareto front, and the sampler must be one that
-    handles several objectives (without one named, ``nsga2``).
+    handles several objectives (without one named, ``mo-tpe``).
     """
     dirs, names = check_directions(direction, directions, objective_names)
     direction = dirs[0]
