@@ -31,9 +31,15 @@ from tansaku.samplers._tpe import TPESampler
 __all__ = ["MOTPESampler", "pareto_scores"]
 
 
+#: the largest front whose 3-D hypervolume contributions are computed exactly (leave-one-out
+#: costs grow fast: a 150-point front took minutes); larger fronts use crowding distance
+_EXACT_3D = 24
+
+
 def pareto_scores(losses: np.ndarray, n_top: int | None = None) -> np.ndarray:
     """A score per row (lower is better) ordering rows by front rank, then within a front by
-    hypervolume contribution (m <= 3) or crowding distance, largest first: ``rank + [0, 1)``.
+    hypervolume contribution (2 objectives; 3 for fronts of at most 24 points) or crowding
+    distance, largest first: ``rank + [0, 1)``.
     With ``n_top``, fronts wholly after the first ``n_top`` rows are ordered by crowding
     distance only (cheaper; their order does not decide the good group)."""
     y = np.asarray(losses, dtype=float)
@@ -49,8 +55,10 @@ def pareto_scores(losses: np.ndarray, n_top: int | None = None) -> np.ndarray:
         idx = np.flatnonzero(rank == r)
         if len(idx) >= 2:
             pts = y[idx]
-            exact = n_top is None or seen < n_top
-            key = _contributions(pts, ref) if exact and y.shape[1] <= 3 else crowding_distance(pts)
+            exact = (n_top is None or seen < n_top) and (
+                y.shape[1] == 2 or (y.shape[1] == 3 and len(idx) <= _EXACT_3D)
+            )
+            key = _contributions(pts, ref) if exact else crowding_distance(pts)
             order = np.argsort(-key, kind="stable")  # the largest contribution first
             score[idx[order]] += np.arange(len(idx)) / len(idx)
         seen += len(idx)
