@@ -125,7 +125,9 @@ class Progress:
         if not self.enabled:
             return
         new_best = False
-        if trial.state is TrialState.COMPLETE and trial.value is not None:
+        if len(self._directions()) > 1:
+            new_best = trial.is_feasible and self._join_front(trial)
+        elif trial.is_feasible and trial.value is not None:
             sign = -1.0 if self.study.direction == "maximize" else 1.0
             if (
                 self.best is None
@@ -166,7 +168,31 @@ class Progress:
             f"elapsed {format_duration(time.monotonic() - self.t0)}{eta}"
         )
 
+    def _directions(self) -> tuple[str, ...]:
+        return tuple(getattr(self.study, "directions", ()) or (self.study.direction,))
+
+    def _join_front(self, trial: FrozenTrial) -> bool:
+        """Add a feasible trial of a multi-objective study to the running Pareto front (dropping
+        the members it dominates); False when a member dominates it."""
+        sign = [-1.0 if d == "maximize" else 1.0 for d in self._directions()]
+        new = [s * v for s, v in zip(sign, trial.values or ())]
+        front = self.__dict__.setdefault("front", [])
+
+        def loss(t: FrozenTrial) -> list[float]:
+            return [s * v for s, v in zip(sign, t.values or ())]
+
+        def dominates(a: list[float], b: list[float]) -> bool:
+            return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+
+        if any(dominates(loss(t), new) for t in front):
+            return False
+        front[:] = [t for t in front if not dominates(new, loss(t))] + [trial]
+        return True
+
     def _best_text(self) -> str:
+        if len(self._directions()) > 1:
+            n = len(self.__dict__.get("front", []))
+            return f"Pareto front: {n} trial{'s' if n != 1 else ''}" if n else "front: none yet"
         b = self.best
         if b is None:
             return "best: none yet"
@@ -178,8 +204,13 @@ class Progress:
     def _trial_line(self, t: FrozenTrial, new_best: bool) -> str:
         done = self.base_done + self.done
         of = f"/{self.total}" if self.total else ""
-        what = f"value={t.value:.6g}" if t.value is not None else (t.message or t.state.value)
-        star = " *new best*" if new_best else ""
+        if t.values is not None and len(t.values) > 1:
+            what = "values=" + ", ".join(f"{v:.6g}" for v in t.values)
+        else:
+            what = f"value={t.value:.6g}" if t.value is not None else (t.message or t.state.value)
+        if t.state is TrialState.COMPLETE and not t.satisfies_constraints:
+            what += " (infeasible)"
+        star = (" *on the front*" if len(self._directions()) > 1 else " *new best*") if new_best else ""
         return (
             f"[{done}{of}] trial {t.number} {t.state.value} {what}{star} | {self.n_running} running, "
             f"{self.failed} failed | ETA {format_duration(self._eta())}"

@@ -14,7 +14,15 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-__all__ = ["CHOICE_ATTR", "FrozenTrial", "TrialState", "choice_summary", "sampler_label", "to_datetime"]
+__all__ = [
+    "CHOICE_ATTR",
+    "FrozenTrial",
+    "TrialState",
+    "choice_summary",
+    "constraint_violation",
+    "sampler_label",
+    "to_datetime",
+]
 
 #: the trial system attribute holding what the ``auto`` sampler picked for it
 CHOICE_ATTR = "auto_choice"
@@ -48,7 +56,10 @@ class FrozenTrial:
     """A snapshot of one trial.
 
     ``value`` is the objective as the user returned it (not sign-flipped); for a PRUNED trial it is
-    the last reported intermediate value (or None).  Times are POSIX seconds in ``start_time`` /
+    the last reported intermediate value (or None).  ``values`` holds every objective of a
+    multi-objective study in the study's order (``(value,)`` for a single objective, None without a
+    value); ``value`` is then its first.  ``constraints`` maps each constraint name to its value; the
+    trial is feasible when every one is ``<= 0`` (see :attr:`violation`).  Times are POSIX seconds in ``start_time`` /
     ``end_time``; ``started_at`` / ``finished_at`` give them as aware UTC datetimes.
     ``system_attrs`` holds framework data (``sampler``: the proposing sampler's meta, ``job_id``,
     ``workdir``, ``attempts`` ...), ``user_attrs`` what the objective set.  Do not mutate them.
@@ -68,6 +79,29 @@ class FrozenTrial:
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
     system_attrs: Mapping[str, Any] = field(default_factory=dict)
     trial_id: int = -1
+    values: tuple[float, ...] | None = None
+    constraints: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.values is None:
+            if self.value is not None:
+                object.__setattr__(self, "values", (self.value,))
+        else:
+            vals = tuple(float(v) for v in self.values)
+            object.__setattr__(self, "values", vals)
+            if self.value is None and vals:
+                object.__setattr__(self, "value", vals[0])
+
+    @property
+    def violation(self) -> float:
+        """The total constraint violation: the sum of the positive constraint values (0.0 when
+        every constraint holds or there is none; nan counts as infinitely violated)."""
+        return constraint_violation(self.constraints)
+
+    @property
+    def satisfies_constraints(self) -> bool:
+        """Every constraint is ``<= 0`` (True without constraints), whatever the state."""
+        return self.violation == 0.0
 
     @property
     def started_at(self) -> datetime | None:
@@ -92,17 +126,35 @@ class FrozenTrial:
 
     @property
     def is_feasible(self) -> bool:
-        """COMPLETE with a finite value."""
+        """COMPLETE with finite values and every constraint satisfied (``<= 0``): a trial that
+        ``best_value`` / ``best_trial`` / ``best_trials`` may return."""
         return (
             self.state is TrialState.COMPLETE
-            and self.value is not None
-            and math.isfinite(self.value)
+            and self.values is not None
+            and all(math.isfinite(v) for v in self.values)
+            and self.satisfies_constraints
         )
 
     def replace(self, **changes: Any) -> FrozenTrial:
+        """A copy with ``changes``; changing ``value`` alone resets ``values`` to ``(value,)``."""
         from dataclasses import replace
 
+        if "value" in changes and "values" not in changes:
+            changes["values"] = None
         return replace(self, **changes)
+
+
+def constraint_violation(constraints: Mapping[str, float] | None) -> float:
+    """The sum of the positive values of ``constraints`` (feasible is ``<= 0``); nan -> inf.
+    The one rule for what "feasible" means, for records, storages and samplers."""
+    total = 0.0
+    for v in (constraints or {}).values():
+        f = float(v)
+        if math.isnan(f):
+            return math.inf
+        if f > 0:
+            total += f
+    return total
 
 
 def choice_summary(trials: Iterable[FrozenTrial]) -> str:

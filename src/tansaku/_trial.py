@@ -85,6 +85,7 @@ class Trial:
 
     __slots__ = (
         "_channel",
+        "_constraints",
         "_draw_seed",
         "_known",
         "_params",
@@ -140,6 +141,7 @@ class Trial:
         self.gpu_ids: tuple[str, ...] = tuple(d for d in (gpu_ids or "").split(",") if d)
         self._channel: TrialChannel = channel if channel is not None else NullChannel()
         self._user_attrs: dict[str, Any] = {}
+        self._constraints: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={dict(self.params)!r})"
@@ -273,3 +275,28 @@ def describe_distribution(dist: Distribution) -> str:
     if d.get("step") is not None:
         text += f" step {d['step']:g}"
     return text
+
+
+    def set_constraint(self, name: str, value: float) -> None:
+        """Record constraint ``name`` of this trial: it holds when ``value <= 0`` (e.g.
+        ``memory_gb - 40``).  A trial is feasible when all its constraints hold; ``best_value``,
+        ``best_trial`` and ``best_trials`` consider feasible trials only.  Kept with the trial
+        whatever its state; a later call with the same name replaces the value."""
+        if not isinstance(name, str) or not name:
+            raise ConfigError(
+                f"constraint names must be non-empty strings, got {name!r:.40}", field="constraint"
+            )
+        if isinstance(value, bool):
+            raise ConfigError(f"value must be a number, got {value!r}", field=f"constraint.{name}")
+        try:
+            v = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ConfigError(
+                f"value must be a number, got {type(value).__name__}", field=f"constraint.{name}"
+            ) from None
+        self._constraints[name] = v
+
+    @property
+    def constraints(self) -> Mapping[str, float]:
+        """The constraints set so far (read-only)."""
+        return MappingProxyType(self._constraints)

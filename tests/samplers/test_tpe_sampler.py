@@ -207,3 +207,24 @@ def test_study_ask_tell_with_workers_in_flight() -> None:
         for t in flying:
             study.tell(t, _objective(t))
     assert study.counts().complete == 40
+
+
+def test_tpe_learns_a_constraint():
+    """Minimise x + y with x >= 0.6 as a constraint: TPE ranks infeasible trials as bad (issue
+    18), so most proposals after start-up are feasible, and the best feasible is near 0.6."""
+    import tansaku as tk
+
+    def objective(trial):
+        x, y = trial.params["x"], trial.params["y"]
+        trial.set_constraint("x_at_least", 0.6 - x)
+        return x + y
+
+    study = tk.create_study(
+        {"x": tk.Float(0, 1), "y": tk.Float(0, 1)},
+        sampler={"name": "tpe", "seed": 0, "n_startup_trials": 10},
+        seed=0,
+    )
+    study.optimize(objective, n_trials=60)
+    late = study.trials[30:]
+    assert sum(t.satisfies_constraints for t in late) >= 0.7 * len(late)
+    assert study.best_trial.params["x"] >= 0.6 and study.best_value < 0.8

@@ -314,3 +314,68 @@ def test_set_study_space_replaces_it_and_merges_attrs(storage):
     storage.set_study_space(sid, wider, system_attrs={"space_changes": [{"at_trial": 0}]})
     info = storage.get_study("s")
     assert info.space == wider and info.system_attrs == {"a": 1, "space_changes": [{"at_trial": 0}]}
+
+
+def test_several_objectives_and_constraints_round_trip(storage):
+    sid = storage.create_study(
+        "mo",
+        space=SPACE,
+        direction="minimize",
+        directions=["minimize", "maximize"],
+        objective_names=["error", "speed"],
+    ).study_id
+    info = storage.get_study("mo")
+    assert info.directions == ("minimize", "maximize") and info.n_objectives == 2
+    assert info.objective_names == ("error", "speed")
+    t = storage.start_trial(sid, P, worker="w")
+    done = storage.finish_trial(
+        t.trial_id,
+        worker="w",
+        state=TrialState.COMPLETE,
+        values=[0.1 + 0.2, -7.5],
+        constraints={"mem": 1.5, "time": -2.0},
+    )
+    for again in (done, storage.get_trial(t.trial_id), storage.get_trials(sid)[0]):
+        assert again.values == (0.1 + 0.2, -7.5) and again.value == 0.1 + 0.2
+        assert dict(again.constraints) == {"mem": 1.5, "time": -2.0}
+        assert again.violation == 1.5 and not again.is_feasible
+    row = next(iter(storage.export_rows(sid)))
+    assert json_list(row.values) == [0.1 + 0.2, -7.5] and json_list(row.constraints)["mem"] == 1.5
+    with pytest.raises(ValueError):
+        t2 = storage.start_trial(sid, P, worker="w")
+        storage.finish_trial(
+            t2.trial_id, worker="w", state=TrialState.COMPLETE, values=[1.0, math.nan]
+        )
+
+
+def json_list(text):
+    import json
+
+    return json.loads(text)
+
+
+def test_single_objective_values_and_default_directions(storage):
+    sid = _study(storage)
+    info = storage.get_study("s")
+    assert info.directions == ("minimize",) and info.objective_names == ()
+    t = storage.start_trial(sid, P, worker="w")
+    done = storage.finish_trial(t.trial_id, worker="w", state=TrialState.COMPLETE, value=2.0)
+    assert done.values == (2.0,) and dict(done.constraints) == {} and done.is_feasible
+    assert storage.get_trial(t.trial_id).values == (2.0,)
+
+
+def test_best_trial_skips_infeasible(storage):
+    sid = _study(storage)
+    for value, cons in ((0.1, {"c": 0.5}), (0.3, {"c": 0.0}), (0.2, {"c": math.nan}), (0.4, {})):
+        t = storage.start_trial(sid, P, worker="w")
+        storage.finish_trial(
+            t.trial_id, worker="w", state=TrialState.COMPLETE, value=value, constraints=cons
+        )
+    assert storage.best_trial(sid, "minimize").value == 0.3
+    assert storage.best_trial(sid, "maximize").value == 0.4
+    sid2 = _study(storage, "none")
+    t = storage.start_trial(sid2, P, worker="w")
+    storage.finish_trial(
+        t.trial_id, worker="w", state=TrialState.COMPLETE, value=1.0, constraints={"c": 1.0}
+    )
+    assert storage.best_trial(sid2, "minimize") is None

@@ -31,6 +31,8 @@ _STUDY_KEYS: dict[str, str] = {
     "name": "study name (default: the config file's name)",
     "storage": "sqlite:///file.db, journal:///file.journal or postgresql://user:pass@host/db (default: sqlite:///<name>.db next to the config)",
     "direction": "minimize (default) or maximize",
+    "directions": "several objectives: [minimize, maximize, ...], one per value the objective gives",
+    "objective_names": "names of the objectives, e.g. [error, fit_time] (with directions)",
     "sampler": "sampler name (default auto), or {name: ..., seed: ..., options...}",
     "pruner": "none, median, asha, hyperband, or {name: ..., options...}",
     "seed": "study seed, used by samplers that have none of their own",
@@ -39,7 +41,8 @@ _OBJECTIVE_KEYS: dict[str, str] = {
     "space": "the search space: name: {type: float|int|categorical, ...}",
     "command": "argv list of the program to run, with {param} fields",
     "objective": "instead of command: a Python function, 'file.py:function' or 'module:function'",
-    "result": "where the value comes from: last_number (default), {regex: ...}, {json: FILE, key: KEY}",
+    "result": "where the value comes from: last_number (default), {regex: ...}, {json: FILE, key: KEY}; several: {last_numbers: N}, a regex with N groups, {json: FILE, keys: [...]}",
+    "constraints": "constraints (feasible when <= 0): [names] from 'tansaku:constraint name=V' lines, or {name: line | {regex: ...} | {json: FILE, key: KEY}}",
     "env": "extra environment variables for the command",
     "cwd": "where the command runs: trial (its own directory, default), config, or a path",
     "kill_grace": "seconds between SIGTERM and SIGKILL when a trial is stopped (default 1)",
@@ -95,6 +98,9 @@ class StudyConfig:
     command: Command | None = None
     objective_ref: str | None = None
     enqueue: tuple[Mapping[str, Any], ...] = ()
+    #: several objectives (None: one, ``direction``) and their names
+    directions: tuple[str, ...] | None = None
+    objective_names: tuple[str, ...] | None = None
 
     def __getattr__(self, name: str) -> Any:
         # only reached when normal lookup fails: the run options read as attributes
@@ -196,6 +202,10 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     direction = data.get("direction", "minimize")
     if direction not in ("minimize", "maximize"):
         raise _fail("direction", f"must be minimize or maximize, got {direction!r}")
+    from tansaku.study._study import check_directions
+
+    dirs, names = check_directions(direction, data.get("directions"), data.get("objective_names"))
+    direction = dirs[0]
     if "space" not in data:
         raise _fail(
             "space",
@@ -247,16 +257,24 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
         command = Command(
             data["command"],
             result=_parse_result(data.get("result")),
+            constraints=data.get("constraints"),
             env=data.get("env"),
             cwd=str(base_dir) if cwd == "config" else cwd,
             base_dir=base_dir,
             kill_grace=_number(data, "kill_grace", minimum=0.0, strict=False) or 1.0,
         )
+        if command.result.count != len(dirs):
+            raise _fail(
+                "result",
+                f"gives {command.result.count} value{'s' if command.result.count > 1 else ''}, "
+                f"the study has {len(dirs)} objective{'s' if len(dirs) > 1 else ''} "
+                "(directions); e.g. result: {last_numbers: " + str(len(dirs)) + "}",
+            )
         conditional = [n for n, d in space.items() if d.when]
         command.check_fields(list(space.names), conditional=conditional)
         _check_program(command, executor)
     else:
-        for key in ("result", "env", "cwd", "kill_grace"):
+        for key in ("result", "constraints", "env", "cwd", "kill_grace"):
             if key in data:
                 raise _fail(key, "only applies to command objectives")
         objective_ref = data["objective"]
@@ -301,6 +319,8 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
         command=command,
         objective_ref=objective_ref,
         enqueue=tuple(checked),
+        directions=dirs if len(dirs) > 1 else None,
+        objective_names=names or None,
     )
 
 

@@ -90,6 +90,8 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
         storage=storage,
         name=cfg.name,
         direction=cfg.direction,
+        directions=cfg.directions,
+        objective_names=cfg.objective_names,
         seed=cfg.seed,
         pruner=cfg.pruner,
         load_if_exists=True,
@@ -225,7 +227,37 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------------- read
+def _objective_labels(info: StudyInfo) -> list[str]:
+    """The objectives' names, or ``value0``, ``value1`` ... when the study named none."""
+    return list(info.objective_names) or [f"value{i}" for i in range(info.n_objectives)]
+
+
+def _front(storage: BaseStorage, info: StudyInfo) -> list[Any]:
+    from tansaku.study._front import pareto_front
+
+    done = storage.get_trials(info.study_id, states=[TrialState.COMPLETE])
+    return pareto_front(done, info.directions)
+
+
 def _best_dict(storage: BaseStorage, info: StudyInfo) -> dict[str, Any] | None:
+    if info.n_objectives > 1:
+        front = _front(storage, info)
+        if not front:
+            return None
+        return {
+            "study": info.name,
+            "directions": list(info.directions),
+            "objective_names": _objective_labels(info),
+            "front": [
+                {
+                    "number": t.number,
+                    "values": list(t.values),
+                    "params": dict(t.params),
+                    **({"constraints": dict(t.constraints)} if t.constraints else {}),
+                }
+                for t in front
+            ],
+        }
     best = storage.best_trial(info.study_id, info.direction)
     if best is None:
         return None
@@ -238,10 +270,28 @@ def _best_dict(storage: BaseStorage, info: StudyInfo) -> dict[str, Any] | None:
     }
 
 
+def _no_best_line(storage: BaseStorage, info: StudyInfo) -> str:
+    complete = storage.counts(info.study_id).complete
+    if complete == 0:
+        return f"study {info.name!r}: no complete trial yet"
+    return (
+        f"study {info.name!r}: no feasible trial (each of its {complete} complete trials "
+        "violates a constraint)"
+    )
+
+
 def _print_best(storage: BaseStorage, info: StudyInfo, out: TextIO) -> None:
     best = _best_dict(storage, info)
     if best is None:
-        print(f"study {info.name!r}: no complete trial yet", file=out)
+        print(_no_best_line(storage, info), file=out)
+        return
+    if "front" in best:
+        labels = best["objective_names"]
+        what = ", ".join(f"{n} {d}" for n, d in zip(labels, info.directions))
+        print(f"Pareto front: {len(best['front'])} trials ({what})", file=out)
+        for t in best["front"]:
+            vals = "  ".join(f"{n}={v:.6g}" for n, v in zip(labels, t["values"]))
+            print(f"  trial {t['number']}: {vals}  | {format_params(t['params'], 300)}", file=out)
         return
     print(f"best value: {best['value']:.10g} (trial {best['number']}, {info.direction})", file=out)
     print("best params:", file=out)
@@ -298,14 +348,29 @@ def cmd_status(args: argparse.Namespace) -> int:
         from tansaku._records import sampler_label
 
         sampler = sampler_label("auto", storage.get_trials(info.study_id))
-    print(f"study {info.name} ({info.direction}, sampler {sampler}, storage {storage.url})")
+    how = info.direction if info.n_objectives == 1 else ", ".join(info.directions)
+    print(f"study {info.name} ({how}, sampler {sampler}, storage {storage.url})")
     print(
         f"trials: {done} ({c.complete} complete, {c.pruned} pruned), {c.running} running, "
         f"{c.waiting} waiting, {c.failed} failed"
     )
-    best = storage.best_trial(info.study_id, info.direction)
-    if best is not None:
-        print(f"best: {best.value:.10g} (trial {best.number}): {format_params(best.params, 400)}")
+    if info.n_objectives > 1:
+        front = _front(storage, info)
+        if front:
+            shown = ", ".join(str(t.number) for t in front[:20]) + (
+                ", ..." if len(front) > 20 else ""
+            )
+            print(f"Pareto front: {len(front)} trials ({shown}); tansaku best lists them")
+        elif c.complete:
+            print("Pareto front: empty (no complete trial is feasible)")
+    else:
+        best = storage.best_trial(info.study_id, info.direction)
+        if best is not None:
+            print(
+                f"best: {best.value:.10g} (trial {best.number}): {format_params(best.params, 400)}"
+            )
+        elif c.complete:
+            print(f"best: none feasible ({c.complete} complete trials violate a constraint)")
     setup = info.system_attrs.get("setup")
     if isinstance(setup, dict):
         print(f"setup step: {setup.get('state')} in {setup.get('dir')}")
@@ -390,7 +455,26 @@ def _json_line(r: ExportRow) -> str:
         f'"worker": {_json_str(r.worker)}, "message": {_json_str(r.message)}, '
         f'"stderr": {_json_str(r.stderr)}, '
         f'"user_attrs": {_valid_json(r.user_attrs)}, '
-        f'"system_attrs": {_valid_json(r.system_attrs)}}}'
+        f'"system_attrs": {_valid_json(r.system_attrs)}{_json_objectives(r)}}}'
+    )
+
+
+def _row_feasible(r: ExportRow) -> bool:
+    """COMPLETE with every constraint ``<= 0`` (the rule of ``FrozenTrial.is_feasible``)."""
+    from tansaku._records import constraint_violation
+
+    return r.state == "complete" and constraint_violation(json.loads(r.constraints or "{}")) == 0
+
+
+def _json_objectives(r: ExportRow) -> str:
+    """``, "values": [...], "constraints": {...}, "feasible": b`` for a trial of a multi-objective
+    study or with constraints; nothing otherwise (single-objective exports stay as they were)."""
+    if r.values is None and r.constraints in (None, "", "{}"):
+        return ""
+    values = "null" if r.values is None else _valid_json(r.values)
+    return (
+        f', "values": {values}, "constraints": {_valid_json(r.constraints or "{}")}, '
+        f'"feasible": {"true" if _row_feasible(r) else "false"}'
     )
 
 
@@ -431,6 +515,15 @@ def _attr_columns(rows: Iterable[ExportRow]) -> tuple[list[str], list[str]]:
     return list(user), list(system)
 
 
+def _constraint_columns(rows: Iterable[ExportRow]) -> list[str]:
+    """The constraint names any trial has, in the order first seen."""
+    keys: dict[str, None] = {}
+    for r in rows:
+        if r.constraints not in (None, "", "{}"):
+            keys.update(dict.fromkeys(json.loads(r.constraints)))
+    return list(keys)
+
+
 def _open_output(path: str) -> TextIO:
     """``path`` opened for writing, its folder made; an OSError becomes one line."""
     target = Path(path)
@@ -457,12 +550,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             names = list(info.searched_space.names)
             user_keys, system_keys = _attr_columns(storage.export_rows(info.study_id))
+            cons_keys = _constraint_columns(storage.export_rows(info.study_id))
+            labels = _objective_labels(info) if info.n_objectives > 1 else []
+            extra = bool(labels or cons_keys)  # values, constraints and feasible columns
             w = csv.writer(out)
             w.writerow(
                 [
                     "number",
                     "state",
                     "value",
+                    *[f"values_{n}" for n in labels],
+                    *[f"constraints.{k}" for k in cons_keys],
+                    *(["feasible"] if extra else []),
                     *[f"params_{n}" for n in names],
                     "started_at",
                     "finished_at",
@@ -479,11 +578,16 @@ def cmd_export(args: argparse.Namespace) -> int:
                 done = r.start_time is not None and r.end_time is not None
                 user = json.loads(r.user_attrs) if user_keys else {}
                 system = json.loads(r.system_attrs) if system_keys else {}
+                vals = json.loads(r.values) if labels and r.values else []
+                cons = json.loads(r.constraints or "{}") if cons_keys else {}
                 w.writerow(
                     [
                         r.number,
                         r.state,
                         "" if value is None else value,
+                        *[vals[i] if i < len(vals) else "" for i in range(len(labels))],
+                        *[_attr_text(cons.get(k)) for k in cons_keys],
+                        *([int(_row_feasible(r))] if extra else []),
                         *[params.get(n, "") for n in names],
                         _iso(r.start_time) or "",
                         _iso(r.end_time) or "",

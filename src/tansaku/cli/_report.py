@@ -25,6 +25,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     check_count(args.dpi, "--dpi", high=2400, none_ok=True)
     storage, name, _ = target(args)
     table = TrialTable.load(storage, name)
+    info = storage.get_study(name)
+    trade_offs = None
+    if info.n_objectives > 1:  # the Pareto front and hypervolume plots
+        from tansaku.report._pareto import pareto
+
+        trade_offs = pareto(
+            storage.get_trials(info.study_id),
+            info.directions,
+            info.objective_names,
+            study=info.name,
+        )
     try:
         page = write_report(
             table,
@@ -32,6 +43,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             storage_url=storage.url,
             importance_model=args.importance_model,
             dpi=args.dpi,
+            trade_offs=trade_offs,
         )
     except ImportError as e:  # matplotlib / scikit-learn missing: say which extra
         print(f"error: {e}", file=sys.stderr)

@@ -717,6 +717,8 @@ class BatchExecutor(Executor):
             stderr=res.get("stderr") or stderr or None,
             system_attrs=attrs,
             user_attrs=dict(res.get("user_attrs") or {}),
+            values=tuple(res["values"]) if isinstance(res.get("values"), list) else None,
+            constraints=dict(res.get("constraints") or {}),
         )
 
     def _vanished_outcome(self, tr: _Trial) -> Outcome:

@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         "message": outcome.message,
         "stderr": outcome.stderr,
         "user_attrs": {k: _jsonable(v) for k, v in outcome.user_attrs.items()},
+        "values": None if outcome.values is None else list(outcome.values),
+        "constraints": dict(outcome.constraints),
     }
     tmp = spec_path.parent / ".result.json.tmp"
     tmp.write_text(json.dumps(result))

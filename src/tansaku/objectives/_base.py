@@ -65,6 +65,10 @@ class Outcome:
     system_attrs: dict[str, Any] = field(default_factory=dict)
     user_attrs: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
+    #: every objective when the objective gave several (``value`` is then the first); None for one
+    values: tuple[float, ...] | None = None
+    #: constraint values the trial set (``trial.set_constraint``, ``tansaku:constraint`` lines)
+    constraints: dict[str, float] = field(default_factory=dict)
     #: the program never really ran (see ``Command.startup_failure``): the run stops at once
     cannot_start: bool = False
     #: define-by-run: the params the trial used and the JSON form of each distribution it
@@ -84,6 +88,12 @@ def trial_env(job: Job) -> dict[str, str]:
         "TANSAKU_TRIAL_ID": number,
         "TANSAKU_STUDY": job.study_name,
     }
+
+    def objective_values(self) -> tuple[float, ...] | None:
+        """Every objective value of a COMPLETE outcome, ``(value,)`` for one (None without)."""
+        if self.values is not None:
+            return self.values
+        return None if self.value is None else (self.value,)
 
 
 #: how much of a program's last stderr line a trial message keeps

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tansaku._errors import TrialPruned
@@ -12,7 +12,7 @@ from tansaku._records import TrialState
 from tansaku._trial import Trial
 from tansaku.objectives._base import Outcome
 
-__all__ = ["as_value", "run_callable", "tail"]
+__all__ = ["as_value", "as_values", "run_callable", "tail"]
 
 TAIL_CHARS = 4000
 
@@ -43,6 +43,40 @@ def as_value(result: Any, what: str = "the objective returned") -> tuple[float |
     if math.isinf(value):
         return None, f"{what} {value}"
     return value, None
+
+
+def as_values(
+    result: Any, what: str = "the objective returned"
+) -> tuple[float | None, tuple[float, ...] | None, str | None]:
+    """``(value, values, None)`` for a usable result, else ``(None, None, reason)``; never raises.
+
+    A number gives ``(value, None, None)`` (see :func:`as_value`); a sequence of numbers (list,
+    tuple, numpy array: several objectives) gives its first as ``value`` and all as ``values``,
+    each checked by :func:`as_value` (the reason names the bad one's position)."""
+    if _is_sequence(result):
+        items = list(result)
+        if not items:
+            return None, None, f"{what} an empty sequence"
+        out: list[float] = []
+        for i, item in enumerate(items, 1):
+            v, reason = as_value(item, what)
+            if reason is not None:
+                return None, None, f"objective {i}: {reason}"
+            assert v is not None
+            out.append(v)
+        return out[0], tuple(out), None
+    value, reason = as_value(result, what)
+    return value, None, reason
+
+
+def _is_sequence(obj: Any) -> bool:
+    if isinstance(obj, (str, bytes, bytearray, Mapping)):
+        return False
+    if getattr(obj, "ndim", None) == 0:  # a numpy scalar
+        return False
+    return isinstance(obj, (list, tuple)) or (
+        hasattr(obj, "__len__") and hasattr(obj, "__getitem__") and hasattr(obj, "__iter__")
+    )
 
 
 def _short(number: Any) -> str:
@@ -77,6 +111,7 @@ def _run(objective: Callable[[Trial], Any], trial: Trial) -> Outcome:
             TrialState.PRUNED,
             message=str(e) or "pruned",
             user_attrs=dict(trial.user_attrs),
+            constraints=dict(trial.constraints),
         )
     except Exception as e:
         stderr = getattr(e, "stderr", None)  # CommandFailed carries the program's own stderr
@@ -91,12 +126,22 @@ def _run(objective: Callable[[Trial], Any], trial: Trial) -> Outcome:
             message=msg[:1000],
             stderr=stderr,
             user_attrs=dict(trial.user_attrs),
+            constraints=dict(trial.constraints),
         )
-    value, reason = as_value(result)
+    value, values, reason = as_values(result)
     if reason is not None:
         return Outcome(
-            trial.trial_id, TrialState.FAILED, message=reason, user_attrs=dict(trial.user_attrs)
+            trial.trial_id,
+            TrialState.FAILED,
+            message=reason,
+            user_attrs=dict(trial.user_attrs),
+            constraints=dict(trial.constraints),
         )
     return Outcome(
-        trial.trial_id, TrialState.COMPLETE, value=value, user_attrs=dict(trial.user_attrs)
+        trial.trial_id,
+        TrialState.COMPLETE,
+        value=value,
+        values=values,
+        user_attrs=dict(trial.user_attrs),
+        constraints=dict(trial.constraints),
     )

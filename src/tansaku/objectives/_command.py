@@ -50,7 +50,7 @@ from tansaku.objectives._base import (
     trial_env,
 )
 from tansaku.objectives._callable import tail
-from tansaku.objectives._output import OutputParser, ResultSpec
+from tansaku.objectives._output import OutputParser, ResultSpec, parse_constraints
 from tansaku.objectives._template import (
     RESERVED_FIELDS,
     parse_template,
@@ -82,6 +82,7 @@ class Command:
         argv: Sequence[str],
         *,
         result: Any = None,
+        constraints: Any = None,
         env: Mapping[str, str] | None = None,
         cwd: str | Path = "trial",
         base_dir: str | Path | None = None,
@@ -103,6 +104,7 @@ class Command:
                 raise ConfigError("an argv item cannot contain a NUL byte", field=f"command[{k}]")
         self.fields = template_fields(self.argv)
         self.result = ResultSpec.parse(result)
+        self.constraints = parse_constraints(constraints)
         self.env = _environment(env)
         self.cwd = _path(cwd, "cwd")
         self.base_dir = (
@@ -248,7 +250,7 @@ class Command:
                 return True
         return False
 
-    def __call__(self, trial: Trial) -> float:
+    def __call__(self, trial: Trial) -> float | list[float]:
         """Run synchronously for one trial (lets any executor that runs Python callables run it)."""
         job = Job(
             trial.trial_id,
@@ -279,6 +281,10 @@ class Command:
             raise TrialPruned(outcome.message or "pruned")
         if outcome.state is TrialState.FAILED:
             raise CommandFailed(outcome.message or "command failed", outcome.stderr)
+        for name, c in outcome.constraints.items():
+            trial.set_constraint(name, c)
+        if outcome.values is not None:
+            return list(outcome.values)
         assert outcome.value is not None
         return outcome.value
 
@@ -361,8 +367,8 @@ def exit_outcome(
     A non-zero ``returncode`` is FAILED, named by the signal ``killed_by`` when one ended it (the
     caller decodes its convention: ``-N`` from Python, ``128 + N`` from a shell), and marked
     ``cannot_start`` when :meth:`Command.startup_failure` says the program never really ran;
-    exit 0 is COMPLETE with the value ``parser`` found (read relative to ``workdir``) or FAILED
-    with the parser's reason.  ``attrs`` become the trial's system attrs (the result's own are
+    exit 0 is COMPLETE with the value(s) and constraints ``parser`` found (read relative to
+    ``workdir``) or FAILED with the parser's reason (a declared constraint missing is one).  ``attrs`` become the trial's system attrs (the result's own are
     added to them); the user attributes its output set (``tansaku:attr`` lines, a json result's
     ``attrs``) become the trial's user attrs whatever the ending."""
     tid = job.trial_id
@@ -379,8 +385,10 @@ def exit_outcome(
                 job, returncode=returncode, printed=printed, stderr=stderr
             ),
         )
-    value, reason = parser.value(workdir)
-    if reason is not None:
+    values, reason = parser.values(workdir)
+    constraints, missing = parser.constraints(workdir)
+    reason = reason or missing
+    if values is None or reason is not None:
         return Outcome(
             tid,
             TrialState.FAILED,
@@ -388,15 +396,18 @@ def exit_outcome(
             stderr=stderr or tail(parser.tail()[-400:], 400),
             system_attrs=attrs,
             user_attrs=parser.user_attrs(),
+            constraints=constraints,
         )
     attrs.update(parser.result_attrs())
     return Outcome(
         tid,
         TrialState.COMPLETE,
-        value=value,
+        value=values[0],
+        values=values if len(values) > 1 else None,
         stderr=stderr or None,
         system_attrs=attrs,
         user_attrs=parser.user_attrs(),
+        constraints=constraints,
     )
 
 
@@ -416,7 +427,9 @@ class CommandRun:
         self.workdir = job.workdir
         self._on_report = on_report
         self._should_prune = should_prune
-        self.parser = OutputParser(command.result, on_report=self._report)
+        self.parser = OutputParser(
+            command.result, on_report=self._report, constraints=command.constraints
+        )
         self.proc: subprocess.Popen[bytes] | None = None
         self.outcome: Outcome | None = None
         self.kill_reason: str | None = None

@@ -18,6 +18,11 @@ their end, and only the last ``tail_bytes`` of output are held.
   the command writes (``{json: result.json, key: metrics.loss}``), whose other keys can be kept as
   user attributes too (``attrs: [train.time, epochs]``, or ``attrs: true`` for every number,
   string and boolean in the file, under their dotted keys).
+* Several objectives: ``{last_numbers: N}`` (the last N numbers printed, in order), a regex with
+  one group per objective (of its last match), or ``{json: FILE, keys: [a.b, c]}``.
+* ``tansaku:constraint name=<number>`` lines give constraint values (the last one of a name
+  wins); a command's ``constraints:`` may also read one with a regex or from a JSON file
+  (:func:`parse_constraints`), each by a sub-parser of its own.
 """
 
 from __future__ import annotations
@@ -37,7 +42,16 @@ from tansaku._trial import MAX_STEP, step_problem
 from tansaku.objectives._callable import as_value
 from tansaku.objectives._regex import RegexMatcher, RegexTimeout
 
-__all__ = ["DIRECTIVE_RE", "REPORT_RE", "RESULT_LINE_ATTR", "OutputParser", "ResultSpec"]
+__all__ = [
+    "CONSTRAINT_RE",
+    "DIRECTIVE_RE",
+    "REPORT_RE",
+    "RESULT_LINE_ATTR",
+    "ConstraintSpecs",
+    "OutputParser",
+    "ResultSpec",
+    "parse_constraints",
+]
 
 #: trial system attribute: the stdout line an ambiguous last-number result was read from
 RESULT_LINE_ATTR = "result_line"
@@ -49,7 +63,9 @@ DIRECTIVE_RE = re.compile(r"^\s*tansaku:([A-Za-z_]\w*)(?:\s|$)")
 ATTR_RE = re.compile(r"^\s*tansaku:(attr|metric)\s+([^=\s]*)=(.*?)\s*$")
 #: what an attribute key may be: a name, dots and slashes allowed (``train.time``, ``val/loss``)
 ATTR_KEY_RE = re.compile(r"[A-Za-z_][\w.\-/]{0,99}")
-DIRECTIVES = ("report", "attr", "metric")
+DIRECTIVES = ("report", "attr", "metric", "constraint")
+#: ``tansaku:constraint name=number`` (feasible when the number is <= 0)
+CONSTRAINT_RE = re.compile(r"^\s*tansaku:constraint\s+([A-Za-z0-9_.\-]+)=(\S+)\s*$")
 #: how many user attributes one command trial may set (lines and JSON file together), and how
 #: long one value's text may be
 MAX_ATTRS = 200
@@ -74,12 +90,15 @@ _NUMBER_RE = re.compile(
 class ResultSpec:
     """Where a command's objective value comes from."""
 
-    kind: str = "last_number"  # last_number | regex | json
+    kind: str = "last_number"  # last_number | regex | json | line (constraints only)
     pattern: str | None = None
     file: str | None = None
     key: str | None = None
     #: json only: the file's other keys kept as user attributes (dotted keys; True: every scalar)
     attrs: tuple[str, ...] | bool = ()
+    #: how many numbers make the result: ``last_numbers: N``, a regex's groups, ``keys``
+    count: int = 1
+    keys: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, spec: Any, *, field: str = "result") -> ResultSpec:
@@ -87,7 +106,10 @@ class ResultSpec:
             return cls()
         if isinstance(spec, ResultSpec):
             return spec
-        expected = "expected last_number, {regex: PATTERN} or {json: FILE, key: KEY, attrs: [KEYS]}"
+        expected = (
+            "expected last_number, {last_numbers: N}, {regex: PATTERN} or "
+            "{json: FILE, key: KEY (or keys: [KEY, ...]), attrs: [KEYS]}"
+        )
         if not isinstance(spec, Mapping):
             raise ConfigError(expected, field=field)
         try:
@@ -95,6 +117,13 @@ class ResultSpec:
         except Exception:
             raise ConfigError(expected, field=field) from None
         keys = set(spec)
+        if keys == {"last_numbers"}:
+            n = spec["last_numbers"]
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 64:
+                raise ConfigError(
+                    f"must be an integer in 1..64, got {n!r:.40}", field=f"{field}.last_numbers"
+                )
+            return cls(count=n)
         if keys == {"regex"}:
             pattern = spec["regex"]
             if not isinstance(pattern, str):
@@ -105,21 +134,36 @@ class ResultSpec:
                 raise ConfigError(
                     f"invalid regular expression: {e}", field=f"{field}.regex"
                 ) from None
-            if compiled.groups > 1:
+            if compiled.groups > 64:
                 raise ConfigError(
-                    "use at most one capturing group (the value)", field=f"{field}.regex"
+                    "use at most 64 capturing groups (one per objective)", field=f"{field}.regex"
                 )
-            return cls("regex", pattern=pattern)
-        if "json" in keys and keys <= {"json", "key", "attrs"}:
+            return cls("regex", pattern=pattern, count=max(1, compiled.groups))
+        if "json" in keys and keys <= {"json", "key", "keys", "attrs"}:
             file, key = spec["json"], spec.get("key")
             if not isinstance(file, str) or not file:
                 raise ConfigError("must be a file name", field=f"{field}.json")
             if key is not None and not isinstance(key, str):
                 raise ConfigError("must be a dotted key like metrics.loss", field=f"{field}.key")
-            return cls("json", file=file, key=key, attrs=_parse_attr_keys(spec.get("attrs", ())))
+            attrs = _parse_attr_keys(spec.get("attrs", ()))
+            if "keys" in spec:
+                many = spec["keys"]
+                if key is not None:
+                    raise ConfigError("give key or keys, not both", field=f"{field}.keys")
+                if (
+                    isinstance(many, str)
+                    or not isinstance(many, list)
+                    or not many
+                    or not all(isinstance(k, str) and k for k in many)
+                ):
+                    raise ConfigError(
+                        "must be a list of dotted keys like [val.loss, time]", field=f"{field}.keys"
+                    )
+                return cls("json", file=file, keys=tuple(many), count=len(many), attrs=attrs)
+            return cls("json", file=file, key=key, attrs=attrs)
         if "attrs" in keys:
             raise ConfigError("attrs are read from a json result file only", field=f"{field}.attrs")
-        unknown = sorted(keys - {"regex", "json", "key"})
+        unknown = sorted(keys - {"regex", "json", "key", "keys", "last_numbers"})
         raise ConfigError(
             f"unknown key {unknown[0]!r}" if unknown else "give either regex or json",
             field=f"{field}.{unknown[0]}" if unknown else field,
@@ -157,6 +201,44 @@ def _attr_value(text: str) -> Any:
     return value
 
 
+#: constraint name -> where its value comes from (kind ``line``: a ``tansaku:constraint`` line)
+ConstraintSpecs = Mapping[str, ResultSpec]
+
+
+def parse_constraints(spec: Any, *, field: str = "constraints") -> dict[str, ResultSpec]:
+    """A command's ``constraints:``: a list of names (given by ``tansaku:constraint`` lines) or a
+    mapping of names to ``line`` / null, ``{regex: PATTERN}`` (one group) or
+    ``{json: FILE, key: KEY}``.  Every named constraint must be given by each trial."""
+    if spec is None:
+        return {}
+    if isinstance(spec, list):
+        spec = dict.fromkeys(spec)
+    if not isinstance(spec, Mapping):
+        raise ConfigError(
+            "expected a list of names or a mapping of names to line, {regex: ...} or "
+            "{json: FILE, key: KEY}",
+            field=field,
+        )
+    out: dict[str, ResultSpec] = {}
+    for name, one in spec.items():
+        if not isinstance(name, str) or not CONSTRAINT_RE.match(f"tansaku:constraint {name}=0"):
+            raise ConfigError(
+                f"constraint names are letters, digits, _ . -; got {name!r:.40}", field=field
+            )
+        where = f"{field}.{name}"
+        if one is None or one == "line":
+            out[name] = ResultSpec("line")
+            continue
+        parsed = ResultSpec.parse(one, field=where)
+        if parsed.kind == "last_number" or parsed.count != 1:
+            raise ConfigError(
+                "expected line, {regex: PATTERN} with one group, or {json: FILE, key: KEY}",
+                field=where,
+            )
+        out[name] = parsed
+    return out
+
+
 def _to_float(text: str) -> float | None:
     try:
         return float(text)
@@ -174,8 +256,19 @@ class OutputParser:
         on_report: Callable[[int, float], None] | None = None,
         max_line: int = 65536,
         tail_bytes: int = 8192,
+        constraints: ConstraintSpecs | None = None,
     ) -> None:
         self.spec = spec or ResultSpec()
+        #: constraint values from ``tansaku:constraint`` lines, by name
+        self.constraint_lines: dict[str, float] = {}
+        self._constraint_specs = dict(constraints or {})
+        # a regex or JSON constraint is read by a parser of its own fed the same output
+        self._subparsers = {
+            name: OutputParser(c, max_line=max_line, tail_bytes=256)
+            for name, c in self._constraint_specs.items()
+            if c.kind in ("regex", "json")
+        }
+        self._numbers: deque[str] = deque(maxlen=self.spec.count)
         self.on_report = on_report
         self.max_line = max_line
         # the user's regex runs in a matcher process with a time limit, never here (_regex.py)
@@ -205,6 +298,8 @@ class OutputParser:
         the result is looked for from the last line backwards (the last one wins anyway)."""
         if not data:
             return
+        for sub in self._subparsers.values():
+            sub.feed(data)
         self.bytes_seen += len(data)
         self._keep_tail(data)
         nl = data.rfind(b"\n")
@@ -229,10 +324,15 @@ class OutputParser:
                     self._line(line[-self.max_line :], candidate=False)
             if not _maybe_value(head):
                 return
-        if self.spec.kind == "json":
+        if self.spec.kind in ("json", "line"):
             return
         if self.spec.kind == "regex":
             self._match(head)
+            return
+        if self.spec.count > 1:  # the last N numbers: every line counts, in order
+            for line in lines:
+                if _maybe_value(line):
+                    self._line(line[-self.max_line :], report=False)
             return
         for line in reversed(lines):
             if self.spec.kind == "last_number" and not _maybe_value(line):
@@ -246,6 +346,8 @@ class OutputParser:
 
     def close(self) -> None:
         """The output is over: handle its last, unterminated line and stop the regex matcher."""
+        for sub in self._subparsers.values():
+            sub.close()
         if self._partial:
             self._line(bytes(self._partial))
             if self.spec.kind == "regex":
@@ -286,6 +388,9 @@ class OutputParser:
             if report:
                 self._directive(directive.group(1), line)
             return
+        if candidate and self.spec.kind == "last_number" and self.spec.count > 1:
+            self._numbers.extend(_NUMBER_RE.findall(line))
+            return
         if candidate and self.spec.kind == "last_number":
             found = _NUMBER_RE.findall(line)
             if found:
@@ -306,6 +411,15 @@ class OutputParser:
             return
         if word in ("attr", "metric"):
             self._attr_line(word, line)
+            return
+        if word == "constraint":
+            c = CONSTRAINT_RE.match(line)
+            cv = None if c is None else _to_float(c.group(2))
+            if c is None or cv is None:
+                shown = line.strip()[:80]
+                self._fail(f"bad tansaku:constraint line (expected name=number): {shown!r}")
+                return
+            self.constraint_lines[c.group(1)] = cv
             return
         m = REPORT_RE.match(line)
         if m is None:
@@ -356,18 +470,82 @@ class OutputParser:
         """``{"result_line": line}`` when the default rule took the last of several numbers on a
         line (e.g. ``val_loss=0.13 (3-fold CV, 100 trees)`` -> 100): kept with the trial so that
         the study can warn when that number never changes.  Empty otherwise."""
-        if self.spec.kind != "last_number" or self.result_line is None:
+        if self.spec.kind != "last_number" or self.spec.count > 1 or self.result_line is None:
             return {}
         return {RESULT_LINE_ATTR: self.result_line.strip()[:200]}
 
     # the value ---------------------------------------------------------------------------------
     def value(self, workdir: Path | None = None) -> tuple[float | None, str | None]:
         """``(value, None)`` or ``(None, reason)``; nan/inf are reasons, not values, and so is a
-        bad report line seen on the way (:attr:`problem`)."""
+        bad report line seen on the way (:attr:`problem`).  With several values, the first."""
+        values, reason = self.values(workdir)
+        return (None, reason) if values is None else (values[0], None)
+
+    def values(self, workdir: Path | None = None) -> tuple[tuple[float, ...] | None, str | None]:
+        """Every value the spec asks for (``count`` of them), in order, or ``(None, reason)``."""
         if self.problem is not None:
             return None, self.problem
         if self.spec.kind == "json":
-            return self._json_value(workdir)
+            if self.spec.keys:
+                out: list[float] = []
+                for i, key in enumerate(self.spec.keys):
+                    v, reason = self._json_value(workdir, key, attrs=i == 0)
+                    if v is None:
+                        return None, reason
+                    out.append(v)
+                return tuple(out), None
+            v, reason = self._json_value(workdir, self.spec.key)
+            return (None, reason) if v is None else ((v,), None)
+        if self.spec.kind == "last_number" and self.spec.count > 1:
+            if len(self._numbers) < self.spec.count:
+                return None, (
+                    f"the command printed {len(self._numbers)} numbers on stdout, "
+                    f"result.last_numbers wants {self.spec.count}"
+                )
+            out = []
+            for text in self._numbers:
+                v, reason = self._one(text)
+                if v is None:
+                    return None, reason
+                out.append(v)
+            return tuple(out), None
+        if self.spec.kind == "regex" and self.spec.count > 1 and self.last_text is not None:
+            out = []
+            for k, text in enumerate(self.last_text.split("\0"), 1):
+                v, reason = self._one(text)
+                if v is None:
+                    return None, f"group {k} of {self.spec.pattern!r}: {reason}"
+                out.append(v)
+            return tuple(out), None
+        v, reason = self._single()
+        return (None, reason) if v is None else ((v,), None)
+
+    def constraints(self, workdir: Path | None = None) -> tuple[dict[str, float], str | None]:
+        """The constraint values (lines, then each declared regex/JSON one), and the reason the
+        trial fails when a declared constraint was not given (None when all were)."""
+        out = dict(self.constraint_lines)
+        for name, sub in self._subparsers.items():
+            v, reason = sub.value(workdir)
+            if v is None:
+                return out, f"constraint {name!r}: {reason}"
+            out[name] = v
+        for name in self._constraint_specs:
+            if name not in out:
+                return out, (
+                    f"constraint {name!r} was not given (print a line "
+                    f"'tansaku:constraint {name}=<number>')"
+                )
+        return out, None
+
+    def _one(self, text: str) -> tuple[float | None, str | None]:
+        value = _to_float(text.strip())
+        if value is None:
+            return None, f"the result {text[:80]!r} is not a number"
+        if not math.isfinite(value):
+            return None, f"the objective is {value}"
+        return value, None
+
+    def _single(self) -> tuple[float | None, str | None]:
         if self.last_text is None:
             what = (
                 "no number"
@@ -382,7 +560,9 @@ class OutputParser:
             return None, f"the objective is {value}"
         return value, None
 
-    def _json_value(self, workdir: Path | None) -> tuple[float | None, str | None]:
+    def _json_value(
+        self, workdir: Path | None, key: str | None, *, attrs: bool = True
+    ) -> tuple[float | None, str | None]:
         assert self.spec.file is not None
         path = Path(self.spec.file)
         if not path.is_absolute() and workdir is not None:
@@ -395,11 +575,11 @@ class OutputParser:
             return None, f"cannot read the result file {self.spec.file}: {e}"
         except RecursionError:
             return None, f"cannot read the result file {self.spec.file}: nested too deeply"
-        if self.spec.attrs:
+        if self.spec.attrs and attrs:
             self._json_attrs(data)
-        data = _dotted(data, self.spec.key)
+        data = _dotted(data, key)
         if data is _MISSING:
-            return None, f"the result file {self.spec.file} has no key {self.spec.key!r}"
+            return None, f"the result file {self.spec.file} has no key {key!r}"
         if isinstance(data, bool) or not isinstance(data, (int, float)):
             shown = repr(str(data)[:80]) if isinstance(data, (str, bool)) else type(data).__name__
             return None, f"the result {shown} in {self.spec.file} is not a number"

@@ -11,7 +11,8 @@ backtracks), and the coordinator waits at most a little longer than that for the
 the matcher if it does not come.  A chunk that runs out of time fails the trial with the reason.
 
 Lines are matched one by one, at most ``max_line`` bytes each (the parser's own cap), report lines
-excluded, last line first; the value is the first group of the last match (or the whole match).
+excluded, last line first; the value is the first group of the last match (or the whole match);
+with several groups (several objectives) all of them, joined by NUL bytes.
 """
 
 from __future__ import annotations
@@ -59,7 +60,10 @@ while True:
             for last in rx.finditer(line):
                 pass
             if last is not None:
-                found = last.group(1) if rx.groups else last.group(0)
+                if rx.groups > 1:
+                    found = "\0".join(g if g is not None else "" for g in last.groups())
+                else:
+                    found = last.group(1) if rx.groups else last.group(0)
                 if found is not None:
                     break
         signal.setitimer(signal.ITIMER_REAL, 0)

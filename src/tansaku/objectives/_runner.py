@@ -112,7 +112,9 @@ class Runner:
 
     def output_parser(self) -> OutputParser:
         """A parser of the program's stdout (report lines, the result) as the command defines it."""
-        return OutputParser(self._command.result if self._command is not None else None)
+        if self._command is None:
+            return OutputParser(None)
+        return OutputParser(self._command.result, constraints=self._command.constraints)
 
     def command_outcome(
         self,

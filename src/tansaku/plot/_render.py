@@ -502,3 +502,48 @@ def render_timeline(data: Timeline) -> Figure:
     note = f" ({'; '.join(extra)})" if extra else ""
     fig.suptitle(f"{title}: {len(data.workers)} worker(s), {data.busy:.0%} busy overall{note}")
     return fig
+
+
+def render_pareto(data: Any) -> Figure:
+    """A multi-objective study's trials in objective space: the Pareto front highlighted,
+    dominated trials faint, infeasible ones as crosses; a matrix of pairs for 3+ objectives."""
+    title = f"{data.study}: trade-offs ({len(data.number)} complete trials)"
+    m = len(data.names)
+    if len(data.number) == 0:
+        return _message(_figure(8, 3.6), title, "no complete trial yet")
+    pairs = [(0, 1)] if m == 2 else [(i, j) for i in range(m) for j in range(i + 1, m)]
+    cols = min(3, len(pairs))
+    rows = (len(pairs) + cols - 1) // cols
+    fig = _figure(4.2 * cols + 0.6, 3.8 * rows + 0.5)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    v, front, ok = data.values, data.on_front, data.feasible
+    for ax, (i, j) in zip(axes, pairs):
+        rest = ok & ~front
+        ax.scatter(v[rest, i], v[rest, j], s=12, alpha=0.4, color=COLORS["complete"],
+                   linewidths=0, label=f"dominated ({int(rest.sum())})")
+        ax.scatter(v[~ok, i], v[~ok, j], s=16, marker="x", color=COLORS["failed"],
+                   linewidths=1, label=f"infeasible ({int((~ok).sum())})")
+        order = np.argsort(v[front, i])
+        ax.plot(v[front, i][order], v[front, j][order], "-o", ms=4, color=COLORS["best"],
+                label=f"Pareto front ({int(front.sum())})")
+        ax.set_xlabel(f"{data.names[i]} ({data.directions[i]})")
+        ax.set_ylabel(f"{data.names[j]} ({data.directions[j]})")
+    for ax in axes[len(pairs):]:
+        ax.set_axis_off()
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    return fig
+
+
+def render_hypervolume(data: Any) -> Figure:
+    """The hypervolume of the feasible trials found so far (objectives scaled to [0, 1])."""
+    title = f"{data.study}: hypervolume of the feasible trials so far"
+    if len(data.hv_number) == 0:
+        return _message(_figure(8, 3.2), title, "no feasible complete trial yet")
+    fig = _figure(8, 3.4)
+    ax = fig.add_subplot()
+    ax.step(data.hv_number, data.hypervolume, where="post", color=COLORS["best"])
+    ax.set_xlabel("trial number")
+    ax.set_ylabel("hypervolume (scaled, ref. 1.1)")
+    ax.set_title(title)
+    return fig

@@ -24,6 +24,7 @@ import numpy as np
 from tansaku.report._history import History, history
 from tansaku.report._importance import Importance, importance
 from tansaku.report._parallel import ParallelCoordinates, parallel_coordinates
+from tansaku.report._pareto import Pareto, pareto
 from tansaku.report._slices import Slices, slices
 from tansaku.report._table import as_table
 from tansaku.report._timeline import Timeline, timeline
@@ -38,6 +39,8 @@ PLOTS: tuple[tuple[str, str], ...] = (
     ("parallel_coordinates", "Parallel coordinates"),
     ("slices", "Objective by parameter"),
     ("importance", "Parameter importance"),
+    ("pareto", "Pareto front"),  # several objectives only
+    ("hypervolume", "Hypervolume over trials"),
 )
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
@@ -60,12 +63,19 @@ class ReportData:
     importance: Importance
     timeline: Timeline
     top: TopTrials
+    #: the trade-off view of a study with several objectives (None for one objective)
+    pareto: Pareto | None = None
 
 
 def build_report(
-    source: Any, *, storage_url: str = "", importance_model: str = "auto"
+    source: Any,
+    *,
+    storage_url: str = "",
+    importance_model: str = "auto",
+    trade_offs: Pareto | None = None,
 ) -> ReportData:
-    """Compute every plot's data from a Study / TrialTable (no drawing)."""
+    """Compute every plot's data from a Study / TrialTable (no drawing).  ``trade_offs``: the
+    Pareto view of a multi-objective study (computed here when ``source`` is such a Study)."""
     if not storage_url and hasattr(source, "storage"):
         storage_url = str(getattr(source.storage, "url", ""))
     t = as_table(source)
@@ -84,6 +94,16 @@ def build_report(
         importance=importance(t, model=importance_model),
         timeline=timeline(t),
         top=top_trials(t),
+        pareto=trade_offs if trade_offs is not None else _pareto_of(source),
+    )
+
+
+def _pareto_of(source: Any) -> Pareto | None:
+    """The trade-off data when ``source`` is a Study with several objectives."""
+    if getattr(source, "n_objectives", 1) <= 1:
+        return None
+    return pareto(
+        source.trials, source.directions, source.objective_names, study=str(source.name)
     )
 
 
@@ -98,6 +118,9 @@ def render_pngs(data: ReportData, *, dpi: int = 110) -> dict[str, bytes]:
         "slices": r.render_slices(data.slices),
         "importance": r.render_importance(data.importance),
     }
+    if data.pareto is not None:
+        figures["pareto"] = r.render_pareto(data.pareto)
+        figures["hypervolume"] = r.render_hypervolume(data.pareto)
     out = {}
     for name, fig in figures.items():
         buf = io.BytesIO()
@@ -231,13 +254,16 @@ def write_report(
     storage_url: str = "",
     importance_model: str = "auto",
     dpi: int = 110,
+    trade_offs: Pareto | None = None,
 ) -> Path:
     """Write ``index.html`` (self-contained) and one PNG per plot into ``out_dir``; returns the
     HTML path.  ``source``: a Study or a TrialTable.  Needs matplotlib (the ``plot`` extra)."""
     from tansaku.plot._render import require_matplotlib
 
     require_matplotlib()
-    data = build_report(source, storage_url=storage_url, importance_model=importance_model)
+    data = build_report(
+        source, storage_url=storage_url, importance_model=importance_model, trade_offs=trade_offs
+    )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     images = render_pngs(data, dpi=dpi)

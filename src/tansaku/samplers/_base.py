@@ -2,8 +2,11 @@
 
 A sampler proposes parameters; the study owns everything else.  Call order, guaranteed by the study:
 
-1. ``bind(space, direction=..., seed=..., n_workers=...)`` once, before anything else.  A sampler
-   constructed with its own ``seed`` keeps it; otherwise it takes the study's.
+1. ``bind(space, direction=..., seed=..., n_workers=..., directions=...)`` once, before anything
+   else.  A sampler constructed with its own ``seed`` keeps it; otherwise it takes the study's.
+   ``directions`` (several objectives) is given only for a multi-objective study: a sampler whose
+   class sets ``multi_objective = True`` reads each trial's ``values`` (:meth:`Sampler.losses`);
+   any other refuses the study in ``bind`` with a ConfigError naming the samplers that can.
 2. ``tell(trial)`` once for every *finished* trial of the study (COMPLETE, PRUNED or FAILED), in the
    order storage saw them finish, including trials it did not propose (enqueued ones, other workers'
    trials, trials finished before a resume).  On resume every stored finished trial is told first,
@@ -26,7 +29,10 @@ mutate the records they receive.  With a fixed seed and one worker the sequence 
 reproducible exactly.
 
 Internally every sampler minimises: :meth:`Sampler.loss` turns a trial into a number to minimise
-(sign-flipped for ``direction="maximize"``, ``+inf`` for failures).
+(sign-flipped for ``direction="maximize"``, ``+inf`` for failures), :meth:`Sampler.losses` a trial
+of a multi-objective study into a vector of them.  Constraints: ``trial.violation`` (0 when every
+constraint holds) -- samplers that use it rank an infeasible trial below every feasible one
+(``tpe``, ``nsga2``); the others ignore constraints.
 
 Pruned trials arrive as PRUNED with ``value`` = their last reported intermediate value and
 ``last_step`` = the step they reached.  That value was measured earlier in training than a
@@ -51,11 +57,24 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tansaku._errors import TansakuError
+from tansaku._errors import ConfigError, TansakuError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space
 
-__all__ = ["Proposal", "Sampler"]
+__all__ = ["MULTI_OBJECTIVE_SAMPLERS", "Proposal", "Sampler", "check_objectives"]
+
+#: the registry names of the samplers that handle several objectives (for messages)
+MULTI_OBJECTIVE_SAMPLERS = ("nsga2", "mo-tpe", "random", "sobol", "grid")
+
+
+def check_objectives(sampler: Sampler, n_objectives: int) -> None:
+    """ConfigError unless ``sampler`` can serve a study with ``n_objectives`` objectives."""
+    if n_objectives > 1 and not type(sampler).multi_objective:
+        raise ConfigError(
+            f"{sampler.name or type(sampler).__name__} handles one objective, the "
+            f"study has {n_objectives}; use one of: {', '.join(MULTI_OBJECTIVE_SAMPLERS)}",
+            field="sampler",
+        )
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,8 @@ class Sampler(ABC):
 
     #: registry name, e.g. "random"
     name: ClassVar[str] = ""
+    #: handles a study with several objectives (see the module docstring)
+    multi_objective: ClassVar[bool] = False
 
     def __init__(self, *, seed: int | None = None) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
@@ -86,6 +107,7 @@ class Sampler(ABC):
         self.seed: int | None = None if seed is None else int(seed)
         self._space: Space | None = None
         self.direction = "minimize"
+        self.directions: tuple[str, ...] = ("minimize",)
         self.n_workers = 1
         self.rng = np.random.default_rng(self.seed)
 
@@ -97,13 +119,17 @@ class Sampler(ABC):
         direction: str = "minimize",
         seed: int | None = None,
         n_workers: int = 1,
+        directions: Sequence[str] | None = None,
     ) -> None:
+        dirs = tuple(directions) if directions else (direction,)
+        check_objectives(self, len(dirs))
         if self._space is not None and self._space != space:
             raise TansakuError(
                 "this sampler is already bound to another study's space; create a new one"
             )
         self._space = space
-        self.direction = direction
+        self.direction = dirs[0]
+        self.directions = dirs
         self.n_workers = max(1, int(n_workers))
         if self.seed is None and seed is not None:
             self.seed = int(seed)
@@ -162,6 +188,21 @@ class Sampler(ABC):
         ):
             return math.inf
         return self.sign * float(trial.value)
+
+    def losses(self, trial: FrozenTrial) -> np.ndarray:
+        """The vector to minimise, one entry per objective (sign-flipped where maximised); all
+        ``+inf`` for failed trials or missing or wrong-length values."""
+        m = len(self.directions)
+        vals = trial.values
+        if (
+            trial.state is TrialState.FAILED
+            or vals is None
+            or len(vals) != m
+            or not all(math.isfinite(v) for v in vals)
+        ):
+            return np.full(m, math.inf)
+        sign = np.array([-1.0 if d == "maximize" else 1.0 for d in self.directions])
+        return sign * np.asarray(vals, dtype=float)
 
     def describe(self) -> dict[str, Any]:
         """``{"name": ..., **options}`` as stored with the study, enough to rebuild the sampler with

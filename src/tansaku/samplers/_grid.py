@@ -37,6 +37,7 @@ class GridSampler(Sampler):
     """
 
     name = "grid"
+    multi_objective = True  # never reads values
 
     def __init__(
         self,

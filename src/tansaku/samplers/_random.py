@@ -21,6 +21,7 @@ class RandomSampler(Sampler):
     """
 
     name = "random"
+    multi_objective = True  # never reads values
 
     def __init__(self, *, seed: int | None = None) -> None:
         super().__init__(seed=seed)

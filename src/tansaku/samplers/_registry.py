@@ -13,10 +13,12 @@ from tansaku._errors import ConfigError
 from tansaku._registry import build, check_options, load_class, split_spec
 from tansaku.samplers._base import Sampler
 
-__all__ = ["DEFAULT", "SAMPLERS", "available_samplers", "make_sampler", "sampler_class"]
+__all__ = ["DEFAULT", "MULTI_OBJECTIVE_DEFAULT", "SAMPLERS", "available_samplers", "make_sampler", "sampler_class"]
 
 #: the sampler used when none is named (config files, ``create_study``, ``load_study``)
 DEFAULT = "auto"
+#: the sampler of a study with several objectives when none is named
+MULTI_OBJECTIVE_DEFAULT = "mo-tpe"
 
 #: registry name -> "module:Class"
 SAMPLERS: dict[str, str] = {
@@ -31,6 +33,8 @@ SAMPLERS: dict[str, str] = {
     "gp": "tansaku.samplers._gp:GPSampler",
     "dngo": "tansaku.samplers._dngo:DNGOSampler",
     "cmaes": "tansaku.samplers._cmaes:CmaEsSampler",
+    "nsga2": "tansaku.samplers._nsga2:NSGA2Sampler",
+    "mo-tpe": "tansaku.samplers._motpe:MOTPESampler",
 }
 
 _ALIASES = {
@@ -40,6 +44,9 @@ _ALIASES = {
     "cma-es": "cmaes",
     "cma": "cmaes",
     "bo": "gp",
+    "motpe": "mo-tpe",
+    "mo_tpe": "mo-tpe",
+    "nsga-ii": "nsga2",
 }
 
 

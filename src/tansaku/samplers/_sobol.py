@@ -18,6 +18,7 @@ class SobolSampler(Sampler):
     properties are best when the number of trials is a power of two."""
 
     name = "sobol"
+    multi_objective = True  # never reads values
 
     def __init__(self, *, seed: int | None = None, scramble: bool = True) -> None:
         super().__init__(seed=seed)

@@ -7,6 +7,9 @@ with categorical kernels) and feeds the core every finished trial:
 * COMPLETE with a finite value: a normal observation (group 0);
 * PRUNED with a finite last value: ranked after every complete trial, ordered by that value
   (group 1), so a pruned trial is never "good" while enough complete ones exist;
+* COMPLETE but violating a constraint (``trial.violation > 0``): ranked after every feasible and
+  pruned trial, ordered by total violation (group 2, Deb's feasibility rule), so the "good"
+  density is fit to feasible trials while any exist and moves toward feasibility while none do;
 * FAILED (or a missing / non-finite value): a *bad* observation with ``failed="bad"`` (default:
   the model learns to avoid regions that crash), or ignored with ``failed="ignore"``.
 
@@ -292,6 +295,10 @@ class TPESampler(Sampler):
         if not math.isfinite(loss):
             if self.options["failed"] == "bad":
                 core.tell(x, math.inf)
+            return
+        if trial.state is TrialState.COMPLETE and not trial.satisfies_constraints:
+            # infeasible: after every feasible and pruned trial, the least violating first
+            core.tell(x, min(trial.violation, 1e300), group=2)
             return
         core.tell(x, loss, group=0 if trial.state is TrialState.COMPLETE else 1)
 

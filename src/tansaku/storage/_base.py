@@ -21,6 +21,7 @@ Implementations: :class:`~tansaku.storage.InMemoryStorage` (one process) and
 
 from __future__ import annotations
 
+import math
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -42,6 +43,7 @@ __all__ = [
     "StudyCounts",
     "StudyInfo",
     "dumps",
+    "finish_values",
 ]
 
 
@@ -77,6 +79,8 @@ class ExportRow(NamedTuple):
     user_attrs: str
     system_attrs: str
     stderr: str | None = None  # the tail of a failed trial's stderr (or traceback)
+    values: str | None = None  # JSON list of every objective (multi-objective studies), or None
+    constraints: str = "{}"  # JSON object of the trial's constraint values
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,21 @@ class StudyInfo:
     created_at: float = 0.0
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
     system_attrs: Mapping[str, Any] = field(default_factory=dict)
+    #: every objective's direction, in order (``(direction,)`` for a single objective)
+    directions: tuple[str, ...] = ()
+    #: the objectives' names (``()`` when the study named none)
+    objective_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.directions:
+            object.__setattr__(self, "directions", (self.direction,))
+        else:
+            object.__setattr__(self, "directions", tuple(self.directions))
+        object.__setattr__(self, "objective_names", tuple(self.objective_names))
+
+    @property
+    def n_objectives(self) -> int:
+        return len(self.directions)
 
     @property
     def searched_space(self) -> Space:
@@ -176,6 +195,23 @@ UNCOUNTED_ATTR = "uncounted_trials"
 TRIAL_SAMPLER_ATTR = "sampler_name"
 
 
+def finish_values(
+    state: TrialState, value: float | None, values: Sequence[float] | None
+) -> tuple[float | None, tuple[float, ...] | None]:
+    """``(value, values)`` as every storage keeps them: with ``values`` (several objectives),
+    ``value`` is its first; a COMPLETE trial needs finite ones (ValueError otherwise)."""
+    vals = None if values is None else tuple(float(v) for v in values)
+    if vals is not None:
+        if not vals:
+            raise ValueError("values must not be empty")
+        value = vals[0]
+    if state is TrialState.COMPLETE:
+        check = vals if vals is not None else (value,)
+        if any(v is None or not math.isfinite(v) for v in check):
+            raise ValueError("a COMPLETE trial needs a finite value")
+    return value, vals
+
+
 def _sampler_name(desc: Any) -> str:
     return str(desc.get("name", "?")) if isinstance(desc, Mapping) else "?"
 
@@ -196,8 +232,11 @@ class BaseStorage(ABC):
         direction: str,
         sampler: Mapping[str, Any] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
+        directions: Sequence[str] | None = None,
+        objective_names: Sequence[str] | None = None,
     ) -> StudyInfo:
-        """Create a study; raise DuplicatedStudyError if the name is taken."""
+        """Create a study; raise DuplicatedStudyError if the name is taken.  ``directions``
+        (several objectives) starts with ``direction``; ``objective_names`` names them."""
 
     @abstractmethod
     def get_study(self, name: str) -> StudyInfo:
@@ -265,9 +304,13 @@ class BaseStorage(ABC):
         message: str | None = None,
         stderr: str | None = None,
         system_attrs: Mapping[str, Any] | None = None,
+        values: Sequence[float] | None = None,
+        constraints: Mapping[str, float] | None = None,
     ) -> FrozenTrial | None:
         """RUNNING -> COMPLETE/PRUNED/FAILED.  Returns None (and changes nothing) if the trial is no
-        longer RUNNING under ``worker`` (``worker=None``: under any worker, for ask/tell)."""
+        longer RUNNING under ``worker`` (``worker=None``: under any worker, for ask/tell).
+        ``values`` (several objectives) replaces ``value`` (see :func:`finish_values`);
+        ``constraints`` are kept whatever the state."""
 
     @abstractmethod
     def release_trial(self, trial_id: int, *, worker: str, count_attempt: bool = False) -> bool:
@@ -345,7 +388,8 @@ class BaseStorage(ABC):
 
     @abstractmethod
     def best_trial(self, study_id: int, direction: str) -> FrozenTrial | None:
-        """The COMPLETE trial with the lowest (minimize) or highest value; ties -> lowest number."""
+        """The COMPLETE trial that satisfies its constraints with the lowest (minimize) or highest
+        value; ties -> lowest number."""
 
     @abstractmethod
     def intermediate_values(
@@ -386,6 +430,8 @@ class BaseStorage(ABC):
                     json.dumps(dict(t.user_attrs), default=str),
                     json.dumps(dict(t.system_attrs), default=str),
                     t.stderr,
+                    json.dumps(list(t.values)) if t.values and len(t.values) > 1 else None,
+                    json.dumps(dict(t.constraints)),
                 )
             if len(trials) < page:
                 return

@@ -171,6 +171,8 @@ class JournalStorage(InMemoryStorage):
                     message=rec.get("message"),
                     stderr=rec.get("stderr"),
                     system_attrs=rec.get("attrs"),
+                    values=rec.get("values"),
+                    constraints=rec.get("constraints"),
                 )
             if op == "beat":
                 return s.heartbeat(rec["trials"], worker=rec["worker"])
@@ -211,6 +213,8 @@ class JournalStorage(InMemoryStorage):
                     direction=rec["direction"],
                     sampler=rec.get("sampler"),
                     user_attrs=rec.get("user_attrs"),
+                    directions=rec.get("directions"),
+                    objective_names=rec.get("objective_names"),
                 )
             if op == "study_attrs":
                 if rec["kind"] == "user":
@@ -295,8 +299,10 @@ class JournalStorage(InMemoryStorage):
         direction: str,
         sampler: Mapping[str, Any] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
+        directions: Sequence[str] | None = None,
+        objective_names: Sequence[str] | None = None,
     ) -> StudyInfo:
-        rec = {
+        rec: dict[str, Any] = {
             "op": "study",
             "name": name,
             "space": space.to_dict(),
@@ -304,6 +310,10 @@ class JournalStorage(InMemoryStorage):
             "sampler": dict(sampler or {}),
             "user_attrs": dict(user_attrs or {}),
         }
+        if directions is not None and len(directions) > 1:  # older journals have neither key
+            rec["directions"] = list(directions)
+        if objective_names:
+            rec["objective_names"] = list(objective_names)
         info: StudyInfo = self._write(rec)
         return info
 
@@ -388,8 +398,10 @@ class JournalStorage(InMemoryStorage):
         message: str | None = None,
         stderr: str | None = None,
         system_attrs: Mapping[str, Any] | None = None,
+        values: Sequence[float] | None = None,
+        constraints: Mapping[str, float] | None = None,
     ) -> FrozenTrial | None:
-        rec = {
+        rec: dict[str, Any] = {
             "op": "finish",
             "trial": trial_id,
             "worker": worker,
@@ -399,6 +411,10 @@ class JournalStorage(InMemoryStorage):
             "stderr": stderr,
             "attrs": _plain(system_attrs),
         }
+        if values is not None:
+            rec["values"] = [float(v) for v in values]
+        if constraints:
+            rec["constraints"] = {str(k): float(v) for k, v in constraints.items()}
         result: FrozenTrial | None = self._write(rec, _changed)
         return result
 

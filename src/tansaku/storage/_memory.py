@@ -12,7 +12,7 @@ from typing import Any
 from tansaku._errors import DuplicatedStudyError, StorageError, StudyNotFoundError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space
-from tansaku.storage._base import UNCOUNTED_ATTR, BaseStorage, StudyCounts, StudyInfo
+from tansaku.storage._base import UNCOUNTED_ATTR, BaseStorage, StudyCounts, StudyInfo, finish_values
 
 __all__ = ["InMemoryStorage"]
 
@@ -84,7 +84,7 @@ class InMemoryStorage(BaseStorage):
         t.trial = t.trial.replace(state=state, **changes)
         if state.is_finished:
             s.finished.append(t.trial.trial_id)
-        if state is TrialState.COMPLETE and t.trial.value is not None:
+        if state is TrialState.COMPLETE and t.trial.value is not None and t.trial.is_feasible:
             sign = -1.0 if s.info.direction == "maximize" else 1.0
             b = s.best
             if (
@@ -112,6 +112,8 @@ class InMemoryStorage(BaseStorage):
         direction: str,
         sampler: Mapping[str, Any] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
+        directions: Sequence[str] | None = None,
+        objective_names: Sequence[str] | None = None,
     ) -> StudyInfo:
         with self._lock:
             if name in self._names:
@@ -127,6 +129,8 @@ class InMemoryStorage(BaseStorage):
                 self._now(),
                 dict(user_attrs or {}),
                 {},
+                tuple(directions or ()),
+                tuple(objective_names or ()),
             )
             self._studies[sid] = _Study(info)
             self._names[name] = sid
@@ -298,11 +302,12 @@ class InMemoryStorage(BaseStorage):
         message: str | None = None,
         stderr: str | None = None,
         system_attrs: Mapping[str, Any] | None = None,
+        values: Sequence[float] | None = None,
+        constraints: Mapping[str, float] | None = None,
     ) -> FrozenTrial | None:
         if not state.is_finished:
             raise ValueError(f"finish_trial needs a finished state, got {state}")
-        if state is TrialState.COMPLETE and (value is None or not math.isfinite(value)):
-            raise ValueError("a COMPLETE trial needs a finite value")
+        value, vals = finish_values(state, value, values)
         with self._lock:
             t = self._t(trial_id)
             if t.trial.state is not TrialState.RUNNING or (
@@ -314,6 +319,8 @@ class InMemoryStorage(BaseStorage):
                 t,
                 state,
                 value=value,
+                values=vals,
+                constraints={str(k): float(v) for k, v in (constraints or {}).items()},
                 message=message,
                 stderr=stderr,
                 end_time=self._now(),
@@ -469,7 +476,7 @@ class InMemoryStorage(BaseStorage):
             for i in s.finished:
                 t = self._trials[i].trial
                 if (
-                    t.state is TrialState.COMPLETE
+                    t.is_feasible
                     and t.value is not None
                     and (
                         best is None

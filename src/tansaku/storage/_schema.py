@@ -26,7 +26,7 @@ from sqlalchemy import (
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "meta", "reports", "studies", "trials"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 meta = MetaData()
 
@@ -56,6 +56,9 @@ studies = Table(
     Column("n_complete", Integer, nullable=False, default=0),
     Column("n_pruned", Integer, nullable=False, default=0),
     Column("n_failed", Integer, nullable=False, default=0),
+    # version 2: several objectives (JSON lists; NULL for a single-objective study)
+    Column("directions", Text, nullable=True),
+    Column("objective_names", Text, nullable=True),
 )
 
 trials = Table(
@@ -83,6 +86,12 @@ trials = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("user_attrs", Text, nullable=False, default="{}"),
     Column("system_attrs", Text, nullable=False, default="{}"),
+    # version 2: every objective (JSON list, NULL for one objective: ``value`` is then the only
+    # one, and always the first), constraints (JSON object) and their total violation (NULL or
+    # 0 = feasible), so that ``best_trial`` stays one indexed query
+    Column("objective_values", Text, nullable=True),
+    Column("constraints", Text, nullable=True),
+    Column("violation", Float, nullable=True),
     UniqueConstraint("study_id", "number", name="uq_tansaku_trials_number"),
     Index("ix_tansaku_trials_state", "study_id", "state"),
     Index("ix_tansaku_trials_finish", "study_id", "finish_seq"),
@@ -104,5 +113,31 @@ reports = Table(
     Index("ix_tansaku_reports_step", "step"),
 )
 
+
+def _v1_to_v2(conn: Connection) -> None:
+    """Several objectives and constraints: new nullable columns only, so rows written by
+    version 1 read as single-objective trials without constraints (same SQL for SQLite and
+    PostgreSQL)."""
+    from sqlalchemy import inspect, text
+
+    have = {
+        table: {c["name"] for c in inspect(conn).get_columns(table)}
+        for table in ("tansaku_studies", "tansaku_trials")
+    }
+    for table, column, kind in (
+        ("tansaku_studies", "directions", "TEXT"),
+        ("tansaku_studies", "objective_names", "TEXT"),
+        ("tansaku_trials", "objective_values", "TEXT"),
+        ("tansaku_trials", "constraints", "TEXT"),
+        (
+            "tansaku_trials",
+            "violation",
+            "DOUBLE PRECISION" if conn.dialect.name == "postgresql" else "FLOAT",
+        ),
+    ):
+        if column not in have[table]:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+
+
 #: version -> function migrating a database *from* that version to the next one
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}

@@ -36,11 +36,18 @@ except ImportError:  # not POSIX: SQLite studies are then shared by the threads 
     fcntl = None  # type: ignore[assignment]
 
 from tansaku._errors import DuplicatedStudyError, StorageError, StudyNotFoundError
-from tansaku._records import FrozenTrial, TrialState
+from tansaku._records import FrozenTrial, TrialState, constraint_violation
 from tansaku._space import Space
 from tansaku.storage import _schema as S
 from tansaku.storage._asklock import BoundedWait, Holder, holder_stamp, read_stamp
-from tansaku.storage._base import UNCOUNTED_ATTR, BaseStorage, ExportRow, StudyCounts, StudyInfo
+from tansaku.storage._base import (
+    UNCOUNTED_ATTR,
+    BaseStorage,
+    ExportRow,
+    StudyCounts,
+    StudyInfo,
+    finish_values,
+)
 from tansaku.storage._dialect import Dialect
 from tansaku.storage._sqlutil import (
     Result,
@@ -67,7 +74,7 @@ _COUNTER = {
 }
 _TRIAL_COLS = (
     "trial_id, number, state, value, params, start_time, end_time, worker, message, stderr, "
-    "last_step, user_attrs, system_attrs"
+    "last_step, user_attrs, system_attrs, objective_values, constraints"
 )
 
 _IMPORT_WORKER = "tansaku-import"  # owns an imported trial for the instant of its insert
@@ -409,6 +416,8 @@ class SQLStorage(BaseStorage):
             user_attrs=json.loads(row[11]),
             system_attrs=json.loads(row[12]),
             intermediate=intermediate or {},
+            values=tuple(json.loads(row[13])) if row[13] else None,
+            constraints=json.loads(row[14]) if row[14] else {},
         )
 
     def _info(self, row: Any) -> StudyInfo:
@@ -421,9 +430,14 @@ class SQLStorage(BaseStorage):
             created_at=row[5],
             user_attrs=json.loads(row[6]),
             system_attrs=json.loads(row[7]),
+            directions=tuple(json.loads(row[8])) if row[8] else (),
+            objective_names=tuple(json.loads(row[9])) if row[9] else (),
         )
 
-    _STUDY_COLS = "study_id, name, direction, space, sampler, created_at, user_attrs, system_attrs"
+    _STUDY_COLS = (
+        "study_id, name, direction, space, sampler, created_at, user_attrs, system_attrs, "
+        "directions, objective_names"
+    )
 
     def _read_trial(
         self, conn: _Conn, trial_id: int, with_intermediate: bool = False
@@ -466,6 +480,8 @@ class SQLStorage(BaseStorage):
         direction: str,
         sampler: Mapping[str, Any] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
+        directions: Sequence[str] | None = None,
+        objective_names: Sequence[str] | None = None,
     ) -> StudyInfo:
         def create(conn: _Conn) -> None:
             exists = self._q(
@@ -477,8 +493,8 @@ class SQLStorage(BaseStorage):
                 conn,
                 "INSERT INTO tansaku_studies (name, direction, space, sampler, created_at, "
                 "user_attrs, system_attrs, next_number, next_seq, n_waiting, n_running, "
-                "n_complete, n_pruned, n_failed) "
-                "VALUES (:n, :d, :sp, :sa, :t, :ua, '{}', 0, 0, 0, 0, 0, 0, 0)",
+                "n_complete, n_pruned, n_failed, directions, objective_names) "
+                "VALUES (:n, :d, :sp, :sa, :t, :ua, '{}', 0, 0, 0, 0, 0, 0, 0, :ds, :on)",
                 {
                     "n": name,
                     "d": direction,
@@ -486,6 +502,10 @@ class SQLStorage(BaseStorage):
                     "sa": dumps(dict(sampler or {})),
                     "t": time.time(),
                     "ua": dumps(dict(user_attrs or {})),
+                    "ds": dumps(list(directions))
+                    if directions is not None and len(directions) > 1
+                    else None,
+                    "on": dumps(list(objective_names)) if objective_names else None,
                 },
             )
 
@@ -890,15 +910,29 @@ class SQLStorage(BaseStorage):
         message: str | None = None,
         stderr: str | None = None,
         system_attrs: Mapping[str, Any] | None = None,
+        values: Sequence[float] | None = None,
+        constraints: Mapping[str, float] | None = None,
     ) -> FrozenTrial | None:
         if not state.is_finished:
             raise ValueError(f"finish_trial needs a finished state, got {state}")
-        if state is TrialState.COMPLETE and (value is None or not math.isfinite(value)):
-            raise ValueError("a COMPLETE trial needs a finite value")
+        value, vals = finish_values(state, value, values)
+        cons = {str(k): float(v) for k, v in (constraints or {}).items()}
 
         def finish(conn: _Conn) -> FrozenTrial | None:
-            sets = "value = :v, message = :m, stderr = :e, end_time = :now"
-            params: dict[str, Any] = {"v": value, "m": message, "e": stderr, "now": time.time()}
+            sets = (
+                "value = :v, message = :m, stderr = :e, end_time = :now, "
+                "objective_values = :ov, constraints = :c, violation = :vi"
+            )
+            params: dict[str, Any] = {
+                "v": value,
+                "m": message,
+                "e": stderr,
+                "now": time.time(),
+                "ov": dumps(list(vals)) if vals is not None and len(vals) > 1 else None,
+                "c": dumps(cons) if cons else None,
+                # inf (a nan constraint) as a large number: PostgreSQL and SQLite both keep it
+                "vi": min(constraint_violation(cons), 1e300) if cons else None,
+            }
             if system_attrs:
                 self._lock_study_of(conn, trial_id)  # no other writer between read and merge
                 cur = self._q(
@@ -1143,7 +1177,8 @@ class SQLStorage(BaseStorage):
             lambda c: self._q(
                 c,
                 f"SELECT {_TRIAL_COLS} FROM tansaku_trials WHERE study_id = :s AND state = 'complete' "
-                f"AND value IS NOT NULL ORDER BY value {order}, number ASC LIMIT 1",
+                f"AND value IS NOT NULL AND (violation IS NULL OR violation <= 0) "
+                f"ORDER BY value {order}, number ASC LIMIT 1",
                 {"s": study_id},
             ).first(),
             write=False,
@@ -1155,7 +1190,8 @@ class SQLStorage(BaseStorage):
         into the study it is (``OFFSET`` would re-read everything before it)."""
         stmt = (
             "SELECT number, state, value, params, start_time, end_time, worker, message, "
-            "user_attrs, system_attrs, stderr FROM tansaku_trials WHERE study_id = :s AND number > :n "
+            "user_attrs, system_attrs, stderr, objective_values, COALESCE(constraints, '{}') "
+            "FROM tansaku_trials WHERE study_id = :s AND number > :n "
             "ORDER BY number LIMIT :p"
         )
         last = -1

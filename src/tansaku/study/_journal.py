@@ -128,6 +128,10 @@ class ResultJournal:
             "user_attrs": dict(outcome.user_attrs),
             "time": time.time(),
         }
+        if outcome.values is not None:
+            entry["values"] = list(outcome.values)
+        if outcome.constraints:
+            entry["constraints"] = dict(outcome.constraints)
         line = json.dumps(entry, default=str) + "\n"
         for path in self.paths:
             new = False
@@ -297,6 +301,8 @@ class ResultJournal:
                 message=e.get("message"),
                 stderr=e.get("stderr"),
                 system_attrs={**(e.get("system_attrs") or {}), "journaled": True},
+                values=e.get("values"),
+                constraints=e.get("constraints"),
             )
         except ValueError as err:  # e.g. a COMPLETE entry without a value
             return False, f"malformed journal entry: {err}"

@@ -315,6 +315,7 @@ class Coordinator:
                 {
                     "seed": trial_seed(self.base_seed, t.number, k),
                     "value": o.value,
+                    **({"values": list(o.values)} if o.values is not None else {}),
                     "duration": time.time() - self.eval_started.get(o.trial_id, time.time()),
                     "kind": "repeat",
                     "workdir": o.system_attrs.get("workdir"),
@@ -336,6 +337,9 @@ class Coordinator:
             o.system_attrs["evaluations"] = evals
         if o.state is TrialState.COMPLETE:
             o.value = sum(float(e["value"]) for e in evals) / len(evals)
+            if all(e.get("values") for e in evals):  # several objectives: each one's mean
+                cols = list(zip(*(e["values"] for e in evals)))
+                o.values = tuple(sum(map(float, c)) / len(c) for c in cols)
         return False
 
     # ---------------------------------------------------------------- the loop
@@ -514,6 +518,26 @@ class Coordinator:
             f"(trial {names}) before the study can finish{how}"
         )
 
+    def check_arity(self, o: Outcome) -> None:
+        """A COMPLETE outcome with another number of values than the study has objectives
+        becomes FAILED, saying so; a single objective keeps only ``value``."""
+        if o.state is not TrialState.COMPLETE:
+            o.values = None
+            return
+        n = self.study.n_objectives
+        got = o.objective_values()
+        if got is not None and len(got) == n:
+            o.values = got if n > 1 else None
+            return
+        given = 0 if got is None else len(got)
+        names = self.study.objective_names
+        named = f" ({', '.join(names)})" if names else ""
+        o.state, o.value, o.values = TrialState.FAILED, None, None
+        o.message = (
+            f"the objective gave {given} value{'s' if given != 1 else ''}, the study has "
+            f"{n} objective{'s' if n != 1 else ''}{named}"
+        )
+
     def finish(self, o: Outcome) -> None:
         st = self.study.storage
         if self.gpu_slots is not None:  # the job is over (a repeat takes a slot again)
@@ -531,6 +555,7 @@ class Coordinator:
             return
         if o.state is TrialState.FAILED and self.is_command:
             o.message = with_stderr_line(o.message, o.stderr)
+        self.check_arity(o)
         value = o.value
         if self.storage_down:
             self.keep_unsaved(t, o, value)
@@ -554,6 +579,8 @@ class Coordinator:
                 message=o.message,
                 stderr=o.stderr,
                 system_attrs=o.system_attrs or None,
+                values=o.values if o.state is TrialState.COMPLETE else None,
+                constraints=o.constraints or None,
             )
             if done is None:  # a retry after a lost COMMIT reply finds its own write
                 again = st.get_trial(o.trial_id)

@@ -20,10 +20,10 @@ from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space, as_space, distribution_from_dict, space_widening
 from tansaku._trial import Trial, describe_distribution
 from tansaku.executors._base import Executor
-from tansaku.objectives._callable import as_value
+from tansaku.objectives._callable import as_values
 from tansaku.pruners import Pruner, make_pruner
-from tansaku.samplers._base import Proposal, Sampler
-from tansaku.samplers._registry import make_sampler
+from tansaku.samplers._base import Proposal, Sampler, check_objectives
+from tansaku.samplers._registry import MULTI_OBJECTIVE_DEFAULT, make_sampler
 from tansaku.storage._base import (
     LEARNED_ATTR,
     SAMPLER_CHANGES_ATTR,
@@ -134,6 +134,11 @@ class Study:
                 direction=self._info.direction,
                 n_workers=self._n_workers,
                 seed=self._info.system_attrs.get("seed"),
+                **(
+                    {"directions": self._info.directions}
+                    if self._info.n_objectives > 1
+                    else {}
+                ),
             )
             if self._bound and self._plan is not None:  # what the running optimize said
                 self.sampler.plan(n_trials=self._plan[0], n_workers=self._plan[1])
@@ -151,6 +156,20 @@ class Study:
     @property
     def direction(self) -> str:
         return self._info.direction
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        """Every objective's direction (``(direction,)`` for a single objective)."""
+        return self._info.directions
+
+    @property
+    def objective_names(self) -> tuple[str, ...]:
+        """The objectives' names as created (``()`` when none were given)."""
+        return self._info.objective_names
+
+    @property
+    def n_objectives(self) -> int:
+        return self._info.n_objectives
 
     @property
     def space(self) -> Space:
@@ -192,16 +211,44 @@ class Study:
 
     @property
     def best_trial(self) -> FrozenTrial:
+        """The feasible COMPLETE trial with the best value (single objective; ties -> the lowest
+        number).  Raises TansakuError when there is none, saying whether no trial completed or
+        none of the complete ones satisfies its constraints."""
+        if self.n_objectives > 1:
+            raise TansakuError(
+                f"study {self.name!r} has {self.n_objectives} objectives: it has no single best "
+                "trial; use study.best_trials (the Pareto front)"
+            )
         best = self.storage.best_trial(self.study_id, self.direction)
         if best is None:
-            raise TansakuError(f"study {self.name!r} has no complete trial yet")
+            raise TansakuError(self._no_best())
         return best
+
+    def _no_best(self) -> str:
+        complete = self.counts().complete
+        if complete == 0:
+            return f"study {self.name!r} has no complete trial yet"
+        return (
+            f"study {self.name!r} has no feasible trial: each of its {complete} complete "
+            "trials violates a constraint (a constraint holds when its value is <= 0)"
+        )
 
     @property
     def best_value(self) -> float:
         value = self.best_trial.value
         assert value is not None
         return value
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """The Pareto front: the feasible COMPLETE trials that no other feasible COMPLETE trial
+        dominates (no worse in every objective and better in one), by number; duplicates of a
+        front point are all in it.  For a single objective, the trials sharing the best value.
+        Empty when no trial is feasible (reads every complete trial: not for hot loops)."""
+        from tansaku.study._front import pareto_front
+
+        done = self.storage.get_trials(self.study_id, states=[TrialState.COMPLETE])
+        return pareto_front(done, self.directions)
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -532,13 +579,17 @@ class Study:
     def tell(
         self,
         trial: Trial | FrozenTrial | int,
-        value: float | None = None,
+        value: float | Sequence[float] | None = None,
         *,
         state: TrialState | str | None = None,
         message: str | None = None,
+        constraints: Mapping[str, float] | None = None,
     ) -> FrozenTrial:
-        """Finish a trial: ``tell(trial, 0.42)``; ``tell(trial, state="failed", message=...)``;
-        ``tell(trial, state="pruned")``.  A nan/inf value records a FAILED trial."""
+        """Finish a trial: ``tell(trial, 0.42)``; ``tell(trial, [0.1, 35.0])`` for several
+        objectives; ``tell(trial, state="failed", message=...)``; ``tell(trial, state="pruned")``.
+        A nan/inf value records a FAILED trial.  ``constraints`` (and any the trial object set
+        with ``set_constraint``) are stored with it; the wrong number of values is a
+        ConfigError."""
         if isinstance(trial, int) and not isinstance(trial, bool):
             record = self.storage.get_trial_by_number(self.study_id, trial)
             trial_id, number = record.trial_id, record.number
@@ -570,10 +621,11 @@ class Study:
             raise ConfigError(
                 f"state must be complete, pruned or failed, got {st.value}", field="state"
             )
+        values: tuple[float, ...] | None = None
         if st is TrialState.COMPLETE:
             if value is None:
                 raise ConfigError("a complete trial needs a value", field="value")
-            number_value, reason = as_value(value, "value is")
+            number_value, values, reason = as_values(value, "value is")
             if number_value is None and reason is not None:
                 if isinstance(value, float) or reason.endswith(("nan", "inf")):
                     st, message, value = TrialState.FAILED, message or reason, None
@@ -581,6 +633,16 @@ class Study:
                     raise ConfigError(reason, field="value")
             else:
                 value = number_value
+                given = 1 if values is None else len(values)
+                if given != self.n_objectives:
+                    raise ConfigError(
+                        f"study {self.name!r} has {self.n_objectives} objective"
+                        f"{'s' if self.n_objectives > 1 else ''}, got {given} value"
+                        f"{'s' if given > 1 else ''}",
+                        field="value",
+                    )
+                if self.n_objectives == 1:
+                    values = None
         if st is TrialState.PRUNED and value is None:
             full = self.storage.get_trial(trial_id, with_intermediate=True)
             if full.last_step is not None:
@@ -595,9 +657,11 @@ class Study:
             problem = self._record_used(trial_id, *used)
             if problem is not None:
                 st, value, message = TrialState.FAILED, None, problem
+        cons = dict(trial.constraints) if isinstance(trial, Trial) else {}
+        cons.update(_check_constraints(constraints))
         done = self.storage.finish_trial(
             trial_id, worker=self._manual_worker if mine else None, state=st, value=value,
-            message=message,
+            message=message, values=values, constraints=cons or None,
         )
         if self._asked is not None:
             self._asked.release(self._manual_worker, trial_id)
@@ -727,6 +791,61 @@ def _check_direction(direction: str) -> str:
     return direction
 
 
+def _check_constraints(constraints: Any) -> dict[str, float]:
+    """``tell(..., constraints=...)``: a mapping of names to numbers (ConfigError otherwise)."""
+    if constraints is None:
+        return {}
+    if not isinstance(constraints, Mapping):
+        raise ConfigError(
+            f"expected a mapping of names to numbers, got {type(constraints).__name__}",
+            field="constraints",
+        )
+    holder = Trial(number=-1, params={})
+    for name, v in constraints.items():
+        holder.set_constraint(name, v)
+    return dict(holder.constraints)
+
+
+def check_directions(
+    direction: str, directions: Any, objective_names: Any
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The study's directions and objective names from ``create_study``'s arguments."""
+    if directions is None:
+        dirs: tuple[str, ...] = (_check_direction(direction),)
+    else:
+        if isinstance(directions, str) or not isinstance(directions, Sequence) or not directions:
+            raise ConfigError(
+                "expected a non-empty list of minimize/maximize, one per objective",
+                field="directions",
+            )
+        for i, d in enumerate(directions):
+            if not isinstance(d, str) or d not in _DIRECTIONS:
+                got = repr(d) if isinstance(d, str) else type(d).__name__
+                raise ConfigError(f"must be minimize or maximize, got {got}", field=f"directions[{i}]")
+        dirs = tuple(directions)
+        if direction != "minimize" and direction != dirs[0]:
+            raise ConfigError(
+                f"give directions or direction, not both ({direction} vs {dirs[0]})",
+                field="direction",
+            )
+    if objective_names is None:
+        return dirs, ()
+    if isinstance(objective_names, str) or not isinstance(objective_names, Sequence):
+        raise ConfigError("expected a list of names, one per objective", field="objective_names")
+    names = tuple(objective_names)
+    if len(names) != len(dirs):
+        raise ConfigError(
+            f"{len(names)} names for {len(dirs)} objective{'s' if len(dirs) > 1 else ''}",
+            field="objective_names",
+        )
+    for n in names:
+        if not isinstance(n, str) or not n.strip():
+            raise ConfigError(f"names must be non-empty strings, got {n!r:.40}", field="objective_names")
+    if len(set(names)) != len(names):
+        raise ConfigError("names must differ from each other", field="objective_names")
+    return dirs, names
+
+
 def _check_seed(seed: Any) -> int | None:
     if seed is None:
         return None
@@ -751,6 +870,8 @@ def create_study(
     pruner: str | Mapping[str, Any] | Pruner | None = None,
     load_if_exists: bool = False,
     n_workers: int = 1,
+    directions: Sequence[str] | None = None,
+    objective_names: Sequence[str] | None = None,
 ) -> Study:
     """Create a study (or, with ``load_if_exists=True``, resume the stored one of that name).
 
@@ -761,14 +882,23 @@ def create_study(
     another sampler is allowed: the change is recorded in the study (``info.sampler_changes``),
     every proposed trial names its sampler (``system_attrs["sampler_name"]``) and
     ``study.resume_notice`` holds a one-line notice.
+
+    Several objectives: ``directions=["minimize", "maximize"]`` (and optionally
+    ``objective_names=["error", "throughput"]``); the objective then returns one value per
+    objective, ``study.best_trials`` is the Pareto front, and the sampler must be one that
+    handles several objectives (without one named, ``mo-tpe``).
     """
-    _check_direction(direction)
+    dirs, names = check_directions(direction, directions, objective_names)
+    direction = dirs[0]
+    if sampler is None and len(dirs) > 1:
+        sampler = MULTI_OBJECTIVE_DEFAULT
     seed = _check_seed(seed)
     if name is None:
         name = f"study-{uuid.uuid4().hex[:8]}"
     check_name(name)
     st = get_storage(storage)
     smp = make_sampler(sampler)
+    check_objectives(smp, len(dirs))  # before anything is stored
     prn = make_pruner(pruner)
     try:
         existing = st.get_study(name)
@@ -791,10 +921,11 @@ def create_study(
                     "that fit)",
                     field="space",
                 )
-        if existing.direction != direction:
+        if existing.directions != dirs:
+            was, now = ", ".join(existing.directions), ", ".join(dirs)
             raise ConfigError(
-                f"study {name!r} was created to {existing.direction}, not {direction}",
-                field="direction",
+                f"study {name!r} was created to {was}, not {now}",
+                field="direction" if len(dirs) == len(existing.directions) == 1 else "directions",
             )
         notices = []
         if space is not None and as_space(space) != existing.space:
@@ -810,7 +941,14 @@ def create_study(
     # no space: define-by-run only (the objective's trial.suggest_* calls make the space)
     sp = Space.empty() if space is None else as_space(space)
     try:
-        info = st.create_study(name, space=sp, direction=direction, sampler=_describe(smp))
+        info = st.create_study(
+            name,
+            space=sp,
+            direction=direction,
+            sampler=_describe(smp),
+            directions=dirs,
+            objective_names=names,
+        )
     except DuplicatedStudyError:
         if not load_if_exists:  # created by another process a moment ago
             raise
