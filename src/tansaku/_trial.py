@@ -263,20 +263,7 @@ class Trial:
         self._params[name] = value
         return value
 
-
-def describe_distribution(dist: Distribution) -> str:
-    """``float [0, 1] log`` -- a distribution as error messages show it."""
-    d = dist.to_dict()
-    if d["type"] == "categorical":
-        return f"categorical {d['choices']!r}"
-    text = f"{d['type']} [{d['low']:g}, {d['high']:g}]"
-    if d.get("log"):
-        text += " log"
-    if d.get("step") is not None:
-        text += f" step {d['step']:g}"
-    return text
-
-
+    # ---------------------------------------------------------------- constraints
     def set_constraint(self, name: str, value: float) -> None:
         """Record constraint ``name`` of this trial: it holds when ``value <= 0`` (e.g.
         ``memory_gb - 40``).  A trial is feasible when all its constraints hold; ``best_value``,
@@ -300,3 +287,16 @@ def describe_distribution(dist: Distribution) -> str:
     def constraints(self) -> Mapping[str, float]:
         """The constraints set so far (read-only)."""
         return MappingProxyType(self._constraints)
+
+
+def describe_distribution(dist: Distribution) -> str:
+    """``float [0, 1] log`` -- a distribution as error messages show it."""
+    d = dist.to_dict()
+    if d["type"] == "categorical":
+        return f"categorical {d['choices']!r}"
+    text = f"{d['type']} [{d['low']:g}, {d['high']:g}]"
+    if d.get("log"):
+        text += " log"
+    if d.get("step") is not None:
+        text += f" step {d['step']:g}"
+    return text

@@ -76,6 +76,12 @@ class Outcome:
     params: dict[str, Any] | None = None
     suggested: dict[str, dict[str, Any]] | None = None
 
+    def objective_values(self) -> tuple[float, ...] | None:
+        """Every objective value of a COMPLETE outcome, ``(value,)`` for one (None without)."""
+        if self.values is not None:
+            return self.values
+        return None if self.value is None else (self.value,)
+
 
 def trial_env(job: Job) -> dict[str, str]:
     """The variables naming the trial, for every process a trial runs in (a command's, a local
@@ -88,12 +94,6 @@ def trial_env(job: Job) -> dict[str, str]:
         "TANSAKU_TRIAL_ID": number,
         "TANSAKU_STUDY": job.study_name,
     }
-
-    def objective_values(self) -> tuple[float, ...] | None:
-        """Every objective value of a COMPLETE outcome, ``(value,)`` for one (None without)."""
-        if self.values is not None:
-            return self.values
-        return None if self.value is None else (self.value,)
 
 
 #: how much of a program's last stderr line a trial message keeps
