@@ -29,6 +29,7 @@ unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,11 @@ from tansaku.samplers._model_based import check_int
 __all__ = ["CHOICE_ATTR", "AutoSampler", "choice_summary", "choose", "sampler_label", "space_kind"]
 
 #: what ``auto`` may pick, in a fixed order (a sub-sampler's seed is derived from its position)
-CHOICES = ("sobol", "gp", "tpe", "nelder-mead")
+CHOICES = ("sobol", "gp", "tpe", "nelder-mead", "random")
+#: picks whose proposal is checked against the points already tried (finished or pending)
+REPEAT_CHECKED = ("gp",)
+#: uniform draws tried for a point not evaluated yet when gp and tpe both repeat one
+UNTRIED_DRAWS = 64
 #: from this many workers on, a long continuous run hands over to predictive nelder-mead
 MANY_WORKERS = 4
 #: gp is kept to the end when a known budget ends before ``gp_max_trials`` times this
@@ -81,6 +86,13 @@ def choose(
     return "nelder-mead" if n_workers >= MANY_WORKERS else "tpe"
 
 
+def _point_key(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A hashable identity of a point (``repr`` keeps 1 and 1.0 and True apart)."""
+    return tuple(
+        sorted((k, repr(v.item() if hasattr(v, "item") else v)) for k, v in params.items())
+    )
+
+
 def _sub_seed(seed: int | None, name: str) -> int | None:
     if seed is None:
         return None
@@ -113,12 +125,14 @@ class AutoSampler(Sampler):
         self._kind = "continuous"
         self._history: list[FrozenTrial] = []
         self._subs: dict[str, Sampler] = {}
+        self._tried: set[tuple[tuple[str, str], ...]] = set()
 
     def setup(self) -> None:
         self._kind = space_kind(self.space)
         self._workers = self.n_workers
         self._history = []
         self._subs = {}
+        self._tried = set()
 
     def plan(self, *, n_trials: int | None, n_workers: int) -> None:
         if self.n_trials is None:
@@ -155,15 +169,46 @@ class AutoSampler(Sampler):
 
     def tell(self, trial: FrozenTrial) -> None:
         self._history.append(trial)
+        self._tried.add(_point_key(trial.params))
         for sub in self._subs.values():
             sub.tell(trial)
 
+    def _propose(self, name: str, pending: Sequence[FrozenTrial]) -> Proposal | None:
+        out = self._sub(name).ask(pending)
+        if out is None:
+            return None
+        return out if isinstance(out, Proposal) else Proposal(dict(out))
+
     def ask(self, pending: Sequence[FrozenTrial]) -> Proposal:
         name = self.choice(len(pending))
-        out = self._sub(name).ask(pending)
-        if out is None:  # nelder-mead can run out of restarts; tpe always has a proposal
+        proposal = self._propose(name, pending)
+        if proposal is None:  # nelder-mead can run out of restarts; tpe always has a proposal
             name = "tpe"
-            out = self._sub(name).ask(pending)
-            assert out is not None
-        proposal = out if isinstance(out, Proposal) else Proposal(dict(out))
+            proposal = self._propose(name, pending)
+            assert proposal is not None
+        if name in REPEAT_CHECKED and self._repeats(proposal.params, pending):
+            # gp on a space of ints keeps returning to its incumbent: evaluating a tried point
+            # again teaches nothing, so take tpe's point, else a uniform draw not tried yet
+            name, proposal = self._untried(pending)
         return Proposal(proposal.params, proposal.meta, {CHOICE_ATTR: name})
+
+    def _untried(self, pending: Sequence[FrozenTrial]) -> tuple[str, Proposal]:
+        """tpe's proposal if it is a new point, else the first of ``UNTRIED_DRAWS`` uniform draws
+        that is (the last one when the space is nearly exhausted).  The draws depend only on the
+        seed and the number of trials seen, so a replayed study draws the same points."""
+        proposal = self._propose("tpe", pending)
+        if proposal is not None and not self._repeats(proposal.params, pending):
+            return "tpe", proposal
+        n_seen = len(self._history) + len(pending)
+        seed = _sub_seed(self.seed, "random")
+        params: dict[str, Any] = {}
+        for attempt in range(UNTRIED_DRAWS):
+            rng = self.rng if seed is None else np.random.default_rng([seed, n_seen, attempt])
+            params = self.space.from_unit(rng.random(len(self.space)))
+            if not self._repeats(params, pending):
+                break
+        return "random", Proposal(params)
+
+    def _repeats(self, params: dict[str, Any], pending: Sequence[FrozenTrial]) -> bool:
+        key = _point_key(params)
+        return key in self._tried or any(_point_key(t.params) == key for t in pending)
