@@ -62,6 +62,23 @@ def test_choice_rule_options() -> None:
     assert choose("continuous", 50, gp_max=50) == "tpe"
 
 
+def test_gp_waits_for_two_points_per_dimension() -> None:
+    """In 10-D a GP fitted on 10 Sobol points lost to random at 20 evaluations (Rosenbrock-10D);
+    tpe fills the gap up to 2 points per dimension (benchmarks/RESULTS.md, section "auto")."""
+    assert choose("continuous", 10, n_dims=10) == "tpe"
+    assert choose("integer", 19, budget=200, n_dims=10) == "tpe"
+    assert choose("continuous", 20, n_dims=10) == "gp"
+    assert choose("continuous", 10, n_dims=5) == "gp"
+    assert choose("continuous", 9, n_dims=10) == "sobol"
+    study = tk.create_study(
+        {f"x{i}": tk.Float(-1.0, 1.0) for i in range(6)},
+        sampler={"name": "auto", "n_startup_trials": 4},
+        seed=0,
+    )
+    study.optimize(lambda t: sum(v * v for v in t.params.values()), n_trials=14)
+    assert picks(study) == ["sobol"] * 4 + ["tpe"] * 8 + ["gp"] * 2
+
+
 def test_space_kind() -> None:
     assert space_kind(tk.Space(CONT)) == "continuous"
     assert space_kind(tk.Space({**CONT, "k": tk.Int(1, 5)})) == "integer"

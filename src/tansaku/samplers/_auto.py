@@ -46,6 +46,8 @@ CHOICES = ("sobol", "gp", "tpe", "nelder-mead", "random")
 REPEAT_CHECKED = ("gp",)
 #: uniform draws tried for a point not evaluated yet when gp and tpe both repeat one
 UNTRIED_DRAWS = 64
+#: gp takes over once the study has this many trials per dimension (tpe before, after Sobol)
+GP_POINTS_PER_DIM = 2
 #: from this many workers on, a long continuous run hands over to predictive nelder-mead
 MANY_WORKERS = 4
 #: gp is kept to the end when a known budget ends before ``gp_max_trials`` times this
@@ -72,14 +74,17 @@ def choose(
     n_workers: int = 1,
     n_startup: int = 10,
     gp_max: int = 300,
+    n_dims: int = 0,
 ) -> str:
     """The sampler ``auto`` uses for the next proposal (see the module docstring).
 
     ``kind``: :func:`space_kind`; ``n_seen``: the study's finished plus pending trials;
-    ``budget``: the study's expected total (None: unknown)."""
+    ``budget``: the study's expected total (None: unknown); ``n_dims``: the space's dimension."""
     if n_seen < n_startup:
         return "sobol"
     if kind in ("categorical", "conditional"):
+        return "tpe"
+    if n_seen < GP_POINTS_PER_DIM * n_dims:
         return "tpe"
     if n_seen < gp_max or (budget is not None and budget <= gp_max * KEEP_GP_MARGIN):
         return "gp"
@@ -123,12 +128,14 @@ class AutoSampler(Sampler):
         self._budget = self.n_trials
         self._workers = 1
         self._kind = "continuous"
+        self._dims = 0
         self._history: list[FrozenTrial] = []
         self._subs: dict[str, Sampler] = {}
         self._tried: set[tuple[tuple[str, str], ...]] = set()
 
     def setup(self) -> None:
         self._kind = space_kind(self.space)
+        self._dims = len(self.space)
         self._workers = self.n_workers
         self._history = []
         self._subs = {}
@@ -148,6 +155,7 @@ class AutoSampler(Sampler):
             n_workers=self._workers,
             n_startup=self.n_startup_trials,
             gp_max=self.gp_max_trials,
+            n_dims=self._dims,
         )
 
     def _sub(self, name: str) -> Sampler:
