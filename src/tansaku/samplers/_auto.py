@@ -6,13 +6,19 @@ The rule (:func:`choose`, measured in ``benchmarks/RESULTS.md``, section "auto")
   from one scrambled Sobol' sequence, whatever follows;
 * a space with a categorical (or conditional) parameter: ``tpe`` -- its categorical kernels beat
   the GP's relaxed coordinates there, and it stays cheap at any budget;
-* otherwise (floats and ints): ``gp`` -- the most sample-efficient sampler on every continuous
-  benchmark up to 200 evaluations -- until ``gp_max_trials`` trials (default 300), where its cost
+* otherwise (floats and ints): ``tpe`` until the study has ``GP_POINTS_PER_DIM`` (2) trials per
+  dimension (only a space of more than 5 dimensions gets any: a GP fitted on fewer points lost
+  to random search at 20 evaluations in 10-D), then ``gp`` -- the most sample-efficient sampler
+  on every continuous benchmark up to 200 evaluations -- until ``gp_max_trials`` trials (default
+  300), where its cost
   per suggestion (about 0.1 s at 1,000 trials) stops being worth it; then ``tpe`` with fewer than
   4 workers, or predictive ``nelder-mead`` (started from the best points so far) with 4 or more,
   whose simulated continuations keep many workers busy on useful points.  When the study's budget
   is known and ends before ``gp_max_trials * 1.25``, gp is kept to the end: switching for the
   last few trials saves little time and costs regret.
+* a gp proposal equal to a point already tried (finished or pending) -- gp on a space of ints
+  keeps returning to its incumbent -- is replaced by tpe's proposal, or when that repeats too by
+  the first untried of 64 uniform draws (recorded as ``"tpe"`` / ``"random"``).
 
 The budget is ``n_trials`` when given, else what the running ``optimize`` / ``tansaku run`` call
 stops at (:meth:`Sampler.plan`); the workers are the most the study was bound or planned with.
@@ -21,9 +27,9 @@ Every sub-sampler is built when first chosen and told every finished trial so fa
 each new one; each is the usual sampler with a seed derived from this one's, so a resumed study
 (which replays the stored trials into a fresh ``auto``) proposes exactly what the uninterrupted
 run would have, given the same budget and workers.  Each proposal stores what was picked as the
-trial's system attribute ``auto_choice`` (``"sobol"``, ``"gp"``, ``"tpe"``, ``"nelder-mead"``),
-shown by ``tansaku status`` and the report; the sub-sampler's own ``meta`` is passed through
-unchanged.
+trial's system attribute ``auto_choice`` (``"sobol"``, ``"gp"``, ``"tpe"``, ``"nelder-mead"``,
+``"random"``), shown by ``tansaku status`` and the report; the sub-sampler's own ``meta`` is
+passed through unchanged.
 """
 
 from __future__ import annotations
