@@ -192,6 +192,12 @@ def run(sampler: str, problem: str, seed: int, budget: int) -> tuple[list[float]
 
 
 # -- table ---------------------------------------------------------------------------------------
+def _ys(cache: MB.Cache, key: str, at_least: int) -> list[float] | None:
+    """All the values of a cached run (None: missing or shorter than ``at_least``)."""
+    entry = cache.data.get(key)
+    return entry["ys"] if entry and len(entry["ys"]) >= at_least else None
+
+
 def regret_table(problems: Sequence[str], seeds: int, budgets: Sequence[int],
                  cache: MB.Cache) -> list[str]:
     lines = ["| problem | evals | auto | optuna (TPE default) | random | auto vs optuna | auto vs random |",
@@ -199,13 +205,23 @@ def regret_table(problems: Sequence[str], seeds: int, budgets: Sequence[int],
     wins = cells = not_worse_random = 0
     for p in problems:
         f = test_function(p)
-        runs = {s: [cache.get(f"{s}|{p}|{k}", max(budgets)) for k in range(seeds)] for s in SAMPLERS}
-        if any(r is None for rs in runs.values() for r in rs):
+        longest = {s: [_ys(cache, f"{s}|{p}|{k}", min(budgets)) for k in range(seeds)]
+                   for s in SAMPLERS}
+        if any(r is None for rs in longest.values() for r in rs):
             lines.append(f"| {p} | - | (incomplete) | | | | |")
             continue
-        best = f.optimum if f is not None else min(min(r) for rs in runs.values() for r in rs)
+        # a model's "regret" is measured from the lowest error of any run of any sampler, so its
+        # cells wait for every run to reach the largest budget
+        if f is None and any(len(r) < max(budgets) for rs in longest.values() for r in rs):
+            lines.append(f"| {p} | - | (incomplete) | | | | |")
+            continue
+        best = f.optimum if f is not None else min(min(r) for rs in longest.values() for r in rs)
         for b in budgets:
-            med = {s: float(np.median([min(r[:b]) - best for r in rs])) for s, rs in runs.items()}
+            runs = {s: [r[:b] for r in rs] for s, rs in longest.items()}
+            if any(len(r) < b for rs in runs.values() for r in rs):  # some run stopped earlier
+                lines.append(f"| {p} | {b} | (not run this far) | | | | |")
+                continue
+            med = {s: float(np.median([min(r) - best for r in rs])) for s, rs in runs.items()}
             win = med["auto"] <= med["optuna"]
             ok = med["auto"] <= med["random"]
             wins, cells, not_worse_random = wins + win, cells + 1, not_worse_random + ok

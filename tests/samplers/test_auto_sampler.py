@@ -62,6 +62,23 @@ def test_choice_rule_options() -> None:
     assert choose("continuous", 50, gp_max=50) == "tpe"
 
 
+def test_gp_waits_for_two_points_per_dimension() -> None:
+    """In 10-D a GP fitted on 10 Sobol points lost to random at 20 evaluations (Rosenbrock-10D);
+    tpe fills the gap up to 2 points per dimension (benchmarks/RESULTS.md, section "auto")."""
+    assert choose("continuous", 10, n_dims=10) == "tpe"
+    assert choose("integer", 19, budget=200, n_dims=10) == "tpe"
+    assert choose("continuous", 20, n_dims=10) == "gp"
+    assert choose("continuous", 10, n_dims=5) == "gp"
+    assert choose("continuous", 9, n_dims=10) == "sobol"
+    study = tk.create_study(
+        {f"x{i}": tk.Float(-1.0, 1.0) for i in range(6)},
+        sampler={"name": "auto", "n_startup_trials": 4},
+        seed=0,
+    )
+    study.optimize(lambda t: sum(v * v for v in t.params.values()), n_trials=14)
+    assert picks(study) == ["sobol"] * 4 + ["tpe"] * 8 + ["gp"] * 2
+
+
 def test_space_kind() -> None:
     assert space_kind(tk.Space(CONT)) == "continuous"
     assert space_kind(tk.Space({**CONT, "k": tk.Int(1, 5)})) == "integer"
@@ -188,3 +205,34 @@ def test_status_and_report_name_the_picks(tmp_path) -> None:
     from tansaku.report._table import TrialTable
 
     assert TrialTable.load(study.storage, "s").sampler == "auto (sobol 10, gp 2)"
+
+
+INTS = {"a": tk.Int(0, 7), "b": tk.Int(1, 64, log=True)}
+
+
+def steps(trial) -> float:
+    """A step function of two ints with one best point (a=5, b=8), as a tree's CV error is."""
+    return abs(trial.params["a"] - 5) + abs(math.log2(trial.params["b"]) - 3) // 1
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_gp_does_not_evaluate_a_tried_int_point_again(workers) -> None:
+    """On an int-only space gp kept proposing its incumbent (benchmarks/RESULTS.md, tree_cancer:
+    under 50 distinct points in 150 gp trials); auto takes a point not tried yet instead."""
+    spec = {"name": "auto", "n_startup_trials": 4}
+    study = tk.create_study(INTS, sampler=spec, seed=3, n_workers=workers)
+    study.optimize(steps, n_trials=30, n_workers=workers)
+    points = [tuple(sorted(t.params.items())) for t in study.trials]
+    assert len(set(points)) == len(points) == 30
+    got = picks(study)
+    assert got[:4] == ["sobol"] * 4 and "gp" in got
+    assert set(got[4:]) <= {"gp", "tpe", "random"}
+    if workers > 1:  # which trials are pending at each ask depends on timing
+        return
+    # replayed into a fresh auto (a resume), the same points come out
+    storage = tk.storage.InMemoryStorage()
+    part = tk.create_study(INTS, sampler=spec, seed=3, storage=storage, name="i", n_workers=workers)
+    part.optimize(steps, total_trials=30, n_workers=workers, callbacks=[stop_at(17)])
+    resumed = tk.load_study("i", storage=storage, n_workers=workers)
+    resumed.optimize(steps, total_trials=30, n_workers=workers)
+    assert [dict(t.params) for t in resumed.trials] == [dict(t.params) for t in study.trials]

@@ -6,13 +6,19 @@ The rule (:func:`choose`, measured in ``benchmarks/RESULTS.md``, section "auto")
   from one scrambled Sobol' sequence, whatever follows;
 * a space with a categorical (or conditional) parameter: ``tpe`` -- its categorical kernels beat
   the GP's relaxed coordinates there, and it stays cheap at any budget;
-* otherwise (floats and ints): ``gp`` -- the most sample-efficient sampler on every continuous
-  benchmark up to 200 evaluations -- until ``gp_max_trials`` trials (default 300), where its cost
+* otherwise (floats and ints): ``tpe`` until the study has ``GP_POINTS_PER_DIM`` (2) trials per
+  dimension (only a space of more than 5 dimensions gets any: a GP fitted on fewer points lost
+  to random search at 20 evaluations in 10-D), then ``gp`` -- the most sample-efficient sampler
+  on every continuous benchmark up to 200 evaluations -- until ``gp_max_trials`` trials (default
+  300), where its cost
   per suggestion (about 0.1 s at 1,000 trials) stops being worth it; then ``tpe`` with fewer than
   4 workers, or predictive ``nelder-mead`` (started from the best points so far) with 4 or more,
   whose simulated continuations keep many workers busy on useful points.  When the study's budget
   is known and ends before ``gp_max_trials * 1.25``, gp is kept to the end: switching for the
   last few trials saves little time and costs regret.
+* a gp proposal equal to a point already tried (finished or pending) -- gp on a space of ints
+  keeps returning to its incumbent -- is replaced by tpe's proposal, or when that repeats too by
+  the first untried of 64 uniform draws (recorded as ``"tpe"`` / ``"random"``).
 
 The budget is ``n_trials`` when given, else what the running ``optimize`` / ``tansaku run`` call
 stops at (:meth:`Sampler.plan`); the workers are the most the study was bound or planned with.
@@ -21,14 +27,15 @@ Every sub-sampler is built when first chosen and told every finished trial so fa
 each new one; each is the usual sampler with a seed derived from this one's, so a resumed study
 (which replays the stored trials into a fresh ``auto``) proposes exactly what the uninterrupted
 run would have, given the same budget and workers.  Each proposal stores what was picked as the
-trial's system attribute ``auto_choice`` (``"sobol"``, ``"gp"``, ``"tpe"``, ``"nelder-mead"``),
-shown by ``tansaku status`` and the report; the sub-sampler's own ``meta`` is passed through
-unchanged.
+trial's system attribute ``auto_choice`` (``"sobol"``, ``"gp"``, ``"tpe"``, ``"nelder-mead"``,
+``"random"``), shown by ``tansaku status`` and the report; the sub-sampler's own ``meta`` is
+passed through unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +47,13 @@ from tansaku.samplers._model_based import check_int
 __all__ = ["CHOICE_ATTR", "AutoSampler", "choice_summary", "choose", "sampler_label", "space_kind"]
 
 #: what ``auto`` may pick, in a fixed order (a sub-sampler's seed is derived from its position)
-CHOICES = ("sobol", "gp", "tpe", "nelder-mead")
+CHOICES = ("sobol", "gp", "tpe", "nelder-mead", "random")
+#: picks whose proposal is checked against the points already tried (finished or pending)
+REPEAT_CHECKED = ("gp",)
+#: uniform draws tried for a point not evaluated yet when gp and tpe both repeat one
+UNTRIED_DRAWS = 64
+#: gp takes over once the study has this many trials per dimension (tpe before, after Sobol)
+GP_POINTS_PER_DIM = 2
 #: from this many workers on, a long continuous run hands over to predictive nelder-mead
 MANY_WORKERS = 4
 #: gp is kept to the end when a known budget ends before ``gp_max_trials`` times this
@@ -67,18 +80,28 @@ def choose(
     n_workers: int = 1,
     n_startup: int = 10,
     gp_max: int = 300,
+    n_dims: int = 0,
 ) -> str:
     """The sampler ``auto`` uses for the next proposal (see the module docstring).
 
     ``kind``: :func:`space_kind`; ``n_seen``: the study's finished plus pending trials;
-    ``budget``: the study's expected total (None: unknown)."""
+    ``budget``: the study's expected total (None: unknown); ``n_dims``: the space's dimension."""
     if n_seen < n_startup:
         return "sobol"
     if kind in ("categorical", "conditional"):
         return "tpe"
+    if n_seen < GP_POINTS_PER_DIM * n_dims:
+        return "tpe"
     if n_seen < gp_max or (budget is not None and budget <= gp_max * KEEP_GP_MARGIN):
         return "gp"
     return "nelder-mead" if n_workers >= MANY_WORKERS else "tpe"
+
+
+def _point_key(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A hashable identity of a point (``repr`` keeps 1 and 1.0 and True apart)."""
+    return tuple(
+        sorted((k, repr(v.item() if hasattr(v, "item") else v)) for k, v in params.items())
+    )
 
 
 def _sub_seed(seed: int | None, name: str) -> int | None:
@@ -111,14 +134,18 @@ class AutoSampler(Sampler):
         self._budget = self.n_trials
         self._workers = 1
         self._kind = "continuous"
+        self._dims = 0
         self._history: list[FrozenTrial] = []
         self._subs: dict[str, Sampler] = {}
+        self._tried: set[tuple[tuple[str, str], ...]] = set()
 
     def setup(self) -> None:
         self._kind = space_kind(self.space)
+        self._dims = len(self.space)
         self._workers = self.n_workers
         self._history = []
         self._subs = {}
+        self._tried = set()
 
     def plan(self, *, n_trials: int | None, n_workers: int) -> None:
         if self.n_trials is None:
@@ -134,6 +161,7 @@ class AutoSampler(Sampler):
             n_workers=self._workers,
             n_startup=self.n_startup_trials,
             gp_max=self.gp_max_trials,
+            n_dims=self._dims,
         )
 
     def _sub(self, name: str) -> Sampler:
@@ -155,15 +183,46 @@ class AutoSampler(Sampler):
 
     def tell(self, trial: FrozenTrial) -> None:
         self._history.append(trial)
+        self._tried.add(_point_key(trial.params))
         for sub in self._subs.values():
             sub.tell(trial)
 
+    def _propose(self, name: str, pending: Sequence[FrozenTrial]) -> Proposal | None:
+        out = self._sub(name).ask(pending)
+        if out is None:
+            return None
+        return out if isinstance(out, Proposal) else Proposal(dict(out))
+
     def ask(self, pending: Sequence[FrozenTrial]) -> Proposal:
         name = self.choice(len(pending))
-        out = self._sub(name).ask(pending)
-        if out is None:  # nelder-mead can run out of restarts; tpe always has a proposal
+        proposal = self._propose(name, pending)
+        if proposal is None:  # nelder-mead can run out of restarts; tpe always has a proposal
             name = "tpe"
-            out = self._sub(name).ask(pending)
-            assert out is not None
-        proposal = out if isinstance(out, Proposal) else Proposal(dict(out))
+            proposal = self._propose(name, pending)
+            assert proposal is not None
+        if name in REPEAT_CHECKED and self._repeats(proposal.params, pending):
+            # gp on a space of ints keeps returning to its incumbent: evaluating a tried point
+            # again teaches nothing, so take tpe's point, else a uniform draw not tried yet
+            name, proposal = self._untried(pending)
         return Proposal(proposal.params, proposal.meta, {CHOICE_ATTR: name})
+
+    def _untried(self, pending: Sequence[FrozenTrial]) -> tuple[str, Proposal]:
+        """tpe's proposal if it is a new point, else the first of ``UNTRIED_DRAWS`` uniform draws
+        that is (the last one when the space is nearly exhausted).  The draws depend only on the
+        seed and the number of trials seen, so a replayed study draws the same points."""
+        proposal = self._propose("tpe", pending)
+        if proposal is not None and not self._repeats(proposal.params, pending):
+            return "tpe", proposal
+        n_seen = len(self._history) + len(pending)
+        seed = _sub_seed(self.seed, "random")
+        params: dict[str, Any] = {}
+        for attempt in range(UNTRIED_DRAWS):
+            rng = self.rng if seed is None else np.random.default_rng([seed, n_seen, attempt])
+            params = self.space.from_unit(rng.random(len(self.space)))
+            if not self._repeats(params, pending):
+                break
+        return "random", Proposal(params)
+
+    def _repeats(self, params: dict[str, Any], pending: Sequence[FrozenTrial]) -> bool:
+        key = _point_key(params)
+        return key in self._tried or any(_point_key(t.params) == key for t in pending)
