@@ -232,8 +232,8 @@ class TansakuSampler(BaseSampler):
             for _ in range(_MAX_ROUNDS):
                 pending = self._pending(replay, trials, trial.number)
                 answer = replay.sampler.ask(pending)
-                if answer is None:
-                    return {}
+                if answer is None:  # nothing left to propose (a finite space all taken)
+                    return self._random_point(study, trial, kept)
                 if isinstance(answer, Proposal):
                     params, meta = dict(answer.params), dict(answer.meta)
                 else:
@@ -255,6 +255,15 @@ class TansakuSampler(BaseSampler):
                 self._tell_new(replay, trials)  # a point that ran meanwhile is now known
         storage.set_trial_system_attr(trial._trial_id, NAME_ATTR, replay.sampler.name or self.name)
         return params
+
+    def _random_point(
+        self, study: Study, trial: FrozenTrial, kept: Mapping[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """Optuna's random draw for every relative parameter (the tansaku sampler has nothing)."""
+        return {
+            name: self._independent.sample_independent(study, trial, name, dist)
+            for name, dist in kept.items()
+        }
 
     def _pending(
         self, replay: _Replay, trials: Sequence[FrozenTrial], current: int
