@@ -12,8 +12,12 @@ pytest.importorskip("matplotlib")
 
 from tansaku import report
 from tansaku.cli import main
-from tansaku.report._html import PLOTS
+from tansaku.report._html import MULTI_OBJECTIVE_PLOTS
+from tansaku.report._html import PLOTS as ALL_PLOTS
 from tests.report._studies import XSS, empty_study, mixed_study
+
+#: a single-objective study's plots (tests/report/test_pareto_report.py checks the others)
+PLOTS = tuple(p for p in ALL_PLOTS if p[0] not in MULTI_OBJECTIVE_PLOTS)
 
 URL_ATTRS = {"src", "href", "action", "formaction", "srcset", "poster", "data", "background"}
 

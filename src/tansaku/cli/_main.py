@@ -334,9 +334,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         n_trials if n_trials is not None else info.system_attrs.get("config", {}).get("n_trials")
     )
     target = run_target(info.system_attrs, configured)
-    from tansaku.study._warm import uncounted
+    from tansaku.storage._base import uncounted_trials
 
-    imported = uncounted(info.system_attrs)  # count toward no budget (study/_warm.py)
+    imported = uncounted_trials(info.system_attrs)  # count toward no budget (study/_warm.py)
     own = c.done - imported
     done = f"{own} of {target} done" if target else f"{own} done"
     if target and own > target:  # e.g. workers that each finished the trial they were running

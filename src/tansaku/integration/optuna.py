@@ -1,4 +1,7 @@
-"""tansaku's samplers inside Optuna: :func:`as_optuna_sampler`.
+"""tansaku and Optuna: tansaku's samplers inside Optuna (:func:`as_optuna_sampler`), and a
+tansaku study copied into an Optuna storage (:func:`export_to_optuna`) so that Optuna's tools
+(optuna-dashboard, ``optuna.visualization``) open it.  (An Optuna study comes into tansaku with
+``tansaku import --from-optuna``.)
 
 ``optuna.create_study(sampler=as_optuna_sampler("nelder-mead"))`` gives an Optuna study tansaku's
 proposals, in one process or in many sharing an Optuna RDB storage.  How the two contracts meet:
@@ -72,6 +75,7 @@ __all__ = [
     "META_ATTR",
     "TansakuSampler",
     "as_optuna_sampler",
+    "export_to_optuna",
     "to_optuna_distribution",
     "to_tansaku_space",
 ]
@@ -228,8 +232,8 @@ class TansakuSampler(BaseSampler):
             for _ in range(_MAX_ROUNDS):
                 pending = self._pending(replay, trials, trial.number)
                 answer = replay.sampler.ask(pending)
-                if answer is None:
-                    return {}
+                if answer is None:  # nothing left to propose (a finite space all taken)
+                    return self._random_point(study, trial, kept)
                 if isinstance(answer, Proposal):
                     params, meta = dict(answer.params), dict(answer.meta)
                 else:
@@ -251,6 +255,15 @@ class TansakuSampler(BaseSampler):
                 self._tell_new(replay, trials)  # a point that ran meanwhile is now known
         storage.set_trial_system_attr(trial._trial_id, NAME_ATTR, replay.sampler.name or self.name)
         return params
+
+    def _random_point(
+        self, study: Study, trial: FrozenTrial, kept: Mapping[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """Optuna's random draw for every relative parameter (the tansaku sampler has nothing)."""
+        return {
+            name: self._independent.sample_independent(study, trial, name, dist)
+            for name, dist in kept.items()
+        }
 
     def _pending(
         self, replay: _Replay, trials: Sequence[FrozenTrial], current: int
@@ -393,3 +406,112 @@ def as_optuna_sampler(
         **({"name": sampler} if isinstance(sampler, str) else dict(sampler)), **options
     }
     return TansakuSampler(spec, seed=seed, search_space=search_space, n_workers=n_workers)
+
+
+_TO_OPTUNA_STATE = {
+    TkState.COMPLETE: TrialState.COMPLETE,
+    TkState.PRUNED: TrialState.PRUNED,
+    TkState.FAILED: TrialState.FAIL,
+}
+
+
+def _jsonable(value: Any) -> Any:
+    import json
+
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return value
+
+
+def export_to_optuna(
+    name: str,
+    *,
+    storage: Any,
+    to: str | Any,
+    to_name: str | None = None,
+) -> optuna.Study:
+    """Copy the finished trials of tansaku study ``name`` (in ``storage``: a URL or a storage)
+    into a new Optuna study ``to_name`` (default: the same name) in Optuna storage ``to`` (an
+    RDB URL such as ``sqlite:///optuna.db``, or an Optuna storage), and return it.
+
+    Kept: every objective's direction and the objective names (Optuna's
+    ``set_metric_names``), each COMPLETE / PRUNED / FAILED trial in number order with its params
+    and their distributions (from the study's space, define-by-run parameters included), values,
+    intermediate values, start and end times and user attributes; tansaku's own bookkeeping goes
+    under ``tansaku:`` system attributes (the trial number, a failure's message, constraints).
+    Running and waiting trials are left out (Optuna cannot be given a running trial it will never
+    see finish).  An Optuna study of that name that already exists is an error (nothing written).
+    """
+    import datetime as _dt
+
+    from tansaku.storage import get_storage
+
+    st = get_storage(storage)
+    info = st.get_study(name)
+    space = info.searched_space
+    dists: dict[str, BaseDistribution] = {}
+    for pname in space.names:
+        dist = space[pname]
+        plain = type(dist)(**{k: v for k, v in _fields(dist).items() if k != "when"})
+        dists[pname] = to_optuna_distribution(plain)
+    target_name = to_name or name
+    try:
+        optuna.load_study(study_name=target_name, storage=to)
+    except KeyError:
+        pass
+    else:
+        raise ConfigError(
+            f"an Optuna study {target_name!r} exists already in that storage; "
+            "give another name", field="to_name"
+        )
+    study = optuna.create_study(
+        study_name=target_name, storage=to, directions=list(info.directions)
+    )
+    if info.objective_names:
+        study.set_metric_names(list(info.objective_names))
+
+    def when(ts: float | None) -> _dt.datetime | None:
+        return None if ts is None else _dt.datetime.fromtimestamp(ts)
+
+    trials = []
+    for t in st.get_trials(info.study_id, with_intermediate=True):
+        state = _TO_OPTUNA_STATE.get(t.state)
+        if state is None:
+            continue
+        values = None
+        if state is TrialState.COMPLETE:
+            values = list(t.values) if t.values else [t.value]
+        system: dict[str, Any] = {"tansaku:number": t.number}
+        if t.message:
+            system["tansaku:message"] = t.message[:2000]
+        if t.constraints:
+            system["tansaku:constraints"] = dict(t.constraints)
+            # what Optuna's own constraint-aware samplers and the dashboard read
+            system["constraints"] = list(t.constraints.values())
+        trials.append(
+            optuna.trial.create_trial(
+                state=state,
+                values=values,
+                params={k: v for k, v in t.params.items() if k in dists},
+                distributions={k: dists[k] for k in t.params if k in dists},
+                user_attrs={k: _jsonable(v) for k, v in t.user_attrs.items()},
+                system_attrs=system,
+                intermediate_values={
+                    int(k): float(v) for k, v in t.intermediate.items() if math.isfinite(v)
+                },
+            )
+        )
+        trials[-1].datetime_start = when(t.start_time)
+        trials[-1].datetime_complete = when(t.end_time)
+    study.add_trials(trials)
+    return study
+
+
+def _fields(dist: Distribution) -> dict[str, Any]:
+    """A tansaku distribution's constructor arguments (``to_dict`` without its ``type``)."""
+    d = dict(dist.to_dict())
+    d.pop("type", None)
+    d.pop("default", None)
+    return d

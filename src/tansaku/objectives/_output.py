@@ -9,8 +9,10 @@ their end, and only the last ``tail_bytes`` of output are held.
   ``tansaku:metric key=<number>`` lines numeric ones; the last line for a key wins.  They are
   stored with the trial however it ends (:meth:`OutputParser.user_attrs`).
 * Every line that starts with ``tansaku:<word>`` is an instruction to tansaku, never a result
-  candidate; an unknown word, a bad key or a metric that is not a finite number fails the trial
-  with the line's problem (:attr:`OutputParser.problem`), as a bad report line does.
+  candidate; an unknown word, a bad attribute key or a metric that is not a finite number fails
+  the trial with the line's problem (:attr:`OutputParser.problem`), as a report line with a step
+  out of range does.  A ``tansaku:report`` line not of the form ``step=N value=V`` is skipped,
+  as it always was.
 * The result is, by default, the last number printed on a non-report line; or the last match of a
   ``regex`` (its first group if it has one), applied line by line in a matcher process with a time
   limit (``_regex.py``: a catastrophically backtracking pattern fails the trial instead of hanging
@@ -422,8 +424,7 @@ class OutputParser:
             self.constraint_lines[c.group(1)] = cv
             return
         m = REPORT_RE.match(line)
-        if m is None:
-            self._fail(f"bad tansaku:report line (expected step=N value=V): {line.strip()[:80]!r}")
+        if m is None:  # not of the form: skipped as before (and never the result)
             return
         digits = m.group(1)
         # at most 10 digits reach int(): 5,000 of them would raise (and cost) in int()

@@ -39,9 +39,11 @@ PLOTS: tuple[tuple[str, str], ...] = (
     ("parallel_coordinates", "Parallel coordinates"),
     ("slices", "Objective by parameter"),
     ("importance", "Parameter importance"),
-    ("pareto", "Pareto front"),  # several objectives only
+    ("pareto", "Pareto front"),  # several objectives only (MULTI_OBJECTIVE_PLOTS)
     ("hypervolume", "Hypervolume over trials"),
 )
+#: the plots a report has only for a study with several objectives
+MULTI_OBJECTIVE_PLOTS = frozenset({"pareto", "hypervolume"})
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 

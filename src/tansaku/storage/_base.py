@@ -191,6 +191,13 @@ SPACE_CHANGES_ATTR = "space_changes"
 IMPORTED_ATTR = "imported"
 #: study system attribute: how many COMPLETE/PRUNED trials count toward no budget (imported ones)
 UNCOUNTED_ATTR = "uncounted_trials"
+
+
+def uncounted_trials(system_attrs: Mapping[str, Any]) -> int:
+    """How many of a study's finished trials count toward no budget (imported ones):
+    ``system_attrs[UNCOUNTED_ATTR]`` when it is a positive int, else 0."""
+    n = system_attrs.get(UNCOUNTED_ATTR, 0)
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 0
 #: trial system attribute naming the sampler that proposed the trial (absent for enqueued trials)
 TRIAL_SAMPLER_ATTR = "sampler_name"
 

@@ -240,8 +240,9 @@ def add_trials(
 
 
 def uncounted(system_attrs: Mapping[str, Any]) -> int:
-    """How many of a study's finished trials count toward no budget (imported ones)."""
-    from tansaku.storage._base import UNCOUNTED_ATTR
+    """How many of a study's finished trials count toward no budget (imported ones); see
+    :func:`tansaku.storage._base.uncounted_trials`, where it lives so that ``tansaku status``
+    reads it without loading the study package."""
+    from tansaku.storage._base import uncounted_trials
 
-    n = system_attrs.get(UNCOUNTED_ATTR, 0)
-    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 0
+    return uncounted_trials(system_attrs)
