@@ -246,3 +246,28 @@ def test_run_seed_from_starts_a_new_space_from_the_old_trials_that_fit(tmp_path,
     study = _study(tmp_path, "v2")
     assert [dict(t.params) for t in study.trials[: len(fits)]] == [dict(t.params) for t in fits]
     assert study.counts().complete == len(fits) + 3
+
+
+def test_import_creates_the_study_the_config_describes(tmp_path, capsys):
+    """The study an import creates is the one `tansaku run` opens (StudyConfig.open_study): with
+    several objectives it has the config's directions, so a later run resumes it."""
+    (tmp_path / "obj.py").write_text("def f(trial):\n    return trial.params['x'], -trial.params['x']\n")
+    cfg = tmp_path / "mo.yaml"
+    cfg.write_text(
+        textwrap.dedent("""
+        name: mo
+        n_trials: 3
+        directions: [minimize, maximize]
+        objective_names: [error, speed]
+        sampler: {name: random, seed: 0}
+        objective: obj.py:f
+        space:
+          x: {type: float, low: 0.0, high: 1.0}
+        """)
+    )
+    (tmp_path / "rows.csv").write_text("x,value\n0.5,0.25\n")
+    code, _, err = _run(capsys, "import", str(cfg), "--from-csv", str(tmp_path / "rows.csv"))
+    assert code == 0, err
+    info = _study(tmp_path, "mo").storage.get_study("mo")
+    assert info.directions == ("minimize", "maximize")
+    assert info.objective_names == ("error", "speed")

@@ -116,6 +116,26 @@ class StudyConfig:
         assert self.objective_ref is not None
         return import_objective(self.objective_ref, self.base_dir)
 
+    def open_study(self, storage: Any = None, *, n_workers: int = 1) -> Any:
+        """Create this config's study, or resume it when it exists: its space, sampler, pruner,
+        seed, direction(s) and objective names, in ``storage`` (a URL or a storage; default the
+        config's).  The one way every command opens the study a config describes."""
+        from tansaku.study._study import create_study
+
+        return create_study(
+            self.space,
+            sampler=self.sampler,
+            storage=self.storage if storage is None else storage,
+            name=self.name,
+            direction=self.direction,
+            directions=self.directions,
+            objective_names=self.objective_names,
+            seed=self.seed,
+            pruner=self.pruner,
+            load_if_exists=True,
+            n_workers=n_workers,
+        )
+
     def run_dir(self, study: Any) -> Path:
         """Where the study's trial directories go: ``workdir`` if set, else the study's own
         directory under ``runs/`` next to the config (see ``tansaku._layout``)."""

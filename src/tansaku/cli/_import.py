@@ -51,7 +51,6 @@ def read_source(args: argparse.Namespace, cfg: Any, *, skip_invalid: bool) -> An
 
 def cmd_import(args: argparse.Namespace) -> int:
     from tansaku.study._import import describe_skips
-    from tansaku.study._study import create_study
     from tansaku.study._warm import add_checked
 
     cfg = load_config(args.config)
@@ -64,15 +63,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         for line in describe_skips(src):
             print(f"note: {line}", file=sys.stderr)
         raise ConfigError(f"{src.label} has no finished trial to import", field="import")
-    study = create_study(
-        cfg.space,
-        sampler=cfg.sampler,
-        storage=cfg.storage,
-        name=cfg.name,
-        direction=cfg.direction,
-        seed=cfg.seed,
-        load_if_exists=True,
-    )
+    study = cfg.open_study()
     if study.resume_notice:
         print(study.resume_notice, file=sys.stderr)
     added = add_checked(study, src.records, count=args.count)

@@ -48,7 +48,6 @@ __all__ = ["main"]
 
 # ------------------------------------------------------------------------------------------- run
 def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
-    from tansaku.study._study import create_study
 
     # everything is checked before the storage is opened: a rejected run leaves no database file
     # and does not overwrite a stored config that other hosts' workers rebuild their objective from
@@ -84,19 +83,7 @@ def _run(cfg: StudyConfig, args: argparse.Namespace, *, enqueue: bool) -> int:
     except StudyNotFoundError:
         existed = False
     seed = _seed_source(cfg, args, existed)
-    study = create_study(
-        cfg.space,
-        sampler=cfg.sampler,
-        storage=storage,
-        name=cfg.name,
-        direction=cfg.direction,
-        directions=cfg.directions,
-        objective_names=cfg.objective_names,
-        seed=cfg.seed,
-        pruner=cfg.pruner,
-        load_if_exists=True,
-        n_workers=n_workers,
-    )
+    study = cfg.open_study(storage, n_workers=n_workers)
     if enqueue:
         raw = {k: v for k, v in cfg.raw.items() if k != "storage"}  # no credentials in the study
         storage.set_study_system_attrs(
