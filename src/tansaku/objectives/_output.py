@@ -317,14 +317,15 @@ class OutputParser:
         rest = data[nl + 1 :]
         self._partial += rest[-self.max_line :] if len(rest) > self.max_line else rest
         directives = b"tansaku:" in head
-        if not directives and not _maybe_value(head):
+        numbers = _maybe_value(head)
+        if not directives and not numbers:
             return  # neither an instruction nor a number anywhere in these lines
         lines = head.split(b"\n")
         if directives:
             for line in lines:
                 if b"tansaku:" in line:
                     self._line(line[-self.max_line :], candidate=False)
-            if not _maybe_value(head):
+            if not numbers:
                 return
         if self.spec.kind in ("json", "line"):
             return
