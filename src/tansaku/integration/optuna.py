@@ -137,6 +137,12 @@ def to_optuna_distribution(dist: Distribution) -> BaseDistribution:
             "conditional parameters (when=) cannot be given to Optuna as a fixed space; "
             "suggest them inside the objective", field="search_space"
         )
+    return _optuna_range(dist)
+
+
+def _optuna_range(dist: Distribution) -> BaseDistribution:
+    """The Optuna distribution of a parameter's range, whatever its ``when`` (an Optuna trial
+    holds only the parameters it used, so a condition has nothing to say there)."""
     if isinstance(dist, Float):
         return FloatDistribution(dist.low, dist.high, log=dist.log, step=dist.step)
     if isinstance(dist, Int):
@@ -197,7 +203,8 @@ class TansakuSampler(BaseSampler):
         self._independent = RandomSampler(seed=seed)
         self._intersection = IntersectionSearchSpace(include_pruned=True)
         self._lock = threading.Lock()
-        self._replay: dict[tuple[int, ...], _Replay] = {}
+        #: the sampler bound to the current space of the current study, and which study that is
+        self._replay: _Replay | None = None
         self._study_key: Any = None
 
     @property
@@ -304,11 +311,9 @@ class TansakuSampler(BaseSampler):
         self, study: Study, space: Space, kept: Mapping[str, BaseDistribution]
     ) -> _Replay:
         key = (id(study._storage), study._study_id)
+        replay = self._replay
         if key != self._study_key:  # the sampler was handed to another study: start afresh
-            self._replay.clear()
-            self._study_key = key
-        names = tuple(sorted(kept))
-        replay = self._replay.get(names)  # type: ignore[arg-type]
+            replay, self._study_key = None, key
         if replay is None or replay.kept != dict(kept):
             sampler = make_sampler(dict(self._spec))
             sampler.bind(
@@ -321,8 +326,7 @@ class TansakuSampler(BaseSampler):
                 seed=self._seed,
                 n_workers=self._n_workers,
             )
-            replay = _Replay(sampler, space, kept)
-            self._replay = {names: replay}  # type: ignore[dict-item]
+            replay = self._replay = _Replay(sampler, space, kept)
         return replay
 
     def _tell_new(self, replay: _Replay, trials: Sequence[FrozenTrial]) -> None:
@@ -451,11 +455,7 @@ def export_to_optuna(
     st = get_storage(storage)
     info = st.get_study(name)
     space = info.searched_space
-    dists: dict[str, BaseDistribution] = {}
-    for pname in space.names:
-        dist = space[pname]
-        plain = type(dist)(**{k: v for k, v in _fields(dist).items() if k != "when"})
-        dists[pname] = to_optuna_distribution(plain)
+    dists = {pname: _optuna_range(space[pname]) for pname in space.names}
     target_name = to_name or name
     try:
         optuna.load_study(study_name=target_name, storage=to)
@@ -508,10 +508,3 @@ def export_to_optuna(
     study.add_trials(trials)
     return study
 
-
-def _fields(dist: Distribution) -> dict[str, Any]:
-    """A tansaku distribution's constructor arguments (``to_dict`` without its ``type``)."""
-    d = dict(dist.to_dict())
-    d.pop("type", None)
-    d.pop("default", None)
-    return d
