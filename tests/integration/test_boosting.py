@@ -55,8 +55,13 @@ def test_lightgbm_callback_reports_each_round_and_prunes_a_bad_trial() -> None:
         train = lgb.Dataset(xt, yt)
         valid = lgb.Dataset(xv, yv, reference=train)
         booster = lgb.train(
-            {"objective": "regression", "learning_rate": trial.params["lr"], "verbose": -1,
-             "num_threads": 1, "min_data_in_leaf": 5},
+            {
+                "objective": "regression",
+                "learning_rate": trial.params["lr"],
+                "verbose": -1,
+                "num_threads": 1,
+                "min_data_in_leaf": 5,
+            },
             train,
             num_boost_round=ROUNDS,
             valid_sets=[train, valid],

@@ -12,14 +12,14 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from sklearn.datasets import load_iris  # noqa: E402
-from sklearn.linear_model import Ridge  # noqa: E402
-from sklearn.model_selection import RandomizedSearchCV  # noqa: E402
-from sklearn.tree import DecisionTreeClassifier  # noqa: E402
-from sklearn.utils import estimator_checks as checks  # noqa: E402
+from sklearn.datasets import load_iris
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import RandomizedSearchCV
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils import estimator_checks as checks
 
-import tansaku as tk  # noqa: E402
-from tansaku.integration.sklearn import TansakuSearchCV  # noqa: E402
+import tansaku as tk
+from tansaku.integration.sklearn import TansakuSearchCV
 
 # trees, not an lbfgs model: fast on a loaded machine (no BLAS threads)
 SPACE = {"max_depth": tk.Int(1, 6), "criterion": tk.Categorical(["gini", "entropy"])}
@@ -33,14 +33,22 @@ def test_fit_gives_sklearns_result_shape_and_a_refit_best_estimator() -> None:
     x, y = _iris()
     with joblib.parallel_config(backend="threading"):  # n_jobs=2 without starting processes
         search = TansakuSearchCV(
-            DecisionTreeClassifier(random_state=0), SPACE, n_trials=6, cv=3, n_jobs=2,
-            random_state=0, return_train_score=True,
+            DecisionTreeClassifier(random_state=0),
+            SPACE,
+            n_trials=6,
+            cv=3,
+            n_jobs=2,
+            random_state=0,
+            return_train_score=True,
         ).fit(x, y)
     # the same keys as scikit-learn's own randomized search with the same options
     ref = RandomizedSearchCV(
         DecisionTreeClassifier(random_state=0),
         {"max_depth": [1, 2], "criterion": ["gini", "entropy"]},
-        n_iter=2, cv=3, random_state=0, return_train_score=True,
+        n_iter=2,
+        cv=3,
+        random_state=0,
+        return_train_score=True,
     ).fit(x, y)
     assert sorted(search.cv_results_) == sorted(ref.cv_results_)
     res = search.cv_results_
@@ -65,9 +73,14 @@ def test_fit_gives_sklearns_result_shape_and_a_refit_best_estimator() -> None:
 def test_several_scorers_with_refit_naming_one_and_a_sampler_by_name() -> None:
     x, y = _iris()
     search = TansakuSearchCV(
-        DecisionTreeClassifier(random_state=0), {"max_depth": tk.Int(1, 6)},
-        n_trials=4, cv=3, sampler="nelder-mead", random_state=1,
-        scoring={"acc": "accuracy", "f1": "f1_macro"}, refit="f1",
+        DecisionTreeClassifier(random_state=0),
+        {"max_depth": tk.Int(1, 6)},
+        n_trials=4,
+        cv=3,
+        sampler="nelder-mead",
+        random_state=1,
+        scoring={"acc": "accuracy", "f1": "f1_macro"},
+        refit="f1",
     ).fit(x, y)
     res = search.cv_results_
     assert "mean_test_acc" in res and "rank_test_f1" in res
@@ -75,8 +88,12 @@ def test_several_scorers_with_refit_naming_one_and_a_sampler_by_name() -> None:
     assert search.best_score_ == max(res["mean_test_f1"])
     with pytest.raises(tk.ConfigError, match="refit"):
         TansakuSearchCV(
-            DecisionTreeClassifier(), {"max_depth": tk.Int(1, 3)}, n_trials=1, cv=2,
-            scoring={"acc": "accuracy", "f1": "f1_macro"}, refit=False,
+            DecisionTreeClassifier(),
+            {"max_depth": tk.Int(1, 3)},
+            n_trials=1,
+            cv=2,
+            scoring={"acc": "accuracy", "f1": "f1_macro"},
+            refit=False,
         ).fit(x, y)
 
 
@@ -108,8 +125,10 @@ def test_a_candidate_whose_every_split_fails_is_a_failed_trial() -> None:
         assert len(search.trials_) == 6
     with pytest.raises(ValueError, match="fits failed"):  # every candidate failed
         TansakuSearchCV(
-            DecisionTreeClassifier(), {"criterion": tk.Categorical(["no-such", "nor-this"])},
-            n_trials=2, cv=2,
+            DecisionTreeClassifier(),
+            {"criterion": tk.Categorical(["no-such", "nor-this"])},
+            n_trials=2,
+            cv=2,
         ).fit(x, y)
 
 
@@ -129,6 +148,7 @@ def test_a_candidate_whose_every_split_fails_is_a_failed_trial() -> None:
     ids=lambda c: c.__name__,
 )
 def test_passes_sklearns_estimator_checks(check: object) -> None:
-    est = TansakuSearchCV(Ridge(), {"alpha": tk.Float(1e-3, 1.0, log=True)}, n_trials=2, cv=2,
-                          random_state=0)
+    est = TansakuSearchCV(
+        Ridge(), {"alpha": tk.Float(1e-3, 1.0, log=True)}, n_trials=2, cv=2, random_state=0
+    )
     check(type(est).__name__, est)  # type: ignore[operator]

@@ -173,9 +173,7 @@ class TansakuSearchCV(BaseSearchCV):  # type: ignore[misc]
                     t.set_user_attr("std_test_score", float(stds[first + i]))
                     study.tell(t, mean)
                 else:
-                    study.tell(
-                        t, state="failed", message="every cross-validation split failed"
-                    )
+                    study.tell(t, state="failed", message="every cross-validation split failed")
             done += len(batch)
         self.trials_ = study.get_trials()
         self.study_name_ = study.name
