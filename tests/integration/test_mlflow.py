@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("mlflow")
 
@@ -121,6 +123,7 @@ def test_callbacks_from_a_config_by_name_and_with_options(
     [
         ("mlflow", "callbacks: must be a list"),
         (["nope"], "callbacks[0].name: unknown callback 'nope' (known: mlflow)"),
+        ([{"name": ["mlflow"]}], "callbacks[0].name: unknown callback list"),
         ([{"tracking_uri": "x"}], "callbacks[0].name: needs a name"),
         (
             [{"name": "mlflow", "bogus": 1}],
@@ -144,3 +147,34 @@ def test_a_bad_callbacks_entry_is_a_one_line_error(
     assert str(e.value).startswith(message) and "\n" not in str(e.value)
     with pytest.raises(tk.ConfigError, match=r"^callbacks"):  # the same rule from Python
         tk.create_study({"x": tk.Float(0, 1)}).optimize(lambda t: 0.0, 1, callbacks=callbacks)
+
+
+_yaml_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.sampled_from(["mlflow", "name", "tracking_uri", "experiment", "tags", "metric_name"]),
+    lambda kids: (
+        st.lists(kids, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["name", "tracking_uri", "experiment", "tags", "metric_name", "x"])
+            | st.integers(0, 2),
+            kids,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_yaml_values)
+def test_any_callbacks_value_is_accepted_or_a_one_line_config_error(value: Any) -> None:
+    from tansaku._options import RunOptions
+
+    try:
+        RunOptions(callbacks=value)
+    except tk.ConfigError as e:
+        assert str(e).startswith("callbacks") and "\n" not in str(e)

@@ -51,9 +51,10 @@ def _make(entry: Any, field: str) -> Callable[..., Any]:
             f"got {type(entry).__name__}",
             field=field,
         )
-    if name not in CALLBACKS:
+    if not isinstance(name, str) or name not in CALLBACKS:
         raise ConfigError(
-            f"unknown callback {name!r} (known: {', '.join(CALLBACKS)})", field=f"{field}.name"
+            f"unknown callback {_shown(name)} (known: {', '.join(CALLBACKS)})",
+            field=f"{field}.name",
         )
     module, _, attr = CALLBACKS[name].partition(":")
     cls = getattr(importlib.import_module(module), attr)
@@ -70,3 +71,8 @@ def _make(entry: Any, field: str) -> Callable[..., Any]:
     except ConfigError as e:  # name the entry, not the class
         option = e.field.rsplit(".", 1)[-1] if e.field else ""
         raise ConfigError(e.reason, field=f"{field}.{option}" if option else field) from None
+
+
+def _shown(value: Any) -> str:
+    """A name from a config, quoted and on one line, whatever it is."""
+    return repr(value)[:60] if isinstance(value, str) else type(value).__name__

@@ -72,8 +72,16 @@ class MLflowCallback:
             or not all(isinstance(n, str) and n for n in names)
         ):
             raise ConfigError("must be a name or a list of names", field="mlflow.metric_name")
-        if tags is not None and not isinstance(tags, Mapping):
-            raise ConfigError("must be a mapping of tag names to values", field="mlflow.tags")
+        if tags is not None and (
+            not isinstance(tags, Mapping)
+            or not all(
+                isinstance(k, str) and isinstance(v, (str, int, float, bool))
+                for k, v in tags.items()
+            )
+        ):
+            raise ConfigError(
+                "must be a mapping of tag names to strings or numbers", field="mlflow.tags"
+            )
         self.tracking_uri = tracking_uri
         self.experiment = experiment
         self.metric_names = None if names is None else tuple(names)
