@@ -124,27 +124,61 @@ def test_xgboost_callback_with_the_sklearn_api_and_an_unknown_key() -> None:
     from tansaku.integration.xgboost import XGBoostPruningCallback
 
     xt, yt, xv, yv = _data()
-    trial = tk.Trial(number=0, params={})
-    seen: list[tuple[int, float]] = []
-
-    class Recorder:
-        def report(self, trial_id: int, step: int, value: float) -> None:
-            seen.append((step, value))
-
-        def should_prune(self, trial_id: int) -> bool:
-            return False
-
-        def set_user_attr(self, trial_id: int, key: str, value: Any) -> None:
-            pass
-
-    trial = tk.Trial(number=0, params={}, channel=Recorder())
+    rec = _Recorder()
+    trial = tk.Trial(number=0, params={}, channel=rec)
     model = xgb.XGBRegressor(
         n_estimators=3, n_jobs=1, callbacks=[XGBoostPruningCallback(trial, "validation_0-rmse")]
     )
     model.fit(xt, yt, eval_set=[(xv, yv)], verbose=False)
-    assert [s for s, _ in seen] == [0, 1, 2]
+    assert [s for s, _ in rec.seen] == [0, 1, 2]
     bad = xgb.XGBRegressor(
         n_estimators=2, n_jobs=1, callbacks=[XGBoostPruningCallback(trial, "valid-auc")]
     )
     with pytest.raises(tk.ConfigError, match=r"observation_key: .*'valid-auc'.*validation_0-rmse"):
         bad.fit(xt, yt, eval_set=[(xv, yv)], verbose=False)
+
+
+class _Recorder:
+    """A trial channel that keeps what the callback reports (and never prunes)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, float]] = []
+
+    def report(self, trial_id: int, step: int, value: float) -> None:
+        self.seen.append((step, value))
+
+    def should_prune(self, trial_id: int) -> bool:
+        return False
+
+    def set_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        pass
+
+
+def test_cross_validation_reports_the_fold_mean() -> None:
+    lgb = pytest.importorskip("lightgbm")
+    xgb = pytest.importorskip("xgboost")
+    from tansaku.integration.lightgbm import LightGBMPruningCallback
+    from tansaku.integration.xgboost import XGBoostPruningCallback
+
+    xt, yt, _, _ = _data()
+    rec = _Recorder()
+    trial = tk.Trial(number=0, params={}, channel=rec)
+    out = lgb.cv(
+        {"objective": "regression", "verbose": -1, "num_threads": 1},
+        lgb.Dataset(xt, yt),
+        num_boost_round=3,
+        nfold=2,
+        stratified=False,
+        callbacks=[LightGBMPruningCallback(trial, "l2")],
+    )
+    assert rec.seen == [(i, pytest.approx(v)) for i, v in enumerate(out["valid l2-mean"])]
+    rec.seen.clear()
+    res = xgb.cv(
+        {"nthread": 1, "eval_metric": "rmse"},
+        xgb.DMatrix(xt, yt),
+        num_boost_round=3,
+        nfold=2,
+        as_pandas=False,
+        callbacks=[XGBoostPruningCallback(trial, "test-rmse")],
+    )
+    assert rec.seen == [(i, pytest.approx(v)) for i, v in enumerate(res["test-rmse-mean"])]
