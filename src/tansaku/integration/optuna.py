@@ -135,8 +135,7 @@ def to_optuna_distribution(dist: Distribution) -> BaseDistribution:
     if getattr(dist, "when", None):
         raise ConfigError(
             "conditional parameters (when=) cannot be given to Optuna as a fixed space; "
-            "suggest them inside the objective",
-            field="search_space",
+            "suggest them inside the objective", field="search_space"
         )
     return _optuna_range(dist)
 
@@ -407,11 +406,9 @@ def as_optuna_sampler(
     run at once (the parallel samplers plan for it).  A bad name or option is a one-line
     :class:`tansaku.ConfigError` here.  See the module docstring for how replay, pending trials
     and several processes work."""
-    spec: str | dict[str, Any] = (
-        sampler
-        if not options
-        else {**({"name": sampler} if isinstance(sampler, str) else dict(sampler)), **options}
-    )
+    spec: str | dict[str, Any] = sampler if not options else {
+        **({"name": sampler} if isinstance(sampler, str) else dict(sampler)), **options
+    }
     return TansakuSampler(spec, seed=seed, search_space=search_space, n_workers=n_workers)
 
 
@@ -466,8 +463,8 @@ def export_to_optuna(
         pass
     else:
         raise ConfigError(
-            f"an Optuna study {target_name!r} exists already in that storage; give another name",
-            field="to_name",
+            f"an Optuna study {target_name!r} exists already in that storage; "
+            "give another name", field="to_name"
         )
     study = optuna.create_study(
         study_name=target_name, storage=to, directions=list(info.directions)
@@ -510,3 +507,4 @@ def export_to_optuna(
         trials[-1].datetime_complete = when(t.end_time)
     study.add_trials(trials)
     return study
+
