@@ -17,6 +17,8 @@
 #   TANSAKU_SKIP_SETUP=1      skip steps 1-2 (packages and daemons), e.g. for quick reruns.
 #   PYTHON                    interpreter for the venv (default python3).
 #   TANSAKU_TEST_WORKERS      pytest-xdist processes (default 2; 0: none, plain pytest).
+#   TANSAKU_TORCH             the torch installed before the extras (default torch==2.13.0,
+#                             the CPU build on this machine's disk; lightning needs a torch).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -83,6 +85,11 @@ if ! "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
   "$PY" -m venv "$VENV"
 fi
 if [ "$(cat "$VENV/.tansaku-stamp" 2>/dev/null)" != "$STAMP_WANT" ]; then
+  # [all] has lightning, which needs torch: without one installed pip would take a CUDA build
+  # of several GB.  2.13.0 is the CPU build this machine keeps on disk (a wheel for Python
+  # 3.11); installed first, it satisfies lightning and keras's torch backend.
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile \
+    "${TANSAKU_TORCH:-torch==2.13.0}" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   # --no-compile: byte-compiling every installed module took ~40% of the install time; the
   # modules the tests import are compiled on first import anyway.
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile -e "$EXTRAS" \

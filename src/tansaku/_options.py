@@ -80,6 +80,14 @@ def _setup(value: Any, name: str) -> Any:
     return Setup.of(value)
 
 
+def _callbacks(value: Any, name: str) -> Any:
+    if value is None:
+        return None
+    from tansaku.integration._callbacks import make_callbacks  # imports only what is named
+
+    return make_callbacks(value, name)
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """The options of one ``Study.optimize`` run, checked when built (a bad one raises a
@@ -150,6 +158,12 @@ class RunOptions:
         one_of("requeue", "fail"),
     )
 
+    callbacks: Any = option(
+        None,
+        "functions (study, finished trial) called after each trial; in a config by name: "
+        "[mlflow] or [{name: mlflow, tracking_uri: ..., experiment: ...}]",
+        lambda v, name: _callbacks(v, name),
+    )
     gpus: Any = option(
         None,
         "device ids each running trial gets its own of ([0, 1, 2, 3]), or auto "

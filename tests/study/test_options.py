@@ -23,7 +23,7 @@ YAML = [f.name for f in _options.yaml_options()]
 def test_optimize_keywords_are_the_declared_options_with_their_defaults() -> None:
     sig = inspect.signature(tk.Study.optimize)
     params = {
-        n: p for n, p in sig.parameters.items() if n not in ("self", "objective", "callbacks")
+        n: p for n, p in sig.parameters.items() if n not in ("self", "objective")
     }
     assert set(params) == set(FIELDS)
     for name, p in params.items():

@@ -702,7 +702,8 @@ class Study:
         n_trials: int | None = DEFAULTS.n_trials,
         timeout: float | None = DEFAULTS.timeout,
         n_workers: int | None = DEFAULTS.n_workers,
-        callbacks: Sequence[Callable[[Study, FrozenTrial], Any]] | None = None,
+        callbacks: Sequence[Callable[[Study, FrozenTrial], Any] | str | Mapping[str, Any]]
+        | None = DEFAULTS.callbacks,
         *,
         executor: str | Mapping[str, Any] | Executor | None = DEFAULTS.executor,
         total_trials: int | None = DEFAULTS.total_trials,
@@ -730,7 +731,9 @@ class Study:
           every worker's (this is how ``tansaku run`` resumes to exactly ``n_trials``).
         * ``timeout``: seconds of wall time for starting new trials; ``trial_timeout``: per trial.
         * ``n_workers`` trials run at once on ``executor`` (default: inline for one worker, else
-          local processes; default 1, or with ``gpus`` one per GPU slot).  Callbacks get ``(study, finished_trial)`` and may call ``study.stop()``.
+          local processes; default 1, or with ``gpus`` one per GPU slot).  Callbacks get ``(study, finished_trial)`` and may call ``study.stop()``;
+          a name or ``{"name": ..., **options}`` builds a named one (``"mlflow"``:
+          :class:`tansaku.integration.mlflow.MLflowCallback`, see ``integration/_callbacks.py``).
         * ``max_trial_hours``: stop starting trials once the study's trials (finished plus running)
           have used this many hours in total; ``patience``: stop after that many finished trials in
           a row did not improve the best value.  Both count the whole study.
@@ -771,8 +774,9 @@ class Study:
             lost_trials=lost_trials,
             gpus=gpus,
             gpus_per_trial=gpus_per_trial,
+            callbacks=callbacks,
         )
-        run = Coordinator(self, objective, options, callbacks=[] if callbacks is None else callbacks)
+        run = Coordinator(self, objective, options, callbacks=list(options.callbacks or ()))
         target = run.total_trials
         if target is None and run.n_trials is not None:
             target = self.counts().done + run.n_trials
