@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from tansaku.report._contour import Contour, contour
+from tansaku.report._curves import LearningCurves, learning_curves
+from tansaku.report._ecdf import ECDF, ecdf
 from tansaku.report._history import History, history
 from tansaku.report._importance import Importance, importance
 from tansaku.report._parallel import ParallelCoordinates, parallel_coordinates
@@ -39,11 +42,16 @@ PLOTS: tuple[tuple[str, str], ...] = (
     ("parallel_coordinates", "Parallel coordinates"),
     ("slices", "Objective by parameter"),
     ("importance", "Parameter importance"),
+    ("learning_curves", "Learning curves"),  # studies with reported intermediate values only
+    ("contour", "Objective over parameter pairs"),
+    ("ecdf", "Distribution of the values"),
     ("pareto", "Pareto front"),  # several objectives only (MULTI_OBJECTIVE_PLOTS)
     ("hypervolume", "Hypervolume over trials"),
 )
 #: the plots a report has only for a study with several objectives
 MULTI_OBJECTIVE_PLOTS = frozenset({"pareto", "hypervolume"})
+#: the plots a report has only when some trial reported intermediate values
+CURVE_PLOTS = frozenset({"learning_curves"})
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
@@ -65,6 +73,9 @@ class ReportData:
     importance: Importance
     timeline: Timeline
     top: TopTrials
+    learning_curves: LearningCurves | None = None
+    contour: Contour | None = None
+    ecdf: ECDF | None = None
     #: the trade-off view of a study with several objectives (None for one objective)
     pareto: Pareto | None = None
 
@@ -81,6 +92,8 @@ def build_report(
     if not storage_url and hasattr(source, "storage"):
         storage_url = str(getattr(source.storage, "url", ""))
     t = as_table(source)
+    curves = learning_curves(t, pruner=getattr(source, "pruner", None))
+    imp = importance(t, model=importance_model)
     ends = t.end[np.isfinite(t.end)]
     return ReportData(
         study=t.study,
@@ -93,10 +106,13 @@ def build_report(
         history=history(t),
         parallel_coordinates=parallel_coordinates(t),
         slices=slices(t),
-        importance=importance(t, model=importance_model),
+        importance=imp,
         timeline=timeline(t),
         top=top_trials(t),
         pareto=trade_offs if trade_offs is not None else _pareto_of(source),
+        learning_curves=None if curves.empty else curves,
+        contour=contour(t, ranking=imp.names),
+        ecdf=ecdf(t),
     )
 
 
@@ -120,6 +136,12 @@ def render_pngs(data: ReportData, *, dpi: int = 110) -> dict[str, bytes]:
         "slices": r.render_slices(data.slices),
         "importance": r.render_importance(data.importance),
     }
+    if data.learning_curves is not None:
+        figures["learning_curves"] = r.render_learning_curves(data.learning_curves)
+    if data.contour is not None:
+        figures["contour"] = r.render_contour(data.contour)
+    if data.ecdf is not None:
+        figures["ecdf"] = r.render_ecdf(data.ecdf)
     if data.pareto is not None:
         figures["pareto"] = r.render_pareto(data.pareto)
         figures["hypervolume"] = r.render_hypervolume(data.pareto)
