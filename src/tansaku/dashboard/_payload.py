@@ -21,7 +21,6 @@ from tansaku.report._contour import contour
 from tansaku.report._curves import learning_curves
 from tansaku.report._ecdf import ecdf
 from tansaku.report._history import history
-from tansaku.report._importance import importance
 from tansaku.report._pareto import pareto
 from tansaku.report._table import STATES, TrialTable, param_kind
 from tansaku.report._timeline import timeline
@@ -289,9 +288,7 @@ def _ecdf_view(table: TrialTable) -> dict[str, Any]:
 
 
 def _contour_view(table: TrialTable) -> dict[str, Any]:
-    # the numpy forest: importing scikit-learn would cost the first poll seconds
-    imp = importance(table, model="numpy")
-    c = contour(table, n_pairs=1, max_points=CONTOUR_POINTS, ranking=() if imp.empty else imp.names)
+    c = contour(table, n_pairs=1, max_points=CONTOUR_POINTS)  # ranked by the numpy forest
     return {
         "message": c.message,
         "pairs": [

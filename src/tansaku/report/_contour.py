@@ -92,6 +92,11 @@ def contour(
 
     t = as_table(source)
     numeric = [n for n in t.space.names if not isinstance(t.space[n], Categorical)]
+    ok = np.flatnonzero(t.complete)
+    e = t.study
+    if ok.size < 3:
+        msg = t.empty_message("three complete trials")
+        return Contour(e, t.direction, msg, (), int(ok.size))
     if params is not None:
         for n in params:
             if n not in t.space:
@@ -102,18 +107,13 @@ def contour(
                 )
         chosen = list(params)
     else:
-        if ranking is None:
-            imp = importance(t)
+        if ranking is None:  # numpy's forest: no scikit-learn import for a ranking
+            imp = importance(t, model="numpy")
             ranking = () if imp.empty else imp.names
         ranked = [n for n in ranking if n in numeric]
         chosen = (ranked + [n for n in numeric if n not in ranked])[:3]
-    ok = np.flatnonzero(t.complete)
-    e = t.study
     if len(chosen) < 2:
         return Contour(e, t.direction, "a contour needs two numeric parameters", (), int(ok.size))
-    if ok.size < 3:
-        msg = t.empty_message("three complete trials")
-        return Contour(e, t.direction, msg, (), int(ok.size))
     pairs = []
     value = t.value[ok]
     for i, a in enumerate(chosen):
