@@ -9,7 +9,6 @@ import math
 import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -25,7 +24,11 @@ pytestmark = pytest.mark.browser
 
 A = "curves"
 B = 'other <img src=x onerror="alert(7)"> study'
-SPACE = {"lr": tk.Float(1e-4, 1e-1, log=True), "width": tk.Int(8, 64), "act": tk.Categorical(["relu", XSS])}
+SPACE = {
+    "lr": tk.Float(1e-4, 1e-1, log=True),
+    "width": tk.Int(8, 64),
+    "act": tk.Categorical(["relu", XSS]),
+}
 
 CHARTS = ("history", "curves", "contour", "ecdf", "timeline")
 
@@ -53,12 +56,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
     url = f"sqlite:///{tmp_path_factory.mktemp('charts') / 'c.db'}"
     for name, seed in ((A, 0), (B, 1)):
         study = tk.create_study(
-            SPACE, sampler="random", seed=seed, storage=url, name=name,
+            SPACE,
+            sampler="random",
+            seed=seed,
+            storage=url,
+            name=name,
             pruner={"name": "median", "n_startup_trials": 3},
         )
         _run(study, 24)
     mo = tk.create_study(
-        {"x": tk.Float(0, 1)}, sampler="random", seed=0, storage=url, name="mo",
+        {"x": tk.Float(0, 1)},
+        sampler="random",
+        seed=0,
+        storage=url,
+        name="mo",
         directions=["minimize", "minimize"],
     )
     for _ in range(15):
@@ -172,9 +183,7 @@ def test_charts_hover_zoom_filter_and_compare(
     assert n_pruned > 0
     before, curves_before = _points(page, "#history-chart"), _points(page, "#curves-chart")
     page.locator("#show-pruned").uncheck()
-    expect(page.locator("#history-chart")).to_have_attribute(
-        "data-points", str(before - n_pruned)
-    )
+    expect(page.locator("#history-chart")).to_have_attribute("data-points", str(before - n_pruned))
     assert _points(page, "#curves-chart") < curves_before
     rows = page.locator("#recent-table tbody tr.state-pruned")
     assert rows.count() > 0

@@ -140,8 +140,9 @@ def learning_curves(
     parsed = {n: c for n, c in parsed.items() if c[0].size}
     e = np.zeros(0)
     if not parsed:
-        return LearningCurves(t.study, t.direction, t.empty_message("reported values"), (), 0,
-                              "", e, e)
+        return LearningCurves(
+            t.study, t.direction, t.empty_message("reported values"), (), 0, "", e, e
+        )
     numbers = np.array(sorted(parsed), dtype=int)
     codes = np.array([state_of[n] for n in numbers])
     last = np.array([parsed[n][1][-1] for n in numbers]) * t.sign
@@ -149,9 +150,7 @@ def learning_curves(
     best = numbers[codes == COMPLETE][np.argsort(last[codes == COMPLETE], kind="stable")[:10]]
     keep = np.concatenate([best, numbers[codes == PRUNED]])
     shown = subsample(numbers, max_curves, keep=keep[: max_curves // 2 + 10])
-    curves = tuple(
-        Curve(int(n), STATES[state_of[int(n)]].value, *parsed[int(n)]) for n in shown
-    )
+    curves = tuple(Curve(int(n), STATES[state_of[int(n)]].value, *parsed[int(n)]) for n in shown)
     label, cut_step, cut_value = pruner_cutoff(pruner, raw, set(complete.tolist()), t.sign)
     return LearningCurves(
         study=t.study,

@@ -197,7 +197,8 @@
         legend: { show: false },
         cursor: { drag: { x: true, y: false, setScale: true }, points: { show: false } },
         scales: Object.assign({ x: { time: false } }, spec.scales || {}),
-        axes: spec.axes || [{}, {}],
+        // tick labels through fmt (log axes otherwise print 0.0001 as "0")
+        axes: (spec.axes || [{}, {}]).map((a) => Object.assign({ values: (u, vals) => vals.map((v) => (v === null ? "" : fmt(v))) }, a)),
         series: [{}].concat(spec.series.map((s) => Object.assign({}, s))),
         hooks: {
           setScale: [(u, key) => {
@@ -417,7 +418,7 @@
         x: { time: false, distr: p.x_log ? 3 : 1, range: [p.grid_x[0], p.grid_x[p.grid_x.length - 1]] },
         y: { distr: p.y_log ? 3 : 1, range: [p.grid_y[0], p.grid_y[p.grid_y.length - 1]] },
       },
-      axes: [{ label: p.x_name }, { label: p.y_name, size: 60 }],
+      axes: [{ label: p.x_name, grid: { show: false } }, { label: p.y_name, size: 60, grid: { show: false } }],
       under: (u) => {
         const ctx = u.ctx;
         ctx.save();
