@@ -6,6 +6,7 @@ import http.client
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -289,3 +290,44 @@ def test_api_shows_the_pareto_front_of_a_multi_objective_study(tmp_path: Path) -
     assert p["feasible"] == [True, True, False, True]  # trial 2 would dominate, but infeasible
     assert p["on_front"] == [True, True, False, False]
     assert len(p["hv_number"]) == len(p["hypervolume"]) and p["hypervolume"][-1] > 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+def test_learning_curves_follow_running_trials_without_rereading_the_study(
+    tmp_path: Path, kind: str
+) -> None:
+    from tansaku.dashboard import StudyCache
+
+    url = f"sqlite:///{tmp_path / 'c.db'}" if kind == "sqlite" else None
+    study = tk.create_study({"x": tk.Float(0, 1)}, sampler="random", storage=url, name="c")
+    for i in range(5):
+        t = study.ask()
+        for step in range(3):
+            t.report(float(i + step), step)
+        study.tell(t, float(i))
+    storage = study.storage
+    full_reads = []
+    real = storage.intermediate_values
+    storage.intermediate_values = lambda *a, **k: full_reads.append(a) or real(*a, **k)  # type: ignore[method-assign]
+    cache = StudyCache(storage, "c", min_age=0.0)
+
+    def curve(number: int, want: list[float]) -> list[float | None] | None:
+        """Poll like a browser (a payload is reused for a few build times) until it shows."""
+        deadline = time.monotonic() + 10
+        while True:
+            got = {c["number"]: c["value"] for c in cache.payload()["curves"]["curves"]}
+            if got.get(number) == want or time.monotonic() > deadline:
+                return got.get(number)
+            time.sleep(0.02)
+
+    for i in range(5):
+        assert curve(i, [float(i + s) for s in range(3)]) == [float(i + s) for s in range(3)]
+    running = study.ask()
+    running.report(9.0, 0)
+    assert curve(running.number, [9.0]) == [9.0]
+    running.report(8.0, 1)
+    assert curve(running.number, [9.0, 8.0]) == [9.0, 8.0]  # a running trial's curve grows
+    running.report(7.0, 2)
+    study.tell(running, 7.0)
+    assert curve(running.number, [9.0, 8.0, 7.0]) == [9.0, 8.0, 7.0]
+    assert len(full_reads) == 1  # the whole study's reports were read once, on the first poll

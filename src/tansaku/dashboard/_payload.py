@@ -37,6 +37,8 @@ ECDF_POINTS = 500
 CONTOUR_POINTS = 800
 #: the slow views (contour needs an importance fit) are rebuilt at most this often, seconds
 SLOW_VIEWS_AGE = 10.0
+#: past this many trials to read reports of, one query for the whole study is cheaper
+MAX_TRIAL_READS = 64
 
 
 def _floats(a: Iterable[float], digits: int = 7) -> list[float | None]:
@@ -96,6 +98,9 @@ class StudyCache:
         self._slow: dict[str, Any] = {}
         self._slow_at = -math.inf
         self._slow_n = -1
+        # learning curves: finished trials' reports never change, so they are read once
+        self._reports: dict[int, dict[int, float]] | None = None
+        self._unread: dict[int, int] = {}  # number -> trial_id of finished trials not read yet
 
     def payload(self) -> dict[str, Any]:
         """The study's current view; raises StudyNotFoundError if it does not exist (any more)."""
@@ -109,10 +114,12 @@ class StudyCache:
             info = self.storage.get_study(self.name)
             if self._info is None or info.study_id != self._info.study_id:
                 self._seq, self._finished = 0, {}  # new (or re-created) study
+                self._reports, self._unread = None, {}
             self._info = info
             new, self._seq = self.storage.finished_since(info.study_id, self._seq)
             for t in new:
                 self._finished[t.number] = t
+                self._unread[t.number] = t.trial_id
             pending = self.storage.pending_trials(info.study_id)
             key = (self._seq, tuple((t.number, t.state.value) for t in pending))
             if self._payload is None or key != self._key or pending:
@@ -124,13 +131,32 @@ class StudyCache:
             self._built_at = now
             return self._payload
 
+    def _read_reports(
+        self, info: StudyInfo, pending: Sequence[FrozenTrial]
+    ) -> dict[int, dict[int, float]]:
+        """Every trial's reports: all of them in one query the first time (or when many trials
+        finished since), then only those of the trials that finished since and of the running
+        ones (whose curves grow), one small read each."""
+        need = {**self._unread, **{p.number: p.trial_id for p in pending}}
+        if self._reports is None or len(need) > MAX_TRIAL_READS:
+            self._reports = {
+                n: dict(c) for n, c in self.storage.intermediate_values(info.study_id).items()
+            }
+        else:
+            for number, trial_id in need.items():
+                curve = self.storage.get_trial(trial_id, with_intermediate=True).intermediate
+                if curve:
+                    self._reports[number] = dict(curve)
+                else:
+                    self._reports.pop(number, None)
+        self._unread = {}
+        return self._reports
+
     def _build(self, info: StudyInfo, pending: Sequence[FrozenTrial], now: float) -> dict[str, Any]:
         running = {p.number for p in pending}
         finished = [t for n, t in self._finished.items() if n not in running]
         trials = [*finished, *pending]
-        # the reports of every trial in one query (a build follows a change or running trials,
-        # whose curves grow)
-        reports = self.storage.intermediate_values(info.study_id)
+        reports = self._read_reports(info, pending)
         table = TrialTable.from_trials(
             trials,
             study=info.name,
