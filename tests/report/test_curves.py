@@ -5,6 +5,7 @@ numbers, and their figures."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,9 @@ from tansaku import report
 from tansaku._errors import ConfigError
 
 
-def _curved_study(pruner: object, direction: str = "minimize") -> tk.Study:
+def _curved_study(
+    pruner: object, direction: str = "minimize", storage: str | None = None
+) -> tk.Study:
     """Trials 0-2 complete with curves a + 1/step (a = 1, 2, 3; steps 1..5); trial 3 reports
     a = 10 and stops when the study's pruner says so."""
     sign = 1.0 if direction == "minimize" else -1.0
@@ -25,6 +28,7 @@ def _curved_study(pruner: object, direction: str = "minimize") -> tk.Study:
         pruner=pruner,
         direction=direction,
         name="curves",
+        storage=storage,
     )
     for a in (1.0, 2.0, 3.0, 10.0):
         trial = study.ask()
@@ -149,3 +153,44 @@ def test_figures_mark_pruned_trials_and_the_cutoff() -> None:
     assert len(cut) == 1
     for name in ("contour", "ecdf"):
         assert getattr(tk.plot, name)(study).axes
+
+
+def test_report_says_whose_cutoff_it_draws(tmp_path: Path) -> None:
+    """``tansaku report CONFIG`` draws the cut-off of the pruner the config names (a storage
+    alone does not keep it), and the page says which, or why there is none."""
+    from tansaku.cli._main import main
+    from tansaku.report._html import build_report, render_html
+
+    pytest.importorskip("matplotlib")
+    db = tmp_path / "c.db"
+    study = _curved_study({"name": "median", "n_startup_trials": 3}, storage=f"sqlite:///{db}")
+    cfg = tmp_path / "study.yaml"
+    cfg.write_text(
+        f"name: curves\nstorage: sqlite:///{db}\ncommand: [echo]\n"
+        "space: {x: {type: float, low: 0, high: 1}}\n"
+        "pruner: {name: median, n_startup_trials: 3}\n",
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            [
+                "report",
+                str(cfg),
+                "--out",
+                str(tmp_path / "r"),
+                "--dpi",
+                "30",
+                "--importance-model",
+                "numpy",
+            ]
+        )
+        == 0
+    )
+    page = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    assert "the pruner&#x27;s cut-off, median of the complete trials (median pruner)" in page
+    assert (tmp_path / "r" / "learning_curves.png").exists()
+    fake = {"learning_curves": b"png"}  # render_html only inlines the bytes: no drawing needed
+    bare = render_html(build_report(report.as_table(study), importance_model="numpy"), fake)
+    assert "No cut-off line: the pruner is unknown" in bare
+    own = render_html(build_report(study, importance_model="numpy"), fake)
+    assert "cut-off, median" in own

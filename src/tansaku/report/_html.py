@@ -86,13 +86,17 @@ def build_report(
     storage_url: str = "",
     importance_model: str = "auto",
     trade_offs: Pareto | None = None,
+    pruner: Any = None,
 ) -> ReportData:
     """Compute every plot's data from a Study / TrialTable (no drawing).  ``trade_offs``: the
-    Pareto view of a multi-objective study (computed here when ``source`` is such a Study)."""
+    Pareto view of a multi-objective study (computed here when ``source`` is such a Study);
+    ``pruner``: whose cut-off the learning curves draw (a Study's own by default)."""
     if not storage_url and hasattr(source, "storage"):
         storage_url = str(getattr(source.storage, "url", ""))
     t = as_table(source)
-    curves = learning_curves(t, pruner=getattr(source, "pruner", None))
+    if pruner is None:
+        pruner = getattr(source, "pruner", None)
+    curves = learning_curves(t, pruner=pruner)
     imp = importance(t, model=importance_model)
     ends = t.end[np.isfinite(t.end)]
     return ReportData(
@@ -231,6 +235,21 @@ td.msg,table.failures td{white-space:pre-wrap;word-break:break-word;max-width:90
 """
 
 
+def _note(data: ReportData, stem: str) -> str:
+    """The line under a figure that says what it cannot show by itself."""
+    lc = data.learning_curves
+    if stem != "learning_curves" or lc is None:
+        return ""
+    if lc.cutoff_label:
+        text = f"Dashed line: the pruner's cut-off, {lc.cutoff_label}."
+    else:
+        text = (
+            "No cut-off line: the pruner is unknown (a storage does not keep it: report a Study, "
+            "or a config file naming it) or is one without a threshold per step (hyperband)."
+        )
+    return f'<p class="note">{_e(text)}</p>'
+
+
 def render_html(data: ReportData, images: Mapping[str, bytes]) -> str:
     """The report page; ``images`` maps the stems of :data:`PLOTS` to PNG bytes."""
     parts = [
@@ -259,7 +278,7 @@ def render_html(data: ReportData, images: Mapping[str, bytes]) -> str:
         b64 = base64.b64encode(png).decode("ascii")
         parts.append(
             f"<section><h2>{_e(title)}</h2>"
-            f'<img alt="{_e(title)}" src="data:image/png;base64,{b64}"></section>'
+            f'<img alt="{_e(title)}" src="data:image/png;base64,{b64}">{_note(data, stem)}</section>'
         )
     if top.failures:
         parts.append(
@@ -279,6 +298,7 @@ def write_report(
     importance_model: str = "auto",
     dpi: int = 110,
     trade_offs: Pareto | None = None,
+    pruner: Any = None,
 ) -> Path:
     """Write ``index.html`` (self-contained) and one PNG per plot into ``out_dir``; returns the
     HTML path.  ``source``: a Study or a TrialTable.  Needs matplotlib (the ``plot`` extra)."""
@@ -286,7 +306,11 @@ def write_report(
 
     require_matplotlib()
     data = build_report(
-        source, storage_url=storage_url, importance_model=importance_model, trade_offs=trade_offs
+        source,
+        storage_url=storage_url,
+        importance_model=importance_model,
+        trade_offs=trade_offs,
+        pruner=pruner,
     )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
