@@ -6,6 +6,7 @@ import http.client
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -108,18 +109,30 @@ def test_pages_and_headers(served: tuple[DashboardServer, str]) -> None:
         ("/", "text/html"),
         ("/app.js", "text/javascript"),
         ("/app.css", "text/css"),
+        ("/uplot.min.js", "text/javascript"),
+        ("/uplot.min.css", "text/css"),
     ):
         status, headers, body = request(server, path)
         assert status == 200 and headers["content-type"].startswith(ctype)
         assert "script-src 'self'" in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff"
+        if path == "/uplot.min.js":  # the vendored chart library names its home in its banner
+            body = body.replace(b"/*! https://github.com/leeoniya/uPlot (v1.6.32) */", b"", 1)
         assert b"http://" not in body and b"https://" not in body  # no external assets
     _, _, page = request(server, "/")
-    assert re.findall(rb'(?:src|href)="([^"]*)"', page) == [b"/app.css", b"/app.js"]
+    assert re.findall(rb'(?:src|href)="([^"]*)"', page) == [
+        b"/uplot.min.css", b"/app.css", b"/uplot.min.js", b"/app.js"
+    ]
     assert b"<script>" not in page and b"style=" not in page  # nothing inline (CSP allows none)
-    _, _, js = request(server, "/app.js")
-    for sink in (b"innerHTML", b"outerHTML", b"insertAdjacentHTML", b"document.write", b"eval("):
-        assert sink not in js, sink  # the page never parses study data as HTML
+    for script in ("/app.js", "/uplot.min.js"):
+        _, _, js = request(server, script)
+        for sink in (
+            b"innerHTML", b"outerHTML", b"insertAdjacentHTML", b"document.write", b"eval(",
+            b"new Function", b"fetch(", b"XMLHttpRequest", b"WebSocket",
+        ):
+            if script == "/app.js" and sink == b"fetch(":
+                continue  # the page polls its own /api (connect-src 'self')
+            assert sink not in js, (script, sink)  # never parses study data as HTML
     status, headers, body = request(server, "/", method="HEAD")
     assert status == 200 and body == b"" and int(headers["content-length"]) > 0
     assert request(server, "/favicon.ico")[0] == 204
@@ -151,6 +164,17 @@ def test_api_payloads(served: tuple[DashboardServer, str]) -> None:
     assert len(d["recent"]["rows"]) == 20
     assert d["recent"]["columns"][-1] == "message"
     assert d["history"]["best_value"] and d["timeline"]["rows"]
+    # issue 19.4 views: learning curves (mixed_study's pruned trials reported once), contour,
+    # ECDF, and hover labels of the history points; no Pareto view for one objective
+    curves = d["curves"]["curves"]
+    assert curves and {c["state"] for c in curves} == {"pruned"}
+    assert all(len(c["step"]) == len(c["value"]) == 1 for c in curves)
+    assert d["curves"]["cutoff_step"] == []  # the storage does not know the study's pruner
+    pair = d["contour"]["pairs"][0]
+    assert len(pair["z"]) == len(pair["grid_y"]) and len(pair["z"][0]) == len(pair["grid_x"])
+    assert pair["x_name"] in d["labels"][str(pair["number"][0])]
+    assert d["ecdf"]["fraction"][-1] == 1.0 and len(d["ecdf"]["value"]) == d["counts"]["complete"]
+    assert d["pareto"] is None and d["objectives"]["directions"] == ["minimize"]
     assert XSS in json.dumps(d)  # data is data: it is the page that must show it as text
     assert d["storage"] == url
 
@@ -244,3 +268,66 @@ def test_cli_dashboard_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     url = f"sqlite:///{tmp_path / 'x.db'}"
     mixed_study(1, storage=url, name="x")
     assert main(["dashboard", "--storage", url, "--interval", "0"]) == 2
+
+
+def test_api_shows_the_pareto_front_of_a_multi_objective_study(tmp_path: Path) -> None:
+    from tansaku.dashboard import StudyCache
+
+    url = f"sqlite:///{tmp_path / 'mo.db'}"
+    study = tk.create_study(
+        {"x": tk.Float(0, 1)}, sampler="random", storage=url, name="mo",
+        directions=["minimize", "minimize"],
+    )
+    for x, c in ((0.1, -1.0), (0.5, -1.0), (0.9, 1.0), (0.7, -1.0)):
+        t = study.ask()
+        t.set_constraint("c", c)
+        values = {0.1: (1.0, 3.0), 0.5: (2.0, 2.0), 0.9: (0.5, 0.5), 0.7: (3.0, 3.0)}[x]
+        study.tell(t, values)
+    d = StudyCache(get_storage(url), "mo").payload()
+    p = d["pareto"]
+    assert p["number"] == [0, 1, 2, 3]
+    assert p["values"] == [[1.0, 2.0, 0.5, 3.0], [3.0, 2.0, 0.5, 3.0]]
+    assert p["feasible"] == [True, True, False, True]  # trial 2 would dominate, but infeasible
+    assert p["on_front"] == [True, True, False, False]
+    assert len(p["hv_number"]) == len(p["hypervolume"]) and p["hypervolume"][-1] > 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+def test_learning_curves_follow_running_trials_without_rereading_the_study(
+    tmp_path: Path, kind: str
+) -> None:
+    from tansaku.dashboard import StudyCache
+
+    url = f"sqlite:///{tmp_path / 'c.db'}" if kind == "sqlite" else None
+    study = tk.create_study({"x": tk.Float(0, 1)}, sampler="random", storage=url, name="c")
+    for i in range(5):
+        t = study.ask()
+        for step in range(3):
+            t.report(float(i + step), step)
+        study.tell(t, float(i))
+    storage = study.storage
+    full_reads = []
+    real = storage.intermediate_values
+    storage.intermediate_values = lambda *a, **k: full_reads.append(a) or real(*a, **k)  # type: ignore[method-assign]
+    cache = StudyCache(storage, "c", min_age=0.0)
+
+    def curve(number: int, want: list[float]) -> list[float | None] | None:
+        """Poll like a browser (a payload is reused for a few build times) until it shows."""
+        deadline = time.monotonic() + 10
+        while True:
+            got = {c["number"]: c["value"] for c in cache.payload()["curves"]["curves"]}
+            if got.get(number) == want or time.monotonic() > deadline:
+                return got.get(number)
+            time.sleep(0.02)
+
+    for i in range(5):
+        assert curve(i, [float(i + s) for s in range(3)]) == [float(i + s) for s in range(3)]
+    running = study.ask()
+    running.report(9.0, 0)
+    assert curve(running.number, [9.0]) == [9.0]
+    running.report(8.0, 1)
+    assert curve(running.number, [9.0, 8.0]) == [9.0, 8.0]  # a running trial's curve grows
+    running.report(7.0, 2)
+    study.tell(running, 7.0)
+    assert curve(running.number, [9.0, 8.0, 7.0]) == [9.0, 8.0, 7.0]
+    assert len(full_reads) == 1  # the whole study's reports were read once, on the first poll

@@ -59,7 +59,7 @@ def _painted_pixels(page: Any, selector: str) -> int:
     return int(
         page.evaluate(
             """(sel) => {
-                const c = document.querySelector(sel);
+                const c = document.querySelector(sel + " canvas");  // uPlot's
                 const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
                 let n = 0;
                 for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
@@ -113,7 +113,9 @@ def test_dashboard_follows_a_running_study(
     cells = page.locator("#recent-table td", has_text=XSS)
     expect(cells.first).to_have_text(XSS)
     assert cells.count() >= 1
-    assert page.evaluate("[...document.scripts].map(s => s.getAttribute('src'))") == ["/app.js"]
+    assert page.evaluate("[...document.scripts].map(s => s.getAttribute('src'))") == [
+        "/uplot.min.js", "/app.js"
+    ]
     assert page.evaluate("document.querySelectorAll('img, b').length") == 0
     assert page.evaluate("typeof window.alert") == "function"  # not replaced, just never called
     assert seen["dialogs"] == []

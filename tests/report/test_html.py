@@ -12,7 +12,7 @@ pytest.importorskip("matplotlib")
 
 from tansaku import report
 from tansaku.cli import main
-from tansaku.report._html import MULTI_OBJECTIVE_PLOTS
+from tansaku.report._html import CURVE_PLOTS, MULTI_OBJECTIVE_PLOTS
 from tansaku.report._html import PLOTS as ALL_PLOTS
 from tests.report._studies import XSS, empty_study, mixed_study
 
@@ -72,7 +72,7 @@ def test_report_of_an_empty_study(tmp_path: Path) -> None:
     page = report.write_report(empty_study(), tmp_path).read_text(encoding="utf-8")
     _check_self_contained(page)
     assert "study &#x27;empty&#x27; has no complete trials yet" in page
-    assert len(list(tmp_path.glob("*.png"))) == len(PLOTS)
+    assert len(list(tmp_path.glob("*.png"))) == len(PLOTS) - len(CURVE_PLOTS)  # nothing reported
 
 
 def test_hostile_study_name_is_escaped(tmp_path: Path) -> None:

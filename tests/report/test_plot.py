@@ -14,7 +14,16 @@ import tansaku as tk
 from tansaku import report
 from tests.report._studies import empty_study, mixed_study
 
-PLOTS = ["history", "parallel_coordinates", "slices", "importance", "timeline"]
+PLOTS = [
+    "history",
+    "parallel_coordinates",
+    "slices",
+    "importance",
+    "timeline",
+    "learning_curves",  # a report has it only when some trial reported (mixed_study's do)
+    "contour",
+    "ecdf",
+]
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +135,8 @@ def _edge_studies() -> dict[str, tk.Study]:
 @pytest.mark.parametrize("name", ["one-param", "all-failed", "only-running", "maxi"])
 def test_edge_cases_render(name: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     study = _edge_studies()[name]
-    page = report.write_report(study, tmp_path).read_text(encoding="utf-8")  # draws all five
-    assert len(list(tmp_path.glob("*.png"))) == len(PLOTS)
+    page = report.write_report(study, tmp_path).read_text(encoding="utf-8")  # draws them all
+    assert len(list(tmp_path.glob("*.png"))) == len(PLOTS) - 1  # no reports: no learning curves
     assert f"Study {name}" in page
     if name == "only-running":
         assert "1 running" in page

@@ -37,6 +37,9 @@ def test_password_in_every_url_form_is_redacted_on_every_surface(
 
     study = tk.create_study({"x": tk.Float(0, 1)}, storage=url, name="red", seed=0)
     study.optimize(lambda t: t.params["x"], n_trials=3)
+    t = study.ask()
+    t.report(0.5, 1)  # a learning curve on the report and the dashboard
+    study.tell(t, 0.5)
     outputs: list[str] = []
 
     def cli(*argv: str) -> int:
@@ -67,7 +70,8 @@ def test_password_in_every_url_form_is_redacted_on_every_surface(
     thread.start()
     try:
         port = server.server_address[1]
-        for path in ("/", "/app.js", "/api/studies", "/api/study?name=red"):
+        # /api/study carries every chart's data (curves, contour, ecdf, labels) too
+        for path in ("/", "/app.js", "/uplot.min.js", "/api/studies", "/api/study?name=red"):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
                 outputs.append(r.read().decode("utf-8", "replace"))
         assert "***" in outputs[-1]

@@ -170,6 +170,13 @@ def locate(path: str | Path) -> tuple[str, str, int | None]:
     return name, storage, _number(data, "n_trials", integer=True)
 
 
+def pruner_of(path: str | Path) -> Any:
+    """The pruner a config file names (its ``pruner:`` value; None without one), for read-only
+    commands such as ``tansaku report`` that draw the pruner's cut-off; only that key is read."""
+    data = _read_yaml(Path(path))
+    return data.get("pruner") if isinstance(data, Mapping) else None
+
+
 def _read_yaml(p: Path) -> Any:
     from tansaku.cli._yaml import load_yaml
 

@@ -36,6 +36,11 @@ def cmd_report(args: argparse.Namespace) -> int:
             info.objective_names,
             study=info.name,
         )
+    pruner = None
+    if args.config:  # the learning curves draw the cut-off of the pruner the config names
+        from tansaku.cli._config import pruner_of
+
+        pruner = pruner_of(args.config)
     try:
         page = write_report(
             table,
@@ -44,6 +49,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             importance_model=args.importance_model,
             dpi=args.dpi,
             trade_offs=trade_offs,
+            pruner=pruner,
         )
     except ImportError as e:  # matplotlib / scikit-learn missing: say which extra
         print(f"error: {e}", file=sys.stderr)

@@ -17,7 +17,11 @@ from typing import Any
 import numpy as np
 
 from tansaku._records import FrozenTrial, TrialState, sampler_label
+from tansaku.report._contour import contour
+from tansaku.report._curves import learning_curves
+from tansaku.report._ecdf import ecdf
 from tansaku.report._history import history
+from tansaku.report._pareto import pareto
 from tansaku.report._table import STATES, TrialTable, param_kind
 from tansaku.report._timeline import timeline
 from tansaku.report._top import attr_keys, attr_text, duration_text, top_trials
@@ -28,6 +32,13 @@ __all__ = ["StudyCache", "studies_payload"]
 HISTORY_POINTS = 1500
 TIMELINE_BARS = 2500
 RECENT_TRIALS = 50
+CURVES = 100
+ECDF_POINTS = 500
+CONTOUR_POINTS = 800
+#: the slow views (contour needs an importance fit) are rebuilt at most this often, seconds
+SLOW_VIEWS_AGE = 10.0
+#: past this many trials to read reports of, one query for the whole study is cheaper
+MAX_TRIAL_READS = 64
 
 
 def _floats(a: Iterable[float], digits: int = 7) -> list[float | None]:
@@ -84,6 +95,12 @@ class StudyCache:
         self._built_at = 0.0
         self._build_seconds = 0.0
         self._key: tuple[Any, ...] = ()
+        self._slow: dict[str, Any] = {}
+        self._slow_at = -math.inf
+        self._slow_n = -1
+        # learning curves: finished trials' reports never change, so they are read once
+        self._reports: dict[int, dict[int, float]] | None = None
+        self._unread: dict[int, int] = {}  # number -> trial_id of finished trials not read yet
 
     def payload(self) -> dict[str, Any]:
         """The study's current view; raises StudyNotFoundError if it does not exist (any more)."""
@@ -97,10 +114,12 @@ class StudyCache:
             info = self.storage.get_study(self.name)
             if self._info is None or info.study_id != self._info.study_id:
                 self._seq, self._finished = 0, {}  # new (or re-created) study
+                self._reports, self._unread = None, {}
             self._info = info
             new, self._seq = self.storage.finished_since(info.study_id, self._seq)
             for t in new:
                 self._finished[t.number] = t
+                self._unread[t.number] = t.trial_id
             pending = self.storage.pending_trials(info.study_id)
             key = (self._seq, tuple((t.number, t.state.value) for t in pending))
             if self._payload is None or key != self._key or pending:
@@ -112,10 +131,32 @@ class StudyCache:
             self._built_at = now
             return self._payload
 
+    def _read_reports(
+        self, info: StudyInfo, pending: Sequence[FrozenTrial]
+    ) -> dict[int, dict[int, float]]:
+        """Every trial's reports: all of them in one query the first time (or when many trials
+        finished since), then only those of the trials that finished since and of the running
+        ones (whose curves grow), one small read each."""
+        need = {**self._unread, **{p.number: p.trial_id for p in pending}}
+        if self._reports is None or len(need) > MAX_TRIAL_READS:
+            self._reports = {
+                n: dict(c) for n, c in self.storage.intermediate_values(info.study_id).items()
+            }
+        else:
+            for number, trial_id in need.items():
+                curve = self.storage.get_trial(trial_id, with_intermediate=True).intermediate
+                if curve:
+                    self._reports[number] = dict(curve)
+                else:
+                    self._reports.pop(number, None)
+        self._unread = {}
+        return self._reports
+
     def _build(self, info: StudyInfo, pending: Sequence[FrozenTrial], now: float) -> dict[str, Any]:
         running = {p.number for p in pending}
         finished = [t for n, t in self._finished.items() if n not in running]
         trials = [*finished, *pending]
+        reports = self._read_reports(info, pending)
         table = TrialTable.from_trials(
             trials,
             study=info.name,
@@ -123,7 +164,14 @@ class StudyCache:
             space=info.searched_space,
             now=now,
             sampler=sampler_label(info.sampler_text(), trials),
+            intermediate=reports,
         )
+        n_complete = int(table.complete.sum())
+        if n_complete != self._slow_n and (
+            n_complete < 50 or now - self._slow_at >= SLOW_VIEWS_AGE
+        ):
+            self._slow = {"contour": _contour_view(table)}
+            self._slow_at, self._slow_n = now, n_complete
         counts = self.storage.counts(info.study_id)
         best = self.storage.best_trial(info.study_id, info.direction)
         h = history(table, max_points=HISTORY_POINTS)
@@ -170,6 +218,16 @@ class StudyCache:
                 "bar_state": _state_names(tl.bar_state),
                 "merged": tl.merged,
             },
+            "labels": _labels(table, h),
+            "curves": _curves_view(table),
+            "ecdf": _ecdf_view(table),
+            **self._slow,
+            "objectives": {
+                "names": list(info.objective_names)
+                or [f"value{i}" for i in range(info.n_objectives)],
+                "directions": list(info.directions),
+            },
+            "pareto": _pareto_view(info, trials),
             "top": {"columns": list(top.columns), "rows": [list(r) for r in top.rows]},
             "recent": _recent(trials, names, now),
             "failures": [[n, m[:1000]] for n, m in top.failures],
@@ -217,4 +275,79 @@ def _recent(trials: list[FrozenTrial], names: list[str], now: float) -> dict[str
             "message",
         ],
         "rows": rows,
+    }
+
+
+def _labels(table: TrialTable, h: Any) -> dict[str, str]:
+    """``{number: "name=value, ..."}`` of the trials the history chart draws (its hover text)."""
+    shown = np.concatenate([h.number, h.pruned_number, h.failed_number]).astype(int)
+    row = {int(n): i for i, n in enumerate(table.number.tolist())}
+    names = list(table.space.names)
+    out = {}
+    for n in shown.tolist():
+        i = row.get(n)
+        if i is None:
+            continue
+        parts = (f"{k}={table.label(k, float(table.params[k][i]))}" for k in names)
+        out[str(n)] = ", ".join(p for p in parts if not p.endswith("="))
+    return out
+
+
+def _curves_view(table: TrialTable) -> dict[str, Any]:
+    lc = learning_curves(table, max_curves=CURVES)
+    return {
+        "message": lc.message,
+        "n_with_reports": lc.n_with_reports,
+        "cutoff_label": lc.cutoff_label,
+        "cutoff_step": _floats(lc.cutoff_step),
+        "cutoff_value": _floats(lc.cutoff_value),
+        "curves": [
+            {"number": c.number, "state": c.state, "step": _ints(c.step), "value": _floats(c.value)}
+            for c in lc.curves
+        ],
+    }
+
+
+def _ecdf_view(table: TrialTable) -> dict[str, Any]:
+    e = ecdf(table, max_points=ECDF_POINTS)
+    return {"message": e.message, "value": _floats(e.value), "fraction": _floats(e.fraction, 5)}
+
+
+def _contour_view(table: TrialTable) -> dict[str, Any]:
+    c = contour(table, n_pairs=1, max_points=CONTOUR_POINTS)  # ranked by the numpy forest
+    return {
+        "message": c.message,
+        "pairs": [
+            {
+                "x_name": p.x_name,
+                "y_name": p.y_name,
+                "x_log": p.x_log,
+                "y_log": p.y_log,
+                "grid_x": _floats(p.grid_x, 5),
+                "grid_y": _floats(p.grid_y, 5),
+                "z": [_floats(r, 5) for r in p.z],
+                "x": _floats(p.x),
+                "y": _floats(p.y),
+                "value": _floats(p.value),
+                "number": _ints(p.number),
+            }
+            for p in c.pairs
+        ],
+    }
+
+
+def _pareto_view(info: StudyInfo, trials: Sequence[FrozenTrial]) -> dict[str, Any] | None:
+    """The trade-off view of a study with several objectives (None for one)."""
+    if info.n_objectives <= 1:
+        return None
+    p = pareto(trials, info.directions, info.objective_names, study=info.name)
+    return {
+        "names": list(p.names),
+        "directions": list(p.directions),
+        "number": _ints(p.number),
+        "values": [_floats(p.values[:, i]) for i in range(p.values.shape[1])],
+        "on_front": [bool(x) for x in p.on_front.tolist()],
+        "feasible": [bool(x) for x in p.feasible.tolist()],
+        "hv_number": _ints(p.hv_number),
+        "hypervolume": _floats(p.hypervolume),
     }

@@ -4,7 +4,7 @@ Safety rules (each one is tested):
 
 * only the routes in ``ROUTES`` exist; any other path — ``/../../etc/passwd``, its %-encoded
   variants, ``/static/..`` — is a 404.  No request path is ever joined to a file-system path: the
-  three static files are read from the package by fixed names;
+  static files are read from the package by fixed names;
 * a study is named by the ``name`` query parameter, URL-decoded and looked up in the storage; it is
   never used as a path;
 * only GET and HEAD: there is nothing to write;
@@ -38,6 +38,10 @@ _STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/app.css": ("app.css", "text/css; charset=utf-8"),
+    # uPlot 1.6.32 (MIT, https://github.com/leeoniya/uPlot; its licence: static/uplot.LICENSE),
+    # vendored unchanged from the npm package's dist/ so the page needs no network
+    "/uplot.min.js": ("uplot.min.js", "text/javascript; charset=utf-8"),
+    "/uplot.min.css": ("uplot.min.css", "text/css; charset=utf-8"),
 }
 ROUTES = (*_STATIC, "/api/studies", "/api/study", "/favicon.ico")
 

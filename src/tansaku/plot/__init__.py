@@ -11,12 +11,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tansaku.report import _history, _importance, _parallel, _slices, _timeline
+from tansaku.report import (
+    _contour,
+    _curves,
+    _ecdf,
+    _history,
+    _importance,
+    _parallel,
+    _slices,
+    _timeline,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["history", "importance", "parallel_coordinates", "slices", "timeline"]
+__all__ = [
+    "contour",
+    "ecdf",
+    "history",
+    "importance",
+    "learning_curves",
+    "parallel_coordinates",
+    "slices",
+    "timeline",
+]
 
 
 def history(study: Any, **options: Any) -> Figure:
@@ -65,3 +83,32 @@ def timeline(study: Any, **options: Any) -> Figure:
 
     data = study if isinstance(study, _timeline.Timeline) else _timeline.timeline(study, **options)
     return render_timeline(data)
+
+
+def learning_curves(study: Any, **options: Any) -> Figure:
+    """Intermediate values by step; pruned trials marked, the pruner's cut-off dashed
+    (``pruner=`` to choose whose; a Study's own by default)."""
+    from tansaku.plot._render import render_learning_curves
+
+    data = (
+        study
+        if isinstance(study, _curves.LearningCurves)
+        else _curves.learning_curves(study, **options)
+    )
+    return render_learning_curves(data)
+
+
+def contour(study: Any, **options: Any) -> Figure:
+    """The objective over pairs of the most important numeric parameters (``params=[...]``)."""
+    from tansaku.plot._render import render_contour
+
+    data = study if isinstance(study, _contour.Contour) else _contour.contour(study, **options)
+    return render_contour(data)
+
+
+def ecdf(study: Any, **options: Any) -> Figure:
+    """The empirical distribution of the complete trials' values."""
+    from tansaku.plot._render import render_ecdf
+
+    data = study if isinstance(study, _ecdf.ECDF) else _ecdf.ecdf(study, **options)
+    return render_ecdf(data)

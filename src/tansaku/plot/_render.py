@@ -27,8 +27,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLORS",
+    "render_contour",
+    "render_ecdf",
     "render_history",
     "render_importance",
+    "render_learning_curves",
     "render_parallel_coordinates",
     "render_slices",
     "render_timeline",
@@ -546,4 +549,103 @@ def render_hypervolume(data: Any) -> Figure:
     ax.set_xlabel("trial number")
     ax.set_ylabel("hypervolume (scaled, ref. 1.1)")
     ax.set_title(title)
+    return fig
+
+
+# ------------------------------------------------------------------- learning curves, contour, ecdf
+def render_learning_curves(data: Any) -> Figure:
+    """Each trial's intermediate values by step: complete trials in blue, pruned ones in orange
+    ending in a triangle where they stopped, the best complete trial in green, and the pruner's
+    cut-off as a dashed black line when it has one."""
+    title = f"{data.study}: learning curves ({data.direction})"
+    if data.empty:
+        return _message(_figure(9, 3.6), title, str(data.message))
+    fig = _figure(9, 4.2)
+    ax = fig.add_subplot()
+    last = [c.value[-1] for c in data.curves if c.state == "complete"]
+    best = None
+    if last:
+        sign = 1.0 if data.direction == "minimize" else -1.0
+        done = [c for c in data.curves if c.state == "complete"]
+        best = done[int(np.argmin(np.array(last) * sign))].number
+    labelled: set[str] = set()
+    for c in data.curves:
+        kind = "best" if c.number == best else c.state
+        color = {"complete": COLORS["complete"], "pruned": COLORS["pruned"],
+                 "best": COLORS["best"]}.get(kind, COLORS["running"])
+        label = None
+        if kind not in labelled:
+            labelled.add(kind)
+            label = {"best": f"best (trial {best})"}.get(kind, kind)
+        ax.plot(c.step, c.value, color=color, alpha=0.9 if kind == "best" else 0.45,
+                linewidth=2 if kind == "best" else 1, label=label, zorder=3 if kind == "best" else 2)
+        if c.state == "pruned":
+            ax.scatter(c.step[-1:], c.value[-1:], marker="v", s=22, color=COLORS["pruned"],
+                       linewidths=0, zorder=3)
+    if data.cutoff_step.size:
+        ax.step(data.cutoff_step, data.cutoff_value, where="post", color="#222222",
+                linestyle="--", linewidth=1.5, label=f"cut-off: {data.cutoff_label}", zorder=4)
+    values = np.concatenate([c.value for c in data.curves])
+    pos = values[np.isfinite(values)]
+    if pos.size and pos.min() > 0 and pos.max() / pos.min() > 1e3:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("intermediate value")
+    ax.grid(alpha=0.25)
+    ax.legend(fontsize=8, framealpha=0.8)
+    note = f" ({len(data.curves)} of {data.n_with_reports} trials)" if data.downsampled else ""
+    ax.set_title(title + note)
+    return fig
+
+
+def render_contour(data: Any) -> Figure:
+    """One panel per parameter pair: filled contours of the fitted objective, the trials as
+    dots, the best one as a star."""
+    title = f"{data.study}: objective over parameter pairs ({data.direction})"
+    if data.empty:
+        return _message(_figure(8, 3.6), title, str(data.message))
+    n = len(data.pairs)
+    fig = _figure(4.6 * n + 0.4, 4.3)
+    axes = np.atleast_1d(fig.subplots(1, n)).ravel()
+    finite = np.concatenate([p.z[np.isfinite(p.z)] for p in data.pairs] + [np.zeros(0)])
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    levels = np.linspace(lo, hi if hi > lo else lo + 1.0, 15)
+    cmap = "viridis" if data.direction == "minimize" else "viridis_r"
+    filled = None
+    for ax, p in zip(axes, data.pairs):
+        filled = ax.contourf(p.grid_x, p.grid_y, p.z, levels=levels, cmap=cmap, extend="both")
+        ax.scatter(p.x, p.y, s=8, color="white", edgecolors="#333333", linewidths=0.4)
+        if p.value.size:
+            sign = 1.0 if data.direction == "minimize" else -1.0
+            b = int(np.argmin(p.value * sign))
+            ax.scatter(p.x[b:b + 1], p.y[b:b + 1], marker="*", s=140, color=COLORS["best"],
+                       edgecolors="white", linewidths=0.8, label="best")
+        if p.x_log:
+            ax.set_xscale("log")
+        if p.y_log:
+            ax.set_yscale("log")
+        ax.set_xlabel(p.x_name)
+        ax.set_ylabel(p.y_name)
+    if filled is not None:
+        fig.colorbar(filled, ax=list(axes), label="objective (fit)", shrink=0.9)
+    fig.suptitle(f"{title}, {data.n_complete} complete trials")
+    return fig
+
+
+def render_ecdf(data: Any) -> Figure:
+    """The share of complete trials at or below each value (a step function)."""
+    title = f"{data.study}: distribution of the values ({data.direction})"
+    if data.empty:
+        return _message(_figure(7, 3.4), title, str(data.message))
+    fig = _figure(7, 3.6)
+    ax = fig.add_subplot()
+    ax.step(data.value, data.fraction, where="post", color=COLORS["complete"], linewidth=1.8)
+    v = data.value[np.isfinite(data.value)]
+    if v.size and v.min() > 0 and v.max() / v.min() > 1e3:
+        ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("objective value")
+    ax.set_ylabel("share of complete trials ≤ value")
+    ax.grid(alpha=0.25)
+    ax.set_title(f"{title}, {data.n_complete} trials")
     return fig

@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from tansaku.report._contour import Contour, contour
+from tansaku.report._curves import LearningCurves, learning_curves
+from tansaku.report._ecdf import ECDF, ecdf
 from tansaku.report._history import History, history
 from tansaku.report._importance import Importance, importance
 from tansaku.report._parallel import ParallelCoordinates, parallel_coordinates
@@ -39,11 +42,16 @@ PLOTS: tuple[tuple[str, str], ...] = (
     ("parallel_coordinates", "Parallel coordinates"),
     ("slices", "Objective by parameter"),
     ("importance", "Parameter importance"),
+    ("learning_curves", "Learning curves"),  # studies with reported intermediate values only
+    ("contour", "Objective over parameter pairs"),
+    ("ecdf", "Distribution of the values"),
     ("pareto", "Pareto front"),  # several objectives only (MULTI_OBJECTIVE_PLOTS)
     ("hypervolume", "Hypervolume over trials"),
 )
 #: the plots a report has only for a study with several objectives
 MULTI_OBJECTIVE_PLOTS = frozenset({"pareto", "hypervolume"})
+#: the plots a report has only when some trial reported intermediate values
+CURVE_PLOTS = frozenset({"learning_curves"})
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
@@ -65,6 +73,9 @@ class ReportData:
     importance: Importance
     timeline: Timeline
     top: TopTrials
+    learning_curves: LearningCurves | None = None
+    contour: Contour | None = None
+    ecdf: ECDF | None = None
     #: the trade-off view of a study with several objectives (None for one objective)
     pareto: Pareto | None = None
 
@@ -75,12 +86,18 @@ def build_report(
     storage_url: str = "",
     importance_model: str = "auto",
     trade_offs: Pareto | None = None,
+    pruner: Any = None,
 ) -> ReportData:
     """Compute every plot's data from a Study / TrialTable (no drawing).  ``trade_offs``: the
-    Pareto view of a multi-objective study (computed here when ``source`` is such a Study)."""
+    Pareto view of a multi-objective study (computed here when ``source`` is such a Study);
+    ``pruner``: whose cut-off the learning curves draw (a Study's own by default)."""
     if not storage_url and hasattr(source, "storage"):
         storage_url = str(getattr(source.storage, "url", ""))
     t = as_table(source)
+    if pruner is None:
+        pruner = getattr(source, "pruner", None)
+    curves = learning_curves(t, pruner=pruner)
+    imp = importance(t, model=importance_model)
     ends = t.end[np.isfinite(t.end)]
     return ReportData(
         study=t.study,
@@ -93,10 +110,13 @@ def build_report(
         history=history(t),
         parallel_coordinates=parallel_coordinates(t),
         slices=slices(t),
-        importance=importance(t, model=importance_model),
+        importance=imp,
         timeline=timeline(t),
         top=top_trials(t),
         pareto=trade_offs if trade_offs is not None else _pareto_of(source),
+        learning_curves=None if curves.empty else curves,
+        contour=contour(t, ranking=imp.names),
+        ecdf=ecdf(t),
     )
 
 
@@ -120,6 +140,12 @@ def render_pngs(data: ReportData, *, dpi: int = 110) -> dict[str, bytes]:
         "slices": r.render_slices(data.slices),
         "importance": r.render_importance(data.importance),
     }
+    if data.learning_curves is not None:
+        figures["learning_curves"] = r.render_learning_curves(data.learning_curves)
+    if data.contour is not None:
+        figures["contour"] = r.render_contour(data.contour)
+    if data.ecdf is not None:
+        figures["ecdf"] = r.render_ecdf(data.ecdf)
     if data.pareto is not None:
         figures["pareto"] = r.render_pareto(data.pareto)
         figures["hypervolume"] = r.render_hypervolume(data.pareto)
@@ -209,6 +235,21 @@ td.msg,table.failures td{white-space:pre-wrap;word-break:break-word;max-width:90
 """
 
 
+def _note(data: ReportData, stem: str) -> str:
+    """The line under a figure that says what it cannot show by itself."""
+    lc = data.learning_curves
+    if stem != "learning_curves" or lc is None:
+        return ""
+    if lc.cutoff_label:
+        text = f"Dashed line: the pruner's cut-off, {lc.cutoff_label}."
+    else:
+        text = (
+            "No cut-off line: the pruner is unknown (a storage does not keep it: report a Study, "
+            "or a config file naming it) or is one without a threshold per step (hyperband)."
+        )
+    return f'<p class="note">{_e(text)}</p>'
+
+
 def render_html(data: ReportData, images: Mapping[str, bytes]) -> str:
     """The report page; ``images`` maps the stems of :data:`PLOTS` to PNG bytes."""
     parts = [
@@ -237,7 +278,7 @@ def render_html(data: ReportData, images: Mapping[str, bytes]) -> str:
         b64 = base64.b64encode(png).decode("ascii")
         parts.append(
             f"<section><h2>{_e(title)}</h2>"
-            f'<img alt="{_e(title)}" src="data:image/png;base64,{b64}"></section>'
+            f'<img alt="{_e(title)}" src="data:image/png;base64,{b64}">{_note(data, stem)}</section>'
         )
     if top.failures:
         parts.append(
@@ -257,6 +298,7 @@ def write_report(
     importance_model: str = "auto",
     dpi: int = 110,
     trade_offs: Pareto | None = None,
+    pruner: Any = None,
 ) -> Path:
     """Write ``index.html`` (self-contained) and one PNG per plot into ``out_dir``; returns the
     HTML path.  ``source``: a Study or a TrialTable.  Needs matplotlib (the ``plot`` extra)."""
@@ -264,7 +306,11 @@ def write_report(
 
     require_matplotlib()
     data = build_report(
-        source, storage_url=storage_url, importance_model=importance_model, trade_offs=trade_offs
+        source,
+        storage_url=storage_url,
+        importance_model=importance_model,
+        trade_offs=trade_offs,
+        pruner=pruner,
     )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

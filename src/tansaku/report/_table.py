@@ -66,6 +66,8 @@ class TrialTable:
     * ``messages``: ``{number: message}`` of the newest failed trials;
     * ``user_attrs``: ``{number: attrs}`` of the trials that have user attributes (set by a
       Python objective or a command's ``tansaku:attr``/``tansaku:metric`` lines);
+    * ``intermediate``: ``{number: {step: value}}`` of the trials that reported intermediate
+      values (``trial.report`` / ``tansaku:report`` lines), for learning curves;
     * ``now``: when the snapshot was taken (the end of still-running bars);
     * ``sampler``: the study's sampler, for captions (``StudyInfo.sampler_text``: its name, and
       each change a resume made).
@@ -84,6 +86,7 @@ class TrialTable:
     params: Mapping[str, np.ndarray]
     messages: Mapping[int, str] = field(default_factory=dict)
     user_attrs: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    intermediate: Mapping[int, Mapping[int, float]] = field(default_factory=dict)
     now: float = 0.0
     sampler: str = ""
 
@@ -98,7 +101,10 @@ class TrialTable:
         space: Space,
         now: float | None = None,
         sampler: str = "",
+        intermediate: Mapping[int, Mapping[int, float]] | None = None,
     ) -> TrialTable:
+        """The table of ``trials``; ``intermediate`` (``{number: {step: value}}``, e.g. one
+        ``storage.intermediate_values`` query) replaces the trials' own reports when given."""
         rows = sorted(trials, key=lambda t: t.number)
         n = len(rows)
         number = np.fromiter((t.number for t in rows), dtype=np.int64, count=n)
@@ -140,6 +146,9 @@ class TrialTable:
             params=params,
             messages=messages,
             user_attrs={t.number: t.user_attrs for t in rows if t.user_attrs},
+            intermediate=dict(intermediate)
+            if intermediate is not None
+            else {t.number: t.intermediate for t in rows if t.intermediate},
             now=time.time() if now is None else float(now),
             sampler=sampler,
         )
@@ -154,6 +163,7 @@ class TrialTable:
         trials = storage.get_trials(info.study_id)
         return cls.from_trials(
             trials,
+            intermediate=storage.intermediate_values(info.study_id),
             study=info.name,
             direction=info.direction,
             space=info.searched_space,

@@ -1,0 +1,221 @@
+"""Issue 19.4 / 18.4: the dashboard's charts (the vendored uPlot) in a real headless Chromium —
+they render, hover shows a trial's values and parameters, a drag zooms the axis, the state filter
+hides trials, a second study is overlaid, a multi-objective study shows its Pareto front — and
+every study-provided text on those new surfaces (legends, hover box, compare list) stays text."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+import tansaku as tk
+from tansaku.dashboard import DashboardServer, make_server
+from tansaku.storage import get_storage
+from tests.report._studies import XSS
+from tests.report.test_dashboard_browser import _watch
+
+pytestmark = pytest.mark.browser
+
+A = "curves"
+B = 'other <img src=x onerror="alert(7)"> study'
+SPACE = {
+    "lr": tk.Float(1e-4, 1e-1, log=True),
+    "width": tk.Int(8, 64),
+    "act": tk.Categorical(["relu", XSS]),
+}
+
+CHARTS = ("history", "curves", "contour", "ecdf", "timeline")
+
+
+def _run(study: tk.Study, n: int) -> None:
+    """Trials whose curves fall towards a target set by lr; every 5th fails (no value)."""
+    for i in range(n):
+        trial = study.ask()
+        p = trial.params
+        target = (math.log10(p["lr"]) + 2.5) ** 2 + 8.0 / p["width"] + (p["act"] == "relu")
+        if i % 5 == 4:
+            study.tell(trial, state="failed", message="<b>no</b>")
+            continue
+        pruned = False
+        for step in range(1, 9):
+            trial.report(target + 3.0 / step, step)
+            if trial.should_prune():
+                pruned = True
+                break
+        study.tell(trial, state="pruned") if pruned else study.tell(trial, target + 3.0 / 8)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DashboardServer, str]]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('charts') / 'c.db'}"
+    for name, seed in ((A, 0), (B, 1)):
+        study = tk.create_study(
+            SPACE,
+            sampler="random",
+            seed=seed,
+            storage=url,
+            name=name,
+            pruner={"name": "median", "n_startup_trials": 3},
+        )
+        _run(study, 24)
+    mo = tk.create_study(
+        {"x": tk.Float(0, 1)},
+        sampler="random",
+        seed=0,
+        storage=url,
+        name="mo",
+        directions=["minimize", "minimize"],
+    )
+    for _ in range(15):
+        t = mo.ask()
+        x = t.params["x"]
+        t.set_constraint("c", x - 0.8)
+        mo.tell(t, (x, (1 - math.sqrt(x)) + 0.1))
+    server = make_server(get_storage(url), interval=0.5)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server, url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def _painted(page: Any, chart: str) -> int:
+    """Non-transparent pixels on the chart's uPlot canvas."""
+    return int(
+        page.evaluate(
+            """(sel) => {
+                const c = document.querySelector(sel + " canvas");
+                if (!c) return 0;
+                const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+                let n = 0;
+                for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+                return n;
+            }""",
+            chart,
+        )
+    )
+
+
+def _box(page: Any, chart: str) -> dict[str, float]:
+    return page.locator(f"{chart} .u-over").bounding_box()
+
+
+def _points(page: Any, chart: str) -> int:
+    return int(page.locator(chart).get_attribute("data-points") or "0")
+
+
+def test_charts_hover_zoom_filter_and_compare(
+    page: Any, served: tuple[DashboardServer, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    server, url = served
+    seen = _watch(page)
+    page.set_viewport_size({"width": 1300, "height": 1000})
+    page.goto(server.url + f"#study={quote(A, safe='')}&compare={quote(B, safe='')}")
+    expect(page.locator("#study-name")).to_have_text(A)
+    for name in CHARTS:
+        expect(page.locator(f"#{name}-chart canvas")).to_have_count(1)
+    expect(page.locator("#compare-card")).to_be_visible()
+    for name in CHARTS:
+        assert _painted(page, f"#{name}-chart") > 300, name
+
+    # comparison: the second study is overlaid and named, verbatim (its name is hostile HTML)
+    expect(page.locator("#compare-name")).to_have_text(B)
+    expect(page.locator("#history-legend")).to_contain_text(B)
+    expect(page.locator("#ecdf-legend")).to_contain_text(A)
+    expect(page.locator("#ecdf-legend")).to_contain_text(B)
+    assert page.locator("#compare").input_value() == B
+
+    # hover: sweep the history chart until the box names a trial; its values are that trial's
+    study_a = tk.load_study(A, storage=url)
+    trials = {t.number: t for t in study_a.trials}
+    box = _box(page, "#history-chart")
+    text = ""
+    for k in range(2, 200):
+        page.mouse.move(box["x"] + box["width"] * k / 200, box["y"] + box["height"] / 2)
+        if page.locator("#tooltip").is_visible():
+            text = page.locator("#tooltip").inner_text()
+            if re.match(r"trial \d+\n(complete|pruned), value", text):
+                break
+    m = re.match(r"trial (\d+)\n(complete|pruned), value (\S+)\n(.*)", text)
+    assert m, text
+    t = trials[int(m.group(1))]
+    assert t.state.value == m.group(2)
+    assert float(m.group(3)) == pytest.approx(t.value, rel=1e-4)
+    assert f"width={t.params['width']}" in m.group(4) and f"act={t.params['act']}" in m.group(4)
+    page.mouse.move(5, 5)
+    expect(page.locator("#tooltip")).to_be_hidden()
+
+    # zoom: a drag across the middle narrows the x axis; a double-click restores it
+    chart = page.locator("#history-chart")
+    lo, hi = float(chart.get_attribute("data-x-min")), float(chart.get_attribute("data-x-max"))
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, y, steps=6)
+    page.mouse.up()
+    page.wait_for_function(
+        "lo => Number(document.querySelector('#history-chart').dataset.xMin) > lo", arg=lo
+    )
+    zlo, zhi = float(chart.get_attribute("data-x-min")), float(chart.get_attribute("data-x-max"))
+    assert lo < zlo < zhi < hi and (zhi - zlo) < 0.5 * (hi - lo), (lo, hi, zlo, zhi)
+    page.wait_for_timeout(800)  # a poll or two: the zoom survives new data
+    assert float(chart.get_attribute("data-x-min")) == pytest.approx(zlo)
+    page.mouse.dblclick(box["x"] + box["width"] / 2, y)
+    page.wait_for_function(
+        "([lo, hi]) => { const c = document.querySelector('#history-chart');"
+        " return Number(c.dataset.xMin) <= lo && Number(c.dataset.xMax) >= hi; }",
+        arg=[lo, hi],
+    )
+
+    # state filter: hiding pruned trials removes their points, curves and table rows
+    n_pruned = sum(1 for t in trials.values() if t.state.value == "pruned")
+    assert n_pruned > 0
+    before, curves_before = _points(page, "#history-chart"), _points(page, "#curves-chart")
+    page.locator("#show-pruned").uncheck()
+    expect(page.locator("#history-chart")).to_have_attribute("data-points", str(before - n_pruned))
+    assert _points(page, "#curves-chart") < curves_before
+    rows = page.locator("#recent-table tbody tr.state-pruned")
+    assert rows.count() > 0
+    for i in range(rows.count()):
+        expect(rows.nth(i)).to_be_hidden()
+    page.locator("#show-pruned").check()
+    expect(page.locator("#history-chart")).to_have_attribute("data-points", str(before))
+
+    # choosing "(none)" drops the overlay
+    page.locator("#compare").select_option("")
+    expect(page.locator("#compare-card")).to_be_hidden()
+    expect(page.locator("#history-legend")).not_to_contain_text(B)
+
+    # every hostile text stayed text
+    assert page.evaluate("document.querySelectorAll('img, b').length") == 0
+    assert seen["dialogs"] == [] and seen["errors"] == []
+    assert all(u.startswith(server.url) for u in seen["requests"]), seen["requests"]
+
+
+def test_pareto_front_and_hypervolume_of_a_multi_objective_study(
+    page: Any, served: tuple[DashboardServer, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    server, _ = served
+    seen = _watch(page)
+    page.goto(server.url + "#study=mo")
+    expect(page.locator("#pareto-figure")).to_be_visible()
+    expect(page.locator("#hypervolume-figure")).to_be_visible()
+    legend = page.locator("#pareto-legend")
+    expect(legend).to_contain_text("Pareto front (")
+    n = [int(x) for x in re.findall(r"\((\d+)\)", legend.inner_text())]
+    assert sum(n) == 15 and n[2] > 0  # front + dominated + infeasible = every complete trial
+    assert _painted(page, "#pareto-chart") > 300 and _painted(page, "#hypervolume-chart") > 300
+    assert seen["errors"] == []
