@@ -123,6 +123,21 @@ class _NMMachine:
         else:
             self._shrink()
 
+    def thresholds(self) -> list[float]:
+        """Values at which the decision on the one point needed now changes (which move follows,
+        and which vertex is the worst afterwards); used to plan many workers' speculation."""
+        if self.phase in ("init", "shrink"):
+            return []
+        s, w = self.order[-2], self.order[-1]
+        fb, fs, fw = self.F[self.order[0]], self.F[s], self.F[w]
+        if self.phase == "reflect":
+            return [fb, fs, fw]
+        if self.phase == "expand":
+            return [self.fr]
+        if self.phase == "outside":
+            return [fs, self.fr]
+        return [fs, fw]  # inside contraction
+
     def clone(self) -> _NMMachine:
         new = copy.copy(self)
         new.V = self.V.copy()
