@@ -34,7 +34,10 @@ Choices for hyperparameter optimisation (documented here because they change res
 
 Parallel runs: see :mod:`tansaku.algorithms._trajectory`; the initial simplex and shrinks hand out
 all their points at once, and other free workers evaluate the points that simulated continuations
-(on a small GP) most often need.  The real simplex path is the same as in a sequential run.
+(on a small GP) most often need; from 8 workers on, the points of the likeliest branches of the
+tree of the simplex's futures (``_NMMachine.thresholds`` says where each move's outcome changes;
+see :func:`tansaku.algorithms._predictive.plan_needs`).  The real simplex path is the same as in
+a sequential run.
 """
 
 from __future__ import annotations

@@ -23,7 +23,9 @@ says which points it needs next (``needs()``), and moves on once it is given the
   free, the core fits a small surrogate to the results nearest to the machine's position,
   simulates many continuations of the machine with values drawn from it, and hands out the point
   most often needed soon (predictive parallel evaluation, Ozaki, Watanabe & Onishi 2019; see
-  :mod:`tansaku.algorithms._predictive`).  With one worker this never happens, so a sequential
+  :mod:`tansaku.algorithms._predictive`); with many workers a machine that has ``thresholds()``
+  (Nelder-Mead) is planned as a best-first tree of its futures instead, deterministic and
+  cheaper (:class:`Speculation`).  With one worker this never happens, so a sequential
   run is exactly the classic algorithm.  The ranking is drawn from a generator seeded by
   ``(seed, number of points told)``, so parallel runs and their replays are reproducible too.
 """
