@@ -199,3 +199,56 @@ def test_set_pending_makes_the_core_wait_not_repeat():
 def test_bad_options_are_rejected(bad):
     with pytest.raises(ValueError):
         NelderMead(2, **bad)
+
+
+def test_many_workers_plan_a_tree_of_futures_and_keep_the_sequential_path():
+    # from Speculation.tree_workers (8) workers on, speculation ranks the outcome tree
+    # (plan_needs), not random continuations; the real path is still the sequential one
+    fn = F.hartmann3
+    seq = NelderMead(3, seed=4)
+    run_sequential(seq, fn.unit, 40)
+    par = NelderMead(3, seed=4, n_workers=16)
+    t_par, _ = run_parallel(par, fn.unit, 40, k=16, seed=5)
+    assert par.tree
+    np.testing.assert_array_equal(np.array([x for x, _ in seq.trajectory[:40]]),
+                                  np.array([x for x, _ in par.trajectory[:40]]))
+    assert par.stats()["hits"] >= 30  # nearly every step was evaluated before it was needed
+    rng = np.random.default_rng(5)
+    assert t_par < 0.35 * float(np.sum(rng.lognormal(0, 0.5, 40)))
+
+
+def test_the_tree_ranks_every_move_of_this_iteration_before_later_ones():
+    # a reflection pending: its expansion, outside and inside contraction (the points this
+    # iteration may need next) are all planned, a point is never ranked twice, and the free
+    # workers get distinct planned points, never the pending reflection
+    fn = F.hartmann3
+    for seed in range(20):  # a start whose first reflection lies in the box
+        core = NelderMead(3, seed=seed, n_workers=16, init_size=0.5)
+        init = [core.ask() for _ in range(4)]
+        for x in init:
+            core.tell(x, fn.unit(x))
+        reflection = core.ask()
+        if core.machine.phase == "reflect":
+            break
+    assert core.last_role == "needed" and core.machine.phase == "reflect"
+    plan = [k for k, _ in core._speculation()]
+    assert len(plan) == len(set(plan))
+    m = core.machine
+    moves = {point_key(core.snap(m._point(t))) for t in (2.0, 0.5, -0.5)
+             if core.resolve(m._point(t)) is not None}
+    assert moves and moves <= set(plan)
+    assert point_key(reflection) in plan  # pending, still ranked (the tree branches on it)
+    spec = [core.ask() for _ in range(15)]
+    assert core.last_role == "speculative"
+    keys = {point_key(x) for x in spec}
+    assert len(keys) == 15 and point_key(reflection) not in keys
+
+
+def test_tree_speculation_is_deterministic():
+    fn = F.hartmann3
+    runs = []
+    for _ in range(2):
+        core = NelderMead(3, seed=9, n_workers=12)
+        run_parallel(core, fn.unit, 20, k=12, seed=2)
+        runs.append([point_key(x) for x, _ in core.trajectory] + [str(core.stats())])
+    assert runs[0] == runs[1]

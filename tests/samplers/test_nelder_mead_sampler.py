@@ -182,3 +182,10 @@ def test_study_resume_from_sqlite_continues_the_same_run(tmp_path):
     assert [dict(t.params) for t in again.trials] == [dict(t.params) for t in whole.trials]
     loaded = tk.load_study("nm", storage=url)  # sampler rebuilt from the stored options
     assert isinstance(loaded.sampler, NelderMeadSampler) and loaded.sampler.seed == 5
+
+
+def test_many_workers_resume_with_trials_in_flight_continues_the_same_run():
+    # 12 workers: the tree planner (not the random continuations) hands out the speculation
+    whole, resumed = run_whole_and_resumed(lambda: NelderMeadSampler(seed=3), n_total=56,
+                                           crash_after=30, n_workers=12)
+    assert whole == resumed

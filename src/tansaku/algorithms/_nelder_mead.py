@@ -34,7 +34,10 @@ Choices for hyperparameter optimisation (documented here because they change res
 
 Parallel runs: see :mod:`tansaku.algorithms._trajectory`; the initial simplex and shrinks hand out
 all their points at once, and other free workers evaluate the points that simulated continuations
-(on a small GP) most often need.  The real simplex path is the same as in a sequential run.
+(on a small GP) most often need; from 8 workers on, the points of the likeliest branches of the
+tree of the simplex's futures (``_NMMachine.thresholds`` says where each move's outcome changes;
+see :func:`tansaku.algorithms._predictive.plan_needs`).  The real simplex path is the same as in
+a sequential run.
 """
 
 from __future__ import annotations
@@ -122,6 +125,21 @@ class _NMMachine:
             self._accept(w, self.cand, f)
         else:
             self._shrink()
+
+    def thresholds(self) -> list[float]:
+        """Values at which the decision on the one point needed now changes (which move follows,
+        and which vertex is the worst afterwards); used to plan many workers' speculation."""
+        if self.phase in ("init", "shrink"):
+            return []
+        s, w = self.order[-2], self.order[-1]
+        fb, fs, fw = self.F[self.order[0]], self.F[s], self.F[w]
+        if self.phase == "reflect":
+            return [fb, fs, fw]
+        if self.phase == "expand":
+            return [self.fr]
+        if self.phase == "outside":
+            return [fs, self.fr]
+        return [fs, fw]  # inside contraction
 
     def clone(self) -> _NMMachine:
         new = copy.copy(self)

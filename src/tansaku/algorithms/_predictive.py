@@ -19,23 +19,40 @@ Details that matter for the quality of the guesses (measured on Hartmann/Rosenbr
 * a point needed as the ``j``-th unknown value of a continuation scores ``decay ** j``.
 
 Everything is drawn from a generator the caller seeds, so the ranking is reproducible.
+
+**Many workers: the outcome tree** (:func:`plan_needs`).  Random continuations spend most of their
+draws on the likeliest path, so with many free workers they rank too few distinct points that a
+future simplex may need.  A machine that can say where its next decision changes
+(``thresholds()``: for a Nelder-Mead reflection, the values of the best, second-worst and worst
+vertex) is expanded instead as a tree of futures, best first: a state whose next needed point is
+unknown branches once per interval between the thresholds, each child told the surrogate's mean
+of the value truncated to its interval and weighted by the surrogate's probability of that
+interval.  Points are ranked by the summed probability of the states that need them, so W workers
+evaluate the W points likeliest to be needed: reflection, expansion and both contractions of this
+iteration, then those of the likeliest next simplices, and so on (several levels of look-ahead
+where the outcome is uncertain, one long path where it is not).  It is deterministic (no draws)
+and costs one surrogate prediction per tree node, the tree capped at ``MAX_NODES`` nodes.
 """
 
 from __future__ import annotations
 
 import copy
+import heapq
+import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 if TYPE_CHECKING:
     from tansaku.algorithms._surrogate import Surrogate
-    from tansaku.algorithms._trajectory import TrajectoryCore
+    from tansaku.algorithms._trajectory import Machine, TrajectoryCore
 
-__all__ = ["RankWarp", "rank_needs"]
+__all__ = ["MAX_NODES", "RankWarp", "plan_needs", "rank_needs"]
+
+MAX_NODES = 1024  # tree states expanded per ranking (bounds the cost however many workers)
 
 Resolved = tuple[bytes, np.ndarray]
 
@@ -152,3 +169,82 @@ def rank_needs(core: TrajectoryCore, rng: np.random.Generator,
             sim.advance([math.inf if r is None else cache.get(r[0], drawn.get(r[0], math.inf))
                          for r in resolved])
     return [(k, where[k]) for k in sorted(score, key=lambda k: -score[k])]
+
+
+def _intervals(thresholds: Sequence[float], mean: float, std: float
+               ) -> list[tuple[float, float]]:
+    """(probability, representative value) of each interval between the finite ``thresholds``
+    under a normal(mean, std): the mean truncated to the interval (the boundary if it is too
+    unlikely to compute)."""
+    cuts = sorted({float(t) for t in thresholds if math.isfinite(t)})
+    if not cuts:
+        return [(1.0, mean)]
+    std = max(std, 1e-12 * max(1.0, abs(mean)))
+    out: list[tuple[float, float]] = []
+    edges = [-math.inf, *cuts, math.inf]
+    for lo, hi in itertools.pairwise(edges):
+        za, zb = (lo - mean) / std, (hi - mean) / std
+        p = float(ndtr(zb) - ndtr(za))
+        if p <= 1e-9:
+            continue
+        pdf_a = math.exp(-0.5 * za * za) if math.isfinite(za) else 0.0
+        pdf_b = math.exp(-0.5 * zb * zb) if math.isfinite(zb) else 0.0
+        v = mean + std * (pdf_a - pdf_b) / (p * math.sqrt(2.0 * math.pi))
+        v = min(max(v, lo), hi) if math.isfinite(v) else (lo if math.isfinite(lo) else hi)
+        if hi < math.inf and v >= hi:  # the interval is [lo, hi): stay strictly below hi
+            v = math.nextafter(hi, -math.inf)
+        out.append((p, v))
+    return out
+
+
+def plan_needs(core: TrajectoryCore, budget: int, n_known: int | None = None) -> list[Resolved]:
+    """Points (key, snapped point) ranked by the probability that the machine needs them, from a
+    best-first tree of its futures (see the module docstring), knowing the first ``n_known``
+    told values; at most ``budget`` points.  The machine must have ``thresholds()``."""
+    machine = core.machine
+    assert machine is not None
+    cache = core.known(n_known)
+    model: _Model | None = None
+    if core.n_told and n_known != 0:
+        x, y = core.model_data(n_known)
+        model = _Model(core.surrogate, x, y, warp=False)
+    score: dict[bytes, float] = {}
+    where: dict[bytes, np.ndarray] = {}
+    heap: list[tuple[float, int, Machine, dict[bytes, float]]] = [(-1.0, 0, machine.clone(), {})]
+    counter = 1
+    nodes = 0
+    while heap and nodes < MAX_NODES and len(score) < budget:
+        neg, _, sim, drawn = heapq.heappop(heap)
+        prob = -neg
+        nodes += 1
+        unknown: list[Resolved] = []
+        for _step in range(core.max_revisits):
+            resolved = [core.resolve(p) for p in sim.needs()]
+            unknown = []
+            for r in resolved:
+                if (r is not None and r[0] not in cache and r[0] not in drawn
+                        and all(r[0] != u[0] for u in unknown)):
+                    unknown.append(r)
+            if unknown or getattr(sim, "finished", False):
+                break
+            sim.advance([math.inf if r is None else cache.get(r[0], drawn.get(r[0], math.inf))
+                         for r in resolved])
+        if not unknown:
+            continue
+        for key, q in unknown:
+            score[key] = score.get(key, 0.0) + prob
+            where[key] = q
+        if model is None:  # nothing told: no values to branch on
+            continue
+        mean, std = model.surrogate.predict(np.array([r[1] for r in unknown]))
+        if len(unknown) == 1:
+            branches = _intervals(sim.thresholds(), float(mean[0]), float(std[0]))  # type: ignore[attr-defined]
+            for p, v in branches:
+                heapq.heappush(heap, (-prob * p, counter, sim.clone() if len(branches) > 1 else sim,
+                                      {**drawn, unknown[0][0]: v}))
+                counter += 1
+        else:  # several points at once (a new or shrunk simplex): their expected values
+            heapq.heappush(heap, (-prob, counter, sim,
+                                  {**drawn, **{r[0]: float(m) for r, m in zip(unknown, mean)}}))
+            counter += 1
+    return [(k, where[k]) for k in sorted(score, key=lambda k: -score[k])][:budget]

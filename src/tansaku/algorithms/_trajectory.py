@@ -23,7 +23,9 @@ says which points it needs next (``needs()``), and moves on once it is given the
   free, the core fits a small surrogate to the results nearest to the machine's position,
   simulates many continuations of the machine with values drawn from it, and hands out the point
   most often needed soon (predictive parallel evaluation, Ozaki, Watanabe & Onishi 2019; see
-  :mod:`tansaku.algorithms._predictive`).  With one worker this never happens, so a sequential
+  :mod:`tansaku.algorithms._predictive`); with many workers a machine that has ``thresholds()``
+  (Nelder-Mead) is planned as a best-first tree of its futures instead, deterministic and
+  cheaper (:class:`Speculation`).  With one worker this never happens, so a sequential
   run is exactly the classic algorithm.  The ranking is drawn from a generator seeded by
   ``(seed, number of points told)``, so parallel runs and their replays are reproducible too.
 """
@@ -38,7 +40,7 @@ from typing import Protocol
 
 import numpy as np
 
-from tansaku.algorithms._predictive import rank_needs
+from tansaku.algorithms._predictive import plan_needs, rank_needs
 from tansaku.algorithms._surrogate import SimpleGP, Surrogate
 from tansaku.algorithms._types import Dim
 
@@ -117,9 +119,14 @@ class Speculation:
     (``warp``: ``"none"``, ``"rank"`` or ``"both"``); with ``joint=True`` and a surrogate that has
     ``joint(x)``, values along one continuation are drawn jointly.
 
+    From ``tree_workers`` workers on (default 8), a machine with ``thresholds()`` (Nelder-Mead) is
+    planned as a tree of its futures instead (:func:`tansaku.algorithms._predictive.plan_needs`):
+    the ``2 * n_workers + d + 1`` points (at most ``MAX_PLANNED``) likeliest to be needed, which
+    is cheaper and spreads many workers over several levels of look-ahead.
+
     One ranking serves every idle worker until the machine moves or ``max(1, n_workers // 8)``
-    more values are told (with many workers a ranking per tell would cost a fit and all the
-    simulations per proposal).  The ranking then uses only the told values up to that boundary,
+    (tree: ``max(1, n_workers // 32)``) more values are told (with many workers a ranking per tell
+    would cost a fit and all the simulations per proposal).  The ranking then uses only the told values up to that boundary,
     so it depends on the told sequence alone and resume by replay stays exact.
     """
 
@@ -130,6 +137,7 @@ class Speculation:
     joint: bool = True
     warp: str = "none"
     surrogate: Surrogate | None = None
+    tree_workers: int = 8
 
     def __post_init__(self) -> None:
         if self.n_simulations < 1 or self.model_points < 2 or not 0 < self.decay <= 1:
@@ -141,6 +149,7 @@ class Speculation:
 
 
 MAX_HORIZON = 40
+MAX_PLANNED = 512  # points one tree ranking returns at most
 
 
 class TrajectoryCore(ABC):
@@ -176,6 +185,8 @@ class TrajectoryCore(ABC):
         self.speculation = spec
         self.horizon = (spec.horizon if spec.horizon is not None
                         else min(2 * self.n_workers + 2, MAX_HORIZON))
+        #: rank by a tree of futures (see :class:`Speculation`) instead of random continuations
+        self.tree = False
         self._refresh = max(1, self.n_workers // 8)  # told values per ranking
         self._steps = 0  # machine advances so far
         self._known_at_step = 0  # values told when the machine last advanced
@@ -227,6 +238,10 @@ class TrajectoryCore(ABC):
         """Build the machine now (``ask`` does it on first use); later tells are not prior."""
         if self.machine is None:
             self.machine = self._make_machine(list(self._prior))
+            self.tree = (self.n_workers >= self.speculation.tree_workers
+                         and hasattr(self.machine, "thresholds"))
+            if self.tree:
+                self._refresh = max(1, self.n_workers // 32)
             self._advance()
 
     def ask(self) -> np.ndarray | None:
@@ -377,6 +392,10 @@ class TrajectoryCore(ABC):
             self._spec_epoch = epoch
             # what is known at the epoch's start, not at the first ask inside it
             n_known = max(epoch[1] * self._refresh, self._known_at_step)
-            rng = np.random.default_rng([self.entropy, 1, n_known])
-            self._spec = rank_needs(self, rng, n_known=n_known)
+            if self.tree:
+                budget = min(2 * self.n_workers + self.d + 1, MAX_PLANNED)
+                self._spec = plan_needs(self, budget, n_known=n_known)
+            else:
+                rng = np.random.default_rng([self.entropy, 1, n_known])
+                self._spec = rank_needs(self, rng, n_known=n_known)
         return self._spec

@@ -31,6 +31,18 @@ class NelderMeadSampler(TrajectorySampler):
     * ``xtol`` (1e-4), ``ftol`` (1e-8), ``stall`` (default ``20 * (d + 1)``): collapse tests.
     * ``predictive`` (true): with several workers, fill idle workers with points that simulated
       continuations need; ``n_simulations`` (64) and ``horizon`` (default ``2 * k + 2``) size it.
+
+    With many workers (8 or more) the idle workers are planned from a tree of the simplex's
+    futures instead of random continuations: the pending move (reflection, expansion, outside or
+    inside contraction) branches once per outcome that changes what comes next, each branch
+    weighted by the local GP's probability of it, and the free workers get the points of the
+    likeliest future simplices (this iteration's moves, then the next iteration's, ...), up to
+    ``2 * n_workers + d + 1`` points per plan.  The simplex path is still exactly the sequential
+    one; the workers only make it arrive sooner.  What that buys on hartmann6 (benchmarks/RESULTS.md,
+    "Many workers on a simulated clock"): the simplex advances about 4-5 steps per median trial
+    duration at 16 workers and about 5 at 64 (each further step needs its outcome guessed
+    right, so more workers add little); the first trials of a run (the initial simplex, before
+    any value is known) leave the other workers to random points.
     """
 
     name: ClassVar[str] = "nelder-mead"
