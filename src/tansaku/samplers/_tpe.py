@@ -51,6 +51,7 @@ from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Distribution, Int, Space
 from tansaku.algorithms._tpe import TPE
 from tansaku.samplers._base import Sampler
+from tansaku.storage._base import IMPORTED_ATTR
 
 __all__ = ["TPESampler", "unit_edges", "unit_point"]
 
@@ -304,6 +305,7 @@ class TPESampler(Sampler):
             self._tell_core(core, x, trial)
 
     def _tell_core(self, core: TPE, x: np.ndarray, trial: FrozenTrial) -> None:
+        imported = bool(trial.system_attrs.get(IMPORTED_ATTR))
         loss = self.loss(trial)
         if not math.isfinite(loss):
             if self.options["failed"] == "bad":
@@ -313,7 +315,7 @@ class TPESampler(Sampler):
             # infeasible: after every feasible and pruned trial, the least violating first
             core.tell(x, min(trial.violation, 1e300), group=2)
             return
-        core.tell(x, loss, group=0 if trial.state is TrialState.COMPLETE else 1)
+        core.tell(x, loss, group=0 if trial.state is TrialState.COMPLETE else 1, imported=imported)
 
     def ask(self, pending: Sequence[FrozenTrial]) -> dict[str, Any]:
         if self.space.free:
