@@ -56,6 +56,7 @@ from tansaku.storage._base import IMPORTED_ATTR
 __all__ = ["TPESampler", "unit_edges", "unit_point"]
 
 #: model the root's condition-free parameters again in every conditional group (see the docstring)
+#: model the root's condition-free parameters again in every conditional group (module docstring)
 JOINT = True
 
 
