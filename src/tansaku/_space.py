@@ -802,6 +802,37 @@ class Space(Mapping[str, Distribution]):
             raise ConfigError(f"missing parameter(s): {', '.join(missing)}", field="params")
         return out
 
+    def split_enqueued(self, params: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(known, unknown)``: enqueued ``params`` split into the names this space holds
+        (for :meth:`validate_params`) and the others, which a define-by-run objective may
+        suggest later (``Study.enqueue``).  An unknown name must be a valid parameter name and
+        its value a JSON scalar (string, finite number, boolean or None): a ConfigError naming
+        ``params.<name>`` otherwise.  The values are checked against a distribution only when
+        the trial suggests the name."""
+        params = plain_mapping(params, "params as a mapping of names to values", field="params")
+        known: dict[str, Any] = {}
+        unknown: dict[str, Any] = {}
+        for n, v in params.items():
+            if n in self._dists:
+                known[n] = v
+                continue
+            if not isinstance(n, str) or not _NAME_RE.fullmatch(n):
+                raise ConfigError(
+                    "parameter names must start with a letter or _ and contain only letters, "
+                    f"digits, '_', '-', '.', got {_describe(n)}",
+                    field="params",
+                )
+            ok = v is None or isinstance(v, (str, bool, int)) or (
+                isinstance(v, float) and math.isfinite(v)
+            )
+            if not ok:
+                raise ConfigError(
+                    f"expected a string, a finite number, a boolean or null, got {_describe(v)}",
+                    field=f"params.{n}",
+                )
+            unknown[n] = v
+        return known, unknown
+
     def describe_condition(self, name: str) -> str:
         """``optimizer in ['sgd', 'rmsprop']`` for a conditional parameter ('' otherwise)."""
         return " and ".join(

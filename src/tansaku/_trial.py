@@ -255,8 +255,11 @@ class Trial:
                 "suggest it only where it is active",
                 field=name,
             )
-        elif name in self._proposed:  # a parameter the study learned: the sampler's value
-            value = dist.validate(self._proposed[name])
+        elif name in self._proposed:  # learned: the sampler's value (or an enqueued one)
+            try:
+                value = dist.validate(self._proposed[name])
+            except ConfigError as e:
+                raise ConfigError(e.reason, field=name) from None
         else:  # first seen (or not proposed): an independent uniform draw, reproducible
             value = dist.from_unit(random.Random(f"{self._draw_seed}/{name}").random())
         self._suggested[name] = dist

@@ -4,7 +4,9 @@ One study per (executor, objective kind) runs all its cases at once (one trial p
 parallel, so a slow batch executor pays its queue latency once), then each trial is checked:
 
 =========  ======================================================================================
-value      COMPLETE with ``x + base + ckpt``: ``base`` is read from the study's setup directory
+value      COMPLETE with ``x + base + ckpt``; the Python objective also calls ``trial.suggest_int``
+           and ``suggest_categorical`` (define-by-run): the values it got are stored as the
+           trial's params and the study learns both distributions: ``base`` is read from the study's setup directory
            and ``ckpt`` from the parent trial's directory (``from_trial``), so the value is right
            only if ``setup_dir`` and ``parent_dir`` reached the trial; the report line is stored;
            the seed and the workdir the trial saw are the study's (user attrs / ``seen.txt``);
@@ -66,6 +68,9 @@ def py_objective(trial: Any) -> float:
     base = float((Path(trial.setup_dir) / "base.txt").read_text())
     ckpt = float((Path(trial.parent_dir) / "ckpt.txt").read_text())
     trial.set_user_attr("seen", {"workdir": str(trial.workdir), "seed": trial.seed})
+    if case == "value":  # define-by-run: these values must come back to the study
+        got = [trial.suggest_int("width", 1, 9), trial.suggest_categorical("act", ["relu", "tanh"])]
+        trial.set_user_attr("suggested", got)
     if case == "fail":
         print("warming up", file=sys.stderr)
         raise ValueError(f"boom: bad input {x}")
@@ -194,6 +199,9 @@ def run_cases(request: Any, tmp_path: Path, name: str, kind: str) -> None:
         if t.number in numbers
     }
     assert sorted(got) == sorted(cases)
+    if kind == "python" and "value" in cases:  # the study learned what the trial suggested
+        learned = tk.load_study("conf", storage=f"sqlite:///{tmp_path / 'study.db'}").space.free
+        assert {"width", "act"} <= learned, f"learned {sorted(learned)}: {got['value'].state} {got['value'].params} {got['value'].message}"
     base_seed = study.system_attrs.get("seed")
     problems = []
     for c in cases:
@@ -215,6 +223,9 @@ def check(kind: str, case: str, t: Any, runs: Path, base_seed: int | None) -> No
         if kind == "python":
             seen = t.user_attrs.get("seen")
             assert seen == {"workdir": str(trial_dir), "seed": seed}, f"user attrs {seen}"
+            width, act = t.user_attrs.get("suggested") or (None, None)
+            used = {k: t.params.get(k) for k in ("width", "act")}
+            assert used == {"width": width, "act": act}, f"suggested {width, act}, stored {used}"
         else:
             cwd, env_seed, env_workdir = (trial_dir / "seen.txt").read_text().split("\n")[:3]
             assert (cwd, env_seed, env_workdir) == (str(trial_dir), str(seed), str(trial_dir))

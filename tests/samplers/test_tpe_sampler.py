@@ -228,3 +228,50 @@ def test_tpe_learns_a_constraint():
     late = study.trials[30:]
     assert sum(t.satisfies_constraints for t in late) >= 0.7 * len(late)
     assert study.best_trial.params["x"] >= 0.6 and study.best_value < 0.8
+
+
+def test_tpe_tunes_a_shared_parameter_together_with_the_branch_it_serves():
+    """Issue 17: the root's ``x`` interacts with branch a's own ``a0`` (a ridge a0 = x).  The
+    branch's core models ``x`` jointly with ``a0`` (seen only where a is active), so seeded runs
+    find the ridge's low end; a root core choosing ``x`` alone did not (median 0.014 before)."""
+    space = {"kind": tk.Categorical(["a", "b"]), "x": tk.Float(0, 1),
+             "a0": tk.Float(0, 1, when={"kind": "a"}), "b0": tk.Float(0, 1, when={"kind": "b"})}
+
+    def f(p):
+        if p["kind"] == "a":
+            return (p["a0"] - p["x"]) ** 2 * 10 + (p["x"] - 0.3) ** 2
+        return 1 + (p["b0"] - p["x"]) ** 2
+
+    best = []
+    for seed in range(5):
+        study = tk.create_study(space, sampler={"name": "tpe", "seed": seed}, storage=None)
+        study.optimize(lambda t: f(dict(t.params)), n_trials=40)
+        assert all(set(t.params) == {"kind", "x", f"{t.params['kind']}0"} for t in study.trials)
+        best.append(study.best_value)
+    assert sorted(best)[2] < 0.008, sorted(best)
+
+
+def test_imported_trials_count_a_quarter_toward_tpes_good_set():
+    """Issue 17 warm start: 50 imported trials of a broad search made tpe's good set their best
+    10 scattered points, and a warm hartmann6 study needed more new evaluations than a cold
+    one (>50 vs 38, benchmarks/warm_start.py).  An imported trial now counts a quarter toward
+    the good set's size: ceil(0.2 * 50 / 4) = 3 good points, growing as new trials come."""
+    space = {"x": tk.Float(0, 1), "y": tk.Float(0, 1)}
+    rng = np.random.default_rng(0)
+    study = tk.create_study(space, sampler={"name": "tpe", "seed": 0})
+    study.add_trials([{"params": {"x": float(a), "y": float(b)}, "value": float(a + b)}
+                      for a, b in rng.random((50, 2))])
+    trial = study.ask()  # the sampler is told the imported trials
+    core = study.sampler.core
+    assert (core.n_finite, core.n_imported) == (50, 50)
+    assert core.n_below(core.n_finite) == 3
+    study.tell(trial, trial.params["x"] + trial.params["y"])
+    study.optimize(lambda t: t.params["x"] + t.params["y"], n_trials=9)
+    study.ask()
+    core = study.sampler.core
+    assert (core.n_finite, core.n_imported) == (60, 50)
+    assert core.n_below(core.n_finite) == math.ceil(0.2 * (60 - 0.75 * 50))  # 5
+    cold = tk.create_study(space, sampler={"name": "tpe", "seed": 0})
+    cold.optimize(lambda t: t.params["x"] + t.params["y"], n_trials=50)
+    cold.ask()
+    assert cold.sampler.core.n_imported == 0 and cold.sampler.core.n_below(50) == 10  # a cold study's rule is unchanged

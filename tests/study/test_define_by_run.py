@@ -266,3 +266,60 @@ def test_export_and_report_show_learned_parameters(tmp_path):
     table = TrialTable.load(study.storage, "e")
     assert set(table.space) == set(study.space)
     assert json.loads(json.dumps(dict(study.best_params)))
+
+
+# ---------------------------------------------------------------- enqueue (define-by-run)
+@pytest.mark.parametrize("executor", ["inline", "local"])
+def test_enqueue_takes_names_the_objective_suggests_later(tmp_path, executor):
+    """Names no trial has suggested yet are accepted by enqueue, stored with the trial, and are
+    what the objective's suggest_* calls return; a learned name is checked at once."""
+    study = tk.create_study(sampler="random", seed=0, storage=f"sqlite:///{tmp_path}/e.db")
+    first = study.enqueue({"n_layers": 2, "units_0": 300, "units_1": 17, "optimizer": "sgd",
+                           "momentum": 0.5})
+    assert study.storage.get_trial_by_number(study.study_id, first).system_attrs[
+        "enqueued_params"]["units_0"] == 300
+    study.optimize(network, n_trials=3, executor=executor)
+    t = study.storage.get_trial_by_number(study.study_id, first)
+    assert t.state is TrialState.COMPLETE, t.message
+    assert dict(t.params) == {"n_layers": 2, "units_0": 300, "units_1": 17, "optimizer": "sgd",
+                              "momentum": 0.5}
+    # now learned: enqueue checks the value at once, naming the field
+    with pytest.raises(ConfigError, match=r"params\.n_layers"):
+        study.enqueue({"n_layers": 9})
+    second = study.enqueue({"n_layers": 1, "optimizer": "adam", "beta1": 0.8, "units_0": 64})
+    study.optimize(network, n_trials=1, executor=executor)
+    t = study.storage.get_trial_by_number(study.study_id, second)
+    assert dict(t.params) == {"n_layers": 1, "optimizer": "adam", "beta1": 0.8, "units_0": 64}
+    check_trials(study)
+
+
+def test_an_enqueued_value_outside_the_suggested_range_fails_the_trial_naming_it():
+    study = tk.create_study(sampler="random", seed=0)
+    n = study.enqueue({"n_layers": 7})
+    study.optimize(network, n_trials=1)
+    t = study.storage.get_trial_by_number(study.study_id, n)
+    assert t.state is TrialState.FAILED
+    assert "n_layers" in (t.message or ""), t.message
+
+
+def test_an_enqueued_name_never_suggested_is_not_a_param_and_ask_tell_takes_them():
+    study = tk.create_study(sampler="random", seed=0)
+    n = study.enqueue({"n_layers": 1, "units_0": 20, "optimizer": "adam", "beta1": 0.6,
+                       "momentum": 0.3})  # momentum: adam never suggests it
+    trial = study.ask()
+    assert trial.number == n
+    study.tell(trial, network(trial))
+    t = study.storage.get_trial_by_number(study.study_id, n)
+    assert dict(t.params) == {"n_layers": 1, "units_0": 20, "optimizer": "adam", "beta1": 0.6}
+    assert t.system_attrs["enqueued_params"]["momentum"] == 0.3  # kept, documented
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"w": [1, 2]}, r"params\.w"), ({"w": float("nan")}, r"params\.w"), ({"1w": 3}, "params")],
+)
+def test_enqueue_refuses_values_no_suggest_call_could_take(params, field):
+    study = tk.create_study(sampler="random", seed=0)
+    with pytest.raises(ConfigError, match=field):
+        study.enqueue(params)
+    assert study.trials == []

@@ -128,14 +128,19 @@ class TPE:
         self._grp = np.empty(16, dtype=np.int64)
         self.n = 0
         self.n_finite = 0
+        self.n_imported = 0  # finite observations told with imported=True
         self._synced = 0  # rows already merged into the sorted structures
         self._rank: dict[int, np.ndarray] = {}  # group -> row indices sorted by y
         self._by_dim = np.empty((self.layout.num.size, 0), dtype=np.int64)  # rows sorted per dim
         self._asks: dict[tuple[int, int], int] = {}
 
     # -- observations ----------------------------------------------------------------------------
-    def tell(self, x: Sequence[float] | np.ndarray, y: float, *, group: int = 0) -> None:
-        """Record one observation; non-finite ``y`` is a failure (always ranked bad)."""
+    def tell(
+        self, x: Sequence[float] | np.ndarray, y: float, *, group: int = 0, imported: bool = False
+    ) -> None:
+        """Record one observation; non-finite ``y`` is a failure (always ranked bad).
+        ``imported``: evaluated before this search (warm start); a finite one counts half
+        toward the size of the good set (see :meth:`n_below`)."""
         x = np.asarray(x, dtype=float).reshape(-1)
         if x.size != self.d:
             raise ValueError(f"expected a point with {self.d} coordinates, got {x.size}")
@@ -150,6 +155,7 @@ class TPE:
         self._grp[self.n] = int(group) if finite else _FAILED
         self.n += 1
         self.n_finite += finite
+        self.n_imported += finite and imported
         self._asks.clear()
 
     def _sync(self) -> None:
@@ -178,7 +184,11 @@ class TPE:
         return np.random.default_rng(np.random.SeedSequence([self._entropy, *key, repeat]))
 
     def n_below(self, n: int) -> int:
-        k = math.ceil(self.gamma * n)
+        """The size of the good set among ``n`` finite observations: ``ceil(gamma * m)`` capped
+        at ``max_below``, where ``m`` counts an imported observation as a quarter (a warm start's
+        earlier trials, often a broad search, would otherwise make a wide good set of scattered
+        points that the search then only slowly leaves)."""
+        k = math.ceil(self.gamma * (n - 0.75 * min(self.n_imported, n)))
         if self.max_below is not None:
             k = min(k, self.max_below)
         return min(max(k, 1 if n else 0), n)

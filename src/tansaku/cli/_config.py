@@ -146,6 +146,25 @@ class StudyConfig:
         return _layout.study_dir(self.base_dir / _layout.RUNS, study)
 
 
+def check_enqueued(space: Any, params: Any, *, define_by_run: bool) -> dict[str, Any]:
+    """Enqueued ``params`` checked against the config's space: with a Python ``objective:``
+    (``define_by_run``) names the space lacks are kept for its ``suggest_*`` calls (see
+    ``Study.enqueue``); a command has no suggest calls, so they are refused."""
+    known, unknown = space.split_enqueued(params)
+    if not define_by_run:
+        refuse_unknown(unknown)
+    return {**space.validate_params(known), **unknown}
+
+
+def refuse_unknown(unknown: Mapping[str, Any]) -> None:
+    """A command's study: enqueued names outside the declared space are a ConfigError."""
+    if unknown:
+        raise ConfigError(
+            f"unknown parameter(s): {', '.join(unknown)} (a command's space is the declared one)",
+            field="params",
+        )
+
+
 def import_objective(ref: str, base_dir: Path) -> Callable[..., Any]:
     """The config's ``objective:`` imported (see :class:`tansaku.objectives._import.ImportedFunction`)."""
     from tansaku.objectives._import import ImportedFunction
@@ -317,7 +336,7 @@ def parse_config(data: Any, *, base_dir: Path, default_name: str = "study") -> S
     checked = []
     for i, params in enumerate(enqueue):
         try:
-            checked.append(space.validate_params(params))
+            checked.append(check_enqueued(space, params, define_by_run=objective_ref is not None))
         except ConfigError as e:
             raise _fail(
                 f"enqueue[{i}]"

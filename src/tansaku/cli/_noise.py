@@ -13,7 +13,7 @@ from typing import Any
 from tansaku._check import check_count
 from tansaku._errors import ConfigError
 from tansaku.cli._common import config_from_study
-from tansaku.cli._config import StudyConfig, load_config, parse_config
+from tansaku.cli._config import StudyConfig, load_config, parse_config, refuse_unknown
 from tansaku.storage._base import BaseStorage, StudyInfo
 from tansaku.storage._url import get_storage
 
@@ -113,6 +113,8 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
     check_count(args.from_trial, "--from-trial", low=0, none_ok=True)
     cfg = _config(args)
     study = _study(cfg)
+    if cfg.command is not None:  # a command suggests nothing: only declared names
+        refuse_unknown(study.space.split_enqueued(params)[1])
     number = study.enqueue(params, from_trial=args.from_trial)
     start = f", starting from trial {args.from_trial}" if args.from_trial is not None else ""
     c = study.counts()

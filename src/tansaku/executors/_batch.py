@@ -337,6 +337,10 @@ class BatchExecutor(Executor):
             "workdir": str(tr.workdir),
             "seed": job.seed,
             "extra_env": dict(job.extra_env),  # setup_dir, parent_dir, ... (make_trial reads them)
+            # define-by-run: what trial.suggest_* checks against and draws new names from
+            "known": None if job.known is None else {k: dict(v) for k, v in job.known.items()},
+            "learned": list(job.learned),
+            "draw_seed": job.draw_seed,
             # like multiprocessing's spawn: the job can import what the coordinator could
             "sys_path": [p for p in sys.path if p],
         }
@@ -719,6 +723,8 @@ class BatchExecutor(Executor):
             user_attrs=dict(res.get("user_attrs") or {}),
             values=tuple(res["values"]) if isinstance(res.get("values"), list) else None,
             constraints=dict(res.get("constraints") or {}),
+            params=res["params"] if isinstance(res.get("params"), dict) else None,
+            suggested=res["suggested"] if isinstance(res.get("suggested"), dict) else None,
         )
 
     def _vanished_outcome(self, tr: _Trial) -> Outcome:

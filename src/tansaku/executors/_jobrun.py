@@ -49,6 +49,12 @@ def _jsonable(value: Any) -> Any:
         return repr(value)
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (json's fallback for params)."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else repr(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -68,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         workdir=workdir,
         seed=spec.get("seed"),
         extra_env=dict(spec.get("extra_env") or {}),
+        known=spec.get("known"),
+        learned=tuple(spec.get("learned") or ()),
+        draw_seed=spec.get("draw_seed"),
     )
     if os.environ.get("TANSAKU_GPU_IDS"):  # the job script's slot gave this trial its devices
         job.extra_env["TANSAKU_GPU_IDS"] = os.environ["TANSAKU_GPU_IDS"]
@@ -81,9 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         "user_attrs": {k: _jsonable(v) for k, v in outcome.user_attrs.items()},
         "values": None if outcome.values is None else list(outcome.values),
         "constraints": dict(outcome.constraints),
+        # define-by-run: the params the trial used and what it suggested (see Outcome)
+        "params": outcome.params,
+        "suggested": outcome.suggested,
     }
     tmp = spec_path.parent / ".result.json.tmp"
-    tmp.write_text(json.dumps(result))
+    tmp.write_text(json.dumps(result, default=_plain))
     os.replace(tmp, spec_path.parent / "result.json")
     if outcome.stderr:
         print(outcome.stderr, file=sys.stderr)

@@ -266,14 +266,14 @@ class Coordinator:
         return Job(
             t.trial_id,
             t.number,
-            dict(t.params),
+            self.study.trial_inputs(t),
             study_name=self.study.name,
             timeout=self.trial_timeout,
             workdir=wd,
             seed=trial_seed(self.base_seed, t.number, k),
             extra_env=env,
             known=self.study._known,
-            learned=tuple(n for n in t.params if n in self.study.space.free),
+            learned=self.study.learned_names(t),
             draw_seed=self.study.draw_seed(t.number),
         )
 

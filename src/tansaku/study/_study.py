@@ -38,6 +38,10 @@ from tansaku.storage._url import get_storage
 from tansaku.study._liveness import MANUAL, Heartbeat, new_worker_id
 from tansaku.study._proposals import PendingView, ProposalBuffer
 
+#: system attribute of an enqueued trial: its values for names the study did not know yet
+#: (define-by-run), taken by the objective's ``suggest_*`` (see ``Study.enqueue``)
+ENQUEUED_ATTR = "enqueued_params"
+
 __all__ = ["EXHAUSTED", "Study", "create_study", "load_study", "new_worker_id"]
 
 _DIRECTIONS = ("minimize", "maximize")
@@ -282,6 +286,22 @@ class Study:
             return trial.replace(params=fill_defaults(self.space, trial.params))
         return trial
 
+    def trial_inputs(self, trial: FrozenTrial) -> dict[str, Any]:
+        """The params a run of ``trial`` starts from: its stored ones plus the values it was
+        enqueued with for names the study had not learned then (see :meth:`enqueue`), which
+        its objective takes only if it suggests them."""
+        extra = trial.system_attrs.get(ENQUEUED_ATTR)
+        if not isinstance(extra, Mapping):
+            return dict(trial.params)
+        return {**{n: v for n, v in extra.items() if n not in trial.params}, **trial.params}
+
+    def learned_names(self, trial: FrozenTrial) -> tuple[str, ...]:
+        """The names in :meth:`trial_inputs` that are taken only if suggested: the learned
+        (define-by-run) ones and the enqueued values for names not known yet."""
+        return tuple(
+            n for n in self.trial_inputs(trial) if n in self._space.free or n not in self._space
+        )
+
     def draw_seed(self, number: int) -> str:
         """What seeds trial ``number``'s draws of parameters first seen by ``suggest_*``: the
         study's seed, else the sampler's own, else the study's name (a seeded study reproduces
@@ -442,14 +462,24 @@ class Study:
 
         ``from_trial=N``: the trial starts from finished trial N's directory (a checkpoint it left
         there), passed as ``{parent_dir}`` / ``TANSAKU_PARENT_DIR`` / ``trial.parent_dir``; the
-        parameters ``params`` leaves out are trial N's."""
+        parameters ``params`` leaves out are trial N's.
+
+        Define-by-run: a name the study does not know yet (neither declared nor learned) is kept
+        with the trial (``system_attrs["enqueued_params"]``) and is the value the objective's
+        ``trial.suggest_*`` for that name returns, checked against the suggested distribution
+        then (a value outside it fails the trial naming the parameter).  A name the objective
+        never suggests is not among the trial's params."""
         attrs: dict[str, Any] = {"enqueued": True}
         if from_trial is not None:
             parent = self._check_parent(from_trial)
             attrs["from_trial"] = parent.number
             if isinstance(params, Mapping):
                 params = {**parent.params, **params}
-        checked = self.space.validate_params(params)
+        self._reload_space()  # names another process's trials taught the study
+        known, unknown = self.space.split_enqueued(params)
+        checked = self.space.validate_params(known)
+        if unknown:
+            attrs[ENQUEUED_ATTR] = unknown
         uattrs = None
         if user_attrs is not None:
             if not isinstance(user_attrs, Mapping):
@@ -556,11 +586,11 @@ class Study:
         return Trial(
             number=trial.number,
             trial_id=trial.trial_id,
-            params=trial.params,
+            params=self.trial_inputs(trial),
             study_name=self.name,
             channel=_StorageChannel(self),
             known=self._known,
-            learned=[n for n in trial.params if n in self._space.free],
+            learned=self.learned_names(trial),
             draw_seed=self.draw_seed(trial.number),
         )
 
