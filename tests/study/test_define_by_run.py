@@ -302,10 +302,13 @@ def test_an_enqueued_value_outside_the_suggested_range_fails_the_trial_naming_it
     assert "n_layers" in (t.message or ""), t.message
 
 
-def test_an_enqueued_name_never_suggested_is_not_a_param_and_ask_tell_takes_them():
+def test_an_enqueued_name_never_suggested_is_not_a_param_and_ask_tell_takes_them(caplog):
     study = tk.create_study(sampler="random", seed=0)
-    n = study.enqueue({"n_layers": 1, "units_0": 20, "optimizer": "adam", "beta1": 0.6,
-                       "momentum": 0.3})  # momentum: adam never suggests it
+    with caplog.at_level("WARNING", logger="tansaku.study"):
+        n = study.enqueue({"n_layers": 1, "units_0": 20, "optimizer": "adam", "beta1": 0.6,
+                           "momentum": 0.3})  # momentum: adam never suggests it
+    # a typo must not vanish silently: the names waiting for a suggest call are said
+    assert "params.momentum" in caplog.text and "not in the study's space" in caplog.text
     trial = study.ask()
     assert trial.number == n
     study.tell(trial, network(trial))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import numbers
 import time
 import uuid
@@ -37,6 +38,8 @@ from tansaku.storage._base import (
 from tansaku.storage._url import get_storage
 from tansaku.study._liveness import MANUAL, Heartbeat, new_worker_id
 from tansaku.study._proposals import PendingView, ProposalBuffer
+
+log = logging.getLogger("tansaku.study")
 
 #: system attribute of an enqueued trial: its values for names the study did not know yet
 #: (define-by-run), taken by the objective's ``suggest_*`` (see ``Study.enqueue``)
@@ -480,6 +483,12 @@ class Study:
         checked = self.space.validate_params(known)
         if unknown:
             attrs[ENQUEUED_ATTR] = unknown
+            # a typo would otherwise vanish without a word: say which names wait for a suggest
+            log.warning(
+                "enqueue: %s not in the study's space yet; kept for the objective's "
+                "trial.suggest_* (dropped if it never suggests them)",
+                ", ".join(f"params.{n}" for n in sorted(unknown)),
+            )
         uattrs = None
         if user_attrs is not None:
             if not isinstance(user_attrs, Mapping):
