@@ -31,6 +31,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
@@ -82,10 +83,10 @@ class OptunaTPE(Sampler):
             self._study.tell(ot, state=__import__("optuna").trial.TrialState.FAIL)
 
 
-def _sampler(name: str, seed: int) -> Sampler:
+def _sampler(name: str, seed: int, options: dict[str, Any] | None = None) -> Sampler:
     if name == "optuna-tpe-cl":
         return OptunaTPE(seed=seed)
-    return make_sampler({"name": name, "seed": seed})
+    return make_sampler({**(options or {}), "name": name, "seed": seed})
 
 
 def _objective(f: F.TestFunction):
@@ -196,7 +197,7 @@ def ratio(args: argparse.Namespace) -> None:
                 goal = min(target, common.get(seed, target))  # run until both are reached
                 par = SimulatedStudy(f.space(), _objective(f), n_workers=w,
                                      duration=lognormal(args.sigma), seed=seed)
-                par.attach(_sampler(name, seed))
+                par.attach(_sampler(name, seed, args.parallel_options))
                 par.run(args.sequential * args.cap,
                         stop=lambda s, tg=goal: s.best_value <= tg)
                 ratios.append(_first_reach(par, target) / t_seq)
@@ -238,6 +239,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--trials-per-worker", type=int, default=4)
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--seed-start", type=int, default=0, help="ratio: first seed")
+    ap.add_argument("--parallel-options", type=json.loads, default=None,
+                    help="ratio: sampler options (JSON) for the W-worker run only; the target "
+                         "stays the default sampler's sequential best")
     ap.add_argument("--common", action="store_true",
                     help="ratio: also time every sampler against optuna-tpe-cl's sequential best")
     ap.add_argument("--sequential", type=int, default=200)
