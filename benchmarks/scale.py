@@ -12,7 +12,8 @@ or rosenbrock10 (10-D).  Three sections, each can be run alone:
   measured when ``--trials-per-worker`` x W trials have finished (the others still running, so the
   end-of-run tail, when no trial is left to start, does not count).
 * ``ratio``: the simulated time a W-worker run needs to reach the best value of a sequential
-  200-evaluation run, over that run's wall time (lower is better), mean over ``--seeds``.
+  200-evaluation run, over that run's wall time (lower is better), median over ``--seeds``
+  (a seed that never reaches it within ``--cap`` x 200 trials counts as inf).
   ``optuna-tpe-cl`` is Optuna's ``TPESampler(constant_liar=True)`` driven on the same clock.
 
 Run from the repository root (niced; the machine is shared)::
@@ -30,6 +31,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
@@ -81,10 +83,10 @@ class OptunaTPE(Sampler):
             self._study.tell(ot, state=__import__("optuna").trial.TrialState.FAIL)
 
 
-def _sampler(name: str, seed: int) -> Sampler:
+def _sampler(name: str, seed: int, options: dict[str, Any] | None = None) -> Sampler:
     if name == "optuna-tpe-cl":
         return OptunaTPE(seed=seed)
-    return make_sampler({"name": name, "seed": seed})
+    return make_sampler({**(options or {}), "name": name, "seed": seed})
 
 
 def _objective(f: F.TestFunction):
@@ -146,41 +148,79 @@ def util(args: argparse.Namespace) -> None:
                   f"{np.median(ms):.2f} |", flush=True)
 
 
+def _first_reach(sim: SimulatedStudy, target: float) -> float:
+    """Simulated time at which ``sim``'s best first reached ``target`` (inf if it never did)."""
+    ends = [t.end_time or 0.0 for t in sim.finished if t.value is not None and t.value <= target]
+    return min(ends) if ends else math.inf
+
+
+def _median_ratio(r: np.ndarray) -> str:
+    """Median of ratios with an unreached seed counted as inf ("inf" when half or more never
+    reached)."""
+    m = float(np.median(r)) if r.size else math.inf
+    return f"{m:.3f}" if math.isfinite(m) else "inf"
+
+
 def ratio(args: argparse.Namespace) -> None:
+    """Per seed: the sampler's own sequential run (``--sequential`` evaluations, one worker) gives
+    the target (its best) and the denominator (its simulated wall time, the same for every sampler:
+    durations are drawn per trial number and seed); the W-worker run goes until it reaches the
+    target or ``--cap`` x sequential trials.  ratio = time of the first parallel trial at or below
+    the target / sequential wall time, inf when never reached.  With ``--common`` the same parallel
+    run is also timed against one target for every sampler: ``optuna-tpe-cl``'s sequential best
+    for that seed (same function, seeds and clock)."""
     f = F.get(args.function)
+    seeds = range(args.seed_start, args.seed_start + args.seeds)
     print(f"## time to the sequential {args.sequential}-evaluation best / sequential wall time "
-          f"({f.name}, {args.seeds} seeds, sigma {args.sigma})\n")
-    print("| sampler | workers | mean ratio | max ratio | reached | best at equal time (W vs 1) |")
-    print("|---|---|---|---|---|---|")
+          f"({f.name}, seeds {seeds.start}-{seeds.stop - 1}, sigma {args.sigma}, cap "
+          f"{args.cap} x {args.sequential})\n")
+    print("| sampler | workers | median ratio (inf = unreached) | mean of reached | reached | "
+          "best at equal time (W vs 1) | common target: median / reached |")
+    print("|---|---|---|---|---|---|---|")
+    common: dict[int, float] = {}
+    if args.common:
+        for seed in seeds:
+            ref = SimulatedStudy(f.space(), _objective(f), n_workers=1,
+                                 duration=lognormal(args.sigma), seed=seed)
+            ref.attach(_sampler("optuna-tpe-cl", seed))
+            ref.run(args.sequential)
+            common[seed] = ref.best_value
     for name in args.samplers:
         for w in args.workers:
-            ratios, reached, better = [], 0, 0
-            for seed in range(args.seeds):
+            ratios, cratios, better = [], [], 0
+            for seed in seeds:
                 seq = SimulatedStudy(f.space(), _objective(f), n_workers=1,
                                      duration=lognormal(args.sigma), seed=seed)
                 seq.attach(_sampler(name, seed))
                 seq.run(args.sequential)
                 target, t_seq = seq.best_value, seq.now
+                goal = min(target, common.get(seed, target))  # run until both are reached
                 par = SimulatedStudy(f.space(), _objective(f), n_workers=w,
                                      duration=lognormal(args.sigma), seed=seed)
-                par.attach(_sampler(name, seed))
+                par.attach(_sampler(name, seed, args.parallel_options))
                 par.run(args.sequential * args.cap,
-                        stop=lambda s, tg=target: s.best_value <= tg)
-                hit = par.best_value <= target
-                reached += hit
-                ratios.append(par.now / t_seq if hit else math.inf)
+                        stop=lambda s, tg=goal: s.best_value <= tg)
+                ratios.append(_first_reach(par, target) / t_seq)
+                if args.common:
+                    cratios.append(_first_reach(par, common[seed]) / t_seq)
                 # best at equal simulated time: the parallel run's best by the time seq finished
                 eq = [t.value for t in par.finished
                       if t.value is not None and (t.end_time or 0.0) <= t_seq]
                 better += bool(eq) and min(eq) <= target
                 if args.per_seed:  # partial results survive a run cut short
-                    print(f"  seed {seed}: ratio {ratios[-1]:.3f}, best at equal time "
-                          f"{min(eq) if eq else math.nan:.4g} vs target {target:.4g}", flush=True)
+                    extra = (f", common target {common[seed]:.4g}: ratio {cratios[-1]:.3f}"
+                             if args.common else "")
+                    print(f"  {name} W={w} seed {seed}: ratio {ratios[-1]:.3f}, target "
+                          f"{target:.4g}, best at equal time {min(eq) if eq else math.nan:.4g}, "
+                          f"trials {len(par.trials)}{extra}", flush=True)
             r = np.array(ratios)
             fin = r[np.isfinite(r)]
-            mean = f"{fin.mean():.3f}" if fin.size == r.size else f"{fin.mean():.3f}*" if fin.size else "-"
-            print(f"| {name} | {w} | {mean} | {r.max():.3f} | {reached}/{args.seeds} | "
-                  f"{better}/{args.seeds} |", flush=True)
+            cr = np.array(cratios)
+            ctext = (f"{_median_ratio(cr)} / {int(np.isfinite(cr).sum())}/{len(cr)}"
+                     if args.common else "-")
+            print(f"| {name} | {w} | {_median_ratio(r)} | "
+                  f"{f'{fin.mean():.3f}' if fin.size else '-'} | {fin.size}/{r.size} | "
+                  f"{better}/{r.size} | {ctext} |", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -198,6 +238,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--trial-seconds", type=float, default=60.0)
     ap.add_argument("--trials-per-worker", type=int, default=4)
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--seed-start", type=int, default=0, help="ratio: first seed")
+    ap.add_argument("--parallel-options", type=json.loads, default=None,
+                    help="ratio: sampler options (JSON) for the W-worker run only; the target "
+                         "stays the default sampler's sequential best")
+    ap.add_argument("--common", action="store_true",
+                    help="ratio: also time every sampler against optuna-tpe-cl's sequential best")
     ap.add_argument("--sequential", type=int, default=200)
     ap.add_argument("--cap", type=int, default=4, help="parallel runs stop at cap x sequential")
     ap.add_argument("--per-seed", action="store_true", help="ratio: print each seed as it ends")
