@@ -14,8 +14,13 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+#: trial system attribute marking an imported trial (``{"source": ..., "row"/"number": ...}``);
+#: here, in the record layer, so samplers read it without loading the storage package
+IMPORTED_ATTR = "imported"
+
 __all__ = [
     "CHOICE_ATTR",
+    "IMPORTED_ATTR",
     "FrozenTrial",
     "TrialState",
     "choice_summary",

@@ -47,11 +47,10 @@ import numpy as np
 
 from tansaku._check import check_number
 from tansaku._errors import ConfigError, TansakuError
-from tansaku._records import FrozenTrial, TrialState
+from tansaku._records import IMPORTED_ATTR, FrozenTrial, TrialState
 from tansaku._space import Distribution, Int, Space
 from tansaku.algorithms._tpe import TPE
 from tansaku.samplers._base import Sampler
-from tansaku.storage._base import IMPORTED_ATTR
 
 __all__ = ["TPESampler", "unit_edges", "unit_point"]
 

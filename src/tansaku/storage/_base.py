@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from tansaku._records import FrozenTrial, TrialState
+from tansaku._records import IMPORTED_ATTR, FrozenTrial, TrialState
 from tansaku._space import Distribution, Space, distribution_from_dict
 
 __all__ = [
@@ -187,8 +187,6 @@ def learned_space(system_attrs: Mapping[str, Any]) -> dict[str, Distribution]:
 SAMPLER_CHANGES_ATTR = "sampler_changes"
 #: study system attribute listing the accepted space changes of resumes (``set_study_space``)
 SPACE_CHANGES_ATTR = "space_changes"
-#: trial system attribute marking an imported trial (``{"source": ..., "row"/"number": ...}``)
-IMPORTED_ATTR = "imported"
 #: study system attribute: how many COMPLETE/PRUNED trials count toward no budget (imported ones)
 UNCOUNTED_ATTR = "uncounted_trials"
 
