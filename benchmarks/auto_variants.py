@@ -6,6 +6,7 @@ Each variant keeps auto's first ``n_startup_trials`` Sobol points and changes wh
 * ``tpe`` / ``sobol``: that sampler to the end;
 * ``mix3``: auto's pick, but after the Sobol points every trial numbered 2 mod 3 takes the
   Sobol sequence's point of that number;
+* ``tpe20``: tpe up to trial 20, then auto's pick;
 * ``repeat-random``: auto, but a gp point already tried is replaced by an untried uniform draw
   instead of tpe's proposal.
 
@@ -38,7 +39,7 @@ import numpy as np  # noqa: E402
 from tansaku.samplers import _auto  # noqa: E402
 from tansaku.samplers._base import Proposal  # noqa: E402
 
-VARIANTS = ("auto", "tpe", "sobol", "mix3", "repeat-random")
+VARIANTS = ("auto", "tpe", "sobol", "mix3", "repeat-random", "tpe20")
 _ORIGINAL_CHOICE = _auto.AutoSampler.choice
 
 
@@ -52,6 +53,8 @@ def _patch(variant: str) -> None:
             return base
         if variant in ("tpe", "sobol"):
             return variant
+        if variant == "tpe20":
+            return "tpe" if n_seen < 20 else base
         if variant == "mix3":
             return "sobol" if n_seen % 3 == 2 else base
         raise ValueError(variant)
