@@ -25,6 +25,12 @@ def require(module: str, *, extra: str, user: str, package: str | None = None) -
         ) from e
 
 
+def check_monitor(monitor: Any) -> None:
+    """Refuse a ``monitor`` that cannot name a logged metric (a one-line ConfigError)."""
+    if not isinstance(monitor, str) or not monitor:
+        raise ConfigError("must be the name of a logged metric, e.g. 'val_loss'", field="monitor")
+
+
 def observed(value: Any, *, key: str, field: str) -> float:
     """``value`` as a float for :meth:`tansaku.Trial.report` (a library's metric can be a numpy or
     torch scalar); a value that is not a number raises a ConfigError naming ``field`` and ``key``."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from tansaku._errors import ConfigError
-from tansaku.integration._common import observed, report_and_prune, require
+from tansaku.integration._common import check_monitor, observed, report_and_prune, require
 
 keras = require("keras", extra="keras", user="tansaku.integration.keras")
 
@@ -34,10 +34,7 @@ class KerasPruningCallback(keras.callbacks.Callback):  # type: ignore[misc]
     :class:`tansaku.ConfigError` naming those they have."""
 
     def __init__(self, trial: Any, monitor: str = "val_loss") -> None:
-        if not isinstance(monitor, str) or not monitor:
-            raise ConfigError(
-                "must be the name of a logged metric, e.g. 'val_loss'", field="monitor"
-            )
+        check_monitor(monitor)
         super().__init__()
         self.trial = trial
         self.monitor = monitor

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from tansaku._errors import ConfigError
-from tansaku.integration._common import observed, report_and_prune, require
+from tansaku.integration._common import check_monitor, observed, report_and_prune, require
 
 pl = require(
     "lightning.pytorch",
@@ -42,10 +42,7 @@ class LightningPruningCallback(pl.Callback):  # type: ignore[misc]
     that is not logged raises a :class:`tansaku.ConfigError` naming those that are."""
 
     def __init__(self, trial: Any, monitor: str) -> None:
-        if not isinstance(monitor, str) or not monitor:
-            raise ConfigError(
-                "must be the name of a logged metric, e.g. 'val_loss'", field="monitor"
-            )
+        check_monitor(monitor)
         super().__init__()
         self.trial = trial
         self.monitor = monitor
