@@ -191,22 +191,25 @@ def test_a_held_lock_is_refreshed_so_it_never_looks_stale(tmp_path):
         assert lock.still_held()
 
 
-def _hammer(path: str, worker: str, n: int) -> None:
+def _hammer(path: str, worker: str, n: int, start) -> None:
     st = JournalStorage(path)
     sid = st.get_study("h").study_id
+    start.wait(30)  # all four contend from the first trial, even on a loaded machine
     while True:
         t = st.start_trial(sid, P, worker=worker, limit=n)
         if t is None:
             return
         st.report(t.trial_id, 1, 0.5)
         st.finish_trial(t.trial_id, worker=worker, state=TrialState.COMPLETE, value=1.0)
+        time.sleep(0.002)  # give the other processes a turn at the lock between trials
 
 
 def test_processes_never_exceed_the_budget_nor_share_a_number(tmp_path):
     path = str(tmp_path / "h.journal")
     JournalStorage(path).create_study("h", space=SPACE, direction="minimize")
     ctx = mp.get_context("fork")
-    procs = [ctx.Process(target=_hammer, args=(path, f"p{i}", 120)) for i in range(4)]
+    start = ctx.Barrier(4)
+    procs = [ctx.Process(target=_hammer, args=(path, f"p{i}", 120, start)) for i in range(4)]
     for p in procs:
         p.start()
     for p in procs:
