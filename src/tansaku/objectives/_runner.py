@@ -76,6 +76,10 @@ class Runner:
         if self._command is not None:
             self._command.check_fields(param_names, conditional=conditional)
 
+    def describe(self) -> str | list[str]:
+        """The objective as a record names it: a command's argv template, else its ``repr``."""
+        return list(self._command.argv) if self._command is not None else repr(self.objective)
+
     @property
     def kill_grace(self) -> float:
         """Seconds between SIGTERM and SIGKILL when stopping the trial's process group."""
