@@ -428,7 +428,7 @@ class Coordinator(Dispatch):
             workdir=wd,
             seed=trial_seed(self.base_seed, t.number, k),
             extra_env=env,
-            known=self.study._known,
+            known=self.study.known_distributions,
             learned=self.study.learned_names(t),
             draw_seed=self.study.draw_seed(t.number),
         )
@@ -598,13 +598,14 @@ class Coordinator(Dispatch):
         if (
             self.proposals is not None
             or self.n_workers < 2
-            or self.study._proposals is not None  # another optimize call's (nested): leave it
-            or self.study._ask_seconds < self.BUFFER_AFTER
+            or self.study.proposal_buffer is not None  # a nested optimize call's: leave it
+            or self.study.ask_seconds < self.BUFFER_AFTER
         ):
             return
-        self.proposals = ProposalBuffer(self.study, capacity=self.buffer_room)
-        self.study._proposals = self.proposals
-        self.proposals.begin()
+        buffer = ProposalBuffer(self.study, capacity=self.buffer_room)
+        if self.study.attach_proposals(buffer):
+            self.proposals = buffer
+            buffer.begin()
 
     def buffer_room(self) -> int:
         """Proposals worth holding: one per worker, never more than this call may still start
@@ -622,8 +623,7 @@ class Coordinator(Dispatch):
         try:
             self.proposals.stop()
         finally:
-            if self.study._proposals is self.proposals:
-                self.study._proposals = None
+            self.study.detach_proposals(self.proposals)
 
     def on_beat(self, *, idle: bool) -> None:
         """Reclaim trials of workers that are gone (``recover``): while waiting on others' trials
@@ -705,7 +705,7 @@ class Coordinator(Dispatch):
             return
         try:
             if o.params is not None:  # define-by-run: what the trial used and suggested
-                problem = self.study._record_used(o.trial_id, o.params, o.suggested or {})
+                problem = self.study.record_used(o.trial_id, o.params, o.suggested or {})
                 if problem is not None:
                     o.state, o.message, value = TrialState.FAILED, problem, None
             if o.user_attrs:
