@@ -29,7 +29,6 @@ from tansaku._records import FrozenTrial, TrialState
 from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
 from tansaku.executors._gpus import GpuSlots, plan_gpus
 from tansaku.executors._registry import make_executor
-from tansaku.objectives._base import with_stderr_line
 from tansaku.objectives._output import RESULT_LINE_ATTR
 from tansaku.objectives._runner import Runner
 from tansaku.storage._memory import InMemoryStorage
@@ -297,7 +296,7 @@ class Coordinator(Dispatch):
         show_progress = options.show_progress
         gpus, gpus_per_trial = options.gpus, options.gpus_per_trial
         runner = Runner(objective)
-        self.is_command = runner.external
+        self.runner = runner  # what runs: the Coordinator asks it, never the objective's type
         runner.check_space(
             list(study.space.names), conditional=[n for n, d in study.space.items() if d.when]
         )
@@ -696,8 +695,8 @@ class Coordinator(Dispatch):
             if not self.storage_down:  # else re-queued by the next run (this pid will be dead)
                 st.release_trial(o.trial_id, worker=self.worker)
             return
-        if o.state is TrialState.FAILED and self.is_command:
-            o.message = with_stderr_line(o.message, o.stderr)
+        if o.state is TrialState.FAILED:
+            o.message = self.runner.failure_message(o.message, o.stderr)
         self.check_arity(o)
         value = o.value
         if self.storage_down:
