@@ -103,7 +103,7 @@ def test_a_python_objective_past_trial_timeout_is_stopped(tmp_path: Path) -> Non
     reevaluate(study, sleeps, top=1, repeats=1, trial_timeout=1.0, workdir=tmp_path)
     (point,) = rank_by_mean(study, min_evaluations=1)
     assert time.monotonic() - t0 < 12.0
-    (first, again) = study.trials[0].system_attrs["evaluations"]
+    (_, again) = study.trials[0].system_attrs["evaluations"]
     assert again["value"] is None and again["message"].startswith("timeout")
     assert point.n == 1 and point.mean == 1.0
 
