@@ -158,19 +158,27 @@ class TrialTable:
         """Read study ``name`` from ``storage`` (one read of all its trials)."""
         info = storage.get_study(name)
         now = time.time()
-        return cls.of_study(info, storage.get_trials(info.study_id), now=now)
+        trials = storage.get_trials(info.study_id)
+        reports = storage.intermediate_values(info.study_id)
+        return cls.of_study(info, trials, intermediate=reports, now=now)
 
     @classmethod
     def of_study(
-        cls, info: StudyInfo, trials: Sequence[FrozenTrial], *, now: float | None = None
+        cls,
+        info: StudyInfo,
+        trials: Sequence[FrozenTrial],
+        *,
+        intermediate: Any = None,
+        now: float | None = None,
     ) -> TrialTable:
         """The table of ``trials`` of the study ``info`` describes: its name, direction, searched
-        space (declared and learned parameters) and sampler label."""
+        space (declared and learned parameters) and sampler label; ``intermediate`` as in
+        :meth:`from_trials`."""
         from tansaku._records import sampler_label
 
         return cls.from_trials(
             trials,
-            intermediate=storage.intermediate_values(info.study_id),
+            intermediate=intermediate,
             study=info.name,
             direction=info.direction,
             space=info.searched_space,
