@@ -54,6 +54,16 @@ def value_of(x: float, y: float, k: int, c: str) -> float:
     return x * x + y + k + CATS.index(c)
 
 
+def space_of(tk: Any) -> dict[str, Any]:
+    """The four-parameter space of every tansaku cell (also ``overhead_instructions.py``'s)."""
+    return {
+        "x": tk.Float(-5.0, 5.0),
+        "y": tk.Float(1e-3, 1.0, log=True),
+        "k": tk.Int(0, 10),
+        "c": tk.Categorical(list(CATS)),
+    }
+
+
 # ---------------------------------------------------------------------------- one cell (child)
 def count_statements(engine: Any, counter: dict[str, int]) -> None:
     """Count every SQL statement SQLite executes on ``engine``'s connections (BEGIN and COMMIT
@@ -86,13 +96,7 @@ def run_tansaku(
     sys.path.insert(0, src)
     import tansaku as tk
 
-    space = {
-        "x": tk.Float(-5.0, 5.0),
-        "y": tk.Float(1e-3, 1.0, log=True),
-        "k": tk.Int(0, 10),
-        "c": tk.Categorical(list(CATS)),
-    }
-    study = tk.create_study(space, sampler="random", storage=url, name="overhead", seed=0)
+    study = tk.create_study(space_of(tk), sampler="random", storage=url, name="overhead", seed=0)
     if counter is not None and url is not None and url.startswith("sqlite"):
         count_statements(study.storage._engine, counter)
     stamps: list[tuple[float, float]] = []

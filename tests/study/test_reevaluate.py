@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import random
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 import tansaku as tk
 from tansaku.study import rank_by_mean, reevaluate, trial_seed
+from tansaku.study._liveness import pid_alive
 
 PROG = """
 import os, random, sys
@@ -84,3 +88,49 @@ def test_options_are_checked() -> None:
         reevaluate(study, lambda t: 1.0, top=1, repeats=1)
     with pytest.raises(tk.ConfigError, match=r"^top: must be a positive integer"):
         reevaluate(study, lambda t: 1.0, top=0, repeats=1)
+
+
+def sleeps(trial: tk.Trial) -> float:
+    time.sleep(20.0)
+    return 1.0
+
+
+def test_a_python_objective_past_trial_timeout_is_stopped(tmp_path: Path) -> None:
+    # the optimize loop's rule: a timeout for a Python objective runs it in a process of its own
+    study = tk.create_study({"x": tk.Float(0, 1)}, sampler="random")
+    study.tell(study.ask(), 1.0)
+    t0 = time.monotonic()
+    reevaluate(study, sleeps, top=1, repeats=1, trial_timeout=1.0, workdir=tmp_path)
+    (point,) = rank_by_mean(study, min_evaluations=1)
+    assert time.monotonic() - t0 < 12.0
+    (_, again) = study.trials[0].system_attrs["evaluations"]
+    assert again["value"] is None and again["message"].startswith("timeout")
+    assert point.n == 1 and point.mean == 1.0
+
+
+def test_ctrl_c_stops_running_reevaluations_and_keeps_the_finished(tmp_path: Path) -> None:
+    prog = "import os, sys, time\nopen(sys.argv[2], 'w').write(str(os.getpid()))\n"
+    prog += "time.sleep(float(sys.argv[1]))\nprint(1.0)\n"
+    (tmp_path / "prog.py").write_text(prog)
+    cmd = tk.Command([sys.executable, "prog.py", "{x}", "{workdir}/pid"], base_dir=tmp_path)
+    study = tk.create_study({"x": tk.Float(0, 60)}, sampler="random")
+    for x, v in ((0.0, 1.0), (60.0, 2.0)):
+        study.enqueue({"x": x})
+        study.tell(study.ask(), v)
+    timer = threading.Timer(4.0, signal.raise_signal, (signal.SIGINT,))
+    timer.start()
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            reevaluate(study, cmd, top=2, repeats=1, n_workers=2, workdir=tmp_path / "runs")
+    finally:
+        timer.cancel()
+    assert time.monotonic() - t0 < 20.0
+    fast, slow = (study.trials[n].system_attrs.get("evaluations", []) for n in (0, 1))
+    assert [e["value"] for e in fast] == [1.0, 1.0]  # the original and the one that ended
+    assert slow == []  # the stopped one is not recorded
+    pid = int((tmp_path / "runs" / "trial-000001" / "reevaluation-1" / "pid").read_text())
+    deadline = time.monotonic() + 5.0
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(pid)

@@ -81,7 +81,7 @@ def test_a_failed_setup_stops_the_run_and_is_retried_next_time(tmp_path: Path) -
     setup, train = write(tmp_path)
     bad = tk.Command([sys.executable, "-c", "import sys; sys.exit('no GPU here')"])
     study = tk.create_study({"x": tk.Float(0, 1)})
-    with pytest.raises(tk.TansakuError, match=r"setup command failed \(exit code 1\).*no GPU here"):
+    with pytest.raises(tk.TansakuError, match=r"setup command failed: exit code 1: no GPU here"):
         study.optimize(train, n_trials=1, setup=bad, workdir=tmp_path / "runs")
     assert study.trials == []
     assert study.system_attrs["setup"]["state"] == "failed"
@@ -112,8 +112,22 @@ def test_python_setup_function_and_its_directory_for_python_objectives(tmp_path:
 def test_setup_timeout(tmp_path: Path) -> None:
     slow = tk.Command([sys.executable, "-c", "import time; time.sleep(30)"])
     study = tk.create_study({"x": tk.Float(0, 1)})
-    with pytest.raises(tk.TansakuError, match=r"timed out after 0.5 s"):
+    with pytest.raises(tk.TansakuError, match=r"setup command failed: timeout: killed after 0.5 s"):
         study.optimize(lambda t: 1.0, n_trials=1, setup=Setup(slow, dir=tmp_path, timeout=0.5))
+
+
+def test_a_setup_killed_by_a_signal_reads_like_a_failed_trial(tmp_path: Path) -> None:
+    """One rule for how a program ended (``exit_outcome``): the signal by name, then the
+    program's own last stderr line, as a failed trial's message says it."""
+    killed = tk.Command(["sh", "-c", "echo 'out of memory' >&2; kill -KILL $$"])
+    study = tk.create_study({"x": tk.Float(0, 1)}, sampler="random")
+    with pytest.raises(tk.TansakuError) as info:
+        study.optimize(lambda t: 1.0, n_trials=1, setup=Setup(killed, dir=tmp_path / "s"))
+    assert str(info.value).startswith(
+        "the setup command failed: killed by SIGKILL: out of memory; see "
+    )
+    study.optimize(killed, n_trials=1, workdir=tmp_path / "runs")
+    assert study.trials[0].message == "the command failed: killed by SIGKILL: out of memory"
 
 
 def test_what_the_setup_leaves_running_is_killed_when_it_ends(tmp_path: Path) -> None:

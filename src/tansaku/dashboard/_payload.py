@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tansaku._records import FrozenTrial, TrialState, sampler_label
+from tansaku._records import FrozenTrial, TrialState
 from tansaku.report._contour import contour
 from tansaku.report._curves import learning_curves
 from tansaku.report._ecdf import ecdf
@@ -157,15 +157,7 @@ class StudyCache:
         finished = [t for n, t in self._finished.items() if n not in running]
         trials = [*finished, *pending]
         reports = self._read_reports(info, pending)
-        table = TrialTable.from_trials(
-            trials,
-            study=info.name,
-            direction=info.direction,
-            space=info.searched_space,
-            now=now,
-            sampler=sampler_label(info.sampler_text(), trials),
-            intermediate=reports,
-        )
+        table = TrialTable.of_study(info, trials, intermediate=reports, now=now)
         n_complete = int(table.complete.sum())
         if n_complete != self._slow_n and (
             n_complete < 50 or now - self._slow_at >= SLOW_VIEWS_AGE

@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
 import pickle
 import re
@@ -48,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from tansaku import _layout
+from tansaku._check import check_number
 from tansaku._errors import ConfigError
 from tansaku._files import read_regular
 from tansaku._records import TrialState
@@ -179,13 +179,7 @@ class BatchExecutor(Executor):
             ("marker_grace", marker_grace),
             ("retry_timeout", retry_timeout),
         ):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value <= 0
-            ):
-                raise ConfigError(f"must be a positive number, got {value!r}", field=name)
+            check_number(value, name)
         if not isinstance(trials_per_job, int):
             raise ConfigError(
                 f"must be a positive integer, got {trials_per_job!r}", field="trials_per_job"

@@ -46,6 +46,7 @@ from typing import Any
 
 from distributed import Client, Event, Future, Variable, get_worker
 
+from tansaku._check import check_number
 from tansaku._errors import ConfigError
 from tansaku._install import install_hint
 from tansaku._records import TrialState
@@ -218,13 +219,7 @@ class DaskExecutor(Executor):
             ("kill_grace", kill_grace),
             ("threads_per_worker", threads_per_worker),
         ):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value <= 0
-            ):
-                raise ConfigError(f"must be a positive number, got {value!r}", field=name)
+            check_number(value, name)
         if resources is not None and not isinstance(resources, Mapping):
             raise ConfigError(
                 "must map resource names to amounts, e.g. {GPU: 1}", field="resources"

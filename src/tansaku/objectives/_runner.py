@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tansaku._trial import Trial
-from tansaku.objectives._base import Job, Outcome, killed_outcome
+from tansaku.objectives._base import Job, Outcome, killed_outcome, with_stderr_line
 from tansaku.objectives._callable import run_callable
 from tansaku.objectives._command import Command, CommandRun, exit_outcome
 from tansaku.objectives._output import OutputParser
@@ -75,6 +75,16 @@ class Runner:
         a Python objective is not checked (it reads ``trial.params`` itself)."""
         if self._command is not None:
             self._command.check_fields(param_names, conditional=conditional)
+
+    def failure_message(self, message: str | None, stderr: str | None) -> str | None:
+        """A failed trial's message as stored: a program's own last stderr line added
+        (:func:`~tansaku.objectives._base.with_stderr_line`); a Python objective's message (its
+        exception) as it is."""
+        return with_stderr_line(message, stderr) if self._command is not None else message
+
+    def describe(self) -> str | list[str]:
+        """The objective as a record names it: a command's argv template, else its ``repr``."""
+        return list(self._command.argv) if self._command is not None else repr(self.objective)
 
     @property
     def kill_grace(self) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Categorical, Distribution, Float, Int, Space
 
 if TYPE_CHECKING:
-    from tansaku.storage._base import BaseStorage
+    from tansaku.storage._base import BaseStorage, StudyInfo
 
 __all__ = ["STATES", "TrialTable", "as_table", "param_kind"]
 
@@ -156,14 +156,29 @@ class TrialTable:
     @classmethod
     def load(cls, storage: BaseStorage, name: str) -> TrialTable:
         """Read study ``name`` from ``storage`` (one read of all its trials)."""
-        from tansaku._records import sampler_label
-
         info = storage.get_study(name)
         now = time.time()
         trials = storage.get_trials(info.study_id)
+        reports = storage.intermediate_values(info.study_id)
+        return cls.of_study(info, trials, intermediate=reports, now=now)
+
+    @classmethod
+    def of_study(
+        cls,
+        info: StudyInfo,
+        trials: Sequence[FrozenTrial],
+        *,
+        intermediate: Any = None,
+        now: float | None = None,
+    ) -> TrialTable:
+        """The table of ``trials`` of the study ``info`` describes: its name, direction, searched
+        space (declared and learned parameters) and sampler label; ``intermediate`` as in
+        :meth:`from_trials`."""
+        from tansaku._records import sampler_label
+
         return cls.from_trials(
             trials,
-            intermediate=storage.intermediate_values(info.study_id),
+            intermediate=intermediate,
             study=info.name,
             direction=info.direction,
             space=info.searched_space,

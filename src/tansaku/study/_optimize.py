@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,6 @@ from tansaku._records import FrozenTrial, TrialState
 from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
 from tansaku.executors._gpus import GpuSlots, plan_gpus
 from tansaku.executors._registry import make_executor
-from tansaku.objectives._base import with_stderr_line
 from tansaku.objectives._output import RESULT_LINE_ATTR
 from tansaku.objectives._runner import Runner
 from tansaku.storage._memory import InMemoryStorage
@@ -42,7 +41,6 @@ from tansaku.study._setup import ensure_setup, recorded_setup_dir
 from tansaku.study._study import EXHAUSTED, Study, new_worker_id
 
 __all__ = ["Coordinator", "pid_alive"]
-
 
 
 class ConstantResultWatch:
@@ -75,7 +73,176 @@ class ConstantResultWatch:
             '{regex: "name=([0-9.eE+-]+)"} in the config'
         )
 
-class Coordinator:
+
+def executor_spec(
+    spec: str | Mapping[str, Any] | Executor | None,
+    n_workers: int,
+    *,
+    runner: Runner,
+    trial_timeout: float | None,
+    gpus: Any = None,
+) -> str | Mapping[str, Any] | Executor | None:
+    """The executor a run asks ``make_executor`` for: ``spec`` as given (None: inline for one
+    worker, local processes for more) -- but local, even for one worker, when a Python objective
+    has a ``trial_timeout`` (the only way to stop one that overruns) or GPUs are handed out (each
+    trial a process of its own, with its own devices)."""
+    if spec is None and (
+        (n_workers == 1 and trial_timeout is not None and not runner.external) or gpus is not None
+    ):
+        return "local"
+    return spec
+
+
+def workdir_root(
+    study: Study, workdir: str | Path | None, *, runner: Runner, executor: Executor
+) -> Path | None:
+    """The root of a run's trial directories: ``workdir`` if given, else the study's default
+    directory (``_layout.default_study_dir``) for a command or an executor that needs one; a
+    Python objective run here gets none unless asked."""
+    if workdir is not None:
+        return Path(workdir).resolve()
+    if runner.external or executor.needs_workdir:
+        return _layout.default_study_dir(study)
+    return None
+
+
+class Dispatch:
+    """The one loop that keeps an executor busy, for ``Study.optimize`` (:class:`Coordinator`)
+    and for re-evaluation (``study/_reevaluate.py``): it starts work while there is room
+    (:meth:`fill`), hands every ending to :meth:`finish`, does the periodic work of a heartbeat
+    interval (:meth:`on_beat`), and on Ctrl-C or an error stops what runs and puts back what did
+    not end (:meth:`interrupt`, :meth:`release`) before the error goes on.
+
+    A subclass sets ``executor``, ``objective``, ``progress`` and ``heartbeat_interval`` (and
+    ``timeout``: seconds after which no new work starts) and implements :meth:`check_stop`,
+    :meth:`fill` and :meth:`finish`; ``running`` maps the id of each job submitted to what the
+    subclass keeps of it, and :meth:`finish` must remove it."""
+
+    executor: Executor
+    objective: Any
+    progress: Progress
+    heartbeat_interval: float
+    timeout: float | None = None
+
+    def __init__(self) -> None:
+        self.running: dict[int, Any] = {}
+        self.stop_reason: str | None = None
+        self.interrupting = False
+        self.started = self.last_beat = time.monotonic()
+
+    # ---------------------------------------------------------------- what a subclass says
+    def check_stop(self) -> None:
+        """Set ``stop_reason`` once no more work should start."""
+        raise NotImplementedError
+
+    def fill(self) -> bool:
+        """Submit work while there is room; False when the run must wait on others' work
+        (then :meth:`on_beat` is called with ``idle=True`` every heartbeat interval)."""
+        raise NotImplementedError
+
+    def finish(self, o: Outcome) -> None:
+        """Take one ending (remove its id from ``running``)."""
+        raise NotImplementedError
+
+    def on_beat(self, *, idle: bool) -> None:
+        """Every heartbeat interval: ``idle`` when nothing of ours runs and :meth:`fill` waits."""
+
+    def release(self, trial_id: int) -> None:
+        """A job still running after an interrupt's grace: put it back (nothing by default)."""
+
+    def hooks(self) -> ExecutorHooks:
+        """What the executor calls back with while a job runs (nothing stored by default)."""
+        return ExecutorHooks()
+
+    def on_error(self, e: BaseException) -> BaseException | None:
+        """Before :meth:`interrupt` on an error: the exception to raise instead (or None)."""
+        return None
+
+    def begin(self) -> None:
+        """Just before the loop starts (after the executor)."""
+        self.progress.start()
+
+    def close(self) -> None:
+        """After the loop, however it ended: the executor is shut down (its jobs cancelled)."""
+        self.executor.shutdown(cancel=True)
+        self.progress.close(self.stop_reason)
+
+    # ---------------------------------------------------------------- the loop
+    def drive(self) -> None:
+        """Start the executor and run :meth:`loop` to its end; on any error (Ctrl-C included)
+        :meth:`interrupt` first, then the error goes on."""
+        self.executor.start(self.objective, self.hooks())
+        self.started = time.monotonic()
+        self.last_beat = self.started
+        self.begin()
+        try:
+            self.loop()
+        except BaseException as e:
+            instead = self.on_error(e)
+            self.interrupt(instead or e)
+            if instead is not None:
+                raise instead from None
+            raise
+        finally:
+            self.close()
+
+    def loop(self) -> None:
+        while True:
+            self.check_stop()
+            budget_free = self.fill()
+            if not self.running:
+                if self.stop_reason is not None:
+                    return
+                if not budget_free:  # wait for other workers; reclaim theirs if they died
+                    time.sleep(0.5)
+                    if time.monotonic() - self.last_beat > self.heartbeat_interval:
+                        self.last_beat = time.monotonic()
+                        self.on_beat(idle=True)
+                    continue
+            wait = self.heartbeat_interval
+            if self.timeout is not None and self.stop_reason is None:
+                wait = min(wait, max(0.0, self.started + self.timeout - time.monotonic()))
+            for outcome in self.executor.wait(timeout=min(wait, self.progress.tick)):
+                self.finish(outcome)
+            now = time.monotonic()
+            if now - self.last_beat > self.heartbeat_interval:
+                self.last_beat = now
+                self.on_beat(idle=False)
+            self.progress.refresh(len(self.running))
+
+    def interrupt(self, exc: BaseException) -> None:
+        """Stop running jobs; take the endings that come within 10 s (:meth:`finish`), put the
+        rest back (:meth:`release`)."""
+        if not self.running:
+            return
+        self.interrupting = True
+        in_main = threading.current_thread() is threading.main_thread()
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+        try:
+            for tid in list(self.running):
+                self.executor.cancel(tid, "interrupted")
+            deadline = time.monotonic() + 10.0
+            while self.running and time.monotonic() < deadline:
+                try:
+                    outcomes = self.executor.wait(timeout=0.2)
+                except Exception:  # e.g. another trial's log hit the same full disk: go on
+                    time.sleep(0.05)  # releasing the rest (a raise here left them RUNNING)
+                    continue
+                for o in outcomes:
+                    with contextlib.suppress(Exception):
+                        self.finish(o)
+            for tid in list(self.running):
+                self.release(tid)
+                self.running.pop(tid, None)
+            self.stop_reason = (
+                "interrupted" if isinstance(exc, KeyboardInterrupt) else f"error: {exc}"
+            )
+        finally:
+            if in_main and old is not None:
+                signal.signal(signal.SIGINT, old)
+
+
+class Coordinator(Dispatch):
     """Runs one ``Study.optimize`` call (see its docstring for the options)."""
 
     def __init__(
@@ -91,6 +258,7 @@ class Coordinator:
                 f"the objective must be callable or a tk.Command, got {type(objective).__name__}",
                 field="objective",
             )
+        super().__init__()
         self.study = study
         self.objective = objective
         #: the checked run options (``tansaku._options``); read, never changed
@@ -117,7 +285,6 @@ class Coordinator:
         self.base_seed = study.system_attrs.get("seed")
         self.evals: dict[int, list[dict[str, Any]]] = {}  # repeats > 1: evaluations so far
         self.eval_started: dict[int, float] = {}
-        self.interrupting = False
         if not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks):
             raise ConfigError("must be a list of functions (study, trial)", field="callbacks")
         self.callbacks = list(callbacks)
@@ -129,31 +296,20 @@ class Coordinator:
         show_progress = options.show_progress
         gpus, gpus_per_trial = options.gpus, options.gpus_per_trial
         runner = Runner(objective)
-        self.is_command = runner.external
+        self.runner = runner  # what runs: the Coordinator asks it, never the objective's type
         runner.check_space(
             list(study.space.names), conditional=[n for n, d in study.space.items() if d.when]
         )
-        if (
-            executor is None
-            and self.n_workers == 1
-            and self.trial_timeout is not None
-            and not self.is_command
-        ):
-            executor = "local"  # the only way to stop a Python objective that overruns
-        if executor is None and gpus is not None:
-            executor = "local"  # each trial a process of its own, with its own devices
+        executor = executor_spec(
+            executor, self.n_workers, runner=runner, trial_timeout=self.trial_timeout, gpus=gpus
+        )
         self.executor = make_executor(executor, n_workers=self.n_workers)
         #: the coordinator's GPU slots (None: no GPUs, or a batch job script hands them out)
         self.gpu_slots: GpuSlots | None = None
         self.gpu_note: str | None = None
         if gpus is not None or gpus_per_trial is not None:
             self.setup_gpus(executor, gpus, gpus_per_trial, workers_given)
-        if workdir is not None:
-            self.workdir_root: Path | None = Path(workdir).resolve()
-        elif self.is_command or self.executor.needs_workdir:
-            self.workdir_root = _layout.default_study_dir(study)
-        else:
-            self.workdir_root = None
+        self.workdir_root = workdir_root(study, workdir, runner=runner, executor=self.executor)
         self.worker = new_worker_id()
         #: beats for the running trials from a thread of its own, so an inline trial (the whole
         #: trial inside ``executor.wait``) or a slow sampler never looks lost
@@ -170,12 +326,11 @@ class Coordinator:
             else ResultJournal.for_study(study.storage, study.name, self.workdir_root)
         )
         self.storage_down = False  # a write failed for good: results go to the journal only
-        self.running: dict[int, FrozenTrial] = {}
+        self.running: dict[int, FrozenTrial] = {}  # the trials submitted, by trial id
         #: proposals made while trials run (``study/_proposals.py``), once ``maybe_buffer`` says so
         self.proposals: ProposalBuffer | None = None
         self.n_done = 0  # COMPLETE + PRUNED in this call
         self.fail_streak = 0
-        self.stop_reason: str | None = None
         self.error: str | None = None
         self.last_failure = ""
         self.constant_result = ConstantResultWatch(self.warn)
@@ -272,7 +427,7 @@ class Coordinator:
             workdir=wd,
             seed=trial_seed(self.base_seed, t.number, k),
             extra_env=env,
-            known=self.study._known,
+            known=self.study.known_distributions,
             learned=self.study.learned_names(t),
             draw_seed=self.study.draw_seed(t.number),
         )
@@ -365,26 +520,29 @@ class Coordinator:
             self.setup_dir = recorded_setup_dir(self.study.system_attrs)
         if self.gpu_note:
             self.warn(self.gpu_note)
-        self.executor.start(self.objective, self.hooks())
-        self.started = time.monotonic()
-        self.last_beat = self.started
+        self.drive()
+
+    def begin(self) -> None:
         self.progress.start()
         self.beater.start()
-        try:
-            self.loop()
-        except BaseException as e:
-            if isinstance(e, StorageError):  # no more waiting on it: results go to the journal
-                self.storage_down = True
-            if isinstance(e, OSError) and _layout.is_disk_full(e):  # one not met by a writing()
-                e = _layout.disk_full_error(e, None if e.filename else self.workdir_root)
-            if isinstance(e, DiskFullError) and e.trial_id is not None:
+
+    def on_error(self, e: BaseException) -> BaseException | None:
+        """A storage that failed for good: results go to the journal from now on; a full disk
+        becomes a ``DiskFullError`` (its trial, if it names one, is put back at once)."""
+        if isinstance(e, StorageError):  # no more waiting on it: results go to the journal
+            self.storage_down = True
+        if isinstance(e, OSError) and _layout.is_disk_full(e):  # one not met by a writing()
+            e = _layout.disk_full_error(e, None if e.filename else self.workdir_root)
+        if isinstance(e, DiskFullError):
+            if e.trial_id is not None:
                 self.requeue_now(e.trial_id)  # its run is gone with the error
-            self.interrupt(e)
-            if isinstance(e, DiskFullError):
-                raise e from None
-            raise
-        finally:
+            return e
+        return None
+
+    def close(self) -> None:
+        try:
             self.end_buffer()
+        finally:
             self.executor.shutdown(cancel=True)
             self.beater.stop()
             self.progress.close(self.stop_reason)
@@ -439,13 +597,14 @@ class Coordinator:
         if (
             self.proposals is not None
             or self.n_workers < 2
-            or self.study._proposals is not None  # another optimize call's (nested): leave it
-            or self.study._ask_seconds < self.BUFFER_AFTER
+            or self.study.proposal_buffer is not None  # a nested optimize call's: leave it
+            or self.study.ask_seconds < self.BUFFER_AFTER
         ):
             return
-        self.proposals = ProposalBuffer(self.study, capacity=self.buffer_room)
-        self.study._proposals = self.proposals
-        self.proposals.begin()
+        buffer = ProposalBuffer(self.study, capacity=self.buffer_room)
+        if self.study.attach_proposals(buffer):
+            self.proposals = buffer
+            buffer.begin()
 
     def buffer_room(self) -> int:
         """Proposals worth holding: one per worker, never more than this call may still start
@@ -463,34 +622,17 @@ class Coordinator:
         try:
             self.proposals.stop()
         finally:
-            if self.study._proposals is self.proposals:
-                self.study._proposals = None
+            self.study.detach_proposals(self.proposals)
 
-    def loop(self) -> None:
-        while True:
-            self.check_stop()
-            budget_free = self.fill()
-            if not self.running:
-                if self.stop_reason is not None:
-                    return
-                if not budget_free:  # wait for other workers; reclaim theirs if they died
-                    time.sleep(0.5)
-                    if time.monotonic() - self.last_beat > self.heartbeat_interval:
-                        self.last_beat = time.monotonic()
-                        self.recover()
-                        self.note_waiting()
-                    continue
-            wait = self.heartbeat_interval
-            if self.timeout is not None and self.stop_reason is None:
-                wait = min(wait, max(0.0, self.started + self.timeout - time.monotonic()))
-            for outcome in self.executor.wait(timeout=min(wait, self.progress.tick)):
-                self.finish(outcome)
-            now = time.monotonic()
-            if now - self.last_beat > self.heartbeat_interval:  # the beats are self.beater's
-                self.last_beat = now
-                if self.stale_after is not None:
-                    self.recover()
-            self.progress.refresh(len(self.running))
+    def on_beat(self, *, idle: bool) -> None:
+        """Reclaim trials of workers that are gone (``recover``): while waiting on others' trials
+        always (and say which), while ours run only with ``stale_after`` (the beats themselves
+        are ``self.beater``'s)."""
+        if idle:
+            self.recover()
+            self.note_waiting()
+        elif self.stale_after is not None:
+            self.recover()
 
     def note_waiting(self) -> None:
         """One line when this run waits on running trials it cannot see progress of (another
@@ -553,8 +695,8 @@ class Coordinator:
             if not self.storage_down:  # else re-queued by the next run (this pid will be dead)
                 st.release_trial(o.trial_id, worker=self.worker)
             return
-        if o.state is TrialState.FAILED and self.is_command:
-            o.message = with_stderr_line(o.message, o.stderr)
+        if o.state is TrialState.FAILED:
+            o.message = self.runner.failure_message(o.message, o.stderr)
         self.check_arity(o)
         value = o.value
         if self.storage_down:
@@ -562,7 +704,7 @@ class Coordinator:
             return
         try:
             if o.params is not None:  # define-by-run: what the trial used and suggested
-                problem = self.study._record_used(o.trial_id, o.params, o.suggested or {})
+                problem = self.study.record_used(o.trial_id, o.params, o.suggested or {})
                 if problem is not None:
                     o.state, o.message, value = TrialState.FAILED, problem, None
             if o.user_attrs:
@@ -666,34 +808,9 @@ class Coordinator:
             with contextlib.suppress(Exception):
                 self.study.storage.release_trial(trial_id, worker=self.worker)
 
-    def interrupt(self, exc: BaseException) -> None:
-        """Stop running trials and put them back to WAITING; store any that finished meanwhile."""
-        if not self.running:
-            return
-        self.interrupting = True
-        in_main = threading.current_thread() is threading.main_thread()
-        old = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
-        try:
-            for tid in list(self.running):
-                self.executor.cancel(tid, "interrupted")
-            deadline = time.monotonic() + 10.0
-            while self.running and time.monotonic() < deadline:
-                try:
-                    outcomes = self.executor.wait(timeout=0.2)
-                except Exception:  # e.g. another trial's log hit the same full disk: go on
-                    time.sleep(0.05)  # releasing the rest (a raise here left them RUNNING)
-                    continue
-                for o in outcomes:
-                    with contextlib.suppress(Exception):
-                        self.finish(o)
-            for tid in list(self.running):
-                if not self.storage_down:
-                    with contextlib.suppress(Exception):
-                        self.study.storage.release_trial(tid, worker=self.worker)
-                self.running.pop(tid, None)
-            self.stop_reason = (
-                "interrupted" if isinstance(exc, KeyboardInterrupt) else f"error: {exc}"
-            )
-        finally:
-            if in_main and old is not None:
-                signal.signal(signal.SIGINT, old)
+    def release(self, trial_id: int) -> None:
+        """A trial still running after an interrupt goes back to WAITING (unless the storage
+        is down: then the next run re-queues it, this pid being dead)."""
+        if not self.storage_down:
+            with contextlib.suppress(Exception):
+                self.study.storage.release_trial(trial_id, worker=self.worker)

@@ -24,10 +24,13 @@ from typing import Any
 from tansaku import _layout
 from tansaku._check import check_number
 from tansaku._errors import TansakuError
+from tansaku._options import DEFAULTS
+from tansaku._progress import Progress
 from tansaku._records import FrozenTrial, TrialState
-from tansaku.executors._base import Executor, ExecutorHooks, Job, Outcome
+from tansaku.executors._base import Executor, Job, Outcome
 from tansaku.executors._registry import make_executor
 from tansaku.objectives._runner import Runner
+from tansaku.study._optimize import Dispatch, executor_spec, workdir_root
 from tansaku.study._repeats import PointStats, evaluation_records, trial_seed
 from tansaku.study._setup import recorded_setup_dir
 from tansaku.study._study import Study
@@ -103,6 +106,91 @@ def rank_by_mean(study: Study, *, min_evaluations: int | None = None) -> list[Ra
     return _rank(points, study.direction, min_evaluations)
 
 
+class Reevaluation(Dispatch):
+    """The jobs of one :func:`reevaluate` call, run by the optimize loop (``Dispatch``): each
+    evaluation is stored in its trial's ``system_attrs["evaluations"]`` the moment it ends; on
+    Ctrl-C the running ones are stopped and not recorded (a later call runs them again)."""
+
+    def __init__(
+        self,
+        study: Study,
+        objective: Any,
+        holder: Mapping[int, FrozenTrial],
+        work: Sequence[tuple[RankedPoint, int]],
+        *,
+        n_workers: int,
+        executor: str | Mapping[str, Any] | Executor | None,
+        workdir: str | Path | None,
+        trial_timeout: float | None,
+    ) -> None:
+        super().__init__()
+        self.study = study
+        self.objective = objective
+        self.holder = holder
+        runner = Runner(objective)
+        spec = executor_spec(executor, n_workers, runner=runner, trial_timeout=trial_timeout)
+        self.executor = make_executor(spec, n_workers=n_workers)
+        self.heartbeat_interval = float(DEFAULTS.heartbeat_interval)
+        self.progress = Progress(
+            enabled=False, study=study, total=None, count_study=False, n_workers=n_workers
+        )
+        root = workdir_root(study, workdir, runner=runner, executor=self.executor)
+        setup_dir = recorded_setup_dir(study.system_attrs)
+        base_seed = study.system_attrs.get("seed")
+        self.evals = {n: [dict(e) for e in evaluation_records(t)] for n, t in holder.items()}
+        self.queue: list[Job] = []
+        for p, repeats in work:
+            k0 = len(self.evals[p.trial])
+            for k in range(k0, k0 + repeats):
+                self.queue.append(
+                    Job(
+                        -(len(self.queue) + 1),  # not a stored trial: executors need a unique id
+                        p.trial,
+                        dict(p.params),
+                        study_name=study.name,
+                        timeout=trial_timeout,
+                        workdir=None
+                        if root is None
+                        else _layout.reevaluation_dir(root, p.trial, k),
+                        seed=trial_seed(base_seed, p.trial, k),
+                        extra_env={"TANSAKU_SETUP_DIR": str(setup_dir)} if setup_dir else {},
+                    )
+                )
+        self.queue.reverse()  # popped from the end: first made, first run
+        self.started_at: dict[int, float] = {}
+
+    def check_stop(self) -> None:
+        if not self.queue and self.stop_reason is None:
+            self.stop_reason = "every re-evaluation done"
+
+    def fill(self) -> bool:
+        while self.queue and self.stop_reason is None and self.executor.free_slots() > 0:
+            job = self.queue.pop()
+            self.running[job.trial_id] = job
+            self.started_at[job.trial_id] = time.time()
+            self.executor.submit(job)
+        return True
+
+    def finish(self, o: Outcome) -> None:
+        job = self.running.pop(o.trial_id, None)
+        if job is None or o.interrupted:
+            return
+        entry: dict[str, Any] = {
+            "seed": job.seed,
+            "value": o.value if o.state is TrialState.COMPLETE else None,
+            "duration": time.time() - self.started_at.get(o.trial_id, time.time()),
+            "kind": "reevaluation",
+            "workdir": None if job.workdir is None else str(job.workdir),
+        }
+        if o.state is not TrialState.COMPLETE:
+            entry["message"] = o.message
+        evals = self.evals[job.number]
+        evals.append(entry)
+        self.study.storage.set_trial_system_attrs(
+            self.holder[job.number].trial_id, {"evaluations": evals}
+        )
+
+
 def reevaluate(
     study: Study,
     objective: Any,
@@ -127,69 +215,19 @@ def reevaluate(
     if not chosen:
         raise TansakuError(f"study {study.name!r} has no complete trial to re-evaluate")
     chosen = chosen[:top]
-    storage = study.storage
-    holder = {p.trial: storage.get_trial_by_number(study.study_id, p.trial) for p in chosen}
-    base_seed = study.system_attrs.get("seed")
-    ex = make_executor(executor, n_workers=n_workers)
-    root: Path | None = None  # as in optimize: Python objectives get a directory only if asked
-    if workdir is not None:
-        root = Path(workdir).resolve()
-    elif Runner(objective).external or ex.needs_workdir:
-        root = _layout.default_study_dir(study)
-    setup_dir = recorded_setup_dir(study.system_attrs)
-    evals = {n: [dict(e) for e in evaluation_records(t)] for n, t in holder.items()}
-    queue: list[Job] = []
-    for p in chosen:
-        k0 = len(evals[p.trial])
-        for i in range(repeats):
-            k = k0 + i
-            queue.append(
-                Job(
-                    -(len(queue) + 1),  # not a stored trial: executors only need a unique id
-                    p.trial,
-                    dict(p.params),
-                    study_name=study.name,
-                    timeout=trial_timeout,
-                    workdir=None if root is None else _layout.reevaluation_dir(root, p.trial, k),
-                    seed=trial_seed(base_seed, p.trial, k),
-                    extra_env={"TANSAKU_SETUP_DIR": str(setup_dir)} if setup_dir else {},
-                )
-            )
-    jobs = {j.trial_id: j for j in queue}
-    started: dict[int, float] = {}
-    ex.start(objective, ExecutorHooks())  # reports of re-evaluations are not stored
-
-    def record(o: Outcome) -> None:
-        job = jobs[o.trial_id]
-        entry: dict[str, Any] = {
-            "seed": job.seed,
-            "value": o.value if o.state is TrialState.COMPLETE else None,
-            "duration": time.time() - started.get(o.trial_id, time.time()),
-            "kind": "reevaluation",
-            "workdir": None if job.workdir is None else str(job.workdir),
-        }
-        if o.state is not TrialState.COMPLETE:
-            entry["message"] = o.message
-        evals[job.number].append(entry)
-        storage.set_trial_system_attrs(
-            holder[job.number].trial_id, {"evaluations": evals[job.number]}
-        )
-
-    try:
-        pending = len(queue)
-        while pending:
-            while queue and ex.free_slots() > 0:
-                job = queue.pop(0)
-                started[job.trial_id] = time.time()
-                ex.submit(job)
-            for o in ex.wait(timeout=1.0):
-                if not o.interrupted:
-                    record(o)
-                pending -= 1
-    finally:
-        ex.shutdown(cancel=True)
+    holder = {p.trial: study.storage.get_trial_by_number(study.study_id, p.trial) for p in chosen}
+    Reevaluation(
+        study,
+        objective,
+        holder,
+        [(p, repeats) for p in chosen],
+        n_workers=n_workers,
+        executor=executor,
+        workdir=workdir,
+        trial_timeout=trial_timeout,
+    ).drive()
     ranked = rank_by_mean(study)
-    storage.set_study_system_attrs(
+    study.storage.set_study_system_attrs(
         study.study_id,
         {
             "reevaluation": {

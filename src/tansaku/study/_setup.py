@@ -36,8 +36,9 @@ from typing import TYPE_CHECKING, Any
 from tansaku import _layout
 from tansaku._errors import TansakuError
 from tansaku._reaper import kill_leftovers
-from tansaku.objectives._base import Job
-from tansaku.objectives._command import Command, CommandRun
+from tansaku.objectives._base import Job, with_stderr_line
+from tansaku.objectives._command import Command
+from tansaku.objectives._runner import Runner
 from tansaku.study._liveness import parse_worker, pid_alive
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["SETUP_ATTR", "Setup", "ensure_setup", "recorded_setup_dir"]
 
 SETUP_ATTR = "setup"
-_TAIL = 2000
 
 
 @dataclass(frozen=True)
@@ -95,22 +95,18 @@ def _locked(path: Path, note: Callable[[str], None]) -> Iterator[None]:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
-def _tail(path: Path) -> str:
-    try:
-        data = path.read_bytes()[-_TAIL:]
-    except OSError:
-        return ""
-    return data.decode("utf-8", errors="replace").strip()
-
-
 def _run_command(
-    command: Command,
+    runner: Runner,
     directory: Path,
     study: Study,
     timeout: float | None,
     seed: int | None,
     worker: str,
 ) -> None:
+    """Run the setup command to its end; a failure raises ``TansakuError`` worded by the rule of
+    a failed trial (``exit_outcome``/``killed_outcome``, then ``with_stderr_line``): ``the setup
+    command failed: exit code 2: <its last stderr line>``, ``... killed by SIGKILL``,
+    ``... timeout: killed after 5 s``."""
     job = Job(
         -1,
         -1,
@@ -122,29 +118,28 @@ def _run_command(
         # TANSAKU_WORKER: a resumed run finds what a killed attempt left (kill_leftovers)
         extra_env={"TANSAKU_SETUP_DIR": str(directory), "TANSAKU_WORKER": worker},
     )
-    run = CommandRun(command, job)
+    run = runner.command_run(job, on_report=lambda step, value: None)
     try:
         outcome = run.run()
     except BaseException:  # Ctrl-C, a full disk: the step is in its own session, stop it here
         if run.proc is not None:
             run.kill("interrupted")
-            deadline = time.monotonic() + 2 * command.kill_grace + 1
+            deadline = time.monotonic() + 2 * runner.kill_grace + 1
             while run.check() is None and time.monotonic() < deadline:
                 time.sleep(0.02)
         raise
     code = outcome.system_attrs.get("returncode")
-    if not isinstance(code, int):  # it did not start
-        reason = (outcome.message or "").removeprefix("cannot start the command: ")
-        raise TansakuError(f"cannot start the setup command: {reason}")
-    if run.kill_reason == "timeout":
-        raise TansakuError(f"the setup command timed out after {timeout:g} s")
-    if code != 0:
-        why = f"exit code {code}" if code > 0 else f"killed by signal {-code}"
-        tail = _tail(directory / "stderr.txt")
-        raise TansakuError(
-            f"the setup command failed ({why}); see {directory / 'stderr.txt'}"
-            + (f": {tail.splitlines()[-1]}" if tail else "")
-        )
+    if code == 0 and run.kill_reason is None:  # done: what it printed is no trial's result
+        return
+    message = outcome.message or "failed"
+    if "the command" in message:  # "the command failed: ...", "cannot start the command: ..."
+        message = message.replace("the command", "the setup command", 1)
+    else:  # "timeout: killed after 5 s"
+        message = f"the setup command failed: {message}"
+    message = with_stderr_line(message, outcome.stderr) or message
+    if isinstance(code, int):  # it ran: its output is there
+        message += f"; see {directory / 'stderr.txt'}"
+    raise TansakuError(message)
 
 
 def _clean_after(previous: Mapping[str, Any], directory: Path, study: Study) -> str:
@@ -175,6 +170,7 @@ def ensure_setup(
     """Run ``setup`` once for ``study`` in ``directory`` unless a finished run is recorded (see the
     module docstring); returns the directory trials should use."""
     storage, sid = study.storage, study.study_id
+    runner = Runner(setup)  # a command runs as a trial's would; a function is called here
     done = recorded_setup_dir(study.system_attrs)
     if done is not None:
         return done
@@ -205,7 +201,7 @@ def ensure_setup(
             "attempts": attempts,
             "worker": worker,
             "started_at": time.time(),
-            "command": list(setup.argv) if isinstance(setup, Command) else repr(setup),
+            "command": runner.describe(),
             # ours to empty before a retry (never a directory that was there before us)
             "created_dir": bool(previous.get("created_dir")) if same else not directory.exists(),
         }
@@ -213,9 +209,9 @@ def ensure_setup(
         _layout.make_dir(directory)
         note(f"running the setup step in {directory}")
         try:
-            if isinstance(setup, Command):
+            if runner.external:
                 seed = study.system_attrs.get("seed")
-                _run_command(setup, directory, study, timeout, seed, worker)
+                _run_command(runner, directory, study, timeout, seed, worker)
             else:
                 try:
                     setup(directory)

@@ -322,11 +322,48 @@ class Study:
             self._known = grown.to_dict()
             self._bind_sampler()
 
-    def _record_used(
+    @property
+    def known_distributions(self) -> Mapping[str, Mapping[str, Any]]:
+        """The JSON form of every distribution the study knows, declared and learned from
+        define-by-run trials (what a :class:`~tansaku.executors.Job` carries as ``known``, so a
+        trial's ``suggest_*`` of a known name draws from the study's distribution).  For loops
+        that run trials themselves (the optimize Coordinator); do not change it."""
+        return self._known
+
+    @property
+    def ask_seconds(self) -> float:
+        """Seconds the sampler took for the last proposal made in the caller's thread (0 before
+        any): what tells a loop with several workers that proposals are worth making while
+        trials run (``Coordinator.maybe_buffer``)."""
+        return self._ask_seconds
+
+    @property
+    def proposal_buffer(self) -> ProposalBuffer | None:
+        """The buffer (``study/_proposals.py``) that makes this study's proposals while trials
+        run, if one is attached: then :meth:`next_trial` starts its proposals, and its thread
+        alone asks the sampler."""
+        return self._proposals
+
+    def attach_proposals(self, buffer: ProposalBuffer) -> bool:
+        """Make ``buffer`` the source of :meth:`next_trial`'s proposals; False (nothing changed)
+        when another buffer is attached already (an optimize call nested in another's)."""
+        if self._proposals is not None:
+            return False
+        self._proposals = buffer
+        return True
+
+    def detach_proposals(self, buffer: ProposalBuffer) -> None:
+        """Stop taking proposals from ``buffer`` (if it is the one attached): the sampler is the
+        caller's again.  Its proposals not started are not trials and are dropped with it."""
+        if self._proposals is buffer:
+            self._proposals = None
+
+    def record_used(
         self, trial_id: int, params: Mapping[str, Any], suggested: Mapping[str, Any]
     ) -> str | None:
-        """Store what a define-by-run trial used: its ``params`` (replacing the proposed ones)
-        and, in the study, each ``suggested`` distribution it is the first to use.  Returns the
+        """Store what a define-by-run trial used (``Outcome.params``/``suggested``, before its
+        result is stored): its ``params`` (replacing the proposed ones) and, in the study, each
+        ``suggested`` distribution it is the first to use.  Returns the
         trial's failure message when a suggested distribution differs from the one the study
         learned meanwhile (another worker's trial), which is then left out of its params."""
         params = dict(params)
@@ -693,7 +730,7 @@ class Study:
         mine = trial_id in self._asked_ids
         used = trial.used() if isinstance(trial, Trial) else None
         if used is not None:  # define-by-run: store what the trial suggested
-            problem = self._record_used(trial_id, *used)
+            problem = self.record_used(trial_id, *used)
             if problem is not None:
                 st, value, message = TrialState.FAILED, None, problem
         cons = dict(trial.constraints) if isinstance(trial, Trial) else {}
