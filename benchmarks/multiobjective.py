@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -158,6 +160,19 @@ def best_feasible(rows: list[tuple[float, float]], n: int) -> float:
 
 
 # ------------------------------------------------------------------ driver
+def _save(path: str, key: str, values: list[tuple[float, ...]], seconds: float) -> None:
+    """Add one finished run to the cache file (re-read first: several processes may share it)."""
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        data = {}
+    data[key] = {"values": [list(map(float, v)) for v in values], "seconds": seconds}
+    with open(path + ".tmp", "w") as fh:
+        json.dump(data, fh)
+    os.replace(path + ".tmp", path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seeds", type=int, default=10)
@@ -166,7 +181,22 @@ def main() -> None:
     ap.add_argument("--samplers", default=",".join(SAMPLERS))
     ap.add_argument("--constrained-budgets", default="30,60")
     ap.add_argument("--json", help="also write every number to this file")
+    ap.add_argument(
+        "--cache",
+        help="comma-separated JSON files of finished runs (problem|sampler|seed|n -> values): runs "
+        "found there are reused, new ones are added to the first file as each finishes, so a long "
+        "benchmark can be split over processes and resumed; the tables say which runs were reused",
+    )
+    ap.add_argument("--no-constrained", action="store_true", help="skip the constrained table")
     args = ap.parse_args()
+    cache_files = args.cache.split(",") if args.cache else []
+    cache: dict[str, dict[str, Any]] = {}
+    for path in cache_files:
+        try:
+            with open(path) as fh:
+                cache.update(json.load(fh))
+        except FileNotFoundError:
+            pass
     budgets = [int(b) for b in args.budgets.split(",")]
     out: dict[str, dict[str, dict[int, list[float]]]] = {}
     seconds: dict[str, dict[str, float]] = {}
@@ -175,12 +205,21 @@ def main() -> None:
         out[problem], seconds[problem] = {}, {}
         for name in args.samplers.split(","):
             out[problem][name] = {b: [] for b in budgets}
-            t0 = time.perf_counter()
+            took = []
             for seed in range(args.seeds):
-                values = SAMPLERS[name](problem, seed, max(budgets))
+                key = f"{problem}|{name}|{seed}|{max(budgets)}"
+                if key in cache:
+                    values = [tuple(v) for v in cache[key]["values"]]
+                    took.append(cache[key]["seconds"])
+                else:
+                    t1 = time.perf_counter()
+                    values = SAMPLERS[name](problem, seed, max(budgets))
+                    took.append(time.perf_counter() - t1)
+                    if cache_files:
+                        _save(cache_files[0], key, values, took[-1])
                 for b in budgets:
                     out[problem][name][b].append(hypervolume(np.array(values[:b]), ref))
-            seconds[problem][name] = (time.perf_counter() - t0) / args.seeds
+            seconds[problem][name] = float(np.mean(took))
             print(f"  {problem} {name}: {seconds[problem][name]:.1f} s per run", flush=True)
         print(f"\n### {problem} (hypervolume, reference {ref.tolist()}; mean (sd) of {args.seeds} seeds)\n")
         print("| sampler | " + " | ".join(f"{b} evals" for b in budgets) + " | s per run |")
@@ -194,6 +233,8 @@ def main() -> None:
                 cells.append(f"**{text}**" if m == best[b] else text)
             print(f"| {name} | " + " | ".join(cells) + f" | {seconds[problem][name]:.1f} |")
         print(flush=True)
+    if args.no_constrained:
+        return
     cb = [int(b) for b in args.constrained_budgets.split(",")]
     cons: dict[str, dict[int, list[float]]] = {"tansaku tpe": {}, "optuna tpe (constraints)": {}}
     for label, fn in (("tansaku tpe", constrained_tansaku), ("optuna tpe (constraints)", constrained_optuna)):
