@@ -87,7 +87,11 @@ class ModelBasedSampler(Sampler):
             loss = max(loss, self._worst_loss)
         elif math.isfinite(loss):
             self._worst_loss = max(self._worst_loss, loss)
-        self.core.tell(x, loss)
+        if getattr(self.core, "supports_constraints", False):
+            # a core that models constraints learns where they hold (gp: constrained EI)
+            self.core.tell(x, loss, dict(trial.constraints))  # type: ignore[call-arg]
+        else:
+            self.core.tell(x, loss)
         self.n_told += 1
 
     def _pending_points(self, pending: Sequence[FrozenTrial]) -> np.ndarray:
