@@ -9,6 +9,14 @@ budget is that of the run's first trials (what the sampler had found by then).  
 
     nice python benchmarks/multiobjective.py --seeds 10 --budgets 100,200,500
     nice python benchmarks/multiobjective.py --seeds 3 --budgets 100,200 --problems zdt1,dtlz2
+    nice python benchmarks/multiobjective.py --seeds 10 --samplers optuna-tpe --cache runs.json
+    nice python benchmarks/multiobjective.py --problems "" --seeds 5     # the constrained table only
+
+``--cache`` keeps every finished run (problem, sampler, seed, largest budget) in a JSON file, so
+one long benchmark can be split over processes (each its own file; list them all, comma-separated,
+to print the tables) and resumed after a stop; the tables then hold reused runs, same command.
+The constrained table compares tansaku's tpe (infeasible trials ranked last) and gp (constrained
+EI: a GP per constraint) with Optuna's TPESampler given the constraint.
 
 Prints a markdown table per problem: mean (sd) hypervolume per sampler and budget, the best at
 each budget in bold; then the constrained table (best feasible value found; mean over seeds).
@@ -117,7 +125,7 @@ def disc(x1: float, x2: float) -> float:
     return 14.0 - x1 - x2
 
 
-def constrained_tansaku(seed: int, n: int) -> list[tuple[float, float]]:
+def constrained_tansaku(seed: int, n: int, sampler: str = "tpe") -> list[tuple[float, float]]:
     def objective(trial: tk.Trial) -> float:
         x1, x2 = trial.params["x1"], trial.params["x2"]
         trial.set_constraint("disc", disc(x1, x2))
@@ -125,10 +133,14 @@ def constrained_tansaku(seed: int, n: int) -> list[tuple[float, float]]:
 
     study = tk.create_study(
         {"x1": tk.Float(-5.0, 10.0), "x2": tk.Float(0.0, 15.0)},
-        sampler={"name": "tpe", "seed": seed},
+        sampler={"name": sampler, "seed": seed},
     )
     study.optimize(objective, n_trials=n)
     return [(float(t.value), t.violation) for t in study.trials if t.value is not None]
+
+
+def constrained_gp(seed: int, n: int) -> list[tuple[float, float]]:
+    return constrained_tansaku(seed, n, "gp")
 
 
 def constrained_optuna(seed: int, n: int) -> list[tuple[float, float]]:
@@ -200,7 +212,7 @@ def main() -> None:
     budgets = [int(b) for b in args.budgets.split(",")]
     out: dict[str, dict[str, dict[int, list[float]]]] = {}
     seconds: dict[str, dict[str, float]] = {}
-    for problem in args.problems.split(","):
+    for problem in [p for p in args.problems.split(",") if p]:
         ref = np.array(PROBLEMS[problem][2])
         out[problem], seconds[problem] = {}, {}
         for name in args.samplers.split(","):
@@ -236,10 +248,25 @@ def main() -> None:
     if args.no_constrained:
         return
     cb = [int(b) for b in args.constrained_budgets.split(",")]
-    cons: dict[str, dict[int, list[float]]] = {"tansaku tpe": {}, "optuna tpe (constraints)": {}}
-    for label, fn in (("tansaku tpe", constrained_tansaku), ("optuna tpe (constraints)", constrained_optuna)):
-        runs = [fn(seed, max(cb)) for seed in range(args.seeds)]
+    cons: dict[str, dict[int, list[float]]] = {}
+    runners = (
+        ("tansaku tpe", constrained_tansaku),
+        ("tansaku gp (constrained EI)", constrained_gp),
+        ("optuna tpe (constraints)", constrained_optuna),
+    )
+    for label, fn in runners:
+        runs = []
+        for seed in range(args.seeds):
+            key = f"branin|{label}|{seed}|{max(cb)}"
+            if key in cache:
+                runs.append([tuple(v) for v in cache[key]["values"]])
+                continue
+            t1 = time.perf_counter()
+            runs.append(fn(seed, max(cb)))
+            if cache_files:
+                _save(cache_files[0], key, runs[-1], time.perf_counter() - t1)
         cons[label] = {b: [best_feasible(r, b) for r in runs] for b in cb}
+        print(f"  constrained {label} done", flush=True)
     print(f"\n### constrained Branin (x1 + x2 >= 14): best feasible value, mean (sd) of {args.seeds} seeds\n")
     print("| sampler | " + " | ".join(f"{b} evals" for b in cb) + " |")
     print("|---|" + "---:|" * len(cb))
