@@ -200,6 +200,11 @@ def main() -> None:
         "benchmark can be split over processes and resumed; the tables say which runs were reused",
     )
     ap.add_argument("--no-constrained", action="store_true", help="skip the constrained table")
+    ap.add_argument(
+        "--report-only",
+        action="store_true",
+        help="print the tables from the --cache files only (the seeds found there), run nothing",
+    )
     args = ap.parse_args()
     cache_files = args.cache.split(",") if args.cache else []
     cache: dict[str, dict[str, Any]] = {}
@@ -223,6 +228,8 @@ def main() -> None:
                 if key in cache:
                     values = [tuple(v) for v in cache[key]["values"]]
                     took.append(cache[key]["seconds"])
+                elif args.report_only:
+                    continue
                 else:
                     t1 = time.perf_counter()
                     values = SAMPLERS[name](problem, seed, max(budgets))
@@ -231,11 +238,16 @@ def main() -> None:
                         _save(cache_files[0], key, values, took[-1])
                 for b in budgets:
                     out[problem][name][b].append(hypervolume(np.array(values[:b]), ref))
+            if not took:  # --report-only and no cached run
+                del out[problem][name]
+                continue
             seconds[problem][name] = float(np.mean(took))
             print(f"  {problem} {name}: {seconds[problem][name]:.1f} s per run", flush=True)
-        print(f"\n### {problem} (hypervolume, reference {ref.tolist()}; mean (sd) of {args.seeds} seeds)\n")
-        print("| sampler | " + " | ".join(f"{b} evals" for b in budgets) + " | s per run |")
-        print("|---|" + "---:|" * (len(budgets) + 1))
+        if not out[problem]:
+            continue
+        print(f"\n### {problem} (hypervolume, reference {ref.tolist()}; mean (sd) over seeds)\n")
+        print("| sampler | seeds | " + " | ".join(f"{b} evals" for b in budgets) + " | s per run |")
+        print("|---|---:|" + "---:|" * (len(budgets) + 1))
         best = {b: max(np.mean(out[problem][s][b]) for s in out[problem]) for b in budgets}
         for name, per in out[problem].items():
             cells = []
@@ -243,7 +255,8 @@ def main() -> None:
                 m, sd = float(np.mean(per[b])), float(np.std(per[b]))
                 text = f"{m:.3f} ({sd:.3f})"
                 cells.append(f"**{text}**" if m == best[b] else text)
-            print(f"| {name} | " + " | ".join(cells) + f" | {seconds[problem][name]:.1f} |")
+            n_seeds = len(per[budgets[0]])
+            print(f"| {name} | {n_seeds} | " + " | ".join(cells) + f" | {seconds[problem][name]:.1f} |")
         print(flush=True)
     if args.no_constrained:
         return
@@ -261,17 +274,21 @@ def main() -> None:
             if key in cache:
                 runs.append([tuple(v) for v in cache[key]["values"]])
                 continue
+            if args.report_only:
+                continue
             t1 = time.perf_counter()
             runs.append(fn(seed, max(cb)))
             if cache_files:
                 _save(cache_files[0], key, runs[-1], time.perf_counter() - t1)
-        cons[label] = {b: [best_feasible(r, b) for r in runs] for b in cb}
-        print(f"  constrained {label} done", flush=True)
-    print(f"\n### constrained Branin (x1 + x2 >= 14): best feasible value, mean (sd) of {args.seeds} seeds\n")
-    print("| sampler | " + " | ".join(f"{b} evals" for b in cb) + " |")
-    print("|---|" + "---:|" * len(cb))
+        if runs:
+            cons[label] = {b: [best_feasible(r, b) for r in runs] for b in cb}
+        print(f"  constrained {label}: {len(runs)} seeds", flush=True)
+    print("\n### constrained Branin (x1 + x2 >= 14): best feasible value, mean (sd) over seeds\n")
+    print("| sampler | seeds | " + " | ".join(f"{b} evals" for b in cb) + " |")
+    print("|---|---:|" + "---:|" * len(cb))
     for label, per in cons.items():
-        print(f"| {label} | " + " | ".join(f"{np.mean(per[b]):.4f} ({np.std(per[b]):.4f})" for b in cb) + " |")
+        cells = " | ".join(f"{np.mean(per[b]):.4f} ({np.std(per[b]):.4f})" for b in cb)
+        print(f"| {label} | {len(per[cb[0]])} | {cells} |")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"hypervolume": out, "seconds": seconds, "constrained": cons}, fh)

@@ -4,6 +4,7 @@ modelled probability that every constraint holds) learns where a constraint hold
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import tansaku as tk
 from tansaku.algorithms._feasibility import FeasibilityModel
@@ -17,6 +18,7 @@ def _objective(trial: tk.Trial) -> float:
     return x + y
 
 
+@pytest.mark.slow  # 20 gp asks, each fitting two GPs: ~5 s of CPU, more on a loaded machine
 def test_gp_learns_a_constraint():
     """Minimise x + y with x >= 0.6: the unconstrained optimum (0, 0) is infeasible.  After the
     start-up design gp proposes at or inside the boundary (constrained EI hugs it: a point a hair
