@@ -9,6 +9,14 @@ budget is that of the run's first trials (what the sampler had found by then).  
 
     nice python benchmarks/multiobjective.py --seeds 10 --budgets 100,200,500
     nice python benchmarks/multiobjective.py --seeds 3 --budgets 100,200 --problems zdt1,dtlz2
+    nice python benchmarks/multiobjective.py --seeds 10 --samplers optuna-tpe --cache runs.json
+    nice python benchmarks/multiobjective.py --problems "" --seeds 5     # the constrained table only
+
+``--cache`` keeps every finished run (problem, sampler, seed, largest budget) in a JSON file, so
+one long benchmark can be split over processes (each its own file; list them all, comma-separated,
+to print the tables) and resumed after a stop; the tables then hold reused runs, same command.
+The constrained table compares tansaku's tpe (infeasible trials ranked last) and gp (constrained
+EI: a GP per constraint) with Optuna's TPESampler given the constraint.
 
 Prints a markdown table per problem: mean (sd) hypervolume per sampler and budget, the best at
 each budget in bold; then the constrained table (best feasible value found; mean over seeds).
@@ -19,8 +27,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -115,7 +125,7 @@ def disc(x1: float, x2: float) -> float:
     return 14.0 - x1 - x2
 
 
-def constrained_tansaku(seed: int, n: int) -> list[tuple[float, float]]:
+def constrained_tansaku(seed: int, n: int, sampler: str = "tpe") -> list[tuple[float, float]]:
     def objective(trial: tk.Trial) -> float:
         x1, x2 = trial.params["x1"], trial.params["x2"]
         trial.set_constraint("disc", disc(x1, x2))
@@ -123,10 +133,14 @@ def constrained_tansaku(seed: int, n: int) -> list[tuple[float, float]]:
 
     study = tk.create_study(
         {"x1": tk.Float(-5.0, 10.0), "x2": tk.Float(0.0, 15.0)},
-        sampler={"name": "tpe", "seed": seed},
+        sampler={"name": sampler, "seed": seed},
     )
     study.optimize(objective, n_trials=n)
     return [(float(t.value), t.violation) for t in study.trials if t.value is not None]
+
+
+def constrained_gp(seed: int, n: int) -> list[tuple[float, float]]:
+    return constrained_tansaku(seed, n, "gp")
 
 
 def constrained_optuna(seed: int, n: int) -> list[tuple[float, float]]:
@@ -158,6 +172,19 @@ def best_feasible(rows: list[tuple[float, float]], n: int) -> float:
 
 
 # ------------------------------------------------------------------ driver
+def _save(path: str, key: str, values: list[tuple[float, ...]], seconds: float) -> None:
+    """Add one finished run to the cache file (re-read first: several processes may share it)."""
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        data = {}
+    data[key] = {"values": [list(map(float, v)) for v in values], "seconds": seconds}
+    with open(path + ".tmp", "w") as fh:
+        json.dump(data, fh)
+    os.replace(path + ".tmp", path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seeds", type=int, default=10)
@@ -166,25 +193,61 @@ def main() -> None:
     ap.add_argument("--samplers", default=",".join(SAMPLERS))
     ap.add_argument("--constrained-budgets", default="30,60")
     ap.add_argument("--json", help="also write every number to this file")
+    ap.add_argument(
+        "--cache",
+        help="comma-separated JSON files of finished runs (problem|sampler|seed|n -> values): runs "
+        "found there are reused, new ones are added to the first file as each finishes, so a long "
+        "benchmark can be split over processes and resumed; the tables say which runs were reused",
+    )
+    ap.add_argument("--no-constrained", action="store_true", help="skip the constrained table")
+    ap.add_argument(
+        "--report-only",
+        action="store_true",
+        help="print the tables from the --cache files only (the seeds found there), run nothing",
+    )
     args = ap.parse_args()
+    cache_files = args.cache.split(",") if args.cache else []
+    cache: dict[str, dict[str, Any]] = {}
+    for path in cache_files:
+        try:
+            with open(path) as fh:
+                cache.update(json.load(fh))
+        except FileNotFoundError:
+            pass
     budgets = [int(b) for b in args.budgets.split(",")]
     out: dict[str, dict[str, dict[int, list[float]]]] = {}
     seconds: dict[str, dict[str, float]] = {}
-    for problem in args.problems.split(","):
+    for problem in [p for p in args.problems.split(",") if p]:
         ref = np.array(PROBLEMS[problem][2])
         out[problem], seconds[problem] = {}, {}
         for name in args.samplers.split(","):
             out[problem][name] = {b: [] for b in budgets}
-            t0 = time.perf_counter()
+            took = []
             for seed in range(args.seeds):
-                values = SAMPLERS[name](problem, seed, max(budgets))
+                key = f"{problem}|{name}|{seed}|{max(budgets)}"
+                if key in cache:
+                    values = [tuple(v) for v in cache[key]["values"]]
+                    took.append(cache[key]["seconds"])
+                elif args.report_only:
+                    continue
+                else:
+                    t1 = time.perf_counter()
+                    values = SAMPLERS[name](problem, seed, max(budgets))
+                    took.append(time.perf_counter() - t1)
+                    if cache_files:
+                        _save(cache_files[0], key, values, took[-1])
                 for b in budgets:
                     out[problem][name][b].append(hypervolume(np.array(values[:b]), ref))
-            seconds[problem][name] = (time.perf_counter() - t0) / args.seeds
+            if not took:  # --report-only and no cached run
+                del out[problem][name]
+                continue
+            seconds[problem][name] = float(np.mean(took))
             print(f"  {problem} {name}: {seconds[problem][name]:.1f} s per run", flush=True)
-        print(f"\n### {problem} (hypervolume, reference {ref.tolist()}; mean (sd) of {args.seeds} seeds)\n")
-        print("| sampler | " + " | ".join(f"{b} evals" for b in budgets) + " | s per run |")
-        print("|---|" + "---:|" * (len(budgets) + 1))
+        if not out[problem]:
+            continue
+        print(f"\n### {problem} (hypervolume, reference {ref.tolist()}; mean (sd) over seeds)\n")
+        print("| sampler | seeds | " + " | ".join(f"{b} evals" for b in budgets) + " | s per run |")
+        print("|---|---:|" + "---:|" * (len(budgets) + 1))
         best = {b: max(np.mean(out[problem][s][b]) for s in out[problem]) for b in budgets}
         for name, per in out[problem].items():
             cells = []
@@ -192,18 +255,40 @@ def main() -> None:
                 m, sd = float(np.mean(per[b])), float(np.std(per[b]))
                 text = f"{m:.3f} ({sd:.3f})"
                 cells.append(f"**{text}**" if m == best[b] else text)
-            print(f"| {name} | " + " | ".join(cells) + f" | {seconds[problem][name]:.1f} |")
+            n_seeds = len(per[budgets[0]])
+            print(f"| {name} | {n_seeds} | " + " | ".join(cells) + f" | {seconds[problem][name]:.1f} |")
         print(flush=True)
+    if args.no_constrained:
+        return
     cb = [int(b) for b in args.constrained_budgets.split(",")]
-    cons: dict[str, dict[int, list[float]]] = {"tansaku tpe": {}, "optuna tpe (constraints)": {}}
-    for label, fn in (("tansaku tpe", constrained_tansaku), ("optuna tpe (constraints)", constrained_optuna)):
-        runs = [fn(seed, max(cb)) for seed in range(args.seeds)]
-        cons[label] = {b: [best_feasible(r, b) for r in runs] for b in cb}
-    print(f"\n### constrained Branin (x1 + x2 >= 14): best feasible value, mean (sd) of {args.seeds} seeds\n")
-    print("| sampler | " + " | ".join(f"{b} evals" for b in cb) + " |")
-    print("|---|" + "---:|" * len(cb))
+    cons: dict[str, dict[int, list[float]]] = {}
+    runners = (
+        ("tansaku tpe", constrained_tansaku),
+        ("tansaku gp (constrained EI)", constrained_gp),
+        ("optuna tpe (constraints)", constrained_optuna),
+    )
+    for label, fn in runners:
+        runs = []
+        for seed in range(args.seeds):
+            key = f"branin|{label}|{seed}|{max(cb)}"
+            if key in cache:
+                runs.append([tuple(v) for v in cache[key]["values"]])
+                continue
+            if args.report_only:
+                continue
+            t1 = time.perf_counter()
+            runs.append(fn(seed, max(cb)))
+            if cache_files:
+                _save(cache_files[0], key, runs[-1], time.perf_counter() - t1)
+        if runs:
+            cons[label] = {b: [best_feasible(r, b) for r in runs] for b in cb}
+        print(f"  constrained {label}: {len(runs)} seeds", flush=True)
+    print("\n### constrained Branin (x1 + x2 >= 14): best feasible value, mean (sd) over seeds\n")
+    print("| sampler | seeds | " + " | ".join(f"{b} evals" for b in cb) + " |")
+    print("|---|---:|" + "---:|" * len(cb))
     for label, per in cons.items():
-        print(f"| {label} | " + " | ".join(f"{np.mean(per[b]):.4f} ({np.std(per[b]):.4f})" for b in cb) + " |")
+        cells = " | ".join(f"{np.mean(per[b]):.4f} ({np.std(per[b]):.4f})" for b in cb)
+        print(f"| {label} | {len(per[cb[0]])} | {cells} |")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"hypervolume": out, "seconds": seconds, "constrained": cons}, fh)

@@ -265,7 +265,7 @@ def test_import_creates_the_study_the_config_describes(tmp_path, capsys):
           x: {type: float, low: 0.0, high: 1.0}
         """)
     )
-    (tmp_path / "rows.csv").write_text("x,value\n0.5,0.25\n")
+    (tmp_path / "rows.csv").write_text("x,error,speed\n0.5,0.25,-0.5\n")  # both objectives
     code, _, err = _run(capsys, "import", str(cfg), "--from-csv", str(tmp_path / "rows.csv"))
     assert code == 0, err
     info = _study(tmp_path, "mo").storage.get_study("mo")

@@ -31,11 +31,15 @@ Design (documented choices):
   then joint L-BFGS-B refinement of the best ``n_refine`` candidates over continuous and discrete
   coordinates (discrete ones relaxed, then snapped and re-scored); categorical coordinates keep
   their candidate value.
+* Constraints (``tell(x, y, constraints)``, feasible when ``<= 0``): one GP per constraint
+  (:mod:`._feasibility`); the acquisition is constrained EI, ``log EI + log P(feasible)``, with
+  the best *feasible* value as the incumbent; while no trial is feasible it is ``log
+  P(feasible)`` alone (find the feasible region first).  Without constraints nothing changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from scipy.optimize import minimize
@@ -48,6 +52,11 @@ from tansaku.algorithms._acquisition import (
     logmeanexp,
     mask_seen,
     snap,
+)
+from tansaku.algorithms._feasibility import (
+    ConstrainedAcquisition,
+    FeasibilityModel,
+    feasibility_of,
 )
 from tansaku.algorithms._gp_model import (
     TriFactor,
@@ -131,6 +140,9 @@ class GPOptimizer:
         self._subset: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None  # (n, s), idx, L
         self._sobol: np.ndarray | None = None
         self._seen = np.zeros((0, self.d))
+        self._c: list[dict[str, float]] = []
+        self._feasibility = FeasibilityModel(self.kernel, seed=self.seed)
+        self._model_idx: np.ndarray | None = None  # the told points the posterior conditions on
         #: rows -> rows as they will be told (set by a sampler over a conditional space: the
         #: inactive coordinates at their constant), so candidates are scored where their trial
         #: will sit in the model, not at coordinates no trial has
@@ -140,9 +152,16 @@ class GPOptimizer:
         return xs if self.canonical is None else snap(self.canonical(xs), self.dims)
 
     # -- data ----------------------------------------------------------------------------------
-    def tell(self, x: np.ndarray, y: float) -> None:
+    #: ``tell`` takes the trial's constraint values (see :mod:`._feasibility`)
+    supports_constraints = True
+
+    def tell(self, x: np.ndarray, y: float, constraints: Mapping[str, float] | None = None) -> None:
+        """``constraints``: the trial's constraint values by name (feasible when ``<= 0``); once
+        any trial has one, the acquisition is EI over the feasible incumbent times the modelled
+        probability that every constraint holds."""
         self._x.append(snap(np.asarray(x, dtype=float).reshape(self.d), self.dims))
         self._y.append(float(y))
+        self._c.append(dict(constraints or {}))
 
     @property
     def n_told(self) -> int:
@@ -199,7 +218,9 @@ class GPOptimizer:
                 k = self.kernel(x[idx], x[idx], theta) + noise * np.eye(idx.size)
                 self._subset = ((n, s), idx, robust_cholesky(k, scale))
             _, idx, chol = self._subset
+            self._model_idx = idx
             return x[idx], yt[idx], theta, chol
+        self._model_idx = None
         if self._chol is None or self._chol.shape[0] > n:
             k = self.kernel(x, x, theta) + noise * np.eye(n)
             self._chol = robust_cholesky(k, scale)
@@ -225,8 +246,30 @@ class GPOptimizer:
             return self._startup_point(self.n_told + len(pend))
         rng = self._rng(2, self.n_told, len(pend))
         x, y, theta, chol = self._model()
-        acq = _Acquisition(self.kernel, x, y, theta, chol, pend, rng, self.n_fantasies)
-        top = x[np.argsort(y, kind="stable")[: min(5, len(y))]]
+        acq: _Acquisition | ConstrainedAcquisition
+        if any(self._c):
+            feasible, violation = feasibility_of(self._c)
+            feasible &= np.isfinite(np.asarray(self._y))  # a failure is no incumbent
+            if self._model_idx is not None:
+                feasible = feasible[self._model_idx]
+            self._feasibility.fit(np.asarray(self._x), self._c, self.schedule_point(self.n_told))
+            incumbent = float(np.min(y[feasible])) if feasible.any() else None
+            ei = (
+                _Acquisition(self.kernel, x, y, theta, chol, pend, rng, self.n_fantasies, incumbent)
+                if incumbent is not None
+                else None
+            )
+            acq = ConstrainedAcquisition(ei, self._feasibility)
+            # local candidates around the best feasible points, else the least violating ones
+            key = np.where(feasible, y, np.inf) if feasible.any() else None
+            if key is None:
+                xs_all = np.asarray(self._x)
+                top = xs_all[np.argsort(violation, kind="stable")[:5]]
+            else:
+                top = x[np.argsort(key, kind="stable")[: min(5, int(feasible.sum()))]]
+        else:
+            acq = _Acquisition(self.kernel, x, y, theta, chol, pend, rng, self.n_fantasies)
+            top = x[np.argsort(y, kind="stable")[: min(5, len(y))]]
         cand = candidates(
             self.dims, rng, n_sobol=self.n_candidates, centres=top, n_local=self.n_candidates // 2
         )
@@ -235,7 +278,7 @@ class GPOptimizer:
         self._seen = np.concatenate([np.asarray(self._x), pend])
         return self._refine(acq, cand, mask_seen(cand, self._seen, scores))
 
-    def _refine(self, acq: _Acquisition, cand: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    def _refine(self, acq: _Acquisition | ConstrainedAcquisition, cand: np.ndarray, scores: np.ndarray) -> np.ndarray:
         order = np.argsort(-scores, kind="stable")
         starts: list[np.ndarray] = []
         for i in order:
@@ -281,7 +324,11 @@ class _Acquisition:
         pending: np.ndarray,
         rng: np.random.Generator,
         n_fantasies: int,
+        incumbent: float | None = None,
     ) -> None:
+        """``incumbent``: the value EI improves on (default the lowest ``y``; with constraints
+        the lowest feasible one, and pending fantasies, whose feasibility is unknown, do not
+        lower it)."""
         self.kernel, self.theta = kernel, theta
         d = kernel.d
         self.sf2 = float(np.exp(theta[d]))
@@ -291,7 +338,7 @@ class _Acquisition:
             self.fac = TriFactor(chol)
             self.xall = x
             self.alpha = self.fac.backward(z1)  # (n, 1)
-            self.best = np.array([float(np.min(y))])
+            self.best = np.array([float(np.min(y)) if incumbent is None else incumbent])
             return
         k21 = kernel(pending, x, theta)
         k22 = kernel(pending, pending, theta) + noise * np.eye(len(pending))
@@ -306,7 +353,10 @@ class _Acquisition:
         s = yp.shape[1]
         yall = np.concatenate([np.repeat(y[:, None], s, axis=1), yp], axis=0)
         self.alpha = self.fac.backward(self.fac.forward(yall))  # (n + p, S)
-        self.best = np.minimum(float(np.min(y)), np.min(yp, axis=0))
+        if incumbent is None:
+            self.best = np.minimum(float(np.min(y)), np.min(yp, axis=0))
+        else:
+            self.best = np.full(s, incumbent)
 
     def _moments(self, xq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         kq = self.kernel(xq, self.xall, self.theta)  # (B, n)
@@ -320,7 +370,10 @@ class _Acquisition:
         z = (self.best[None, :] - mu) / sigma
         return logmeanexp(log_h(z) + np.log(sigma), axis=1)
 
-    def value_and_grad(self, xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def moments_and_grad(
+        self, xq: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(mu (B, S), dmu (B, S, d), sigma (B,), dsigma (B, d), var (B,))`` at ``xq``."""
         kq, dk = self.kernel.cross_and_grad_x(xq, self.xall, self.theta)  # (B,n), (B,n,d)
         v = self.fac.forward(kq.T)
         var = np.maximum(self.sf2 - np.sum(v * v, axis=0), 1e-12 * self.sf2)
@@ -330,6 +383,10 @@ class _Acquisition:
         dvar = -2.0 * np.einsum("bnd,nb->bd", dk, u)
         sigma = np.sqrt(var)
         dsigma = dvar / (2.0 * sigma[:, None])  # (B, d)
+        return mu, dmu, sigma, dsigma, var
+
+    def value_and_grad(self, xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mu, dmu, sigma, dsigma, var = self.moments_and_grad(xq)
         z = (self.best[None, :] - mu) / sigma[:, None]
         lh = log_h(z)
         lei = lh + np.log(sigma)[:, None]  # (B, S)

@@ -30,8 +30,17 @@ def read_source(args: argparse.Namespace, cfg: Any, *, skip_invalid: bool) -> An
             "give exactly one of --from-study, --from-csv, --from-optuna", field="import"
         )
     if args.from_csv:
+        objectives: tuple[str, ...] = ()
+        if cfg.directions and len(cfg.directions) > 1:
+            objectives = cfg.objective_names or tuple(
+                f"value{i}" for i in range(len(cfg.directions))
+            )
         return _import.read_csv(
-            args.from_csv, cfg.space, value_column=args.value_column, skip_invalid=skip_invalid
+            args.from_csv,
+            cfg.space,
+            value_column=args.value_column,
+            objectives=objectives,
+            skip_invalid=skip_invalid,
         )
     if args.from_optuna:
         return _import.read_optuna(
@@ -39,13 +48,19 @@ def read_source(args: argparse.Namespace, cfg: Any, *, skip_invalid: bool) -> An
             args.study,
             cfg.space,
             direction=cfg.direction,
+            directions=cfg.directions,
             skip_invalid=skip_invalid,
         )
     source = get_storage(args.storage or cfg.storage)
     if args.from_study == cfg.name and not args.storage:
         raise ConfigError("a study cannot import its own trials", field="--from-study")
     return _import.read_study(
-        source, args.from_study, cfg.space, direction=cfg.direction, skip_invalid=skip_invalid
+        source,
+        args.from_study,
+        cfg.space,
+        direction=cfg.direction,
+        directions=cfg.directions,
+        skip_invalid=skip_invalid,
     )
 
 

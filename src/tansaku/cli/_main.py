@@ -170,7 +170,10 @@ def _seed_source(cfg: StudyConfig, args: argparse.Namespace, existed: bool) -> A
     if name == cfg.name and not args.seed_storage:
         raise ConfigError("a study cannot be seeded from itself", field="--seed-from")
     source = get_storage(args.seed_storage or cfg.storage)
-    return read_study(source, name, cfg.space, direction=cfg.direction, skip_invalid=True)
+    return read_study(
+        source, name, cfg.space, direction=cfg.direction, directions=cfg.directions,
+        skip_invalid=True,
+    )
 
 
 def _seed(study: Any, src: Any) -> None:

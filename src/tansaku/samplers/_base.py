@@ -64,7 +64,7 @@ from tansaku._space import Space
 __all__ = ["MULTI_OBJECTIVE_SAMPLERS", "Proposal", "Sampler", "check_objectives"]
 
 #: the registry names of the samplers that handle several objectives (for messages)
-MULTI_OBJECTIVE_SAMPLERS = ("nsga2", "mo-tpe", "random", "sobol", "grid")
+MULTI_OBJECTIVE_SAMPLERS = ("nsga2", "mo-tpe", "gp", "dngo", "random", "sobol", "grid")
 
 
 def check_objectives(sampler: Sampler, n_objectives: int) -> None:

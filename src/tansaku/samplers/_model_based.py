@@ -42,7 +42,11 @@ def check_real(name: str, value: Any, *, low: float, high: float) -> float:
 
 
 class ModelBasedSampler(Sampler):
-    """Base adapter: subclasses build the core in :meth:`_make_core`."""
+    """Base adapter: subclasses build the core in :meth:`_make_core`.  With several objectives
+    the core is fitted to a ParEGO scalarisation with new random weights at every ask
+    (:mod:`tansaku.samplers._parego`)."""
+
+    multi_objective = True
 
     def __init__(self, *, seed: int | None = None, consider_pending: bool = True) -> None:
         super().__init__(seed=seed)
@@ -54,6 +58,15 @@ class ModelBasedSampler(Sampler):
         self._worst_loss = -math.inf  # the worst loss of a complete trial told so far
 
     def setup(self) -> None:
+        self._reset_core()
+        self._mo_trials: list[FrozenTrial] = []  # several objectives: every finished trial
+        self._scalar: dict[int, float] = {}
+        self._in_replay = False
+        from tansaku.algorithms._gp import seed_int
+
+        self._weight_seed = seed_int(self.seed)
+
+    def _reset_core(self) -> None:
         core: Any = self._make_core()
         if self.space.conditional and hasattr(core, "canonical"):
             # score candidates with their inactive coordinates where their trials will be told
@@ -74,8 +87,18 @@ class ModelBasedSampler(Sampler):
             self._core = self._make_core()
         return self._core
 
+    def loss(self, trial: FrozenTrial) -> float:
+        """With several objectives: the trial's ParEGO scalarisation at this ask's weights
+        (``inf`` for a failed or pruned trial); else :meth:`Sampler.loss`."""
+        if len(self.directions) > 1:
+            return self._scalar.get(trial.trial_id, math.inf)
+        return super().loss(trial)
+
     def tell(self, trial: FrozenTrial) -> None:
         if not trial.state.is_finished:
+            return
+        if len(self.directions) > 1 and not getattr(self, "_in_replay", False):
+            self._mo_trials.append(trial)  # told to the core at the next ask, scalarised
             return
         try:
             x = self.space.to_unit(trial.params)
@@ -87,7 +110,11 @@ class ModelBasedSampler(Sampler):
             loss = max(loss, self._worst_loss)
         elif math.isfinite(loss):
             self._worst_loss = max(self._worst_loss, loss)
-        self.core.tell(x, loss)
+        if getattr(self.core, "supports_constraints", False):
+            # a core that models constraints learns where they hold (gp: constrained EI)
+            self.core.tell(x, loss, dict(trial.constraints))  # type: ignore[call-arg]
+        else:
+            self.core.tell(x, loss)
         self.n_told += 1
 
     def _pending_points(self, pending: Sequence[FrozenTrial]) -> np.ndarray:
@@ -99,7 +126,32 @@ class ModelBasedSampler(Sampler):
                 continue
         return np.array(rows, dtype=float).reshape(-1, len(self.space))
 
+    def _scalarise(self, n_pending: int) -> None:
+        """Rebuild the core told every trial with its scalarisation at fresh weights."""
+        from tansaku.samplers._parego import chebyshev, parego_weights
+
+        trials = self._mo_trials
+        ok = [
+            t
+            for t in trials
+            if t.state is TrialState.COMPLETE and np.all(np.isfinite(self.losses(t)))
+        ]
+        self._scalar = {}
+        if ok:
+            w = parego_weights(self._weight_seed, len(trials), n_pending, len(self.directions))
+            values = chebyshev(np.array([self.losses(t) for t in ok]), w)
+            self._scalar = {t.trial_id: float(v) for t, v in zip(ok, values)}
+        self._reset_core()
+        self._in_replay = True
+        try:
+            for t in trials:
+                self.tell(t)
+        finally:
+            self._in_replay = False
+
     def ask(self, pending: Sequence[FrozenTrial]) -> Proposal:
+        if len(self.directions) > 1:
+            self._scalarise(len(pending))
         pend = self._pending_points(pending)
         if not self.consider_pending:
             # still count them so the startup design does not repeat a pending point

@@ -64,6 +64,8 @@ def _imported(row: Mapping[str, Any]) -> FrozenTrial:
         intermediate={int(k): float(v) for k, v in (row.get("intermediate") or {}).items()},
         user_attrs=row.get("user_attrs") or {},
         system_attrs=row.get("system_attrs") or {},
+        values=row.get("values"),
+        constraints=row.get("constraints") or {},
     )
 
 
@@ -437,6 +439,8 @@ class JournalStorage(InMemoryStorage):
                 "intermediate": {str(k): v for k, v in t.intermediate.items()},
                 "user_attrs": dict(t.user_attrs),
                 "system_attrs": dict(t.system_attrs),
+                "values": list(t.values) if t.values is not None and len(t.values) > 1 else None,
+                "constraints": {str(k): float(v) for k, v in t.constraints.items()},
             }
             for t in trials
         ]

@@ -258,6 +258,8 @@ class InMemoryStorage(BaseStorage):
                         rec,
                         t.state,
                         value=t.value,
+                        values=t.values,
+                        constraints={str(k): float(v) for k, v in t.constraints.items()},
                         message=t.message,
                         stderr=t.stderr,
                         end_time=now if t.end_time is None else t.end_time,

@@ -91,6 +91,20 @@ def _budget(limit: int | None) -> str:
     return "" if limit is None else " AND n_running + n_complete + n_pruned < :limit"
 
 
+
+def _vector_params(
+    values: Sequence[float] | None, constraints: Mapping[str, float] | None
+) -> dict[str, Any]:
+    """The ``:ov``, ``:c`` and ``:vi`` parameters of a finished trial's objective vector (kept
+    only with several objectives), constraints and total violation."""
+    cons = {str(k): float(v) for k, v in (constraints or {}).items()}
+    return {
+        "ov": dumps([float(v) for v in values]) if values is not None and len(values) > 1 else None,
+        "c": dumps(cons) if cons else None,
+        # inf (a nan constraint) as a large number: PostgreSQL and SQLite both keep it
+        "vi": min(constraint_violation(cons), 1e300) if cons else None,
+    }
+
 class SQLStorage(BaseStorage):
     """Storage in a SQL database given by a SQLAlchemy URL (``sqlite:///path.db``,
     ``postgresql://user:pass@host/db``).
@@ -729,12 +743,14 @@ class SQLStorage(BaseStorage):
                     new.trial_id,
                     _IMPORT_WORKER,
                     t.state,
-                    "value = :v, message = :m, stderr = :e, end_time = :et, worker = NULL",
+                    "value = :v, message = :m, stderr = :e, end_time = :et, worker = NULL, "
+                    "objective_values = :ov, constraints = :c, violation = :vi",
                     {
                         "v": t.value,
                         "m": t.message,
                         "e": t.stderr,
                         "et": now if t.end_time is None else t.end_time,
+                        **_vector_params(t.values, t.constraints),
                     },
                 )
                 assert done is not None
@@ -928,10 +944,7 @@ class SQLStorage(BaseStorage):
                 "m": message,
                 "e": stderr,
                 "now": time.time(),
-                "ov": dumps(list(vals)) if vals is not None and len(vals) > 1 else None,
-                "c": dumps(cons) if cons else None,
-                # inf (a nan constraint) as a large number: PostgreSQL and SQLite both keep it
-                "vi": min(constraint_violation(cons), 1e300) if cons else None,
+                **_vector_params(vals, cons),
             }
             if system_attrs:
                 self._lock_study_of(conn, trial_id)  # no other writer between read and merge

@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +38,7 @@ from tansaku.study._warm import check_trial
 __all__ = ["Source", "describe_skips", "read_csv", "read_optuna", "read_study"]
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
-_IGNORED = ("number", "duration", "worker")
+_IGNORED = ("number", "duration", "worker", "feasible")
 
 
 @dataclass
@@ -59,6 +59,28 @@ class Source:
             self.skipped_invalid.append(str(e))
 
 
+def _opposite(label: str, theirs: Sequence[str], ours: Sequence[str], option: str) -> None:
+    """The one-line refusal of a source whose objectives are not the target's."""
+    if len(theirs) != len(ours):
+        def count(n: int) -> str:
+            return "one objective" if n == 1 else f"{n} objectives"
+
+        raise ConfigError(
+            f"{label} has {count(len(theirs))}; this study has {count(len(ours))}", field=option
+        )
+    if len(ours) == 1:
+        raise ConfigError(
+            f"{label} was run to {theirs[0]}, this one to {ours[0]}: its values would mean the "
+            "opposite",
+            field=option,
+        )
+    raise ConfigError(
+        f"{label} was run to [{', '.join(theirs)}], this one to [{', '.join(ours)}]: its values "
+        "would mean something else",
+        field=option,
+    )
+
+
 # ------------------------------------------------------------------------------------ a study
 def read_study(
     storage: BaseStorage,
@@ -66,22 +88,21 @@ def read_study(
     space: Space,
     *,
     direction: str,
+    directions: Sequence[str] | None = None,
     skip_invalid: bool = False,
     label: str | None = None,
 ) -> Source:
     """The finished trials of tansaku study ``name`` in ``storage`` (in finishing order, so a
-    sampler is told them as the source's sampler was), params, values, states, messages, times,
-    intermediate values and user attrs kept."""
+    sampler is told them as the source's sampler was), params, values (every objective's),
+    constraints, states, messages, times, intermediate values and user attrs kept.  The source
+    must have the target's ``directions`` (default ``(direction,)``)."""
     try:
         info = storage.get_study(name)
     except StudyNotFoundError:
         raise ConfigError(f"no study {name!r} in {storage.url}", field="--from-study") from None
-    if info.direction != direction:
-        raise ConfigError(
-            f"study {name!r} was run to {info.direction}, this one to {direction}: its values "
-            "would mean the opposite",
-            field="--from-study",
-        )
+    want = tuple(directions or (direction,))
+    if info.directions != want:
+        _opposite(f"study {name!r}", info.directions, want, "--from-study")
     src = Source(label or f"study {name!r}")
     for t in storage.get_trials(info.study_id, with_intermediate=True, order="finish"):
         if t.state not in _FINISHED:
@@ -94,6 +115,7 @@ def read_study(
                 t,
                 field=lambda k: f"{where}, {k}" if k else where,
                 imported={"source": f"study:{name}", "number": t.number},
+                n_objectives=len(want),
             ),
             skip_invalid,
         )
@@ -147,9 +169,12 @@ def read_csv(
     space: Space,
     *,
     value_column: str = "value",
+    objectives: Sequence[str] = (),
     skip_invalid: bool = False,
 ) -> Source:
-    """The rows of a CSV file (see the module docstring for the columns)."""
+    """The rows of a CSV file (see the module docstring for the columns).  ``objectives``: the
+    names of a multi-objective study's objectives, read from ``values_<name>`` (what export
+    writes) or ``<name>`` columns."""
     path = Path(path)
     try:
         f = open(path, newline="", encoding="utf-8-sig")
@@ -177,7 +202,21 @@ def read_csv(
                     )
                 params[i] = name
                 column_of[name] = h
-        if value_column not in header:
+        objective_col: dict[int, int] = {}  # column index -> objective position
+        for j, obj in enumerate(objectives):
+            for h in (f"values_{obj}", obj):
+                if h in header:
+                    objective_col[header.index(h)] = j
+                    break
+            else:
+                raise ConfigError(
+                    f"{path.name} row 1: no column values_{obj} or {obj} for objective {obj!r} "
+                    f"(columns: {', '.join(header)[:200]})",
+                    field="--from-csv",
+                )
+        if objectives:
+            value_column = ""  # the value column of an export is the first objective's again
+        elif value_column not in header:
             raise ConfigError(
                 f"{path.name} row 1: no column {value_column!r} (columns: {', '.join(header)[:200]}); "
                 "name the objective's column with --value-column",
@@ -203,9 +242,28 @@ def read_csv(
                 cells: dict[int, str] = cells, where: Callable[[str], str] = where, line: int = line
             ) -> FrozenTrial:
                 spec: dict[str, Any] = {"params": {}, "user_attrs": {}}
+                vector: dict[int, float] = {}
                 for i, text in cells.items():
                     h = header[i] if i < len(header) else f"column {i + 1}"
-                    if i in params:
+                    if i in objective_col:
+                        if text.strip():
+                            try:
+                                vector[objective_col[i]] = float(text)
+                            except ValueError:
+                                raise ConfigError(
+                                    f"expected a number, got {text!r:.60}", field=where(h)
+                                ) from None
+                    elif h.startswith("constraints."):
+                        if text.strip():
+                            try:
+                                spec.setdefault("constraints", {})[
+                                    h.removeprefix("constraints.")
+                                ] = float(text)
+                            except ValueError:
+                                raise ConfigError(
+                                    f"expected a number, got {text!r:.60}", field=where(h)
+                                ) from None
+                    elif i in params:
                         if text.strip():
                             try:
                                 spec["params"][params[i]] = _cell(space[params[i]], text)
@@ -232,7 +290,9 @@ def read_csv(
                                 )
                             except ConfigError as e:
                                 raise ConfigError(e.reason, field=where(h)) from None
-                    elif h in _IGNORED or h.startswith("system_attrs.") or not h:
+                    elif h in _IGNORED or h.startswith("system_attrs.") or not h or (
+                        objectives and h == "value"
+                    ):
                         continue
                     elif text.strip():
                         spec["user_attrs"][h.removeprefix("user_attrs.")] = _attr(text)
@@ -245,7 +305,20 @@ def read_csv(
                 number = cells.get(col["number"]) if "number" in col else None
                 if number and number.strip().isdigit():
                     imported["number"] = int(number)
-                return check_trial(space, spec, field=where, imported=imported)
+                if vector:
+                    if len(vector) != len(objectives):
+                        missing = [o for j, o in enumerate(objectives) if j not in vector]
+                        raise ConfigError(
+                            f"has no value for objective(s) {', '.join(missing)}", field=where("")
+                        )
+                    spec["values"] = [vector[j] for j in range(len(objectives))]
+                return check_trial(
+                    space,
+                    spec,
+                    field=where,
+                    imported=imported,
+                    n_objectives=max(1, len(objectives)),
+                )
 
             src.add(build, skip_invalid)
     return src
@@ -272,12 +345,14 @@ def read_optuna(
     space: Space,
     *,
     direction: str,
+    directions: Sequence[str] | None = None,
     skip_invalid: bool = False,
 ) -> Source:
     """The trials of Optuna study ``name`` in the Optuna storage ``url`` (``sqlite:///optuna.db``,
     any RDB URL Optuna takes, or a journal file), read through the installed ``optuna``: params,
-    values, states (COMPLETE, PRUNED, FAIL), user attrs, intermediate values and times; in the
-    order of their numbers."""
+    values (every objective's), constraints (by name; unnamed constraints_func ones as c0, ...),
+    states (COMPLETE, PRUNED, FAIL), user attrs, intermediate values and times; in the order of
+    their numbers.  The study must have the target's ``directions`` (default ``(direction,)``)."""
     try:
         import optuna
     except ImportError:
@@ -325,18 +400,13 @@ def read_optuna(
         raise TansakuError(
             f"cannot read Optuna storage {shown}: {type(e).__name__}: {' '.join(str(e).split())[:300]}"
         ) from None
-    if len(study.directions) != 1:
-        raise ConfigError(
-            f"Optuna study {name!r} has {len(study.directions)} objectives; this study has one",
-            field="--from-optuna",
-        )
-    theirs = "maximize" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
-    if theirs != direction:
-        raise ConfigError(
-            f"Optuna study {name!r} was run to {theirs}, this one to {direction}: its values "
-            "would mean the opposite",
-            field="--from-optuna",
-        )
+    want = tuple(directions or (direction,))
+    theirs = tuple(
+        "maximize" if d == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+        for d in study.directions
+    )
+    if theirs != want:
+        _opposite(f"Optuna study {name!r}", theirs, want, "--from-optuna")
     states = {
         optuna.trial.TrialState.COMPLETE: "complete",
         optuna.trial.TrialState.PRUNED: "pruned",
@@ -350,13 +420,18 @@ def read_optuna(
             continue
         spec: dict[str, Any] = {
             "params": dict(t.params),
-            "value": t.value if state != "failed" else None,
             "state": state,
             "user_attrs": dict(t.user_attrs),
             "intermediate": dict(t.intermediate_values),
             "start_time": t.datetime_start.timestamp() if t.datetime_start else None,
             "end_time": t.datetime_complete.timestamp() if t.datetime_complete else None,
         }
+        if state != "failed":
+            if len(want) > 1:
+                spec["values"] = list(t.values) if t.values is not None else None
+            else:
+                spec["value"] = t.value
+        spec["constraints"] = _optuna_constraints(t)
         fail = t.system_attrs.get("fail_reason")
         if state == "failed" and isinstance(fail, str):
             spec["message"] = fail
@@ -367,10 +442,24 @@ def read_optuna(
                 spec,
                 field=lambda k: f"{where}, {k}" if k else where,
                 imported={"source": f"optuna:{name}", "number": number},
+                n_objectives=len(want),
             ),
             skip_invalid,
         )
     return src
+
+
+def _optuna_constraints(trial: Any) -> dict[str, float] | None:
+    """An Optuna trial's constraints: by name (Optuna 5's ``trial.set_constraint``, read from
+    ``FrozenTrial.constraints``), else its sampler's ``constraints_func`` results (a list in
+    ``system_attrs["constraints"]``) named ``c0``, ``c1``, ...; None without any."""
+    named = getattr(trial, "constraints", None)
+    if isinstance(named, dict) and named:
+        return {str(k): v for k, v in named.items()}
+    raw = trial.system_attrs.get("constraints")
+    if not isinstance(raw, (list, tuple)) or not raw:
+        return None
+    return {f"c{i}": v for i, v in enumerate(raw)}
 
 
 def describe_skips(src: Source) -> list[str]:

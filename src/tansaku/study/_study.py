@@ -544,6 +544,8 @@ class Study:
         params: Mapping[str, Any],
         value: float | None = None,
         *,
+        values: Sequence[float] | None = None,
+        constraints: Mapping[str, float] | None = None,
         state: TrialState | str | None = None,
         user_attrs: Mapping[str, Any] | None = None,
         intermediate: Mapping[int, float] | None = None,
@@ -556,15 +558,19 @@ class Study:
         ``add_trial(params, state="failed", message=...)``, ``state="pruned"`` with its
         ``intermediate`` values.  It is checked against the space (a one-line ConfigError naming
         the field), marked ``system_attrs["imported"]``, told to the sampler like any finished
-        trial and, unless ``count=True``, counted toward no budget.  See ``tansaku.study._warm``."""
-        spec: dict[str, Any] = {"params": params, "value": value, "state": state,
+        trial and, unless ``count=True``, counted toward no budget.  A study of several
+        objectives takes ``values=[...]`` instead of ``value``; ``constraints={"name": v}`` are
+        kept as ``trial.set_constraint`` keeps them.  See ``tansaku.study._warm``."""
+        spec: dict[str, Any] = {"params": params, "value": value, "values": values,
+                                "constraints": constraints, "state": state,
                                 "user_attrs": user_attrs, "intermediate": intermediate,
                                 "message": message, "start_time": start_time,
                                 "end_time": end_time}
         from tansaku.study._warm import add_checked, check_trial
 
         record = check_trial(
-            self.space, spec, field=lambda k: k or "trial", imported={"source": "add_trial"}
+            self.space, spec, field=lambda k: k or "trial", imported={"source": "add_trial"},
+            n_objectives=len(self.directions),
         )
         return add_checked(self, [record], count=count)[0]
 
@@ -576,7 +582,7 @@ class Study:
         skip_invalid: bool = False,
     ) -> list[FrozenTrial]:
         """Add many finished trials at once, all or none: each a mapping with ``params`` and
-        ``value`` (and optionally ``state``, ``user_attrs``, ``intermediate``, ``message``,
+        ``value`` or ``values`` (and optionally ``constraints``, ``state``, ``user_attrs``, ``intermediate``, ``message``,
         ``start_time``, ``end_time``) or a finished :class:`FrozenTrial` of another study.  A bad
         record is a ConfigError naming it (``trials[3].params.lr: ...``) and nothing is stored;
         ``skip_invalid=True`` stores the others instead.  Returns the stored trials."""

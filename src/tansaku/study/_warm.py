@@ -28,7 +28,7 @@ through here.  The promises:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tansaku._errors import ConfigError
@@ -45,6 +45,8 @@ __all__ = ["IMPORTED_ATTR", "add_checked", "check_trial", "fill_defaults", "unco
 _KEYS = (
     "params",
     "value",
+    "values",
+    "constraints",
     "state",
     "user_attrs",
     "intermediate",
@@ -76,18 +78,24 @@ def check_trial(
     *,
     field: Callable[[str], str],
     imported: Mapping[str, Any],
+    n_objectives: int = 1,
 ) -> FrozenTrial:
     """One record checked and normalised into a finished :class:`FrozenTrial` to store.
 
     ``spec`` is a mapping with ``params`` (required) and optionally ``value``, ``state``
     (complete, pruned or failed; default complete, or failed without a value), ``user_attrs``,
-    ``intermediate`` ({step: value}), ``message``, ``start_time``/``end_time`` (POSIX seconds), or
-    a finished FrozenTrial.  ``field("params.lr")`` names a part of it in an error message;
-    ``imported`` becomes ``system_attrs["imported"]``."""
+    ``intermediate`` ({step: value}), ``message``, ``start_time``/``end_time`` (POSIX seconds),
+    ``constraints`` ({name: number}, feasible when ``<= 0``), or a finished FrozenTrial.  A study
+    of ``n_objectives > 1`` objectives takes ``values`` (that many numbers; ``value``, if given
+    too, must be their first) instead of ``value``; a single-objective one takes either.
+    ``field("params.lr")`` names a part of it in an error message; ``imported`` becomes
+    ``system_attrs["imported"]``."""
     if isinstance(spec, FrozenTrial):
         spec = {
             "params": spec.params,
             "value": spec.value,
+            "values": spec.values if spec.values is not None and len(spec.values) > 1 else None,
+            "constraints": spec.constraints,
             "state": spec.state,
             "user_attrs": spec.user_attrs,
             "intermediate": spec.intermediate,
@@ -117,6 +125,9 @@ def check_trial(
 
     state_in = spec.get("state")
     value_in = spec.get("value")
+    values = _check_values(spec.get("values"), value_in, n_objectives, field)
+    if values is not None:
+        value_in = values[0]
     if state_in is None:
         state = TrialState.COMPLETE if value_in is not None else None
         if state is None:
@@ -150,6 +161,15 @@ def check_trial(
                 raise ConfigError(f"must be a finite number, {reason}", field=field("value"))
     if state is TrialState.COMPLETE and value is None:
         raise ConfigError("a complete trial needs a value", field=field("value"))
+    if n_objectives > 1 and value is not None and values is None:
+        raise ConfigError(
+            f"this study has {n_objectives} objectives: give values (a list of {n_objectives} "
+            "numbers), not one value",
+            field=field("values"),
+        )
+    if value is None:
+        values = None  # a failed trial keeps no objective vector
+    constraints = _check_constraints(spec.get("constraints"), field)
 
     inter: dict[int, float] = {}
     raw_inter = spec.get("intermediate") or {}
@@ -196,7 +216,61 @@ def check_trial(
         intermediate=inter,
         user_attrs={str(k): v for k, v in user.items()},
         system_attrs={IMPORTED_ATTR: dict(imported)},
+        values=values,
+        constraints=constraints,
     )
+
+
+def _check_values(
+    raw: Any, value: Any, n: int, field: Callable[[str], str]
+) -> tuple[float, ...] | None:
+    """``values`` of a record as a tuple of ``n`` finite numbers (None when not given)."""
+    if raw is None:
+        return None
+    if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence):
+        raise ConfigError(
+            f"must be a list of {n} number(s), got {type(raw).__name__}", field=field("values")
+        )
+    if len(raw) != n:
+        what = "one objective" if n == 1 else f"{n} objectives"
+        raise ConfigError(
+            f"this study has {what}, got {len(raw)} value(s)", field=field("values")
+        )
+    out: list[float] = []
+    for i, v in enumerate(raw):
+        fv, reason = as_value(v, "got")
+        if fv is None:
+            raise ConfigError(f"must be a finite number, {reason}", field=field(f"values.{i}"))
+        out.append(fv)
+    if value is not None:
+        first, _ = as_value(value, "got")
+        if first != out[0]:
+            raise ConfigError(
+                f"value {value!r:.40} is not the first of values {out!r:.80}", field=field("value")
+            )
+    return tuple(out)
+
+
+def _check_constraints(raw: Any, field: Callable[[str], str]) -> dict[str, float]:
+    """``constraints`` of a record as ``{name: number}`` (nan allowed: it counts as violated)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(
+            f"must be a mapping of name to number, got {type(raw).__name__}",
+            field=field("constraints"),
+        )
+    out: dict[str, float] = {}
+    for k, v in raw.items():
+        try:
+            if isinstance(v, bool):
+                raise TypeError
+            out[str(k)] = float(v)
+        except (TypeError, ValueError, OverflowError):
+            raise ConfigError(
+                f"must be a number, got {v!r:.40}", field=field(f"constraints.{k}")
+            ) from None
+    return out
 
 
 def add_checked(study: Study, records: list[FrozenTrial], *, count: bool) -> list[FrozenTrial]:
@@ -230,6 +304,7 @@ def add_trials(
                     spec,
                     field=lambda k, i=i: f"trials[{i}]" + (f".{k}" if k else ""),
                     imported=extra,
+                    n_objectives=len(study.directions),
                 )
             )
         except ConfigError as e:
