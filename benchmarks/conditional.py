@@ -21,6 +21,7 @@ Run (nice it; one core):
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -156,13 +157,14 @@ def main() -> None:
             for kind in args.kinds:
                 t0 = time.perf_counter()
                 runs = [cached(args.cache, f"{problem}-{sampler}-{kind}-{s}-{top}",
-                               lambda s=s: run_tansaku(problem, sampler, s, top, kind))
+                               functools.partial(run_tansaku, problem, sampler, s, top, kind))
                         for s in range(args.seeds)]
                 rows.append((sampler, kind, runs, time.perf_counter() - t0))
         if not args.no_optuna:
             t0 = time.perf_counter()
             runs = [cached(args.cache, f"{problem}-optuna-tpe-{s}-{top}",
-                           lambda s=s: run_optuna(problem, s, top)) for s in range(args.seeds)]
+                           functools.partial(run_optuna, problem, s, top))
+                    for s in range(args.seeds)]
             rows.append(("optuna-tpe", "define-by-run", runs, time.perf_counter() - t0))
         for name, kind, runs, secs in rows:
             cells = [statistics.median(best_at(r, b) for r in runs) for b in args.budgets]
