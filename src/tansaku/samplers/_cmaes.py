@@ -18,6 +18,9 @@ How the contract maps onto CMA-ES's generations:
   earlier default 0.2 was a little worse at small budgets on development seeds (100-119 of the
   issue-4 functions, 50 evaluations), equal by 200.
 * Trials this sampler did not propose (enqueued ones, another sampler's) are ignored.
+* A conditional space: one CMA-ES per branch (an assignment of the parameters that conditions
+  name), each over its branch's own active parameters; which branch a proposal serves is the
+  rule of :mod:`tansaku.samplers._branches`.
 * ``consider_pending`` is accepted so every model-based sampler takes the same options, but it
   changes nothing here: the members of a generation are distinct draws whatever is pending, and
   pending trials' meta is always read (a resume needs it to re-draw the members they hold).
