@@ -21,7 +21,10 @@ Run (nice it; one core):
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -101,6 +104,23 @@ def run_tansaku(problem: str, sampler: str, seed: int, n: int, kind: str) -> lis
     return [float(t.value) for t in study.trials]
 
 
+def cached(cache: str | None, key: str, run: Callable[[], list[float]]) -> list[float]:
+    """``run()``, or the values a previous run with the same key stored under ``cache``
+    (one JSON file per run, written when it finishes, so an interrupted benchmark resumes)."""
+    if cache is None:
+        return run()
+    path = os.path.join(cache, key + ".json")
+    if os.path.exists(path):
+        with open(path) as fh:
+            return [float(v) for v in json.load(fh)]
+    values = run()
+    os.makedirs(cache, exist_ok=True)
+    with open(path + ".tmp", "w") as fh:
+        json.dump(values, fh)
+    os.replace(path + ".tmp", path)
+    return values
+
+
 def run_optuna(problem: str, seed: int, n: int) -> list[float]:
     import optuna
 
@@ -124,6 +144,9 @@ def main() -> None:
     ap.add_argument("--no-optuna", action="store_true")
     ap.add_argument("--kinds", nargs="+", default=["when", "flat", "dbr"],
                     help="when: declared conditions; flat: the workaround; dbr: define-by-run")
+    ap.add_argument("--cache", default=None,
+                    help="directory keeping each finished run's values (reused when present; "
+                         "clear it after changing a sampler)")
     args = ap.parse_args()
     top = max(args.budgets)
     print("| problem | sampler | space | " + " | ".join(f"{b} evals" for b in args.budgets) + " | s |")
@@ -133,11 +156,15 @@ def main() -> None:
         for sampler in args.samplers:
             for kind in args.kinds:
                 t0 = time.perf_counter()
-                runs = [run_tansaku(problem, sampler, s, top, kind) for s in range(args.seeds)]
+                runs = [cached(args.cache, f"{problem}-{sampler}-{kind}-{s}-{top}",
+                               functools.partial(run_tansaku, problem, sampler, s, top, kind))
+                        for s in range(args.seeds)]
                 rows.append((sampler, kind, runs, time.perf_counter() - t0))
         if not args.no_optuna:
             t0 = time.perf_counter()
-            runs = [run_optuna(problem, s, top) for s in range(args.seeds)]
+            runs = [cached(args.cache, f"{problem}-optuna-tpe-{s}-{top}",
+                           functools.partial(run_optuna, problem, s, top))
+                    for s in range(args.seeds)]
             rows.append(("optuna-tpe", "define-by-run", runs, time.perf_counter() - t0))
         for name, kind, runs, secs in rows:
             cells = [statistics.median(best_at(r, b) for r in runs) for b in args.budgets]

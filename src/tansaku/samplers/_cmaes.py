@@ -18,6 +18,9 @@ How the contract maps onto CMA-ES's generations:
   earlier default 0.2 was a little worse at small budgets on development seeds (100-119 of the
   issue-4 functions, 50 evaluations), equal by 200.
 * Trials this sampler did not propose (enqueued ones, another sampler's) are ignored.
+* A conditional space: one CMA-ES per branch (an assignment of the parameters that conditions
+  name), each over its branch's own active parameters; which branch a proposal serves is the
+  rule of :mod:`tansaku.samplers._branches`.
 * ``consider_pending`` is accepted so every model-based sampler takes the same options, but it
   changes nothing here: the members of a generation are distinct draws whatever is pending, and
   pending trials' meta is always read (a resume needs it to re-draw the members they hold).
@@ -41,6 +44,7 @@ import numpy as np
 from tansaku._errors import ConfigError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.samplers._base import Proposal, Sampler
+from tansaku.samplers._branches import split
 from tansaku.samplers._cma_backend import Backend
 from tansaku.samplers._tpe import unit_edges
 
@@ -99,13 +103,24 @@ class CmaEsSampler(Sampler):
         self.n_restarts = 0  # restarts performed (for tests and reports)
 
     def setup(self) -> None:
+        # a conditional space: one CMA-ES per branch (tansaku.samplers._branches)
+        self._split = split(self, self._branch_sampler)
         self._mean0 = np.full(len(self.space), 0.5)
-        if self.x0 is not None:
+        if self.x0 is not None and self._split is None:
             try:
                 self._mean0 = self.space.to_unit(self.space.validate_params(self.x0))
             except ConfigError as e:
                 raise ConfigError(e.reason, field=f"x0{'.' + e.field if e.field else ''}") from None
         self._edges = unit_edges(self.space)
+
+    def _branch_sampler(self, seed: int | None, names: Sequence[str]) -> CmaEsSampler:
+        """The inner CMA-ES of one branch: the same options, ``x0`` cut to its parameters."""
+        x0 = None
+        if self.x0 is not None and all(n in self.x0 for n in names):
+            x0 = {n: self.x0[n] for n in names}
+        return CmaEsSampler(seed=seed, sigma0=self.sigma0, x0=x0, popsize=self.popsize,
+                            restart=self.restart, inc_popsize=self.inc_popsize,
+                            with_margin=self.with_margin, consider_pending=self.consider_pending)
 
     # -- meta and bookkeeping ----------------------------------------------------------------------
     @staticmethod
@@ -125,6 +140,9 @@ class CmaEsSampler(Sampler):
         return seed == self._run_seed and (r, g) >= (self._restart, self._gen)
 
     def tell(self, trial: FrozenTrial) -> None:
+        if self._split is not None:
+            self._split.tell(trial)
+            return
         tag = self._tag(trial)
         if tag is None or not trial.state.is_finished or not self._current(*tag[:3]):
             return
@@ -188,7 +206,9 @@ class CmaEsSampler(Sampler):
                 self._opt = self._backend(self._restart)
                 self.n_restarts = self._restart
 
-    def ask(self, pending: Sequence[FrozenTrial]) -> Proposal:
+    def ask(self, pending: Sequence[FrozenTrial]) -> Proposal | None:
+        if self._split is not None:
+            return self._split.ask(pending)
         for t in pending:
             tag = self._tag(t)
             if tag is not None and self._current(*tag[:3]):

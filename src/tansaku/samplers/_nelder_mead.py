@@ -46,6 +46,8 @@ class NelderMeadSampler(TrajectorySampler):
     """
 
     name: ClassVar[str] = "nelder-mead"
+    #: a conditional space: one simplex per branch (tansaku.samplers._branches)
+    split_branches: ClassVar[bool] = True
 
     def __init__(
         self,

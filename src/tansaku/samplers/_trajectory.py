@@ -27,7 +27,7 @@ import math
 import secrets
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,6 +36,7 @@ from tansaku._errors import ConfigError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.algorithms._trajectory import Speculation, TrajectoryCore, point_key
 from tansaku.samplers._base import Proposal, Sampler
+from tansaku.samplers._branches import Branches, split
 
 __all__ = ["TrajectorySampler", "check_bool", "check_choice", "check_number"]
 
@@ -66,6 +67,9 @@ def check_bool(field: str, value: Any) -> bool:
 class TrajectorySampler(Sampler):
     """Base of the samplers built on a :class:`TrajectoryCore` (see the module docstring)."""
 
+    #: search each branch of a conditional space apart (:mod:`tansaku.samplers._branches`)
+    split_branches: ClassVar[bool] = False
+
     def __init__(self, *, seed: int | None = None) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or seed < 0):
@@ -92,8 +96,18 @@ class TrajectorySampler(Sampler):
         self._x0: list[list[float]] | None = None
         self._run_seed: int | None = None
         self._sent_x0 = False
+        #: a conditional space: one trajectory per branch (tansaku.samplers._branches)
+        self._split: Branches | None = (
+            split(self, self._branch_sampler) if self.split_branches else None)
+
+    def _branch_sampler(self, seed: int | None, names: Sequence[str]) -> Sampler:
+        """The inner sampler of one branch: the same class and options."""
+        return type(self)(seed=seed, **self.options)
 
     def tell(self, trial: FrozenTrial) -> None:
+        if self._split is not None:
+            self._split.tell(trial)
+            return
         if not trial.state.is_finished:
             return
         u = self._unit(trial)
@@ -106,6 +120,8 @@ class TrajectorySampler(Sampler):
             self.core.tell(u, y)
 
     def ask(self, pending: Sequence[FrozenTrial]) -> Proposal | None:
+        if self._split is not None:
+            return self._split.ask(pending)
         if self.core is None:
             self._start(pending)
         core = self.core
