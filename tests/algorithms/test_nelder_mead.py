@@ -223,7 +223,8 @@ def test_the_tree_ranks_every_move_of_this_iteration_before_later_ones():
     # workers get distinct planned points, never the pending reflection
     fn = F.hartmann3
     for seed in range(20):  # a start whose first reflection lies in the box
-        core = NelderMead(3, seed=seed, n_workers=16, init_size=0.5)
+        core = NelderMead(3, seed=seed, n_workers=16, init_size=0.5,
+                          speculation=Speculation(refine=False))  # the tree alone
         init = [core.ask() for _ in range(4)]
         for x in init:
             core.tell(x, fn.unit(x))

@@ -64,6 +64,8 @@ class NelderMeadSampler(TrajectorySampler):
         predictive: bool = True,
         n_simulations: int = 64,
         horizon: int | None = None,
+        refine: bool = True,
+        refine_below: float = 0.1,
     ) -> None:
         super().__init__(seed=seed)
         self.options = {
@@ -81,6 +83,8 @@ class NelderMeadSampler(TrajectorySampler):
                                           integer=True),
             "horizon": check_number("horizon", horizon, low=1, high=1000, integer=True,
                                     none_ok=True),
+            "refine": check_bool("refine", refine),
+            "refine_below": check_number("refine_below", refine_below, low=0.0, high=1.0),
         }
 
     def _make_core(self, seed: int, n_workers: int) -> NelderMead:
