@@ -140,7 +140,7 @@ class Speculation:
     surrogate: Surrogate | None = None
     tree_workers: int = 8
     refine: bool = True
-    refine_below: float = 0.1
+    refine_below: float = 0.8
 
     def __post_init__(self) -> None:
         if self.n_simulations < 1 or self.model_points < 2 or not 0 < self.decay <= 1:

@@ -65,7 +65,7 @@ class NelderMeadSampler(TrajectorySampler):
         n_simulations: int = 64,
         horizon: int | None = None,
         refine: bool = True,
-        refine_below: float = 0.1,
+        refine_below: float = 0.8,
     ) -> None:
         super().__init__(seed=seed)
         self.options = {
