@@ -125,6 +125,11 @@ class Speculation:
     the ``2 * n_workers + d + 1`` points (at most ``MAX_PLANNED``) likeliest to be needed, which
     is cheaper and spreads many workers over several levels of look-ahead.
 
+    In tree mode with ``refine`` (default), a free worker whose best tree point is less likely
+    than ``refine_below`` (0.8) to be needed gets a model-guided point near the incumbent instead
+    (:func:`tansaku.algorithms._refine.refine_point`, role ``"model"``), drawn from a generator
+    seeded by the told count and the number of points in flight.
+
     One ranking serves every idle worker until the machine moves or ``max(1, n_workers // 8)``
     (tree: ``max(1, n_workers // 32)``) more values are told (with many workers a ranking per tell
     would cost a fit and all the simulations per proposal).  The ranking then uses only the told values up to that boundary,
