@@ -198,7 +198,7 @@ def test_many_workers_hand_out_model_points_never_twice():
     study = SimulatedStudy(F.hartmann3.space(), lambda p: F.hartmann3([p["x0"], p["x1"], p["x2"]]),
                            n_workers=16, duration=lognormal(0.5), seed=2)
     study.attach(NelderMeadSampler(seed=1))
-    study.run(120)
+    study.run(60)
     roles = {t.sampler_meta["role"] for t in study.trials}
     assert {"needed", "speculative", "model"} <= roles
     params = [tuple(sorted(t.params.items())) for t in study.trials]

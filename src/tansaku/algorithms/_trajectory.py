@@ -126,7 +126,8 @@ class Speculation:
     is cheaper and spreads many workers over several levels of look-ahead.
 
     In tree mode with ``refine`` (default), a free worker whose best tree point is less likely
-    than ``refine_below`` (0.8) to be needed gets a model-guided point near the incumbent instead
+    than ``refine_below`` (default 0.8 below 32 workers, 0.5 from 32 on: measured on hartmann6,
+    benchmarks/RESULTS.md) to be needed gets a model-guided point near the incumbent instead
     (:func:`tansaku.algorithms._refine.refine_point`, role ``"model"``), drawn from a generator
     seeded by the told count and the number of points in flight.
 
@@ -145,7 +146,7 @@ class Speculation:
     surrogate: Surrogate | None = None
     tree_workers: int = 8
     refine: bool = True
-    refine_below: float = 0.8
+    refine_below: float | None = None
 
     def __post_init__(self) -> None:
         if self.n_simulations < 1 or self.model_points < 2 or not 0 < self.decay <= 1:
@@ -154,7 +155,7 @@ class Speculation:
             raise ValueError(f"warp must be none, rank or both, got {self.warp!r}")
         if self.horizon is not None and self.horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {self.horizon!r}")
-        if not 0 <= self.refine_below <= 1:
+        if self.refine_below is not None and not 0 <= self.refine_below <= 1:
             raise ValueError(f"refine_below must be in [0, 1], got {self.refine_below!r}")
 
 
@@ -198,6 +199,9 @@ class TrajectoryCore(ABC):
         #: rank by a tree of futures (see :class:`Speculation`) instead of random continuations
         self.tree = False
         self._refresh = max(1, self.n_workers // 8)  # told values per ranking
+        #: tree points less likely than this to be needed give way to model points
+        self.refine_below = (spec.refine_below if spec.refine_below is not None
+                             else 0.8 if self.n_workers < 32 else 0.5)
         self._steps = 0  # machine advances so far
         self._known_at_step = 0  # values told when the machine last advanced
         self.model_points = spec.model_points
@@ -267,7 +271,7 @@ class TrajectoryCore(ABC):
             if self.predictive:
                 refine = self.tree and self.speculation.refine
                 for key, q in self._speculation():
-                    if refine and self._spec_score.get(key, 1.0) < self.speculation.refine_below:
+                    if refine and self._spec_score.get(key, 1.0) < self.refine_below:
                         break  # the rest are unlikely to be needed: a model point is worth more
                     if key not in self._cache and key not in self._outstanding:
                         return self._hand_out(key, q, "speculative")
