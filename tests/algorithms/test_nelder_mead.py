@@ -253,7 +253,7 @@ def test_many_workers_spare_workers_get_model_points_and_the_path_stays_sequenti
     seq = NelderMead(3, seed=4)
     run_sequential(seq, fn.unit, 30)
     core = NelderMead(3, seed=4, n_workers=16)
-    _, started = run_parallel(core, fn.unit, 20, k=16, seed=5)
+    run_parallel(core, fn.unit, 20, k=16, seed=5)
     assert core.stats()["asked_model"] > 10
     n = len(core.trajectory)
     np.testing.assert_array_equal(np.array([x for x, _ in seq.trajectory[:n]]),
@@ -270,3 +270,11 @@ def test_tree_speculation_is_deterministic():
         run_parallel(core, fn.unit, 20, k=12, seed=2)
         runs.append([point_key(x) for x, _ in core.trajectory] + [str(core.stats())])
     assert runs[0] == runs[1]
+
+
+def test_refine_below_defaults_by_the_number_of_workers():
+    assert NelderMead(3, n_workers=16).refine_below == 0.8
+    assert NelderMead(3, n_workers=64).refine_below == 0.5
+    assert NelderMead(3, n_workers=64, speculation=Speculation(refine_below=0.3)).refine_below == 0.3
+    with pytest.raises(ValueError):
+        Speculation(refine_below=1.5)
