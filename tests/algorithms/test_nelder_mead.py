@@ -207,7 +207,7 @@ def test_many_workers_plan_a_tree_of_futures_and_keep_the_sequential_path():
     fn = F.hartmann3
     seq = NelderMead(3, seed=4)
     run_sequential(seq, fn.unit, 40)
-    par = NelderMead(3, seed=4, n_workers=16)
+    par = NelderMead(3, seed=4, n_workers=16, speculation=Speculation(refine=False))  # tree alone
     t_par, _ = run_parallel(par, fn.unit, 40, k=16, seed=5)
     assert par.tree
     np.testing.assert_array_equal(np.array([x for x, _ in seq.trajectory[:40]]),
@@ -223,7 +223,8 @@ def test_the_tree_ranks_every_move_of_this_iteration_before_later_ones():
     # workers get distinct planned points, never the pending reflection
     fn = F.hartmann3
     for seed in range(20):  # a start whose first reflection lies in the box
-        core = NelderMead(3, seed=seed, n_workers=16, init_size=0.5)
+        core = NelderMead(3, seed=seed, n_workers=16, init_size=0.5,
+                          speculation=Speculation(refine=False))  # the tree alone
         init = [core.ask() for _ in range(4)]
         for x in init:
             core.tell(x, fn.unit(x))
@@ -244,6 +245,23 @@ def test_the_tree_ranks_every_move_of_this_iteration_before_later_ones():
     assert len(keys) == 15 and point_key(reflection) not in keys
 
 
+def test_many_workers_spare_workers_get_model_points_and_the_path_stays_sequential():
+    # tree points unlikely to be needed (probability < refine_below) give way to model-guided
+    # points near the incumbent; the simplex path is still the sequential one and every told
+    # point is new (never handed out while known or in flight)
+    fn = F.hartmann3
+    seq = NelderMead(3, seed=4)
+    run_sequential(seq, fn.unit, 30)
+    core = NelderMead(3, seed=4, n_workers=16)
+    run_parallel(core, fn.unit, 20, k=16, seed=5)
+    assert core.stats()["asked_model"] > 10
+    n = len(core.trajectory)
+    np.testing.assert_array_equal(np.array([x for x, _ in seq.trajectory[:n]]),
+                                  np.array([x for x, _ in core.trajectory]))
+    asked = [point_key(x) for x, _ in core.trajectory]
+    assert len(asked) == len(set(asked)) and core.n_told == len(core.cache)
+
+
 def test_tree_speculation_is_deterministic():
     fn = F.hartmann3
     runs = []
@@ -252,3 +270,11 @@ def test_tree_speculation_is_deterministic():
         run_parallel(core, fn.unit, 20, k=12, seed=2)
         runs.append([point_key(x) for x, _ in core.trajectory] + [str(core.stats())])
     assert runs[0] == runs[1]
+
+
+def test_refine_below_defaults_by_the_number_of_workers():
+    assert NelderMead(3, n_workers=16).refine_below == 0.8
+    assert NelderMead(3, n_workers=64).refine_below == 0.5
+    assert NelderMead(3, n_workers=64, speculation=Speculation(refine_below=0.3)).refine_below == 0.3
+    with pytest.raises(ValueError):
+        Speculation(refine_below=1.5)

@@ -32,7 +32,8 @@ def test_registry_and_options_from_config():
     [({"init": "sobol"}, "sampler.init"), ({"xtol": -1}, "sampler.xtol"),
      ({"stall": 2.5}, "sampler.stall"), ({"predictive": "yes"}, "sampler.predictive"),
      ({"n_simulations": 0}, "sampler.n_simulations"), ({"simplex": 3}, "sampler.simplex"),
-     ({"seed": -1}, "sampler.seed"), ({"restart_size": 2}, "sampler.restart_size")],
+     ({"seed": -1}, "sampler.seed"), ({"restart_size": 2}, "sampler.restart_size"),
+     ({"refine": 1}, "sampler.refine"), ({"refine_below": 1.5}, "sampler.refine_below")],
 )
 def test_bad_options_name_the_field(options, field):
     with pytest.raises(tk.ConfigError) as e:
@@ -189,3 +190,16 @@ def test_many_workers_resume_with_trials_in_flight_continues_the_same_run():
     whole, resumed = run_whole_and_resumed(lambda: NelderMeadSampler(seed=3), n_total=56,
                                            crash_after=30, n_workers=12)
     assert whole == resumed
+
+
+def test_many_workers_hand_out_model_points_never_twice():
+    # 16 workers: spare workers get model-guided points (role "model"); no point is proposed
+    # twice, and pending trials are respected (every trial's params are distinct)
+    study = SimulatedStudy(F.hartmann3.space(), lambda p: F.hartmann3([p["x0"], p["x1"], p["x2"]]),
+                           n_workers=16, duration=lognormal(0.5), seed=2)
+    study.attach(NelderMeadSampler(seed=1))
+    study.run(60)
+    roles = {t.sampler_meta["role"] for t in study.trials}
+    assert {"needed", "speculative", "model"} <= roles
+    params = [tuple(sorted(t.params.items())) for t in study.trials]
+    assert len(set(params)) == len(params)

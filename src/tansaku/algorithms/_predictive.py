@@ -197,10 +197,12 @@ def _intervals(thresholds: Sequence[float], mean: float, std: float
     return out
 
 
-def plan_needs(core: TrajectoryCore, budget: int, n_known: int | None = None) -> list[Resolved]:
+def plan_needs(core: TrajectoryCore, budget: int, n_known: int | None = None,
+               scores: dict[bytes, float] | None = None) -> list[Resolved]:
     """Points (key, snapped point) ranked by the probability that the machine needs them, from a
     best-first tree of its futures (see the module docstring), knowing the first ``n_known``
-    told values; at most ``budget`` points.  The machine must have ``thresholds()``."""
+    told values; at most ``budget`` points.  The machine must have ``thresholds()``.  ``scores``,
+    when given, receives each returned point's probability (summed over the states needing it)."""
     machine = core.machine
     assert machine is not None
     cache = core.known(n_known)
@@ -247,4 +249,8 @@ def plan_needs(core: TrajectoryCore, budget: int, n_known: int | None = None) ->
             heapq.heappush(heap, (-prob, counter, sim,
                                   {**drawn, **{r[0]: float(m) for r, m in zip(unknown, mean)}}))
             counter += 1
-    return [(k, where[k]) for k in sorted(score, key=lambda k: -score[k])][:budget]
+    ranked = sorted(score, key=lambda k: -score[k])[:budget]
+    if scores is not None:
+        scores.clear()
+        scores.update((k, score[k]) for k in ranked)
+    return [(k, where[k]) for k in ranked]

@@ -41,6 +41,7 @@ from typing import Protocol
 import numpy as np
 
 from tansaku.algorithms._predictive import plan_needs, rank_needs
+from tansaku.algorithms._refine import refine_point
 from tansaku.algorithms._surrogate import SimpleGP, Surrogate
 from tansaku.algorithms._types import Dim
 
@@ -124,6 +125,12 @@ class Speculation:
     the ``2 * n_workers + d + 1`` points (at most ``MAX_PLANNED``) likeliest to be needed, which
     is cheaper and spreads many workers over several levels of look-ahead.
 
+    In tree mode with ``refine`` (default), a free worker whose best tree point is less likely
+    than ``refine_below`` (default 0.8 below 32 workers, 0.5 from 32 on: measured on hartmann6,
+    benchmarks/RESULTS.md) to be needed gets a model-guided point near the incumbent instead
+    (:func:`tansaku.algorithms._refine.refine_point`, role ``"model"``), drawn from a generator
+    seeded by the told count and the number of points in flight.
+
     One ranking serves every idle worker until the machine moves or ``max(1, n_workers // 8)``
     (tree: ``max(1, n_workers // 32)``) more values are told (with many workers a ranking per tell
     would cost a fit and all the simulations per proposal).  The ranking then uses only the told values up to that boundary,
@@ -138,6 +145,8 @@ class Speculation:
     warp: str = "none"
     surrogate: Surrogate | None = None
     tree_workers: int = 8
+    refine: bool = True
+    refine_below: float | None = None
 
     def __post_init__(self) -> None:
         if self.n_simulations < 1 or self.model_points < 2 or not 0 < self.decay <= 1:
@@ -146,6 +155,8 @@ class Speculation:
             raise ValueError(f"warp must be none, rank or both, got {self.warp!r}")
         if self.horizon is not None and self.horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {self.horizon!r}")
+        if self.refine_below is not None and not 0 <= self.refine_below <= 1:
+            raise ValueError(f"refine_below must be in [0, 1], got {self.refine_below!r}")
 
 
 MAX_HORIZON = 40
@@ -188,6 +199,9 @@ class TrajectoryCore(ABC):
         #: rank by a tree of futures (see :class:`Speculation`) instead of random continuations
         self.tree = False
         self._refresh = max(1, self.n_workers // 8)  # told values per ranking
+        #: tree points less likely than this to be needed give way to model points
+        self.refine_below = (spec.refine_below if spec.refine_below is not None
+                             else 0.8 if self.n_workers < 32 else 0.5)
         self._steps = 0  # machine advances so far
         self._known_at_step = 0  # values told when the machine last advanced
         self.model_points = spec.model_points
@@ -206,9 +220,10 @@ class TrajectoryCore(ABC):
         self._spec_epoch: tuple[int, int] = (-1, -1)
         self._resolved: dict[bytes, tuple[bytes, np.ndarray] | None] = {}  # raw point -> resolved
         self._spec: list[tuple[bytes, np.ndarray]] = []
+        self._spec_score: dict[bytes, float] = {}  # tree rankings: probability of being needed
         self.last_role = ""
         self.n_hits = 0
-        self.n_asked = {"needed": 0, "speculative": 0, "random": 0}
+        self.n_asked = {"needed": 0, "speculative": 0, "model": 0, "random": 0}
         self.best_x: np.ndarray | None = None
         self.best_y = math.inf
         #: the representative of the points that decode to the same parameters (a conditional
@@ -254,9 +269,16 @@ class TrajectoryCore(ABC):
                 if r is not None and r[0] not in self._cache and r[0] not in self._outstanding:
                     return self._hand_out(r[0], r[1], "needed")
             if self.predictive:
+                refine = self.tree and self.speculation.refine
                 for key, q in self._speculation():
+                    if refine and self._spec_score.get(key, 1.0) < self.refine_below:
+                        break  # the rest are unlikely to be needed: a model point is worth more
                     if key not in self._cache and key not in self._outstanding:
                         return self._hand_out(key, q, "speculative")
+                if refine:
+                    q = self._refine()
+                    if q is not None:
+                        return self._hand_out(self._key(q), q, "model")
         rng = np.random.default_rng([self.entropy, 2, len(self._told), len(self._outstanding)])
         filler = self._fallback(rng)
         return None if filler is None else self._hand_out(self._key(filler), filler, "random")
@@ -384,6 +406,22 @@ class TrajectoryCore(ABC):
             x, y = x[near], y[near]
         return x, y
 
+    def _refine(self) -> np.ndarray | None:
+        """A model-guided point near the best told one (:func:`tansaku.algorithms._refine.
+        refine_point`), drawn from a generator seeded by the told count and the points in
+        flight; None when it is already told or in flight (then a random filler follows)."""
+        if len(self._told) < 2:
+            return None
+        x = np.array([self._points[k] for k in self._told])
+        y = np.array([self._cache[k] for k in self._told])
+        pending = [self._outstanding[k] for k in sorted(self._outstanding)]
+        rng = np.random.default_rng([self.entropy, 3, len(self._told), len(self._outstanding)])
+        q = refine_point(x, y, pending, rng, snap=self.snap, n_model=self.model_points)
+        if q is None:
+            return None
+        key = self._key(q)
+        return None if key in self._cache or key in self._outstanding else q
+
     def _speculation(self) -> list[tuple[bytes, np.ndarray]]:
         """Points ranked by how often (and how soon) simulated continuations need them (one
         ranking per epoch, see :class:`Speculation`)."""
@@ -394,7 +432,7 @@ class TrajectoryCore(ABC):
             n_known = max(epoch[1] * self._refresh, self._known_at_step)
             if self.tree:
                 budget = min(2 * self.n_workers + self.d + 1, MAX_PLANNED)
-                self._spec = plan_needs(self, budget, n_known=n_known)
+                self._spec = plan_needs(self, budget, n_known=n_known, scores=self._spec_score)
             else:
                 rng = np.random.default_rng([self.entropy, 1, n_known])
                 self._spec = rank_needs(self, rng, n_known=n_known)

@@ -31,18 +31,27 @@ class NelderMeadSampler(TrajectorySampler):
     * ``xtol`` (1e-4), ``ftol`` (1e-8), ``stall`` (default ``20 * (d + 1)``): collapse tests.
     * ``predictive`` (true): with several workers, fill idle workers with points that simulated
       continuations need; ``n_simulations`` (64) and ``horizon`` (default ``2 * k + 2``) size it.
+    * ``refine`` (true), ``refine_below`` (default 0.8 below 32 workers, 0.5 from 32): with 8+
+      workers, tree points less likely than ``refine_below`` to be needed give way to
+      model-guided points (below).
 
-    With many workers (8 or more) the idle workers are planned from a tree of the simplex's
-    futures instead of random continuations: the pending move (reflection, expansion, outside or
-    inside contraction) branches once per outcome that changes what comes next, each branch
-    weighted by the local GP's probability of it, and the free workers get the points of the
-    likeliest future simplices (this iteration's moves, then the next iteration's, ...), up to
-    ``2 * n_workers + d + 1`` points per plan.  The simplex path is still exactly the sequential
-    one; the workers only make it arrive sooner.  What that buys on hartmann6 (benchmarks/RESULTS.md,
-    "Many workers on a simulated clock"): the simplex advances about 4-5 steps per median trial
-    duration at 16 workers and about 5 at 64 (each further step needs its outcome guessed
-    right, so more workers add little); the first trials of a run (the initial simplex, before
-    any value is known) leave the other workers to random points.
+    With many workers (8 or more) the idle workers are shared between two searches by the value
+    of what they would evaluate.  (1) The simplex: a tree of its futures, the pending move
+    (reflection, expansion, outside or inside contraction) branching once per outcome that
+    changes what comes next, each branch weighted by the local GP's probability of it; a worker
+    gets a point of that tree while the point's probability of being needed is at least
+    ``refine_below`` (0.8 below 32 workers, 0.5 from 32: at 64 workers 0.8 left the simplex
+    too few workers, 0/4 seeds reached).  The simplex path is still exactly the sequential one.
+    (2) Model-guided points (``refine``, true): every other free worker gets a point of a local GP search
+    around the best point told so far, by Thompson sampling over candidates at several scales of
+    the incumbent's neighbourhood, with the points in flight believed at the model's mean
+    (:mod:`tansaku.algorithms._refine`).  So the run may find its best away from the simplex
+    path.  Measured on hartmann6 (benchmarks/RESULTS.md, "Many workers on a simulated clock",
+    branch ``nm`` second pass): at 16 workers the median time to the sequential 200-evaluation
+    best is 0.103 of the sequential wall time (the tree alone: 0.191 mean), 9/10 seeds; at 64
+    workers 0.056 (6/10 seeds reach it; the tree alone: 0/10).  On hartmann3 the tree alone is
+    faster (the 3-D simplex's few moves are guessed well), so ``refine: false`` is the choice for small ``d``.  One
+    worker never speculates: a sequential run is the classic algorithm, unchanged.
     """
 
     name: ClassVar[str] = "nelder-mead"
@@ -64,6 +73,8 @@ class NelderMeadSampler(TrajectorySampler):
         predictive: bool = True,
         n_simulations: int = 64,
         horizon: int | None = None,
+        refine: bool = True,
+        refine_below: float | None = None,
     ) -> None:
         super().__init__(seed=seed)
         self.options = {
@@ -81,6 +92,9 @@ class NelderMeadSampler(TrajectorySampler):
                                           integer=True),
             "horizon": check_number("horizon", horizon, low=1, high=1000, integer=True,
                                     none_ok=True),
+            "refine": check_bool("refine", refine),
+            "refine_below": check_number("refine_below", refine_below, low=0.0, high=1.0,
+                                         none_ok=True),
         }
 
     def _make_core(self, seed: int, n_workers: int) -> NelderMead:

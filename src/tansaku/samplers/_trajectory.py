@@ -85,7 +85,8 @@ class TrajectorySampler(Sampler):
     def _core_options(self) -> dict[str, Any]:
         """``self.options`` as core keyword arguments (speculation settings grouped)."""
         opts = dict(self.options)
-        spec = {k: opts.pop(k) for k in ("n_simulations", "horizon") if k in opts}
+        spec = {k: opts.pop(k) for k in ("n_simulations", "horizon", "refine", "refine_below")
+                if k in opts}
         opts["speculation"] = Speculation(**spec)
         return opts
 
