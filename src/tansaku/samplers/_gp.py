@@ -56,7 +56,7 @@ class GPSampler(ModelBasedSampler):
 
     def _make_core(self) -> GPOptimizer:
         return GPOptimizer(
-            self.space.dims,
+            self.core_dims(),
             seed=self.seed,
             n_startup=self.n_startup_trials,
             n_candidates=self.n_candidates,
