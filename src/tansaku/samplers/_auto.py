@@ -16,9 +16,11 @@ The rule (:func:`choose`, measured in ``benchmarks/RESULTS.md``, section "auto")
   whose simulated continuations keep many workers busy on useful points.  When the study's budget
   is known and ends before ``gp_max_trials * 1.25``, gp is kept to the end: switching for the
   last few trials saves little time and costs regret.
-* a gp proposal equal to a point already tried (finished or pending) -- gp on a space of ints
-  keeps returning to its incumbent -- is replaced by tpe's proposal, or when that repeats too by
-  the first untried of 64 uniform draws (recorded as ``"tpe"`` / ``"random"``).
+* a gp proposal equal to a point already tried (finished or pending) is replaced by tpe's
+  proposal, or when that repeats too by the first untried of 64 uniform draws (recorded as
+  ``"tpe"`` / ``"random"``).  gp itself never chooses a tried candidate (its mask sees log ints
+  at their integer's point since issue 13's fourth pass), so this safety net fires only when
+  every candidate of an ask is tried, on a nearly exhausted discrete space.
 
 The budget is ``n_trials`` when given, else what the running ``optimize`` / ``tansaku run`` call
 stops at (:meth:`Sampler.plan`); the workers are the most the study was bound or planned with.
@@ -201,7 +203,7 @@ class AutoSampler(Sampler):
             proposal = self._propose(name, pending)
             assert proposal is not None
         if name in REPEAT_CHECKED and self._repeats(proposal.params, pending):
-            # gp on a space of ints keeps returning to its incumbent: evaluating a tried point
+            # every gp candidate was tried (a nearly exhausted space): evaluating a tried point
             # again teaches nothing, so take tpe's point, else a uniform draw not tried yet
             name, proposal = self._untried(pending)
         return Proposal(proposal.params, proposal.meta, {CHOICE_ATTR: name})

@@ -67,7 +67,7 @@ class DNGOSampler(ModelBasedSampler):
 
     def _make_core(self) -> DNGOOptimizer:
         return DNGOOptimizer(
-            self.space.dims,
+            self.core_dims(),
             seed=self.seed,
             n_startup=self.n_startup_trials,
             n_candidates=self.n_candidates,

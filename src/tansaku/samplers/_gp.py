@@ -11,7 +11,11 @@ the acquisition and how pending trials are fantasised).  Options (keyword-only, 
 * ``consider_pending`` (true): condition on running trials so parallel workers spread out;
 * ``transform`` ("power"): target transform, ``"power"`` (Yeo-Johnson) or ``"standardize"``.
 
-Failed trials are imputed with the worst value seen, so the GP is pushed away from them.  The model
+Failed trials are imputed with the worst value seen, so the GP is pushed away from them.  A
+candidate repeating a point already evaluated or pending is never chosen (the objective
+is taken as deterministic; noise is averaged by ``repeats`` / ``tansaku reevaluate``): candidates
+are compared where their trials will be told, a log ``Int`` at its integer's point
+(:meth:`ModelBasedSampler.core_dims`).  The model
 is a pure function of the told trials and the seed, so a resumed study continues exactly as an
 uninterrupted one would.  Cost per suggestion is dominated by an ``O(n^2)`` Cholesky extension and
 candidate scoring, plus a hyperparameter refit on at most 300 points at every 5% growth of ``n``.
@@ -56,7 +60,7 @@ class GPSampler(ModelBasedSampler):
 
     def _make_core(self) -> GPOptimizer:
         return GPOptimizer(
-            self.space.dims,
+            self.core_dims(),
             seed=self.seed,
             n_startup=self.n_startup_trials,
             n_candidates=self.n_candidates,

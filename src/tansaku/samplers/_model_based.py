@@ -19,6 +19,8 @@ import numpy as np
 from tansaku._check import check_number
 from tansaku._errors import ConfigError
 from tansaku._records import FrozenTrial, TrialState
+from tansaku._space import Int
+from tansaku.algorithms._types import Dim
 from tansaku.samplers._base import Proposal, Sampler
 
 __all__ = ["ModelBasedSampler", "check_int", "check_real"]
@@ -28,6 +30,10 @@ class _Core(Protocol):
     def tell(self, x: np.ndarray, y: float) -> None: ...
 
     def ask(self, pending: np.ndarray | None = None) -> np.ndarray: ...
+
+
+def _log_int(dist: Any) -> bool:
+    return isinstance(dist, Int) and dist.log
 
 
 def check_int(name: str, value: Any, *, low: int, high: int | None = None) -> int:
@@ -66,19 +72,41 @@ class ModelBasedSampler(Sampler):
 
         self._weight_seed = seed_int(self.seed)
 
+    def core_dims(self) -> list[Dim]:
+        """The space's dimensions as the core sees them: a log ``Int`` is given as continuous.
+
+        Its levels own bins of equal width in log space (:mod:`tansaku._space`), not the equal
+        unit bins a core snaps a discrete coordinate to, so the core's snap sent candidates to
+        other integers than they decode to: a candidate decoding to a tried integer escaped the
+        cores' "no repeated point" mask (gp re-proposed its incumbent on tree_cancer), and an
+        integer whose log bin holds no unit bin centre could never be proposed.  The core leaves
+        the coordinate alone and :meth:`_reset_core`'s ``canonical`` moves each candidate to the
+        point its integer is encoded at, where the mask and the model see the trial."""
+        return [Dim("continuous") if _log_int(d) else d.dim for d in self.space.values()]
+
     def _reset_core(self) -> None:
         core: Any = self._make_core()
-        if self.space.conditional and hasattr(core, "canonical"):
-            # score candidates with their inactive coordinates where their trials will be told
+        logs = [(j, d) for j, d in enumerate(self.space.values()) if _log_int(d)]
+        conditional = self.space.conditional
+        if (logs or conditional) and hasattr(core, "canonical"):
             space = self.space
-            core.canonical = lambda xs: np.array([space.canonical(r) for r in xs])
+
+            def canonical(xs: np.ndarray) -> np.ndarray:
+                """Candidates where their trials will be told: log ints at their integer's
+                point, inactive coordinates (conditional spaces) at their constant."""
+                out = np.array(xs, dtype=float)
+                for j, d in logs:
+                    out[:, j] = [d.to_unit(d.from_unit(u)) for u in out[:, j]]
+                return np.array([space.canonical(r) for r in out]) if conditional else out
+
+            core.canonical = canonical
         self._core = core
         self.n_told = 0
         self._worst_loss = -math.inf
 
     @abstractmethod
     def _make_core(self) -> _Core:
-        """Build the algorithm core for ``self.space.dims`` and ``self.seed``."""
+        """Build the algorithm core for :meth:`core_dims` and ``self.seed``."""
 
     @property
     def core(self) -> _Core:
