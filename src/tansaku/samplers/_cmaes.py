@@ -206,10 +206,10 @@ class CmaEsSampler(Sampler):
     def _sync(self) -> None:
         """Tell CMA-ES every ``popsize`` waiting members (re-drawing members as needed).
 
-        A pure function of the finishing order: on resume every finished trial is told before the
+        A function of the finishing order only: on resume every finished trial is told before the
         first ask, so the waiting list then also holds members that finished after an update of
-        the original run; only members of the current or an older generation count toward an
-        update (a later one's were drawn after it), which gives the original run's updates."""
+        the original run, but always *behind* the ``popsize`` it used (a member drawn after an
+        update finishes after it), so the first ``popsize`` waiting are that update's members."""
         assert self._opt is not None
         while True:
             r, g = self._restart, self._gen
@@ -218,7 +218,7 @@ class CmaEsSampler(Sampler):
                 drawn.append(self._opt.ask()[1])
             oldest = g - self.max_age
             self._waiting = [w for w in self._waiting if (w[0], w[1]) >= (r, oldest)]
-            use = [w for w in self._waiting if w[0] == r and w[1] <= g][: self._opt.popsize]
+            use = self._waiting[: self._opt.popsize]
             if len(use) < self._opt.popsize:
                 return
             used = {w[:3] for w in use}
