@@ -136,7 +136,8 @@ class CmaEsSampler(Sampler):
             x0 = {n: self.x0[n] for n in names}
         return CmaEsSampler(seed=seed, sigma0=self.sigma0, x0=x0, popsize=self.popsize,
                             restart=self.restart, inc_popsize=self.inc_popsize,
-                            with_margin=self.with_margin, consider_pending=self.consider_pending)
+                            with_margin=self.with_margin, consider_pending=self.consider_pending,
+                            max_age=self.max_age)
 
     # -- meta and bookkeeping ----------------------------------------------------------------------
     @staticmethod
