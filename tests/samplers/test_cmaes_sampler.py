@@ -32,6 +32,8 @@ def test_registry_and_bad_options() -> None:
         ({"inc_popsize": 0.5}, "sampler.inc_popsize"),
         ({"with_margin": "no"}, "sampler.with_margin"),
         ({"x0": [1, 2]}, "sampler.x0"),
+        ({"max_age": -1}, "sampler.max_age"),
+        ({"max_age": 1.5}, "sampler.max_age"),
     ]:
         with pytest.raises(tk.ConfigError) as err:
             make_sampler({"name": "cmaes", **options})
@@ -54,6 +56,27 @@ def test_converges_with_parallel_workers_and_random_finishing_order() -> None:
     # members of one generation never repeat, and generations advance
     assert len({tuple(t) for t in tags}) == len(tags)
     assert max(g for _, g, _ in tags) > 20
+
+
+def test_many_workers_update_at_the_rate_members_finish() -> None:
+    # 32 workers, popsize 6: an update is told whenever 6 finished members wait, including
+    # members of the last max_age generations, instead of once per generation (its first 6)
+    s = CmaEsSampler(seed=0, popsize=6)
+    res = drive(s, SPHERE_SPACE, sphere, n_trials=320, n_workers=32, finish="random")
+    assert s._gen >= 30  # the one-generation-at-a-time rule made 15 updates of these 320 trials
+    assert res.best() < 1e-4  # and got to 3.7e-4
+    tags = [tuple(t.sampler_meta["cma"]) for t in res.finished]
+    assert len(set(tags)) == len(tags)  # parallel proposals are distinct members
+    assert len({tuple(p.values()) for p in res.proposals}) == len(res.proposals)
+    old = CmaEsSampler(seed=0, popsize=6, max_age=0)
+    drive(old, SPHERE_SPACE, sphere, n_trials=320, n_workers=32, finish="random")
+    assert old._gen < 20
+
+
+def test_one_worker_is_plain_cmaes_whatever_max_age() -> None:
+    runs = [drive(CmaEsSampler(seed=3, max_age=age), SPHERE_SPACE, sphere, n_trials=60).proposals
+            for age in (0, 4)]
+    assert runs[0] == runs[1]
 
 
 def test_restarts_double_the_population() -> None:
@@ -140,7 +163,8 @@ def mixed(p: dict) -> float:
 
 @pytest.mark.parametrize(
     ("space", "objective", "n_workers", "finish"),
-    [(PLATEAU, plateau, 1, "fifo"), (PLATEAU, plateau, 5, "random"), (MIXED, mixed, 3, "random")],
+    [(PLATEAU, plateau, 1, "fifo"), (PLATEAU, plateau, 5, "random"), (MIXED, mixed, 3, "random"),
+     (MIXED, mixed, 24, "random")],  # 24 workers: updates mix members of several generations
 )
 def test_resume_by_replay_gives_the_same_next_proposals(space, objective, n_workers, finish) -> None:
     live = CmaEsSampler(seed=7, popsize=5)

@@ -3,9 +3,18 @@
 How the contract maps onto CMA-ES's generations:
 
 * Parallel workers: each ``ask`` hands out the next member of the current generation, whoever is
-  free.  When more workers are free than the generation has members, extra members are drawn from
-  the same distribution.  A generation is told to CMA-ES as soon as ``popsize`` of its members
-  have finished (in finishing order); members finishing later are dropped, never told twice.
+  free; when more workers ask than the generation has members, extra members are drawn from the
+  same distribution.  CMA-ES is told an update as soon as ``popsize`` finished members are
+  waiting (in finishing order), whichever generation drew them, as long as that generation is at
+  most ``max_age`` updates older than the current one; older members are dropped, none is told
+  twice.  With one worker every update is one whole generation, as in plain CMA-ES.  With many
+  workers this keeps the updates coming at the rate trials finish (64 workers, popsize 9: about
+  seven updates per trial duration instead of one, where a generation had to wait for members
+  drawn after the previous update) and uses most finished members instead of the first
+  ``popsize`` of each generation; ``max_age: 0`` restores that older rule.  A member from an older
+  generation is told as drawn (CMA-ES re-centres it on the current mean), which is why its age is
+  bounded: on ``benchmarks/scale.py ratio`` (hartmann6, 64 workers) an unbounded age was worse
+  than 3-5 (RESULTS.md, issue 15.3).
 * Values: CMA-ES only uses ranks.  Complete members keep their loss; pruned members rank after
   every complete member of their generation (ordered by their last value), failed ones after
   those: a member that crashed is "worse than anything that ran".
@@ -71,6 +80,7 @@ class CmaEsSampler(Sampler):
         inc_popsize: float = 2.0,
         with_margin: bool = True,
         consider_pending: bool = True,
+        max_age: int = 4,
     ) -> None:
         super().__init__(seed=seed)
         if isinstance(sigma0, bool) or not isinstance(sigma0, (int, float)) or not 0 < sigma0 <= 1:
@@ -88,17 +98,23 @@ class CmaEsSampler(Sampler):
         if not isinstance(consider_pending, bool):
             raise ConfigError(f"must be true or false, got {consider_pending!r}",
                               field="consider_pending")
+        if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0:
+            raise ConfigError(f"must be an integer >= 0, got {max_age!r}", field="max_age")
         if x0 is not None and not isinstance(x0, Mapping):
             raise ConfigError(f"must be a mapping of parameter values, got {x0!r}", field="x0")
         self.sigma0, self.x0, self.popsize = float(sigma0), x0, popsize
         self.restart = "ipop" if restart == "ipop" else "none"
         self.inc_popsize, self.with_margin = float(inc_popsize), with_margin
-        self.consider_pending = consider_pending
+        self.consider_pending, self.max_age = consider_pending, max_age
         self._run_seed: int | None = None
         self._opt: Backend | None = None
         self._restart = self._gen = 0
-        self._asked: list[Any] = []
-        self._results: dict[tuple[int, int], dict[int, tuple[int, float]]] = {}
+        #: the current restart's drawn members by generation (kept while they may be told)
+        self._drawn: dict[int, list[Any]] = {}
+        #: finished members not told yet, in finishing order: (restart, generation, member, tier, loss)
+        self._waiting: list[tuple[int, int, int, int, float]] = []
+        self._seen: set[tuple[int, int, int]] = set()
+        #: members per (restart, generation) that the trials show were drawn
         self._known: dict[tuple[int, int], int] = {}
         self.n_restarts = 0  # restarts performed (for tests and reports)
 
@@ -120,7 +136,8 @@ class CmaEsSampler(Sampler):
             x0 = {n: self.x0[n] for n in names}
         return CmaEsSampler(seed=seed, sigma0=self.sigma0, x0=x0, popsize=self.popsize,
                             restart=self.restart, inc_popsize=self.inc_popsize,
-                            with_margin=self.with_margin, consider_pending=self.consider_pending)
+                            with_margin=self.with_margin, consider_pending=self.consider_pending,
+                            max_age=self.max_age)
 
     # -- meta and bookkeeping ----------------------------------------------------------------------
     @staticmethod
@@ -134,10 +151,11 @@ class CmaEsSampler(Sampler):
         return int(seed), int(tag[0]), int(tag[1]), int(tag[2])
 
     def _current(self, seed: int, r: int, g: int) -> bool:
-        """Whether a tagged trial belongs to this run and is not from a finished generation."""
+        """Whether a tagged trial belongs to this run and is not from a finished restart or a
+        generation already too old to be told (``max_age``)."""
         if self._run_seed is None and self._opt is None:
             self._run_seed = seed  # resume: continue the run the stored trials came from
-        return seed == self._run_seed and (r, g) >= (self._restart, self._gen)
+        return seed == self._run_seed and (r, g) >= (self._restart, self._gen - self.max_age)
 
     def tell(self, trial: FrozenTrial) -> None:
         if self._split is not None:
@@ -147,11 +165,14 @@ class CmaEsSampler(Sampler):
         if tag is None or not trial.state.is_finished or not self._current(*tag[:3]):
             return
         _, r, g, i = tag
+        if (r, g, i) in self._seen:
+            return
+        self._seen.add((r, g, i))
         loss = self.loss(trial)
         tier = 0 if trial.state is TrialState.COMPLETE and math.isfinite(loss) else 1
         if trial.state is TrialState.FAILED or not math.isfinite(loss):
             tier, loss = 2, 0.0
-        self._results.setdefault((r, g), {}).setdefault(i, (tier, loss))
+        self._waiting.append((r, g, i, tier, loss))
         self._known[(r, g)] = max(self._known.get((r, g), 0), i + 1)
 
     # -- the optimiser -----------------------------------------------------------------------------
@@ -184,25 +205,34 @@ class CmaEsSampler(Sampler):
         return out
 
     def _sync(self) -> None:
-        """Tell every generation that has enough finished members, re-drawing members as needed."""
+        """Tell CMA-ES every ``popsize`` waiting members (re-drawing members as needed).
+
+        A function of the finishing order only: on resume every finished trial is told before the
+        first ask, so the waiting list then also holds members that finished after an update of
+        the original run, but always *behind* the ``popsize`` it used (a member drawn after an
+        update finishes after it), so the first ``popsize`` waiting are that update's members."""
         assert self._opt is not None
         while True:
-            key = (self._restart, self._gen)
-            while len(self._asked) < self._known.get(key, 0):
-                self._asked.append(self._opt.ask()[1])
-            res = self._results.get(key, {})
-            if len(res) < self._opt.popsize:
+            r, g = self._restart, self._gen
+            drawn = self._drawn.setdefault(g, [])
+            while len(drawn) < self._known.get((r, g), 0):
+                drawn.append(self._opt.ask()[1])
+            oldest = g - self.max_age
+            self._waiting = [w for w in self._waiting if (w[0], w[1]) >= (r, oldest)]
+            use = self._waiting[: self._opt.popsize]
+            if len(use) < self._opt.popsize:
                 return
-            members = list(res.items())[: self._opt.popsize]
-            values = self._values([v for _, v in members])
-            self._opt.tell([(self._asked[i], val) for (i, _), val in zip(members, values)])
-            self._results.pop(key, None)
-            self._known.pop(key, None)
+            used = {w[:3] for w in use}
+            self._waiting = [w for w in self._waiting if w[:3] not in used]
+            values = self._values([(w[3], w[4]) for w in use])
+            self._opt.tell([(self._drawn[w[1]][w[2]], v) for w, v in zip(use, values)])
             self._gen += 1
-            self._asked = []
+            self._drawn = {k: v for k, v in self._drawn.items() if k >= self._gen - self.max_age}
+            self._known = {k: v for k, v in self._known.items() if k >= (r, self._gen - self.max_age)}
             if self.restart == "ipop" and self._opt.should_stop():
                 self._restart += 1
                 self._gen = 0
+                self._drawn = {}
                 self._opt = self._backend(self._restart)
                 self.n_restarts = self._restart
 
@@ -219,8 +249,9 @@ class CmaEsSampler(Sampler):
                 self._run_seed = self.seed if self.seed is not None else int(self.rng.integers(2**31))
             self._opt = self._backend(0)  # replay walks through every restart from the first
         self._sync()
-        i = len(self._asked)
+        drawn = self._drawn.setdefault(self._gen, [])
+        i = len(drawn)
         u, token = self._opt.ask()
-        self._asked.append(token)
+        drawn.append(token)
         meta = {"cma": [self._restart, self._gen, i], "seed": self._run_seed}
         return Proposal(self.space.from_unit(u), meta)
