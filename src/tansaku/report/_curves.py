@@ -137,9 +137,7 @@ def _name(pruner: Any) -> str:
     return str(getattr(pruner, "name", "") or type(pruner).__name__)
 
 
-def cutoff_note(
-    pruner: Any, label: str, used: Sequence[Mapping[str, Any]] = ()
-) -> str:
+def cutoff_note(pruner: Any, label: str, used: Sequence[Mapping[str, Any]] = ()) -> str:
     """The sentence under a learning-curve chart: what its dashed line is (``label`` from
     :func:`pruner_cutoff`), or why it has none; ``used``: the pruners the study's runs recorded
     (``StudyInfo.pruners``), named when there were several."""
