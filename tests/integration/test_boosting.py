@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tansaku as tk
+from tests.integration.conftest import PrunedRun
 
 ROUNDS = 12
 
@@ -20,32 +21,9 @@ def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     return x[:200], y[:200], x[200:], y[200:]
 
 
-def _run(objective: Any) -> tk.Study:
-    """Two trials with a useful learning rate, then one that barely learns: the median pruner
-    (after 2 trials) must stop the third early."""
-    study = tk.create_study(
-        {"lr": tk.Float(1e-4, 1.0, log=True)},
-        sampler="random",
-        pruner={"name": "median", "n_startup_trials": 2},
-        seed=0,
-    )
-    for lr in (0.3, 0.3, 1e-4):
-        study.enqueue({"lr": lr})
-    study.optimize(objective, n_trials=3)
-    return study
-
-
-def _check_pruned(study: tk.Study) -> None:
-    good, _, bad = study.get_trials(with_intermediate=True)
-    assert good.state is tk.TrialState.COMPLETE
-    assert sorted(good.intermediate) == list(range(ROUNDS))  # one report per round
-    # the reported values are the booster's own validation loss, falling as it learns
-    assert good.intermediate[ROUNDS - 1] < good.intermediate[0]
-    assert bad.state is tk.TrialState.PRUNED
-    assert len(bad.intermediate) < ROUNDS  # stopped mid-training
-
-
-def test_lightgbm_callback_reports_each_round_and_prunes_a_bad_trial() -> None:
+def test_lightgbm_callback_reports_each_round_and_prunes_a_bad_trial(
+    pruned_third_trial: PrunedRun,
+) -> None:
     lgb = pytest.importorskip("lightgbm")
     from tansaku.integration.lightgbm import LightGBMPruningCallback
 
@@ -70,8 +48,7 @@ def test_lightgbm_callback_reports_each_round_and_prunes_a_bad_trial() -> None:
         )
         return float(np.mean((booster.predict(xv) - yv) ** 2))
 
-    study = _run(objective)
-    _check_pruned(study)
+    study = pruned_third_trial(objective, good=0.3, bad=1e-4, steps=ROUNDS)
     good = study.get_trials(with_intermediate=True)[0]
     # the last report is the validation l2, which is the returned value
     assert good.intermediate[ROUNDS - 1] == pytest.approx(good.value, rel=1e-6)
@@ -95,7 +72,9 @@ def test_lightgbm_callback_names_what_is_evaluated_for_an_unknown_metric() -> No
         )
 
 
-def test_xgboost_callback_reports_each_round_and_prunes_a_bad_trial() -> None:
+def test_xgboost_callback_reports_each_round_and_prunes_a_bad_trial(
+    pruned_third_trial: PrunedRun,
+) -> None:
     xgb = pytest.importorskip("xgboost")
     from tansaku.integration.xgboost import XGBoostPruningCallback
 
@@ -113,8 +92,7 @@ def test_xgboost_callback_reports_each_round_and_prunes_a_bad_trial() -> None:
         )
         return float(np.sqrt(np.mean((booster.predict(dvalid) - yv) ** 2)))
 
-    study = _run(objective)
-    _check_pruned(study)
+    study = pruned_third_trial(objective, good=0.3, bad=1e-4, steps=ROUNDS)
     good = study.get_trials(with_intermediate=True)[0]
     assert good.intermediate[ROUNDS - 1] == pytest.approx(good.value, rel=1e-4)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tansaku as tk
+from tests.integration.conftest import PrunedRun
 
 EPOCHS = 5
 
@@ -22,32 +23,9 @@ def _data() -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _run(objective: Any) -> tk.Study:
-    """Two trials with a useful learning rate, then one that barely learns: the median pruner
-    (after 2 trials) must stop the third mid-training."""
-    study = tk.create_study(
-        {"lr": tk.Float(1e-6, 1.0, log=True)},
-        sampler="random",
-        pruner={"name": "median", "n_startup_trials": 2},
-        seed=0,
-    )
-    for lr in (0.1, 0.1, 1e-6):
-        study.enqueue({"lr": lr})
-    study.optimize(objective, n_trials=3)
-    return study
-
-
-def _check_pruned(study: tk.Study) -> None:
-    good, _, bad = study.get_trials(with_intermediate=True)
-    assert good.state is tk.TrialState.COMPLETE, good.message
-    assert sorted(good.intermediate) == list(range(EPOCHS))  # one report per epoch
-    assert good.intermediate[EPOCHS - 1] < good.intermediate[0]  # the network learned
-    assert good.intermediate[EPOCHS - 1] == pytest.approx(good.value, rel=1e-5)
-    assert bad.state is tk.TrialState.PRUNED, bad.message
-    assert len(bad.intermediate) < EPOCHS
-
-
-def test_lightning_callback_reports_each_epoch_and_prunes_a_bad_trial() -> None:
+def test_lightning_callback_reports_each_epoch_and_prunes_a_bad_trial(
+    pruned_third_trial: PrunedRun,
+) -> None:
     torch = pytest.importorskip("torch")
     pl = pytest.importorskip("lightning.pytorch")
     from tansaku.integration.lightning import LightningPruningCallback
@@ -88,10 +66,14 @@ def test_lightning_callback_reports_each_epoch_and_prunes_a_bad_trial() -> None:
         trainer.fit(Net(trial.params["lr"]), loader, torch.utils.data.DataLoader(data, 64))
         return float(trainer.callback_metrics["val_loss"])
 
-    _check_pruned(_run(objective))
+    study = pruned_third_trial(objective, good=0.1, bad=1e-6, steps=EPOCHS)
+    good = study.get_trials(with_intermediate=True)[0]
+    assert good.intermediate[EPOCHS - 1] == pytest.approx(good.value, rel=1e-5)
 
 
-def test_keras_callback_reports_each_epoch_and_prunes_a_bad_trial() -> None:
+def test_keras_callback_reports_each_epoch_and_prunes_a_bad_trial(
+    pruned_third_trial: PrunedRun,
+) -> None:
     if os.environ.get("KERAS_BACKEND", "torch") != "torch":
         pytest.skip("this test runs Keras on its torch backend")
     pytest.importorskip("torch")
@@ -116,7 +98,9 @@ def test_keras_callback_reports_each_epoch_and_prunes_a_bad_trial() -> None:
         )
         return float(history.history["val_loss"][-1])
 
-    _check_pruned(_run(objective))
+    study = pruned_third_trial(objective, good=0.1, bad=1e-6, steps=EPOCHS)
+    good = study.get_trials(with_intermediate=True)[0]
+    assert good.intermediate[EPOCHS - 1] == pytest.approx(good.value, rel=1e-5)
     with pytest.raises(tk.ConfigError, match=r"monitor: .*'val_acc'.*val_loss"):
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         model.compile(optimizer="sgd", loss="mse")

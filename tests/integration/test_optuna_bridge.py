@@ -146,7 +146,9 @@ def test_four_processes_share_one_optuna_rdb_study(tmp_path: Path) -> None:
         assert p.returncode == 0, err[-2000:]
     study = optuna.load_study(study_name="shared", storage=url)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    states = sorted(str(t.state) for t in study.trials if t.state != optuna.trial.TrialState.COMPLETE)
+    states = sorted(
+        str(t.state) for t in study.trials if t.state != optuna.trial.TrialState.COMPLETE
+    )
     # MaxTrialsCallback stops each process after its own trial
     assert 60 <= len(done) <= 63, f"{len(done)} complete; others: {states}"
     # every trial is tansaku's, with the meta other processes replay from

@@ -88,9 +88,16 @@ def test_optuna_dashboard_api_opens_the_exported_study(tmp_path: Path) -> None:
 
         body = b"".join(
             app(
-                {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "",
-                 "wsgi.input": io.BytesIO(), "SERVER_NAME": "x", "SERVER_PORT": "80",
-                 "wsgi.url_scheme": "http", "wsgi.errors": io.StringIO()},
+                {
+                    "REQUEST_METHOD": "GET",
+                    "PATH_INFO": path,
+                    "QUERY_STRING": "",
+                    "wsgi.input": io.BytesIO(),
+                    "SERVER_NAME": "x",
+                    "SERVER_PORT": "80",
+                    "wsgi.url_scheme": "http",
+                    "wsgi.errors": io.StringIO(),
+                },
                 start,
             )
         )
@@ -109,8 +116,13 @@ def test_optuna_dashboard_api_opens_the_exported_study(tmp_path: Path) -> None:
 def test_several_objectives_keep_their_directions_names_and_constraints(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'tk.db'}"
     study = tk.create_study(
-        {"x": tk.Float(0, 1)}, storage=url, name="mo", sampler="random", seed=1,
-        directions=["minimize", "maximize"], objective_names=["error", "speed"],
+        {"x": tk.Float(0, 1)},
+        storage=url,
+        name="mo",
+        sampler="random",
+        seed=1,
+        directions=["minimize", "maximize"],
+        objective_names=["error", "speed"],
     )
 
     def objective(trial: Any) -> tuple[float, float]:

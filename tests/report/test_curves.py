@@ -4,6 +4,7 @@ numbers, and their figures."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -190,7 +191,50 @@ def test_report_says_whose_cutoff_it_draws(tmp_path: Path) -> None:
     assert "the pruner&#x27;s cut-off, median of the complete trials (median pruner)" in page
     assert (tmp_path / "r" / "learning_curves.png").exists()
     fake = {"learning_curves": b"png"}  # render_html only inlines the bytes: no drawing needed
-    bare = render_html(build_report(report.as_table(study), importance_model="numpy"), fake)
+    stored = render_html(build_report(report.as_table(study), importance_model="numpy"), fake)
+    assert "cut-off, median" in stored  # the storage keeps the pruner the run used
+    unrecorded = dataclasses.replace(report.as_table(study), pruners=())  # an older study
+    bare = render_html(build_report(unrecorded, importance_model="numpy"), fake)
     assert "No cut-off line: the pruner is unknown" in bare
     own = render_html(build_report(study, importance_model="numpy"), fake)
     assert "cut-off, median" in own
+
+
+def test_a_stored_study_keeps_its_pruners_for_read_only_views(tmp_path: Path) -> None:
+    """Issue 19 leftover: the storage keeps which pruner a run used, so a report of the stored
+    study (no Study object, no ``pruner=``; the dashboard's case) draws the cut-off the Study's
+    own report draws; runs with other pruners are recorded too, the latest one is drawn and
+    the note names them all."""
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    median = {"name": "median", "n_startup_trials": 3}
+    study = _curved_study(median, storage=url)  # ask/tell: recorded at the first report
+    own = report.learning_curves(study)
+    stored = report.learning_curves((url, "curves"))
+    assert stored.cutoff_label == own.cutoff_label != ""
+    assert stored.cutoff_step.tolist() == own.cutoff_step.tolist()
+    np.testing.assert_allclose(stored.cutoff_value, own.cutoff_value)
+    assert stored.note == own.note and stored.note.startswith("Dashed line")
+    info = study.storage.get_study("curves")
+    assert [dict(p) for p in info.pruners] == [tk.pruners.make_pruner(median).describe()]
+
+    def objective(trial: tk.Trial) -> float:
+        for step in range(1, 6):
+            trial.report(5.0 + 1.0 / step, step)
+        return 5.2
+
+    asha = {"name": "asha", "min_resource": 1, "reduction_factor": 3, "min_trials": 4}
+    worker = tk.load_study("curves", storage=url, pruner=asha)
+    worker.optimize(objective, n_trials=1)  # another worker, another pruner
+    lc = report.learning_curves((url, "curves"))
+    assert "asha" in lc.cutoff_label
+    assert lc.cutoff_label == report.learning_curves(worker).cutoff_label
+    assert "2 pruners (median, asha, the latest last); shown: asha" in lc.note
+    # a run again with the first pruner moves it last (each description is kept once)
+    tk.load_study("curves", storage=url, pruner=median).optimize(objective, n_trials=1)
+    names = [p["name"] for p in study.storage.get_study("curves").pruners]
+    assert names == ["asha", "median"]
+    assert "median" in report.learning_curves((url, "curves")).cutoff_label
+    # hyperband draws no line, and the note says why
+    tk.load_study("curves", storage=url, pruner="hyperband").optimize(objective, n_trials=1)
+    hb = report.learning_curves((url, "curves"))
+    assert hb.cutoff_step.size == 0 and "hyperband's rungs differ per bracket" in hb.note

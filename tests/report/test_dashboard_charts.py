@@ -31,6 +31,7 @@ SPACE = {
 }
 
 CHARTS = ("history", "curves", "contour", "ecdf", "timeline")
+MEDIAN = {"name": "median", "n_startup_trials": 3}
 
 
 def _run(study: tk.Study, n: int) -> None:
@@ -61,7 +62,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
             seed=seed,
             storage=url,
             name=name,
-            pruner={"name": "median", "n_startup_trials": 3},
+            pruner=MEDIAN,
         )
         _run(study, 24)
     mo = tk.create_study(
@@ -200,6 +201,32 @@ def test_charts_hover_zoom_filter_and_compare(
     # every hostile text stayed text
     assert page.evaluate("document.querySelectorAll('img, b').length") == 0
     assert seen["dialogs"] == [] and seen["errors"] == []
+    assert all(u.startswith(server.url) for u in seen["requests"]), seen["requests"]
+
+
+def test_learning_curves_draw_the_cutoff_the_report_draws(
+    page: Any, served: tuple[DashboardServer, str]
+) -> None:
+    """The run stored its pruner (ask/tell here: at the first report), so the dashboard, which
+    only reads the storage, draws the same cut-off as the report of the Study with its pruner."""
+    import json
+
+    from playwright.sync_api import expect
+
+    from tansaku import report
+
+    server, url = served
+    seen = _watch(page)
+    want = report.learning_curves(tk.load_study(A, storage=url, pruner=MEDIAN))
+    assert want.cutoff_step.size > 0 and want.cutoff_label
+    page.goto(server.url + f"#study={quote(A, safe='')}")
+    expect(page.locator("#curves-chart canvas")).to_have_count(1)
+    expect(page.locator("#curves-legend")).to_contain_text("cut-off: " + want.cutoff_label)
+    expect(page.locator("#curves-note")).to_have_text(want.note)
+    steps, values = json.loads(page.locator("#curves-chart").get_attribute("data-cutoff") or "")
+    assert steps == want.cutoff_step.tolist()
+    assert values == pytest.approx(want.cutoff_value.tolist(), rel=1e-6)
+    assert seen["errors"] == []
     assert all(u.startswith(server.url) for u in seen["requests"]), seen["requests"]
 
 

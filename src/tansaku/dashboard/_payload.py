@@ -291,6 +291,7 @@ def _curves_view(table: TrialTable) -> dict[str, Any]:
         "message": lc.message,
         "n_with_reports": lc.n_with_reports,
         "cutoff_label": lc.cutoff_label,
+        "note": lc.note,
         "cutoff_step": _floats(lc.cutoff_step),
         "cutoff_value": _floats(lc.cutoff_value),
         "curves": [

@@ -37,78 +37,63 @@ __all__ = [
 ]
 
 
+def _draw(study: Any, kind: type, compute: Any, render: str, options: dict[str, Any]) -> Figure:
+    """``render`` (a ``tansaku.plot._render`` function) of ``study`` when it already is the
+    plot's data object ``kind``, else of ``compute(study, **options)``: every wrapper below."""
+    from tansaku.plot import _render
+
+    data = study if isinstance(study, kind) else compute(study, **options)
+    fig: Figure = getattr(_render, render)(data)
+    return fig
+
+
 def history(study: Any, **options: Any) -> Figure:
     """Best value so far by trial number and by wall time; failed trials as marks on the axis."""
-    from tansaku.plot._render import render_history
-
-    data = study if isinstance(study, _history.History) else _history.history(study, **options)
-    return render_history(data)
+    return _draw(study, _history.History, _history.history, "render_history", options)
 
 
 def parallel_coordinates(study: Any, **options: Any) -> Figure:
     """One line per trial through every parameter (``params=[...]`` to choose) and the objective."""
-    from tansaku.plot._render import render_parallel_coordinates
-
-    data = (
-        study
-        if isinstance(study, _parallel.ParallelCoordinates)
-        else _parallel.parallel_coordinates(study, **options)
+    return _draw(
+        study,
+        _parallel.ParallelCoordinates,
+        _parallel.parallel_coordinates,
+        "render_parallel_coordinates",
+        options,
     )
-    return render_parallel_coordinates(data)
 
 
 def slices(study: Any, **options: Any) -> Figure:
     """The objective against each parameter (log axes for log parameters)."""
-    from tansaku.plot._render import render_slices
-
-    data = study if isinstance(study, _slices.Slices) else _slices.slices(study, **options)
-    return render_slices(data)
+    return _draw(study, _slices.Slices, _slices.slices, "render_slices", options)
 
 
 def importance(study: Any, **options: Any) -> Figure:
     """Share of the objective's variance each parameter explains (``model="numpy"|"sklearn"``)."""
-    from tansaku.plot._render import render_importance
-
-    data = (
-        study
-        if isinstance(study, _importance.Importance)
-        else _importance.importance(study, **options)
+    return _draw(
+        study, _importance.Importance, _importance.importance, "render_importance", options
     )
-    return render_importance(data)
 
 
 def timeline(study: Any, **options: Any) -> Figure:
     """Gantt chart of trials per worker lane, with each lane's busy fraction."""
-    from tansaku.plot._render import render_timeline
-
-    data = study if isinstance(study, _timeline.Timeline) else _timeline.timeline(study, **options)
-    return render_timeline(data)
+    return _draw(study, _timeline.Timeline, _timeline.timeline, "render_timeline", options)
 
 
 def learning_curves(study: Any, **options: Any) -> Figure:
     """Intermediate values by step; pruned trials marked, the pruner's cut-off dashed
-    (``pruner=`` to choose whose; a Study's own by default)."""
-    from tansaku.plot._render import render_learning_curves
-
-    data = (
-        study
-        if isinstance(study, _curves.LearningCurves)
-        else _curves.learning_curves(study, **options)
+    (``pruner=`` to choose whose; a Study's own by default, else the one its latest run
+    recorded)."""
+    return _draw(
+        study, _curves.LearningCurves, _curves.learning_curves, "render_learning_curves", options
     )
-    return render_learning_curves(data)
 
 
 def contour(study: Any, **options: Any) -> Figure:
     """The objective over pairs of the most important numeric parameters (``params=[...]``)."""
-    from tansaku.plot._render import render_contour
-
-    data = study if isinstance(study, _contour.Contour) else _contour.contour(study, **options)
-    return render_contour(data)
+    return _draw(study, _contour.Contour, _contour.contour, "render_contour", options)
 
 
 def ecdf(study: Any, **options: Any) -> Figure:
     """The empirical distribution of the complete trials' values."""
-    from tansaku.plot._render import render_ecdf
-
-    data = study if isinstance(study, _ecdf.ECDF) else _ecdf.ecdf(study, **options)
-    return render_ecdf(data)
+    return _draw(study, _ecdf.ECDF, _ecdf.ecdf, "render_ecdf", options)

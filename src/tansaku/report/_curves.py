@@ -4,15 +4,17 @@ trials at that step; asha: the worst value a rung still keeps)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from tansaku._errors import TansakuError
 from tansaku.report._sample import subsample
 from tansaku.report._table import COMPLETE, PRUNED, STATES, as_table
 
-__all__ = ["Curve", "LearningCurves", "learning_curves", "pruner_cutoff"]
+__all__ = ["Curve", "LearningCurves", "cutoff_note", "learning_curves", "pruner_cutoff"]
 
 #: curves drawn at most (the best complete ones and the pruned ones first)
 MAX_CURVES = 200
@@ -33,8 +35,9 @@ class LearningCurves:
     """What a learning-curve plot draws.  ``curves``: at most ``MAX_CURVES`` trials with reports
     (every pruned one and the best complete ones are kept first); ``cutoff_step`` /
     ``cutoff_value``: the pruner's threshold by step (empty when the pruner has none), described
-    by ``cutoff_label``; ``n_with_reports``: trials that reported at all.  ``message`` is set
-    (and ``curves`` empty) when no trial reported."""
+    by ``cutoff_label``; ``note``: the sentence a page shows under the chart (what the dashed
+    line is, or why there is none; see :func:`cutoff_note`); ``n_with_reports``: trials that
+    reported at all.  ``message`` is set (and ``curves`` empty) when no trial reported."""
 
     study: str
     direction: str
@@ -44,6 +47,7 @@ class LearningCurves:
     cutoff_label: str
     cutoff_step: np.ndarray
     cutoff_value: np.ndarray
+    note: str = ""
 
     @property
     def empty(self) -> bool:
@@ -125,15 +129,58 @@ def pruner_cutoff(
     return nothing
 
 
+def _name(pruner: Any) -> str:
+    if isinstance(pruner, str):
+        return pruner.strip().lower()
+    if isinstance(pruner, Mapping):
+        return str(pruner.get("name", "")).strip().lower()
+    return str(getattr(pruner, "name", "") or type(pruner).__name__)
+
+
+def cutoff_note(pruner: Any, label: str, used: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The sentence under a learning-curve chart: what its dashed line is (``label`` from
+    :func:`pruner_cutoff`), or why it has none; ``used``: the pruners the study's runs recorded
+    (``StudyInfo.pruners``), named when there were several."""
+    name = "" if pruner is None else _name(pruner)
+    if label:
+        text = f"Dashed line: the pruner's cut-off, {label}."
+    elif pruner is None:
+        text = (
+            "No cut-off line: the pruner is unknown (the study's runs recorded none; "
+            "pass pruner=, or a config file naming it)."
+        )
+    elif name == "none":
+        text = "No cut-off line: the study ran without pruning (pruner none)."
+    elif name == "hyperband":
+        text = (
+            "No cut-off line: hyperband's rungs differ per bracket, so it has no single "
+            "threshold per step."
+        )
+    elif name in ("median", "asha"):
+        text = f"No cut-off line yet: the {name} pruner may not prune with the reports so far."
+    else:
+        text = f"No cut-off line: tansaku cannot draw pruner {name or '?'}'s threshold."
+    names = [_name(p) for p in used]
+    if len(names) > 1:
+        text += (
+            f" The study's runs used {len(names)} pruners ({', '.join(names)}, the latest "
+            f"last); shown: {name or '?'}."
+        )
+    return text
+
+
 def learning_curves(
     source: Any, *, pruner: Any = None, max_curves: int = MAX_CURVES
 ) -> LearningCurves:
     """The learning curves of a Study / TrialTable (see :class:`LearningCurves`).  ``pruner``:
-    whose cut-off to draw (a Pruner, its name or its options mapping); a Study's own pruner by
-    default."""
+    whose cut-off to draw (a Pruner, its name or its options mapping); by default a Study's own
+    pruner, else the one the study's latest run recorded (``StudyInfo.pruners``), so the report
+    and the dashboard of a stored study draw the same line."""
     if pruner is None:
         pruner = getattr(source, "pruner", None)
     t = as_table(source)
+    if pruner is None and t.pruners:
+        pruner = dict(t.pruners[-1])
     state_of = dict(zip(t.number.tolist(), t.state.tolist()))
     raw = {int(n): dict(c) for n, c in t.intermediate.items() if n in state_of}
     parsed = {n: _finite_curve(c) for n, c in raw.items()}
@@ -151,7 +198,10 @@ def learning_curves(
     keep = np.concatenate([best, numbers[codes == PRUNED]])
     shown = subsample(numbers, max_curves, keep=keep[: max_curves // 2 + 10])
     curves = tuple(Curve(int(n), STATES[state_of[int(n)]].value, *parsed[int(n)]) for n in shown)
-    label, cut_step, cut_value = pruner_cutoff(pruner, raw, set(complete.tolist()), t.sign)
+    try:
+        label, cut_step, cut_value = pruner_cutoff(pruner, raw, set(complete.tolist()), t.sign)
+    except TansakuError:  # a recorded pruner this version cannot build (e.g. a user's class)
+        label, cut_step, cut_value = "", e, e
     return LearningCurves(
         study=t.study,
         direction=t.direction,
@@ -161,4 +211,5 @@ def learning_curves(
         cutoff_label=label,
         cutoff_step=cut_step,
         cutoff_value=cut_value,
+        note=cutoff_note(pruner, label, t.pruners),
     )

@@ -240,13 +240,7 @@ def _note(data: ReportData, stem: str) -> str:
     lc = data.learning_curves
     if stem != "learning_curves" or lc is None:
         return ""
-    if lc.cutoff_label:
-        text = f"Dashed line: the pruner's cut-off, {lc.cutoff_label}."
-    else:
-        text = (
-            "No cut-off line: the pruner is unknown (a storage does not keep it: report a Study, "
-            "or a config file naming it) or is one without a threshold per step (hyperband)."
-        )
+    text = lc.note
     return f'<p class="note">{_e(text)}</p>'
 
 

@@ -70,7 +70,9 @@ class TrialTable:
       values (``trial.report`` / ``tansaku:report`` lines), for learning curves;
     * ``now``: when the snapshot was taken (the end of still-running bars);
     * ``sampler``: the study's sampler, for captions (``StudyInfo.sampler_text``: its name, and
-      each change a resume made).
+      each change a resume made);
+    * ``pruners``: the descriptions of the pruners the study's runs used, the latest last
+      (``StudyInfo.pruners``), for the learning curves' cut-off.
     """
 
     study: str
@@ -89,6 +91,7 @@ class TrialTable:
     intermediate: Mapping[int, Mapping[int, float]] = field(default_factory=dict)
     now: float = 0.0
     sampler: str = ""
+    pruners: tuple[Mapping[str, Any], ...] = ()
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -102,6 +105,7 @@ class TrialTable:
         now: float | None = None,
         sampler: str = "",
         intermediate: Mapping[int, Mapping[int, float]] | None = None,
+        pruners: Sequence[Mapping[str, Any]] = (),
     ) -> TrialTable:
         """The table of ``trials``; ``intermediate`` (``{number: {step: value}}``, e.g. one
         ``storage.intermediate_values`` query) replaces the trials' own reports when given."""
@@ -151,6 +155,7 @@ class TrialTable:
             else {t.number: t.intermediate for t in rows if t.intermediate},
             now=time.time() if now is None else float(now),
             sampler=sampler,
+            pruners=tuple(pruners),
         )
 
     @classmethod
@@ -172,8 +177,8 @@ class TrialTable:
         now: float | None = None,
     ) -> TrialTable:
         """The table of ``trials`` of the study ``info`` describes: its name, direction, searched
-        space (declared and learned parameters) and sampler label; ``intermediate`` as in
-        :meth:`from_trials`."""
+        space (declared and learned parameters), sampler label and recorded pruners;
+        ``intermediate`` as in :meth:`from_trials`."""
         from tansaku._records import sampler_label
 
         return cls.from_trials(
@@ -184,6 +189,7 @@ class TrialTable:
             space=info.searched_space,
             now=now,
             sampler=sampler_label(info.sampler_text(), trials),
+            pruners=info.pruners,
         )
 
     # ---------------------------------------------------------------- views

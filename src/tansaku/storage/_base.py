@@ -34,6 +34,7 @@ from tansaku._space import Distribution, Space, distribution_from_dict
 
 __all__ = [
     "IMPORTED_ATTR",
+    "PRUNERS_ATTR",
     "SAMPLER_CHANGES_ATTR",
     "SPACE_CHANGES_ATTR",
     "TRIAL_SAMPLER_ATTR",
@@ -156,6 +157,15 @@ class StudyInfo:
         to = changes[-1].get("to") if changes else None
         return to if isinstance(to, Mapping) else self.sampler
 
+    @property
+    def pruners(self) -> list[Mapping[str, Any]]:
+        """The descriptions (``Pruner.describe()``: name and options) of the pruners the study's
+        runs used, each once, the one the latest run started with last; kept in
+        ``system_attrs["pruners"]`` (empty when no run named a pruner, or the runs
+        predate this record)."""
+        raw = self.system_attrs.get(PRUNERS_ATTR)
+        return [p for p in raw if isinstance(p, Mapping)] if isinstance(raw, list) else []
+
     def sampler_text(self) -> str:
         """The sampler for a status line: ``tpe``, or ``gp (sampler changed at trial 12: tpe -> gp)``."""
         now = str(self.current_sampler.get("name", "?"))
@@ -185,6 +195,8 @@ def learned_space(system_attrs: Mapping[str, Any]) -> dict[str, Distribution]:
 
 #: study system attribute listing the sampler changes (see ``StudyInfo.sampler_changes``)
 SAMPLER_CHANGES_ATTR = "sampler_changes"
+#: study system attribute listing the pruners the study's runs used (see ``StudyInfo.pruners``)
+PRUNERS_ATTR = "pruners"
 #: study system attribute listing the accepted space changes of resumes (``set_study_space``)
 SPACE_CHANGES_ATTR = "space_changes"
 #: study system attribute: how many COMPLETE/PRUNED trials count toward no budget (imported ones)

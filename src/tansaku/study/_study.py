@@ -27,6 +27,7 @@ from tansaku.samplers._base import Proposal, Sampler, check_objectives
 from tansaku.samplers._registry import MULTI_OBJECTIVE_DEFAULT, make_sampler
 from tansaku.storage._base import (
     LEARNED_ATTR,
+    PRUNERS_ATTR,
     SAMPLER_CHANGES_ATTR,
     SPACE_CHANGES_ATTR,
     TRIAL_SAMPLER_ATTR,
@@ -95,6 +96,7 @@ class Study:
         self._info = info
         self.sampler = sampler
         self.pruner = pruner
+        self._pruner_recorded: Pruner | None = None  # the pruner record_pruner last stored
         self._seq = 0  # finish_seq up to which the sampler has been told
         #: the pending trials the sampler is shown, kept by incremental reads
         self._view = PendingView(storage, info.study_id)
@@ -482,11 +484,30 @@ class Study:
         self.storage.report(trial_id, step, value)
         return self._should_prune(trial_id)
 
+    def record_pruner(self) -> None:
+        """Store this object's pruner's description in the study (``StudyInfo.pruners``) so that
+        read-only views (``tansaku report``, the dashboard) draw its cut-off.  Each description is
+        kept once, the latest run's last: when workers of one study run with different pruners,
+        the views draw the cut-off of the one that started last and say that others were used.
+        Called when ``optimize`` starts and at an ask/tell trial's first report; a no-op without
+        a pruner or when it is already recorded by this object."""
+        p = self.pruner
+        if p is None or p is self._pruner_recorded:
+            return
+        desc = dict(p.describe())
+        with self.storage.ask_lock(self.study_id):
+            known = self.storage.get_study(self.name).pruners
+            if not known or dict(known[-1]) != desc:
+                kept = [dict(k) for k in known if dict(k) != desc]
+                self.storage.set_study_system_attrs(self.study_id, {PRUNERS_ATTR: [*kept, desc]})
+        self._pruner_recorded = p
+
     _report = report_step  # the name used before it was documented
 
     def _should_prune(self, trial_id: int) -> bool:
         if self.pruner is None:
             return False
+        self.record_pruner()  # ask/tell loops never call optimize
         trial = self.storage.get_trial(trial_id, with_intermediate=True)
         return bool(self.pruner.should_prune(self, trial))
 
@@ -859,6 +880,7 @@ class Study:
             callbacks=callbacks,
         )
         run = Coordinator(self, objective, options, callbacks=list(options.callbacks or ()))
+        self.record_pruner()
         target = run.total_trials
         if target is None and run.n_trials is not None:
             target = self.counts().done + run.n_trials

@@ -335,6 +335,9 @@
 
   function drawCurves(d) {
     const lc = d.curves;
+    $("curves-note").textContent = lc.message ? "" : lc.note;
+    // the cut-off drawn, as [steps, values] (the report's pruner_cutoff, computed server-side)
+    $("curves-chart").dataset.cutoff = JSON.stringify(lc.message ? [[], []] : [lc.cutoff_step, lc.cutoff_value]);
     if (lc.message) { chartMessage("curves-chart", lc.message); legend("curves-legend", []); return; }
     const done = lc.curves.filter((c) => c.state === "complete" && c.value.length);
     const sign = d.direction === "maximize" ? -1 : 1;
