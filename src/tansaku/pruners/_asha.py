@@ -12,21 +12,17 @@ first trials to reach a rung are let through.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tansaku._errors import ConfigError
 from tansaku._records import FrozenTrial
-from tansaku.pruners._base import Pruner
 from tansaku.pruners._history import (
-    FinishedFeed,
+    HistoryPruner,
     SortedValues,
     check_int,
     first_at_or_after,
     signed_curve,
 )
-
-if TYPE_CHECKING:
-    from tansaku.study._study import Study
 
 __all__ = ["ASHAPruner", "SuccessiveHalving"]
 
@@ -115,7 +111,7 @@ def check_resources(
         )
 
 
-class ASHAPruner(Pruner):
+class ASHAPruner(HistoryPruner):
     """Asynchronous successive halving (see the module docstring).
 
     * ``min_resource``: the step of the first rung (default 1).
@@ -154,19 +150,7 @@ class ASHAPruner(Pruner):
         self.n_rungs = n_rungs
         self.max_resource = max_resource
         self.min_trials = min_trials
-        self._feed = FinishedFeed(self._consume, self._reset)
-        self._reset()
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "min_resource": self.min_resource,
-            "reduction_factor": self.reduction_factor,
-            "min_early_stopping_rate": self.min_early_stopping_rate,
-            "n_rungs": self.n_rungs,
-            "max_resource": self.max_resource,
-            "min_trials": self.min_trials,
-        }
+        super().__init__()
 
     def _reset(self) -> None:
         self._sh = SuccessiveHalving(
@@ -185,12 +169,5 @@ class ASHAPruner(Pruner):
         """How many values each rung holds (for reports and tests)."""
         return [len(r) for r in self._sh.rungs]
 
-    def should_prune(self, study: Study, trial: FrozenTrial) -> bool:
-        step = trial.last_step
-        if step is None:
-            return False
-        self._feed.update(study)
-        curve = signed_curve(trial, self._feed.sign)
-        if step not in curve:
-            return False
-        return self._sh.decide(trial.number, curve, step)
+    def _decide(self, number: int, curve: dict[int, float], step: int) -> bool:
+        return self._sh.decide(number, curve, step)

@@ -10,17 +10,27 @@ one indexed query for trials finished since the last call (usually none).
 from __future__ import annotations
 
 import bisect
+import inspect
 import math
+from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tansaku._check import check_number
 from tansaku._records import FrozenTrial
+from tansaku.pruners._base import Pruner
 
 if TYPE_CHECKING:
     from tansaku.study._study import Study
 
-__all__ = ["FinishedFeed", "SortedValues", "check_int", "first_at_or_after", "signed_curve"]
+__all__ = [
+    "FinishedFeed",
+    "HistoryPruner",
+    "SortedValues",
+    "check_int",
+    "first_at_or_after",
+    "signed_curve",
+]
 
 
 def check_int(name: str, value: Any, *, minimum: int) -> int:
@@ -118,3 +128,47 @@ def first_at_or_after(curve: Mapping[int, float], resource: int) -> tuple[int, f
         return None
     s = min(steps)
     return s, curve[s]
+
+
+class HistoryPruner(Pruner):
+    """The pruners that learn from the study's finished trials (median, asha, hyperband).
+
+    One rule for all of them: a trial is judged at a report only when it has reported
+    (``last_step``) and that step's value is finite; the finished trials are first folded in
+    through a :class:`FinishedFeed` (each read once), and the trial's curve is signed so that
+    smaller is better.  Subclasses keep every keyword of their constructor as an attribute of the
+    same name (:meth:`describe` reports them, so ``make_pruner(p.describe())`` builds the same
+    pruner), call ``super().__init__()`` after setting them, and implement :meth:`_reset`,
+    :meth:`_consume` and :meth:`_decide`.
+    """
+
+    def __init__(self) -> None:
+        self._feed = FinishedFeed(self._consume, self._reset)
+        self._reset()
+
+    def describe(self) -> dict[str, Any]:
+        """The name and every constructor keyword with its value."""
+        params = inspect.signature(type(self).__init__).parameters.values()
+        names = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        return {"name": self.name, **{n: getattr(self, n) for n in names}}
+
+    def should_prune(self, study: Study, trial: FrozenTrial) -> bool:
+        step = trial.last_step
+        if step is None:
+            return False
+        self._feed.update(study)
+        curve = signed_curve(trial, self._feed.sign)
+        return step in curve and self._decide(trial.number, curve, step)
+
+    @abstractmethod
+    def _reset(self) -> None:
+        """Forget every table (a new study, or the first use)."""
+
+    @abstractmethod
+    def _consume(self, t: FrozenTrial) -> None:
+        """Fold in one finished trial (intermediate values loaded when it has any)."""
+
+    @abstractmethod
+    def _decide(self, number: int, curve: dict[int, float], step: int) -> bool:
+        """True to prune trial ``number``, whose signed finite curve ``curve`` has just reached
+        ``step`` (a key of ``curve``)."""

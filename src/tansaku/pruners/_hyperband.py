@@ -16,15 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import TYPE_CHECKING, Any
 
 from tansaku._records import FrozenTrial, TrialState
 from tansaku.pruners._asha import SuccessiveHalving, check_resources
-from tansaku.pruners._base import Pruner
-from tansaku.pruners._history import FinishedFeed, check_int, signed_curve
-
-if TYPE_CHECKING:
-    from tansaku.study._study import Study
+from tansaku.pruners._history import HistoryPruner, check_int, signed_curve
 
 __all__ = ["HyperbandPruner", "bracket_weights"]
 
@@ -42,7 +37,7 @@ def _mix(number: int) -> int:
     return int.from_bytes(digest.digest(), "little")
 
 
-class HyperbandPruner(Pruner):
+class HyperbandPruner(HistoryPruner):
     """Hyperband over ASHA brackets (see the module docstring).
 
     * ``min_resource`` (default 1), ``reduction_factor`` (eta, default 3).
@@ -70,17 +65,7 @@ class HyperbandPruner(Pruner):
         self.max_resource = max_resource
         self.reduction_factor = reduction_factor
         self.min_trials = min_trials
-        self._feed = FinishedFeed(self._consume, self._reset)
-        self._reset()
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "min_resource": self.min_resource,
-            "max_resource": self.max_resource,
-            "reduction_factor": self.reduction_factor,
-            "min_trials": self.min_trials,
-        }
+        super().__init__()
 
     # ------------------------------------------------------------------ brackets
     def _reset(self) -> None:
@@ -143,14 +128,7 @@ class HyperbandPruner(Pruner):
                 return
         self._brackets[self.bracket_of(t.number)].add(t.number, curve)
 
-    def should_prune(self, study: Study, trial: FrozenTrial) -> bool:
-        step = trial.last_step
-        if step is None:
-            return False
-        self._feed.update(study)
+    def _decide(self, number: int, curve: dict[int, float], step: int) -> bool:
         if not self._brackets:
             return False
-        curve = signed_curve(trial, self._feed.sign)
-        if step not in curve:
-            return False
-        return self._brackets[self.bracket_of(trial.number)].decide(trial.number, curve, step)
+        return self._brackets[self.bracket_of(number)].decide(number, curve, step)

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
 
 from tansaku._records import FrozenTrial, TrialState
-from tansaku.pruners._base import Pruner
-from tansaku.pruners._history import FinishedFeed, SortedValues, check_int, signed_curve
-
-if TYPE_CHECKING:
-    from tansaku.study._study import Study
+from tansaku.pruners._history import HistoryPruner, SortedValues, check_int, signed_curve
 
 __all__ = ["MedianPruner"]
 
 
-class MedianPruner(Pruner):
+class MedianPruner(HistoryPruner):
     """Prune when the trial's best intermediate value so far is worse than the median of the values
     that COMPLETE trials reported at the same step (the median stopping rule).
 
@@ -44,17 +39,7 @@ class MedianPruner(Pruner):
         self.n_warmup_steps = check_int("n_warmup_steps", n_warmup_steps, minimum=0)
         self.interval_steps = check_int("interval_steps", interval_steps, minimum=1)
         self.n_min_trials = check_int("n_min_trials", n_min_trials, minimum=1)
-        self._feed = FinishedFeed(self._consume, self._reset)
-        self._reset()
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "n_startup_trials": self.n_startup_trials,
-            "n_warmup_steps": self.n_warmup_steps,
-            "interval_steps": self.interval_steps,
-            "n_min_trials": self.n_min_trials,
-        }
+        super().__init__()
 
     def _reset(self) -> None:
         self._n_complete = 0
@@ -74,15 +59,10 @@ class MedianPruner(Pruner):
         checkpoint = w + ((step - w) // k) * k
         return not any(checkpoint <= s < step for s in steps)
 
-    def should_prune(self, study: Study, trial: FrozenTrial) -> bool:
-        step = trial.last_step
-        if step is None:
-            return False
-        self._feed.update(study)
+    def _decide(self, number: int, curve: dict[int, float], step: int) -> bool:
         if self._n_complete < self.n_startup_trials:
             return False
-        curve = signed_curve(trial, self._feed.sign)
-        if step not in curve or not self._is_check_step(list(curve), step):
+        if not self._is_check_step(list(curve), step):
             return False
         ref = self._at_step.get(step)
         if ref is None or len(ref) < self.n_min_trials:

@@ -21,7 +21,6 @@ Implementations: :class:`~tansaku.storage.InMemoryStorage` (one process) and
 
 from __future__ import annotations
 
-import math
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -29,8 +28,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from tansaku._errors import StorageError
 from tansaku._records import IMPORTED_ATTR, FrozenTrial, TrialState
 from tansaku._space import Distribution, Space, distribution_from_dict
+from tansaku.storage._requests import Finish, NewStudy, NewTrial, TrialQuery, finish_values
 
 __all__ = [
     "IMPORTED_ATTR",
@@ -41,8 +42,12 @@ __all__ = [
     "UNCOUNTED_ATTR",
     "BaseStorage",
     "ExportRow",
+    "Finish",
+    "NewStudy",
+    "NewTrial",
     "StudyCounts",
     "StudyInfo",
+    "TrialQuery",
     "dumps",
     "finish_values",
 ]
@@ -208,25 +213,10 @@ def uncounted_trials(system_attrs: Mapping[str, Any]) -> int:
     ``system_attrs[UNCOUNTED_ATTR]`` when it is a positive int, else 0."""
     n = system_attrs.get(UNCOUNTED_ATTR, 0)
     return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 0
+
+
 #: trial system attribute naming the sampler that proposed the trial (absent for enqueued trials)
 TRIAL_SAMPLER_ATTR = "sampler_name"
-
-
-def finish_values(
-    state: TrialState, value: float | None, values: Sequence[float] | None
-) -> tuple[float | None, tuple[float, ...] | None]:
-    """``(value, values)`` as every storage keeps them: with ``values`` (several objectives),
-    ``value`` is its first; a COMPLETE trial needs finite ones (ValueError otherwise)."""
-    vals = None if values is None else tuple(float(v) for v in values)
-    if vals is not None:
-        if not vals:
-            raise ValueError("values must not be empty")
-        value = vals[0]
-    if state is TrialState.COMPLETE:
-        check = vals if vals is not None else (value,)
-        if any(v is None or not math.isfinite(v) for v in check):
-            raise ValueError("a COMPLETE trial needs a finite value")
-    return value, vals
 
 
 def _sampler_name(desc: Any) -> str:
@@ -240,7 +230,6 @@ class BaseStorage(ABC):
     url: str = ""
 
     # ---------------------------------------------------------------- studies
-    @abstractmethod
     def create_study(
         self,
         name: str,
@@ -254,6 +243,21 @@ class BaseStorage(ABC):
     ) -> StudyInfo:
         """Create a study; raise DuplicatedStudyError if the name is taken.  ``directions``
         (several objectives) starts with ``direction``; ``objective_names`` names them."""
+        several = directions is not None and len(directions) > 1
+        new = NewStudy(
+            name,
+            space,
+            direction,
+            dict(sampler or {}),
+            dict(user_attrs or {}),
+            tuple(directions or ()) if several else (),
+            tuple(objective_names or ()),
+        )
+        return self._create_study(new)
+
+    @abstractmethod
+    def _create_study(self, new: NewStudy) -> StudyInfo:
+        """Store ``new`` (:meth:`create_study`'s arguments, normalised)."""
 
     @abstractmethod
     def get_study(self, name: str) -> StudyInfo:
@@ -276,7 +280,6 @@ class BaseStorage(ABC):
     def counts(self, study_id: int) -> StudyCounts: ...
 
     # ---------------------------------------------------------------- creating / claiming trials
-    @abstractmethod
     def enqueue_trial(
         self,
         study_id: int,
@@ -285,8 +288,11 @@ class BaseStorage(ABC):
         system_attrs: Mapping[str, Any] | None = None,
     ) -> FrozenTrial:
         """Add a WAITING trial with fixed params (run before the sampler is asked)."""
+        trial = self._new_trial(NewTrial(study_id, TrialState.WAITING, params, system_attrs))
+        if trial is None:  # no budget applies to a waiting trial
+            raise StorageError(f"{self.url or type(self).__name__} did not add the trial")
+        return trial
 
-    @abstractmethod
     def start_trial(
         self,
         study_id: int,
@@ -301,6 +307,13 @@ class BaseStorage(ABC):
         With ``limit``, only if ``running + complete + pruned < limit`` (checked atomically);
         returns None when the budget is used up.
         """
+        new = NewTrial(study_id, TrialState.RUNNING, params, system_attrs, worker, limit)
+        return self._new_trial(new)
+
+    @abstractmethod
+    def _new_trial(self, new: NewTrial) -> FrozenTrial | None:
+        """Add ``new`` with the study's next number (a RUNNING one within ``new.limit``, checked
+        in the same transaction); None when the budget is used up."""
 
     @abstractmethod
     def claim_waiting(
@@ -310,7 +323,6 @@ class BaseStorage(ABC):
         :meth:`start_trial`); None if there is none or the budget is used up."""
 
     # ---------------------------------------------------------------- updating trials
-    @abstractmethod
     def finish_trial(
         self,
         trial_id: int,
@@ -327,7 +339,15 @@ class BaseStorage(ABC):
         """RUNNING -> COMPLETE/PRUNED/FAILED.  Returns None (and changes nothing) if the trial is no
         longer RUNNING under ``worker`` (``worker=None``: under any worker, for ask/tell).
         ``values`` (several objectives) replaces ``value`` (see :func:`finish_values`);
-        ``constraints`` are kept whatever the state."""
+        ``constraints`` are kept whatever the state.  Bad arguments raise ValueError before
+        anything is written."""
+        end = Finish(state, value, values, constraints, message, stderr, system_attrs)
+        return self._finish_trial(trial_id, worker, end)
+
+    @abstractmethod
+    def _finish_trial(self, trial_id: int, worker: str | None, end: Finish) -> FrozenTrial | None:
+        """Apply ``end`` (checked) if the trial is still RUNNING under ``worker`` (any worker when
+        None); merge ``end.system_attrs`` into the trial's."""
 
     @abstractmethod
     def release_trial(self, trial_id: int, *, worker: str, count_attempt: bool = False) -> bool:
@@ -376,7 +396,6 @@ class BaseStorage(ABC):
         self, study_id: int, number: int, *, with_intermediate: bool = False
     ) -> FrozenTrial: ...
 
-    @abstractmethod
     def get_trials(
         self,
         study_id: int,
@@ -387,7 +406,16 @@ class BaseStorage(ABC):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[FrozenTrial]:
-        """All trials (not for the hot path).  ``order`` is "number" or "finish"."""
+        """All trials (not for the hot path).  ``order`` is "number" or "finish" (finished trials
+        only, in finishing order)."""
+        query = TrialQuery(states, with_intermediate, order == "finish", limit, offset)
+        if query.states is not None and not query.states:
+            return []
+        return self._get_trials(study_id, query)
+
+    @abstractmethod
+    def _get_trials(self, study_id: int, query: TrialQuery) -> list[FrozenTrial]:
+        """The study's trials that ``query`` selects (``query.states`` is None or not empty)."""
 
     @abstractmethod
     def finished_since(self, study_id: int, seq: int) -> tuple[list[FrozenTrial], int]:

@@ -37,9 +37,15 @@ from typing import Any
 from tansaku._errors import StorageError, TansakuError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space
-from tansaku.storage._base import BaseStorage, StudyCounts, StudyInfo, dumps
+from tansaku.storage._base import (
+    BaseStorage,
+    StudyCounts,
+    StudyInfo,
+    dumps,
+)
 from tansaku.storage._memory import InMemoryStorage
 from tansaku.storage._nfslock import NFSLock
+from tansaku.storage._requests import Finish, NewStudy, NewTrial, TrialQuery
 
 __all__ = ["JournalStorage"]
 
@@ -157,25 +163,28 @@ class JournalStorage(InMemoryStorage):
         s = super()
         try:
             if op == "start":
-                return s.start_trial(
-                    rec["study"],
-                    rec["params"],
-                    worker=rec["worker"],
-                    system_attrs=rec.get("attrs"),
-                    limit=rec.get("limit"),
+                running = TrialState.RUNNING
+                return s._new_trial(
+                    NewTrial(
+                        rec["study"],
+                        running,
+                        rec["params"],
+                        rec.get("attrs"),
+                        rec["worker"],
+                        rec.get("limit"),
+                    )
                 )
             if op == "finish":
-                return s.finish_trial(
-                    rec["trial"],
-                    worker=rec.get("worker"),
-                    state=TrialState(rec["state"]),
-                    value=rec.get("value"),
-                    message=rec.get("message"),
-                    stderr=rec.get("stderr"),
-                    system_attrs=rec.get("attrs"),
-                    values=rec.get("values"),
-                    constraints=rec.get("constraints"),
+                end = Finish(
+                    TrialState(rec["state"]),
+                    rec.get("value"),
+                    rec.get("values"),
+                    rec.get("constraints"),
+                    rec.get("message"),
+                    rec.get("stderr"),
+                    rec.get("attrs"),
                 )
+                return s._finish_trial(rec["trial"], rec.get("worker"), end)
             if op == "beat":
                 return s.heartbeat(rec["trials"], worker=rec["worker"])
             if op == "report":
@@ -183,7 +192,10 @@ class JournalStorage(InMemoryStorage):
             if op == "claim":
                 return s.claim_waiting(rec["study"], worker=rec["worker"], limit=rec.get("limit"))
             if op == "enqueue":
-                return s.enqueue_trial(rec["study"], rec["params"], system_attrs=rec.get("attrs"))
+                waiting = TrialState.WAITING
+                return s._new_trial(
+                    NewTrial(rec["study"], waiting, rec["params"], rec.get("attrs"))
+                )
             if op == "release":
                 return s.release_trial(
                     rec["trial"], worker=rec["worker"], count_attempt=rec["count"]
@@ -208,16 +220,17 @@ class JournalStorage(InMemoryStorage):
                     requeue=rec["requeue"],
                     max_attempts=rec["max_attempts"],
                 )
-            if op == "study":
-                return s.create_study(
+            if op == "study":  # written from a NewStudy, so already in its form
+                new = NewStudy(
                     rec["name"],
-                    space=Space.from_dict(rec["space"], allow_empty=True),
-                    direction=rec["direction"],
-                    sampler=rec.get("sampler"),
-                    user_attrs=rec.get("user_attrs"),
-                    directions=rec.get("directions"),
-                    objective_names=rec.get("objective_names"),
+                    Space.from_dict(rec["space"], allow_empty=True),
+                    rec["direction"],
+                    dict(rec.get("sampler") or {}),
+                    dict(rec.get("user_attrs") or {}),
+                    tuple(rec.get("directions") or ()),
+                    tuple(rec.get("objective_names") or ()),
                 )
+                return s._create_study(new)
             if op == "study_attrs":
                 if rec["kind"] == "user":
                     return s.set_study_user_attrs(rec["study"], rec["attrs"])
@@ -293,29 +306,19 @@ class JournalStorage(InMemoryStorage):
             yield
 
     # ---------------------------------------------------------------- studies
-    def create_study(
-        self,
-        name: str,
-        *,
-        space: Space,
-        direction: str,
-        sampler: Mapping[str, Any] | None = None,
-        user_attrs: Mapping[str, Any] | None = None,
-        directions: Sequence[str] | None = None,
-        objective_names: Sequence[str] | None = None,
-    ) -> StudyInfo:
+    def _create_study(self, new: NewStudy) -> StudyInfo:
         rec: dict[str, Any] = {
             "op": "study",
-            "name": name,
-            "space": space.to_dict(),
-            "direction": direction,
-            "sampler": dict(sampler or {}),
-            "user_attrs": dict(user_attrs or {}),
+            "name": new.name,
+            "space": new.space.to_dict(),
+            "direction": new.direction,
+            "sampler": new.sampler,
+            "user_attrs": new.user_attrs,
         }
-        if directions is not None and len(directions) > 1:  # older journals have neither key
-            rec["directions"] = list(directions)
-        if objective_names:
-            rec["objective_names"] = list(objective_names)
+        if new.directions:  # older journals have neither key
+            rec["directions"] = list(new.directions)
+        if new.objective_names:
+            rec["objective_names"] = list(new.objective_names)
         info: StudyInfo = self._write(rec)
         return info
 
@@ -343,39 +346,15 @@ class JournalStorage(InMemoryStorage):
             return super().counts(study_id)
 
     # ---------------------------------------------------------------- creating / claiming trials
-    def enqueue_trial(
-        self,
-        study_id: int,
-        params: Mapping[str, Any],
-        *,
-        system_attrs: Mapping[str, Any] | None = None,
-    ) -> FrozenTrial:
-        rec = {
-            "op": "enqueue",
-            "study": study_id,
-            "params": dict(params),
-            "attrs": _plain(system_attrs),
+    def _new_trial(self, new: NewTrial) -> FrozenTrial | None:
+        rec: dict[str, Any] = {
+            "op": "start" if new.state is TrialState.RUNNING else "enqueue",
+            "study": new.study_id,
+            "params": new.params,
+            "attrs": new.system_attrs,
         }
-        trial: FrozenTrial = self._write(rec)
-        return trial
-
-    def start_trial(
-        self,
-        study_id: int,
-        params: Mapping[str, Any],
-        *,
-        worker: str,
-        system_attrs: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-    ) -> FrozenTrial | None:
-        rec = {
-            "op": "start",
-            "study": study_id,
-            "params": dict(params),
-            "worker": worker,
-            "attrs": _plain(system_attrs),
-            "limit": limit,
-        }
+        if new.state is TrialState.RUNNING:
+            rec.update(worker=new.worker, limit=new.limit)
         result: FrozenTrial | None = self._write(rec, _changed)
         return result
 
@@ -390,33 +369,21 @@ class JournalStorage(InMemoryStorage):
         return result
 
     # ---------------------------------------------------------------- updating trials
-    def finish_trial(
-        self,
-        trial_id: int,
-        *,
-        worker: str | None,
-        state: TrialState,
-        value: float | None = None,
-        message: str | None = None,
-        stderr: str | None = None,
-        system_attrs: Mapping[str, Any] | None = None,
-        values: Sequence[float] | None = None,
-        constraints: Mapping[str, float] | None = None,
-    ) -> FrozenTrial | None:
+    def _finish_trial(self, trial_id: int, worker: str | None, end: Finish) -> FrozenTrial | None:
         rec: dict[str, Any] = {
             "op": "finish",
             "trial": trial_id,
             "worker": worker,
-            "state": TrialState(state).value,
-            "value": value,
-            "message": message,
-            "stderr": stderr,
-            "attrs": _plain(system_attrs),
+            "state": end.state.value,
+            "value": end.value,
+            "message": end.message,
+            "stderr": end.stderr,
+            "attrs": end.system_attrs,
         }
-        if values is not None:
-            rec["values"] = [float(v) for v in values]
-        if constraints:
-            rec["constraints"] = {str(k): float(v) for k, v in constraints.items()}
+        if end.values is not None:
+            rec["values"] = list(end.values)
+        if end.constraints:
+            rec["constraints"] = dict(end.constraints)
         result: FrozenTrial | None = self._write(rec, _changed)
         return result
 
@@ -452,7 +419,12 @@ class JournalStorage(InMemoryStorage):
         self, study_id: int, space: Space, *, system_attrs: Mapping[str, Any] | None = None
     ) -> None:
         self._write(
-            {"op": "space", "study": study_id, "space": space.to_dict(), "attrs": _plain(system_attrs)}
+            {
+                "op": "space",
+                "study": study_id,
+                "space": space.to_dict(),
+                "attrs": _plain(system_attrs),
+            }
         )
 
     def report(self, trial_id: int, step: int, value: float) -> None:
@@ -513,25 +485,9 @@ class JournalStorage(InMemoryStorage):
                 study_id, number, with_intermediate=with_intermediate
             )
 
-    def get_trials(
-        self,
-        study_id: int,
-        *,
-        states: Iterable[TrialState] | None = None,
-        with_intermediate: bool = False,
-        order: str = "number",
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[FrozenTrial]:
+    def _get_trials(self, study_id: int, query: TrialQuery) -> list[FrozenTrial]:
         with self._read():
-            return super().get_trials(
-                study_id,
-                states=states,
-                with_intermediate=with_intermediate,
-                order=order,
-                limit=limit,
-                offset=offset,
-            )
+            return super()._get_trials(study_id, query)
 
     def finished_since(self, study_id: int, seq: int) -> tuple[list[FrozenTrial], int]:
         with self._read():

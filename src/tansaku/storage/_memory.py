@@ -12,7 +12,13 @@ from typing import Any
 from tansaku._errors import DuplicatedStudyError, StorageError, StudyNotFoundError
 from tansaku._records import FrozenTrial, TrialState
 from tansaku._space import Space
-from tansaku.storage._base import UNCOUNTED_ATTR, BaseStorage, StudyCounts, StudyInfo, finish_values
+from tansaku.storage._base import (
+    UNCOUNTED_ATTR,
+    BaseStorage,
+    StudyCounts,
+    StudyInfo,
+)
+from tansaku.storage._requests import Finish, NewStudy, NewTrial, TrialQuery
 
 __all__ = ["InMemoryStorage"]
 
@@ -104,36 +110,28 @@ class InMemoryStorage(BaseStorage):
         )
 
     # ---------------------------------------------------------------- studies
-    def create_study(
-        self,
-        name: str,
-        *,
-        space: Space,
-        direction: str,
-        sampler: Mapping[str, Any] | None = None,
-        user_attrs: Mapping[str, Any] | None = None,
-        directions: Sequence[str] | None = None,
-        objective_names: Sequence[str] | None = None,
-    ) -> StudyInfo:
+    def _create_study(self, new: NewStudy) -> StudyInfo:
         with self._lock:
-            if name in self._names:
-                raise DuplicatedStudyError(f"a study named {name!r} already exists {self._where}")
+            if new.name in self._names:
+                raise DuplicatedStudyError(
+                    f"a study named {new.name!r} already exists {self._where}"
+                )
             self._last_study_id += 1
             sid = self._last_study_id
             info = StudyInfo(
                 sid,
-                name,
-                direction,
-                space,
-                dict(sampler or {}),
+                new.name,
+                new.direction,
+                new.space,
+                dict(new.sampler),
                 self._now(),
-                dict(user_attrs or {}),
+                dict(new.user_attrs),
                 {},
-                tuple(directions or ()),
-                tuple(objective_names or ()),
+                new.directions,
+                new.objective_names,
             )
             self._studies[sid] = _Study(info)
-            self._names[name] = sid
+            self._names[new.name] = sid
             return info
 
     def get_study(self, name: str) -> StudyInfo:
@@ -207,30 +205,12 @@ class InMemoryStorage(BaseStorage):
         s.counts[state] += 1
         return trial
 
-    def enqueue_trial(
-        self,
-        study_id: int,
-        params: Mapping[str, Any],
-        *,
-        system_attrs: Mapping[str, Any] | None = None,
-    ) -> FrozenTrial:
+    def _new_trial(self, new: NewTrial) -> FrozenTrial | None:
         with self._lock:
-            return self._new(self._study(study_id), TrialState.WAITING, params, None, system_attrs)
-
-    def start_trial(
-        self,
-        study_id: int,
-        params: Mapping[str, Any],
-        *,
-        worker: str,
-        system_attrs: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-    ) -> FrozenTrial | None:
-        with self._lock:
-            s = self._study(study_id)
-            if not self._budget_ok(s, limit):
+            s = self._study(new.study_id)
+            if new.state is TrialState.RUNNING and not self._budget_ok(s, new.limit):
                 return None
-            return self._new(s, TrialState.RUNNING, params, worker, system_attrs)
+            return self._new(s, new.state, new.params, new.worker, new.system_attrs)
 
     def add_trials(
         self, study_id: int, trials: Sequence[FrozenTrial], *, uncounted: int = 0
@@ -240,7 +220,9 @@ class InMemoryStorage(BaseStorage):
             for t in trials:  # check first: all or nothing
                 if not t.state.is_finished:
                     raise ValueError(f"add_trials needs finished trials, got {t.state}")
-                if t.state is TrialState.COMPLETE and (t.value is None or not math.isfinite(t.value)):
+                if t.state is TrialState.COMPLETE and (
+                    t.value is None or not math.isfinite(t.value)
+                ):
                     raise ValueError("a COMPLETE trial needs a finite value")
             out: list[FrozenTrial] = []
             for t in trials:
@@ -294,39 +276,23 @@ class InMemoryStorage(BaseStorage):
             return None
 
     # ---------------------------------------------------------------- updating trials
-    def finish_trial(
-        self,
-        trial_id: int,
-        *,
-        worker: str | None,
-        state: TrialState,
-        value: float | None = None,
-        message: str | None = None,
-        stderr: str | None = None,
-        system_attrs: Mapping[str, Any] | None = None,
-        values: Sequence[float] | None = None,
-        constraints: Mapping[str, float] | None = None,
-    ) -> FrozenTrial | None:
-        if not state.is_finished:
-            raise ValueError(f"finish_trial needs a finished state, got {state}")
-        value, vals = finish_values(state, value, values)
+    def _finish_trial(self, trial_id: int, worker: str | None, end: Finish) -> FrozenTrial | None:
         with self._lock:
             t = self._t(trial_id)
             if t.trial.state is not TrialState.RUNNING or (
                 worker is not None and t.trial.worker != worker
             ):
                 return None
-            attrs = {**t.trial.system_attrs, **(system_attrs or {})}
             return self._set_state(
                 t,
-                state,
-                value=value,
-                values=vals,
-                constraints={str(k): float(v) for k, v in (constraints or {}).items()},
-                message=message,
-                stderr=stderr,
+                end.state,
+                value=end.value,
+                values=end.values,
+                constraints=dict(end.constraints or {}),
+                message=end.message,
+                stderr=end.stderr,
                 end_time=self._now(),
-                system_attrs=attrs,
+                system_attrs={**t.trial.system_attrs, **(end.system_attrs or {})},
             )
 
     def release_trial(self, trial_id: int, *, worker: str, count_attempt: bool = False) -> bool:
@@ -423,26 +389,18 @@ class InMemoryStorage(BaseStorage):
                 raise StorageError(f"study {s.info.name!r} has no trial number {number}")
             return self._frozen(self._trials[s.trials[number]], with_intermediate)
 
-    def get_trials(
-        self,
-        study_id: int,
-        *,
-        states: Iterable[TrialState] | None = None,
-        with_intermediate: bool = False,
-        order: str = "number",
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[FrozenTrial]:
+    def _get_trials(self, study_id: int, query: TrialQuery) -> list[FrozenTrial]:
         with self._lock:
             s = self._study(study_id)
-            ids = s.finished if order == "finish" else s.trials
-            wanted = None if states is None else set(states)
+            ids = s.finished if query.by_finish else s.trials
+            wanted = query.states
             out = [
-                self._frozen(self._trials[i], with_intermediate)
+                self._frozen(self._trials[i], query.with_intermediate)
                 for i in ids
                 if wanted is None or self._trials[i].trial.state in wanted
             ]
-            return out[offset : None if limit is None else offset + limit]
+            end = None if query.limit is None else query.offset + query.limit
+            return out[query.offset : end]
 
     def finished_since(self, study_id: int, seq: int) -> tuple[list[FrozenTrial], int]:
         with self._lock:

@@ -46,9 +46,9 @@ from tansaku.storage._base import (
     ExportRow,
     StudyCounts,
     StudyInfo,
-    finish_values,
 )
 from tansaku.storage._dialect import Dialect
+from tansaku.storage._requests import Finish, NewStudy, NewTrial, TrialQuery
 from tansaku.storage._sqlutil import (
     Result,
     authority,
@@ -91,7 +91,6 @@ def _budget(limit: int | None) -> str:
     return "" if limit is None else " AND n_running + n_complete + n_pruned < :limit"
 
 
-
 def _vector_params(
     values: Sequence[float] | None, constraints: Mapping[str, float] | None
 ) -> dict[str, Any]:
@@ -104,6 +103,7 @@ def _vector_params(
         # inf (a nan constraint) as a large number: PostgreSQL and SQLite both keep it
         "vi": min(constraint_violation(cons), 1e300) if cons else None,
     }
+
 
 class SQLStorage(BaseStorage):
     """Storage in a SQL database given by a SQLAlchemy URL (``sqlite:///path.db``,
@@ -486,17 +486,9 @@ class SQLStorage(BaseStorage):
         return out
 
     # ------------------------------------------------------------------ studies
-    def create_study(
-        self,
-        name: str,
-        *,
-        space: Space,
-        direction: str,
-        sampler: Mapping[str, Any] | None = None,
-        user_attrs: Mapping[str, Any] | None = None,
-        directions: Sequence[str] | None = None,
-        objective_names: Sequence[str] | None = None,
-    ) -> StudyInfo:
+    def _create_study(self, new: NewStudy) -> StudyInfo:
+        name = new.name
+
         def create(conn: _Conn) -> None:
             exists = self._q(
                 conn, "SELECT 1 FROM tansaku_studies WHERE name = :n", {"n": name}
@@ -511,15 +503,13 @@ class SQLStorage(BaseStorage):
                 "VALUES (:n, :d, :sp, :sa, :t, :ua, '{}', 0, 0, 0, 0, 0, 0, 0, :ds, :on)",
                 {
                     "n": name,
-                    "d": direction,
-                    "sp": dumps(space.to_dict()),
-                    "sa": dumps(dict(sampler or {})),
+                    "d": new.direction,
+                    "sp": dumps(new.space.to_dict()),
+                    "sa": dumps(new.sampler),
                     "t": time.time(),
-                    "ua": dumps(dict(user_attrs or {})),
-                    "ds": dumps(list(directions))
-                    if directions is not None and len(directions) > 1
-                    else None,
-                    "on": dumps(list(objective_names)) if objective_names else None,
+                    "ua": dumps(new.user_attrs),
+                    "ds": dumps(list(new.directions)) if new.directions else None,
+                    "on": dumps(list(new.objective_names)) if new.objective_names else None,
                 },
             )
 
@@ -671,33 +661,10 @@ class SQLStorage(BaseStorage):
             trial_id=int(tid),
         )
 
-    def enqueue_trial(
-        self,
-        study_id: int,
-        params: Mapping[str, Any],
-        *,
-        system_attrs: Mapping[str, Any] | None = None,
-    ) -> FrozenTrial:
-        out = self._run(
-            lambda c: self._insert_trial(
-                c, study_id, TrialState.WAITING, params, None, system_attrs, None
-            )
-        )
-        assert out is not None
-        return out
-
-    def start_trial(
-        self,
-        study_id: int,
-        params: Mapping[str, Any],
-        *,
-        worker: str,
-        system_attrs: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-    ) -> FrozenTrial | None:
+    def _new_trial(self, new: NewTrial) -> FrozenTrial | None:
         return self._run(
             lambda c: self._insert_trial(
-                c, study_id, TrialState.RUNNING, params, worker, system_attrs, limit
+                c, new.study_id, new.state, new.params, new.worker, new.system_attrs, new.limit
             )
         )
 
@@ -714,7 +681,12 @@ class SQLStorage(BaseStorage):
             out: list[FrozenTrial] = []
             for t in trials:
                 new = self._insert_trial(
-                    conn, study_id, TrialState.RUNNING, t.params, _IMPORT_WORKER, t.system_attrs,
+                    conn,
+                    study_id,
+                    TrialState.RUNNING,
+                    t.params,
+                    _IMPORT_WORKER,
+                    t.system_attrs,
                     None,
                 )
                 assert new is not None
@@ -780,7 +752,9 @@ class SQLStorage(BaseStorage):
         def change(conn: _Conn) -> None:
             self._lock_study(conn, study_id)
             cur = self._q(
-                conn, "SELECT system_attrs FROM tansaku_studies WHERE study_id = :s", {"s": study_id}
+                conn,
+                "SELECT system_attrs FROM tansaku_studies WHERE study_id = :s",
+                {"s": study_id},
             ).scalar()
             if cur is None:
                 raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
@@ -916,23 +890,8 @@ class SQLStorage(BaseStorage):
         )
         return self._trial(row)
 
-    def finish_trial(
-        self,
-        trial_id: int,
-        *,
-        worker: str | None,
-        state: TrialState,
-        value: float | None = None,
-        message: str | None = None,
-        stderr: str | None = None,
-        system_attrs: Mapping[str, Any] | None = None,
-        values: Sequence[float] | None = None,
-        constraints: Mapping[str, float] | None = None,
-    ) -> FrozenTrial | None:
-        if not state.is_finished:
-            raise ValueError(f"finish_trial needs a finished state, got {state}")
-        value, vals = finish_values(state, value, values)
-        cons = {str(k): float(v) for k, v in (constraints or {}).items()}
+    def _finish_trial(self, trial_id: int, worker: str | None, end: Finish) -> FrozenTrial | None:
+        system_attrs = end.system_attrs
 
         def finish(conn: _Conn) -> FrozenTrial | None:
             sets = (
@@ -940,11 +899,11 @@ class SQLStorage(BaseStorage):
                 "objective_values = :ov, constraints = :c, violation = :vi"
             )
             params: dict[str, Any] = {
-                "v": value,
-                "m": message,
-                "e": stderr,
+                "v": end.value,
+                "m": end.message,
+                "e": end.stderr,
                 "now": time.time(),
-                **_vector_params(vals, cons),
+                **_vector_params(end.values, dict(end.constraints or {})),
             }
             if system_attrs:
                 self._lock_study_of(conn, trial_id)  # no other writer between read and merge
@@ -955,7 +914,7 @@ class SQLStorage(BaseStorage):
                 ).scalar()
                 params["sa"] = dumps({**json.loads(cur or "{}"), **system_attrs})
                 sets += ", system_attrs = :sa"
-            return self._transition(conn, trial_id, worker, state, sets, params)
+            return self._transition(conn, trial_id, worker, end.state, sets, params)
 
         return self._run(finish)
 
@@ -1110,32 +1069,22 @@ class SQLStorage(BaseStorage):
 
         return self._run(read, write=False)
 
-    def get_trials(
-        self,
-        study_id: int,
-        *,
-        states: Iterable[TrialState] | None = None,
-        with_intermediate: bool = False,
-        order: str = "number",
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[FrozenTrial]:
+    def _get_trials(self, study_id: int, query: TrialQuery) -> list[FrozenTrial]:
         where = "study_id = :s"
         params: dict[str, Any] = {"s": study_id}
-        if states is not None:
-            values = [TrialState(s).value for s in states]
-            if not values:
-                return []
+        if query.states is not None:
+            values = sorted(s.value for s in query.states)
             where += f" AND state IN {in_list('st', values, params)}"
-        order_by = "finish_seq" if order == "finish" else "number"
-        if order == "finish":
+        order_by = "finish_seq" if query.by_finish else "number"
+        if query.by_finish:
             where += " AND finish_seq IS NOT NULL"
         sql = f"SELECT {_TRIAL_COLS} FROM tansaku_trials WHERE {where} ORDER BY {order_by}"
-        sql += self._dialect.limit_offset(limit, offset)
+        sql += self._dialect.limit_offset(query.limit, query.offset)
 
         def read(conn: _Conn) -> list[FrozenTrial]:
             rows = self._q(conn, sql, params).rows
-            inter = self._reports(conn, [r[0] for r in rows]) if with_intermediate else {}
+            want = query.with_intermediate
+            inter = self._reports(conn, [r[0] for r in rows]) if want else {}
             return [self._trial(r, inter.get(r[0], {})) for r in rows]
 
         return self._run(read, write=False)
