@@ -2,14 +2,17 @@
 
 TPE needs one ranking of the trials to split them into a "good" and a "bad" group.  With several
 objectives the ranking is by Pareto dominance: non-dominated sorting of the feasible complete
-trials gives each a front rank, and within a front trials are ordered by their hypervolume
-contribution (2 and 3 objectives; crowding distance beyond), the largest first -- so the good
-group is the first fronts, and a front split by the group's size keeps the points that add the
-most hypervolume, as in the paper.  The split, the densities and the candidate selection are
-then those of :mod:`tansaku.samplers._tpe` (same options; its pending-trial liar and its
-handling of pruned, failed and infeasible trials -- the last ranked after every feasible one by
-total violation).  Unlike the paper, good trials are weighted as ``tpe`` weights them, not by
-hypervolume contribution.
+trials gives each a front rank, and the good group is the first fronts; the front that the
+group's size cuts gives the points that a greedy hypervolume subset selection picks (each the point
+adding the most hypervolume to those already picked, measured from that front's own worst point
+times 1.1), as in Optuna's multi-objective TPE.  Elsewhere trials within a front are ordered by
+hypervolume contribution (2 and 3 objectives; crowding distance beyond), the largest first.  The
+split, the densities and the candidate selection are then those of :mod:`tansaku.samplers._tpe`
+(same options; its pending-trial liar and its handling of pruned, failed and infeasible trials --
+the last ranked after every feasible one by total violation).  Good trials weigh the same
+(``weights="uniform"``, the default here): the ``"ei"`` ramp over Pareto scores, and the
+leave-one-out contributions that decided the cut front before, reached a lower hypervolume on
+DTLZ2 and ZDT3 at 200 evaluations (benchmarks/RESULTS.md, issue 18).
 
 Ranks change as trials arrive, so the core is rebuilt from every stored trial on each ask
 (O(n) tells; fine for the thousands of trials of an expensive study).  Stateless beyond the
@@ -40,8 +43,9 @@ def pareto_scores(losses: np.ndarray, n_top: int | None = None) -> np.ndarray:
     """A score per row (lower is better) ordering rows by front rank, then within a front by
     hypervolume contribution (2 objectives; 3 for fronts of at most 24 points) or crowding
     distance, largest first: ``rank + [0, 1)``.
-    With ``n_top``, fronts wholly after the first ``n_top`` rows are ordered by crowding
-    distance only (cheaper; their order does not decide the good group)."""
+    With ``n_top``, the front holding the ``n_top``-th row puts first the rows that
+    :func:`greedy_hv_order` picks to fill the good group, and fronts wholly after it are ordered
+    by crowding distance only (cheaper; their order does not decide the good group)."""
     y = np.asarray(losses, dtype=float)
     n = len(y)
     if n == 0:
@@ -53,7 +57,19 @@ def pareto_scores(losses: np.ndarray, n_top: int | None = None) -> np.ndarray:
     seen = 0
     for r in range(int(rank.max()) + 1):
         idx = np.flatnonzero(rank == r)
-        if len(idx) >= 2:
+        if n_top is not None and seen < n_top < seen + len(idx):
+            # the front the good group's boundary cuts: its first n_top - seen points are the
+            # greedy hypervolume subset, measured from the front's own worst point
+            pts = y[idx]
+            worst = pts.max(axis=0)
+            fref = np.maximum(1.1 * worst, 0.9 * worst)
+            fref[fref == 0] = 1e-12
+            first = greedy_hv_order(pts, fref, n_top - seen)
+            rest = np.setdiff1d(np.arange(len(idx)), first)
+            crowd = crowding_distance(pts)[rest]
+            order = np.concatenate([first, rest[np.argsort(-crowd, kind="stable")]])
+            score[idx[order]] += np.arange(len(idx)) / len(idx)
+        elif len(idx) >= 2:
             pts = y[idx]
             exact = (n_top is None or seen < n_top) and (
                 y.shape[1] == 2 or (y.shape[1] == 3 and len(idx) <= _EXACT_3D)
@@ -63,6 +79,32 @@ def pareto_scores(losses: np.ndarray, n_top: int | None = None) -> np.ndarray:
             score[idx[order]] += np.arange(len(idx)) / len(idx)
         seen += len(idx)
     return score
+
+
+def greedy_hv_order(pts: np.ndarray, ref: np.ndarray, k: int) -> np.ndarray:
+    """The first ``k`` rows of ``pts`` (one front) chosen greedily for hypervolume: each step
+    takes the row adding the most hypervolume to the rows taken so far (a (1 - 1/e)
+    approximation of the best k-subset).  Lazy: a row's gain only shrinks as rows are taken, so
+    a stale gain is an upper bound and only the current leader is re-computed."""
+    n = len(pts)
+    k = min(k, n)
+    box = np.prod(np.maximum(ref - pts, 0.0), axis=1)
+    gain = box.copy()  # upper bounds; exact for the first pick
+    fresh = np.ones(n, dtype=bool)
+    taken: list[int] = []
+    free = np.ones(n, dtype=bool)
+    while len(taken) < k:
+        cand = np.flatnonzero(free)
+        j = int(cand[np.argmax(gain[cand])])
+        if not fresh[j]:
+            sel = pts[taken]
+            gain[j] = box[j] - hypervolume(np.maximum(sel, pts[j]), ref)
+            fresh[j] = True
+            continue
+        taken.append(j)
+        free[j] = False
+        fresh[:] = False
+    return np.array(taken, dtype=int)
 
 
 def _contributions(pts: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -87,11 +129,17 @@ class MOTPESampler(TPESampler):
     multi_objective = True
 
     def __init__(
-        self, *, seed: int | None = None, multivariate: bool = False, **options: Any
+        self,
+        *,
+        seed: int | None = None,
+        multivariate: bool = False,
+        weights: str = "uniform",
+        **options: Any,
     ) -> None:
         # independent densities by default: on the ZDT problems at 200 evaluations the joint
-        # ones reach a clearly lower hypervolume (benchmarks/RESULTS.md)
-        super().__init__(seed=seed, multivariate=multivariate, **options)
+        # ones reach a clearly lower hypervolume; equal weights for the good points (the "ei"
+        # ramp over Pareto scores lost hypervolume on DTLZ2 and ZDT3; benchmarks/RESULTS.md)
+        super().__init__(seed=seed, multivariate=multivariate, weights=weights, **options)
 
     def setup(self) -> None:
         super().setup()
