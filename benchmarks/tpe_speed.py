@@ -32,10 +32,10 @@ import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
+from tansaku.study._records import FrozenTrial, TrialState  # noqa: E402
 
 import tansaku as tk  # noqa: E402
 from tansaku.samplers._tpe import TPESampler  # noqa: E402
-from tansaku.study._records import FrozenTrial, TrialState  # noqa: E402
 
 
 def _history(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
