@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -15,8 +14,9 @@ from urllib.parse import quote
 import pytest
 
 import tansaku as tk
-from tansaku.dashboard import DashboardServer, make_server
+from tansaku.dashboard import DashboardServer
 from tansaku.storage import get_storage
+from tests.report._serve import serving
 from tests.report._studies import XSS
 from tests.report.test_dashboard_browser import _watch
 
@@ -93,15 +93,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
         x, y = t.params["x"], t.params["y"]
         t.set_constraint("c", x + y - 1.4)
         mo3.tell(t, (x, y + 0.3 * x * x, 1.0 - (x + y) / 2))
-    server = make_server(get_storage(url), interval=0.5)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(get_storage(url), interval=0.5) as server:
         yield server, url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def _painted(page: Any, chart: str) -> int:
