@@ -323,6 +323,39 @@ def test_pareto_matrix_of_a_three_objective_study(
         assert _colored(page, chart, (0xC4, 0x4E, 0x52)) > 4 * len(bad), (i, j)  # infeasible
         assert _colored(page, chart, (0x2A, 0x9D, 0x3A)) > 4 * len(front), (i, j)  # front
     assert sorted(pairs) == [(0, 1), (0, 2), (1, 2)]
+    # hover an infeasible (red) dot of a cell: the box names that trial, its group and values
+    values = {t.number: t.values for t in tk.load_study("mo3", storage=url).trials}
+    page.locator("#pareto-matrix .pareto-cell").first.scroll_into_view_if_needed()
+    at = page.evaluate(
+        """([sel, rgb]) => {
+            const c = document.querySelector(sel + " canvas");
+            const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+            const r = c.getBoundingClientRect();
+            const o = c.parentNode.querySelector(".u-over").getBoundingClientRect();
+            for (let i = 0; i < d.length; i += 4) {
+                const x = r.left + ((i / 4) % c.width + 0.5) * r.width / c.width;
+                const y = r.top + (Math.floor(i / 4 / c.width) + 2.5) * r.height / c.height;
+                if (x < o.left + 4 || x > o.right - 4 || y < o.top + 4 || y > o.bottom - 4) continue;
+                if (d[i + 3] > 200 && Math.abs(d[i] - rgb[0]) < 8
+                    && Math.abs(d[i + 1] - rgb[1]) < 8 && Math.abs(d[i + 2] - rgb[2]) < 8) {
+                    return [x, y];
+                }
+            }
+            return null;
+        }""",
+        ["#pareto-matrix .pareto-cell:nth-child(1) .chart", [0xC4, 0x4E, 0x52]],
+    )
+    assert at
+    page.mouse.move(at[0] - 3, at[1] - 3)
+    page.mouse.move(at[0], at[1], steps=3)
+    expect(page.locator("#tooltip")).to_be_visible()
+    text = page.locator("#tooltip").inner_text()
+    m = re.match(r"trial (\d+)\n(Pareto front|dominated|infeasible)\ncost=(\S+), ", text)
+    assert m, text
+    number = int(m.group(1))
+    assert m.group(2) == "infeasible" and number in bad, text
+    assert float(m.group(3)) == pytest.approx(values[number][0], rel=1e-4)
+    page.mouse.move(5, 5)
     # the big chart and its pair chooser stay
     expect(page.locator("#pareto-pair option")).to_have_count(3)
     assert _painted(page, "#pareto-chart") > 300
