@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +15,9 @@ import pytest
 
 import tansaku as tk
 from tansaku._records import TrialState
-from tansaku.dashboard import DashboardServer, make_server
+from tansaku.dashboard import DashboardServer
 from tansaku.storage import get_storage
+from tests.report._serve import serving
 from tests.report._studies import SPACE, XSS, mixed_study
 
 
@@ -26,15 +26,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
     """One server for the module; tests that add trials use studies of their own."""
     url = f"sqlite:///{tmp_path_factory.mktemp('dash') / 'dash.db'}"
     mixed_study(20, storage=url, name="live")
-    server = make_server(get_storage(url), interval=0.3)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(get_storage(url), interval=0.3) as server:
         yield server, url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def request(
@@ -215,19 +208,13 @@ def test_storage_password_is_never_served(postgres_url: str) -> None:
     for i in range(3):
         t = storage.start_trial(info.study_id, params, worker="w", limit=10)
         storage.finish_trial(t.trial_id, worker="w", state=TrialState.COMPLETE, value=float(i))
-    server = make_server(storage)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(storage) as server:
         paths = ("/", "/app.js", "/api/studies", "/api/study?name=pg")
         bodies = [request(server, p)[2] for p in paths]
         for body in bodies:
             assert password.encode() not in body
         assert b"***" in bodies[2] and b"***" in bodies[3]  # the URL is shown, redacted
         assert json.loads(bodies[3])["counts"]["complete"] == 3
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_cli_dashboard_serves_until_stopped(tmp_path: Path) -> None:
@@ -275,7 +262,10 @@ def test_api_shows_the_pareto_front_of_a_multi_objective_study(tmp_path: Path) -
 
     url = f"sqlite:///{tmp_path / 'mo.db'}"
     study = tk.create_study(
-        {"x": tk.Float(0, 1)}, sampler="random", storage=url, name="mo",
+        {"x": tk.Float(0, 1)},
+        sampler="random",
+        storage=url,
+        name="mo",
         directions=["minimize", "minimize"],
     )
     for x, c in ((0.1, -1.0), (0.5, -1.0), (0.9, 1.0), (0.7, -1.0)):

@@ -4,7 +4,6 @@ and shows hostile parameter values, messages and study names as text."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,9 @@ from urllib.parse import quote
 import pytest
 
 import tansaku as tk
-from tansaku.dashboard import DashboardServer, make_server
+from tansaku.dashboard import DashboardServer
 from tansaku.storage import get_storage
+from tests.report._serve import serving
 from tests.report._studies import SPACE, XSS
 
 pytestmark = pytest.mark.browser
@@ -30,15 +30,8 @@ def live(tmp_path: Path) -> Iterator[tuple[DashboardServer, tk.Study]]:
     study.enqueue(HOSTILE)  # the first trial asked has the <script> value
     trial = study.ask()
     study.tell(trial, 3.0)
-    server = make_server(get_storage(url), interval=0.25)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(get_storage(url), interval=0.25) as server:
         yield server, study
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def _watch(page: Any) -> dict[str, list[str]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -15,8 +14,9 @@ from urllib.parse import quote
 import pytest
 
 import tansaku as tk
-from tansaku.dashboard import DashboardServer, make_server
+from tansaku.dashboard import DashboardServer
 from tansaku.storage import get_storage
+from tests.report._serve import serving
 from tests.report._studies import XSS
 from tests.report.test_dashboard_browser import _watch
 
@@ -32,6 +32,7 @@ SPACE = {
 
 CHARTS = ("history", "curves", "contour", "ecdf", "timeline")
 MEDIAN = {"name": "median", "n_startup_trials": 3}
+MO3_TRIALS = 16
 
 
 def _run(study: tk.Study, n: int) -> None:
@@ -78,15 +79,22 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
         x = t.params["x"]
         t.set_constraint("c", x - 0.8)
         mo.tell(t, (x, (1 - math.sqrt(x)) + 0.1))
-    server = make_server(get_storage(url), interval=0.5)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    mo3 = tk.create_study(
+        {"x": tk.Float(0, 1), "y": tk.Float(0, 1)},
+        sampler="random",
+        seed=0,
+        storage=url,
+        name="mo3",
+        directions=["minimize", "minimize", "maximize"],
+        objective_names=["cost", XSS, "gain"],
+    )
+    for _ in range(MO3_TRIALS):
+        t = mo3.ask()
+        x, y = t.params["x"], t.params["y"]
+        t.set_constraint("c", x + y - 1.4)
+        mo3.tell(t, (x, y + 0.3 * x * x, 1.0 - (x + y) / 2))
+    with serving(get_storage(url), interval=0.5) as server:
         yield server, url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def _painted(page: Any, chart: str) -> int:
@@ -246,3 +254,115 @@ def test_pareto_front_and_hypervolume_of_a_multi_objective_study(
     assert sum(n) == 15 and n[2] > 0  # front + dominated + infeasible = every complete trial
     assert _painted(page, "#pareto-chart") > 300 and _painted(page, "#hypervolume-chart") > 300
     assert seen["errors"] == []
+
+
+def _colored(page: Any, cell: str, rgb: tuple[int, int, int]) -> int:
+    """Pixels of the cell's uPlot canvas within a few levels of colour ``rgb``."""
+    return int(
+        page.evaluate(
+            """([sel, rgb]) => {
+                const c = document.querySelector(sel + " canvas");
+                if (!c) return 0;
+                const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+                let n = 0;
+                for (let i = 0; i < d.length; i += 4) {
+                    if (d[i + 3] > 200 && Math.abs(d[i] - rgb[0]) < 8
+                        && Math.abs(d[i + 1] - rgb[1]) < 8 && Math.abs(d[i + 2] - rgb[2]) < 8) n++;
+                }
+                return n;
+            }""",
+            [cell, list(rgb)],
+        )
+    )
+
+
+def _front_and_infeasible(study: tk.Study) -> tuple[set[int], set[int]]:
+    """Numbers of the feasible non-dominated trials and of the infeasible ones, by brute force
+    on the stored values (every objective turned to minimise)."""
+    sign = [1.0 if d == "minimize" else -1.0 for d in ("minimize", "minimize", "maximize")]
+    done = [t for t in study.trials if t.state.value == "complete"]
+    bad = {t.number for t in done if any(v > 0 for v in t.constraints.values())}
+    ok = [(t.number, [s * v for s, v in zip(sign, t.values)]) for t in done if t.number not in bad]
+
+    def dominates(a: list[float], b: list[float]) -> bool:
+        return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+
+    front = {n for n, v in ok if not any(dominates(w, v) for _, w in ok)}
+    return front, bad
+
+
+def test_pareto_matrix_of_a_three_objective_study(
+    page: Any, served: tuple[DashboardServer, str]
+) -> None:
+    """Three objectives: one small scatter per pair of objectives (3 cells), each drawing every
+    complete trial, the infeasible ones red and the front green; the hostile objective name is
+    shown as text in the cell captions; a two-objective study has no matrix."""
+    from playwright.sync_api import expect
+
+    server, url = served
+    seen = _watch(page)
+    front, bad = _front_and_infeasible(tk.load_study("mo3", storage=url))
+    assert bad and front and len(front) + len(bad) < MO3_TRIALS  # every group is drawn
+    page.set_viewport_size({"width": 1300, "height": 1000})
+    page.goto(server.url + "#study=mo3")
+    expect(page.locator("#pareto-matrix-figure")).to_be_visible()
+    cells = page.locator("#pareto-matrix .pareto-cell")
+    expect(cells).to_have_count(3)
+    names = ["cost", XSS, "gain"]
+    pairs = []
+    for k in range(3):
+        cell = cells.nth(k)
+        i, j = (int(v) for v in (cell.get_attribute("data-pair") or "").split(","))
+        pairs.append((i, j))
+        chart = f"#pareto-matrix .pareto-cell:nth-child({k + 1}) .chart"
+        expect(page.locator(chart + " canvas")).to_have_count(1)
+        expect(page.locator(chart)).to_have_attribute("data-points", str(MO3_TRIALS))
+        assert cell.get_attribute("data-front") == str(len(front))
+        assert cell.get_attribute("data-infeasible") == str(len(bad))
+        expect(cell.locator(".cell-title")).to_have_text(names[i] + " \u00d7 " + names[j])
+        assert _colored(page, chart, (0xC4, 0x4E, 0x52)) > 4 * len(bad), (i, j)  # infeasible
+        assert _colored(page, chart, (0x2A, 0x9D, 0x3A)) > 4 * len(front), (i, j)  # front
+    assert sorted(pairs) == [(0, 1), (0, 2), (1, 2)]
+    # hover an infeasible (red) dot of a cell: the box names that trial, its group and values
+    values = {t.number: t.values for t in tk.load_study("mo3", storage=url).trials}
+    page.locator("#pareto-matrix .pareto-cell").first.scroll_into_view_if_needed()
+    at = page.evaluate(
+        """([sel, rgb]) => {
+            const c = document.querySelector(sel + " canvas");
+            const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+            const r = c.getBoundingClientRect();
+            const o = c.parentNode.querySelector(".u-over").getBoundingClientRect();
+            for (let i = 0; i < d.length; i += 4) {
+                const x = r.left + ((i / 4) % c.width + 0.5) * r.width / c.width;
+                const y = r.top + (Math.floor(i / 4 / c.width) + 2.5) * r.height / c.height;
+                if (x < o.left + 4 || x > o.right - 4 || y < o.top + 4 || y > o.bottom - 4) continue;
+                if (d[i + 3] > 200 && Math.abs(d[i] - rgb[0]) < 8
+                    && Math.abs(d[i + 1] - rgb[1]) < 8 && Math.abs(d[i + 2] - rgb[2]) < 8) {
+                    return [x, y];
+                }
+            }
+            return null;
+        }""",
+        ["#pareto-matrix .pareto-cell:nth-child(1) .chart", [0xC4, 0x4E, 0x52]],
+    )
+    assert at
+    page.mouse.move(at[0] - 3, at[1] - 3)
+    page.mouse.move(at[0], at[1], steps=3)
+    expect(page.locator("#tooltip")).to_be_visible()
+    text = page.locator("#tooltip").inner_text()
+    m = re.match(r"trial (\d+)\n(Pareto front|dominated|infeasible)\ncost=(\S+), ", text)
+    assert m, text
+    number = int(m.group(1))
+    assert m.group(2) == "infeasible" and number in bad, text
+    assert float(m.group(3)) == pytest.approx(values[number][0], rel=1e-4)
+    page.mouse.move(5, 5)
+    # the big chart and its pair chooser stay
+    expect(page.locator("#pareto-pair option")).to_have_count(3)
+    assert _painted(page, "#pareto-chart") > 300
+
+    page.goto(server.url + "#study=mo")
+    expect(page.locator("#pareto-figure")).to_be_visible()
+    expect(page.locator("#pareto-matrix-figure")).to_be_hidden()
+    assert page.evaluate("[...document.scripts].every((s) => s.getAttribute('src'))")
+    assert seen["dialogs"] == [] and seen["errors"] == []
+    assert all(u.startswith(server.url) for u in seen["requests"]), seen["requests"]

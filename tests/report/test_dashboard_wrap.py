@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -10,8 +9,8 @@ from urllib.parse import quote
 import pytest
 
 import tansaku as tk
-from tansaku.dashboard import make_server
 from tansaku.storage import get_storage
+from tests.report._serve import serving
 
 pytestmark = pytest.mark.browser
 
@@ -43,17 +42,10 @@ def test_dashboard_numbers_do_not_wrap_mid_digit(page: Any, tmp_path: Path) -> N
     study = tk.create_study(space, sampler="random", seed=0, storage=url, name=name)
     trial = study.ask()
     study.tell(trial, -1234567.8901234)
-    server = make_server(get_storage(url), interval=0.25)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(get_storage(url), interval=0.25) as server:
         for width in (360, 520, 700):
             page.set_viewport_size({"width": width, "height": 800})
             page.goto(server.url + "#study=" + quote(name, safe=""))
             expect(page.locator("#best-value")).to_contain_text("(trial 0)")
             split = page.evaluate(SPLIT_NUMBERS, "#best-value, #best-params, #study-list .small")
             assert split == [], (width, split)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -136,7 +136,7 @@
   const hiddenStates = new Set();
   const COMPARE = "#8e44ad";
 
-  function chartWidth(box) { return Math.max(280, (box.clientWidth || 600) - 4); }
+  function chartWidth(box, spec) { return Math.max((spec && spec.minWidth) || 280, (box.clientWidth || 600) - 4); }
 
   function chartMessage(id, text) {
     const box = $(id);
@@ -193,7 +193,7 @@
       c = charts[id] = { sig, zoom: null, spec };
       const entry = c;
       const opts = {
-        width: chartWidth(box), height: 260,
+        width: chartWidth(box, spec), height: spec.height || 260,
         legend: { show: false },
         cursor: { drag: { x: true, y: false, setScale: true }, points: { show: false } },
         scales: Object.assign({ x: { time: false } }, spec.scales || {}),
@@ -488,11 +488,75 @@
     legend("ecdf-legend", items);
   }
 
+  // one scatter of objective i against objective j: the payload's front / dominated / infeasible groups
+  function paretoSpec(d, p, groups, i, j, small) {
+    const sets = groups.map(([, , ks]) => [ks.map((k) => p.values[i][k]), ks.map((k) => p.values[j][k])]);
+    const axis = (q) => (small ? { size: 40 } : { label: p.names[q] + " (" + p.directions[q] + ")" });
+    return {
+      series: groups.map(([label, color], g) => Object.assign(dots(color, g === 0 ? 7 : 5), { label })),
+      data: align(sets),
+      height: small ? 170 : 260,
+      minWidth: small ? 150 : 280,
+      axes: [axis(i), Object.assign(axis(j), { size: small ? 48 : 60 })],
+      hover: (u) => {
+        let best = null, gap = 12;
+        groups.forEach(([label, , ks]) => ks.forEach((k) => {
+          const g = Math.hypot(u.valToPos(p.values[i][k], "x") - u.cursor.left, u.valToPos(p.values[j][k], "y") - u.cursor.top);
+          if (g < gap) { gap = g; best = [k, label]; }
+        }));
+        if (!best) return null;
+        const [k, label] = best;
+        return lines(d, p.number[k], [label, p.names.map((n, q) => n + "=" + fmt(p.values[q][k])).join(", ")]);
+      },
+    };
+  }
+
+  function dropChart(id) {
+    if (charts[id]) { charts[id].u.destroy(); delete charts[id]; }
+  }
+
+  // 3+ objectives: a matrix of small scatters, one per pair (i < j) at row i, column j; the
+  // cells are rebuilt when the objectives change (another study), redrawn in place otherwise
+  function drawParetoMatrix(d, p, groups, pairs) {
+    const fig = $("pareto-matrix-figure");
+    const box = $("pareto-matrix");
+    const m = p.names.length;
+    const sig = m < 3 ? "" : JSON.stringify(p.names);
+    if (box.dataset.sig !== sig) {
+      for (const c of box.querySelectorAll(".chart")) dropChart(c.id);
+      box.replaceChildren();
+      box.dataset.sig = sig;
+      box.style.gridTemplateColumns = "repeat(" + Math.max(1, m - 1) + ", minmax(0, 1fr))";
+      if (sig) {
+        pairs.forEach(([i, j], k) => {
+          const cell = el("div", null, "pareto-cell");
+          cell.dataset.pair = i + "," + j;
+          cell.style.gridRow = String(i + 1);
+          cell.style.gridColumn = String(j);
+          cell.append(el("div", p.names[i] + " × " + p.names[j], "cell-title"));
+          const chart = el("div", null, "chart small");
+          chart.id = "pareto-cell-" + k;
+          cell.append(chart);
+          box.append(cell);
+        });
+      }
+    }
+    fig.hidden = !sig;
+    if (!sig) return;
+    const [front, , bad] = groups.map(([, , ks]) => ks.length);
+    pairs.forEach(([i, j], k) => {
+      const cell = box.children[k];
+      cell.dataset.front = String(front);
+      cell.dataset.infeasible = String(bad);
+      plot("pareto-cell-" + k, paretoSpec(d, p, groups, i, j, true));
+    });
+  }
+
   function drawPareto(d) {
     const p = d.pareto;
     $("pareto-figure").hidden = !p;
     $("hypervolume-figure").hidden = !p;
-    if (!p) return;
+    if (!p) { drawParetoMatrix(d, { names: [] }, [], []); return; }
     const sel = $("pareto-pair");
     const m = p.names.length;
     const pairs = [];
@@ -506,33 +570,21 @@
     }
     sel.hidden = pairs.length < 2;
     const [i, j] = pairs[Number(sel.value || 0)] || [0, 1];
-    if (!p.number.length) { chartMessage("pareto-chart", "no complete trial yet"); chartMessage("hypervolume-chart", "no complete trial yet"); return; }
+    if (!p.number.length) {
+      chartMessage("pareto-chart", "no complete trial yet");
+      chartMessage("hypervolume-chart", "no complete trial yet");
+      drawParetoMatrix(d, { names: [] }, [], []);
+      return;
+    }
     const pick = (f) => p.number.map((_, k) => k).filter(f);
     const groups = [
       ["Pareto front", COLORS.best, pick((k) => p.on_front[k])],
       ["dominated", COLORS.complete, pick((k) => p.feasible[k] && !p.on_front[k])],
       ["infeasible", COLORS.failed, pick((k) => !p.feasible[k])],
     ];
-    const sets = groups.map(([, , ks]) => [ks.map((k) => p.values[i][k]), ks.map((k) => p.values[j][k])]);
-    const data = align(sets);
-    const front = groups[0][2];
-    plot("pareto-chart", {
-      series: groups.map(([label, color], g) => Object.assign(dots(color, g === 0 ? 7 : 5), { label })),
-      data,
-      axes: [{ label: p.names[i] + " (" + p.directions[i] + ")" }, { label: p.names[j] + " (" + p.directions[j] + ")", size: 60 }],
-      hover: (u) => {
-        let best = null, gap = 12;
-        groups.forEach(([label, , ks]) => ks.forEach((k) => {
-          const g = Math.hypot(u.valToPos(p.values[i][k], "x") - u.cursor.left, u.valToPos(p.values[j][k], "y") - u.cursor.top);
-          if (g < gap) { gap = g; best = [k, label]; }
-        }));
-        if (!best) return null;
-        const [k, label] = best;
-        return lines(d, p.number[k], [label, p.names.map((n, q) => n + "=" + fmt(p.values[q][k])).join(", ")]);
-      },
-    });
+    plot("pareto-chart", paretoSpec(d, p, groups, i, j));
     legend("pareto-legend", groups.map(([label, color, ks]) => [label + " (" + ks.length + ")", color]));
-    void front;
+    drawParetoMatrix(d, p, groups, pairs);
     if (!p.hv_number.length) { chartMessage("hypervolume-chart", "no feasible complete trial yet"); return; }
     plot("hypervolume-chart", {
       series: [Object.assign(stepped(COLORS.best, 2), { label: "hypervolume" })],
@@ -701,7 +753,8 @@
   window.addEventListener("resize", () => {
     for (const id of Object.keys(charts)) {
       const box = $(id);
-      charts[id].u.setSize({ width: chartWidth(box), height: 260 });
+      const spec = charts[id].spec;
+      charts[id].u.setSize({ width: chartWidth(box, spec), height: spec.height || 260 });
     }
   });
   for (const box of document.querySelectorAll(".controls input[data-state]")) {
