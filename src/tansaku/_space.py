@@ -693,6 +693,16 @@ class Space(Mapping[str, Distribution]):
         define-by-run parameter (:attr:`free`)."""
         return bool(self._allowed) or bool(self._free)
 
+    def unconditioned(self, names: Sequence[str]) -> Space:
+        """The parameters ``names`` as a space of their own, in that order, with their ``when``
+        conditions dropped (each is always active there)."""
+        dists: dict[str, Distribution] = {}
+        for n in names:
+            d = self[n].to_dict()
+            d.pop("when", None)
+            dists[n] = Space.from_dict({n: d})[n]
+        return Space(dists)
+
     @property
     def free(self) -> frozenset[str]:
         """The define-by-run parameters (see :meth:`learned`); empty for a declared space."""

@@ -97,15 +97,6 @@ def split(owner: Sampler, make: Callable[[int | None, Sequence[str]], Sampler]) 
     return None if found is None else Branches(owner, found, make)
 
 
-def _sub_space(space: Space, names: Sequence[str]) -> Space:
-    dists: dict[str, Distribution] = {}
-    for n in names:
-        d = space[n].to_dict()
-        d.pop("when", None)
-        dists[n] = Space.from_dict({n: d})[n]
-    return Space(dists)
-
-
 class Branches:
     """The branch split of one sampler (see the module docstring).  ``make(seed, names)`` builds
     the inner sampler (same class and options) of the branch with these parameters; ``owner``
@@ -115,7 +106,7 @@ class Branches:
                  make: Callable[[int | None, Sequence[str]], Sampler]) -> None:
         self.owner = owner
         self.assigns = [a for a, _ in branches]
-        self.spaces = [_sub_space(owner.space, names) for _, names in branches]
+        self.spaces = [owner.space.unconditioned(names) for _, names in branches]
         self.inner: list[Sampler | None] = []
         for i, sub in enumerate(self.spaces):
             if not len(sub):

@@ -48,7 +48,7 @@ import numpy as np
 from tansaku._check import check_number
 from tansaku._errors import ConfigError, TansakuError
 from tansaku._records import IMPORTED_ATTR, FrozenTrial, TrialState
-from tansaku._space import Distribution, Int, Space
+from tansaku._space import Int, Space
 from tansaku.algorithms._tpe import TPE
 from tansaku.samplers._base import Sampler
 
@@ -106,16 +106,6 @@ def _groups(space: Space) -> list[list[str]]:
     if None not in groups:
         groups = {None: [], **groups}
     return list(groups.values())
-
-
-def _plain_space(space: Space, names: Sequence[str]) -> Space:
-    """The group ``names`` of ``space`` as a space of its own, without their conditions."""
-    dists: dict[str, Distribution] = {}
-    for n in names:
-        d = space[n].to_dict()
-        d.pop("when", None)
-        dists[n] = Space.from_dict({n: d})[n]
-    return Space(dists)
 
 
 def unit_point(space: Space, params: Any) -> np.ndarray | None:
@@ -191,7 +181,7 @@ class TPESampler(Sampler):
             for i, names in enumerate(groups):
                 if not names:
                     continue
-                sub = _plain_space(self.space, [*shared, *names] if i else names)
+                sub = self.space.unconditioned([*shared, *names] if i else names)
                 seed = None if self.seed is None else int(
                     np.random.SeedSequence([self.seed, i]).generate_state(1)[0])
                 # a group starts modelling after a share of the startup budget in proportion to
@@ -259,7 +249,7 @@ class TPESampler(Sampler):
                 continue
             got = self._dynamic.get(tuple(names))
             if got is None:
-                sub = _plain_space(self.space, names)
+                sub = self.space.unconditioned(names)
                 start = self.options["n_startup_trials"]
                 if key is not None:
                     start = max(2, math.ceil(start * len(names) / len(self.space)))
