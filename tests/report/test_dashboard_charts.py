@@ -97,19 +97,24 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
         yield server, url
 
 
-def _painted(page: Any, chart: str) -> int:
-    """Non-transparent pixels on the chart's uPlot canvas."""
+def _pixels(page: Any, chart: str, rgb: tuple[int, int, int] | None = None) -> int:
+    """Pixels of the chart's uPlot canvas: every non-transparent one, or with ``rgb`` the opaque
+    ones within a few levels of that colour."""
     return int(
         page.evaluate(
-            """(sel) => {
+            """([sel, rgb]) => {
                 const c = document.querySelector(sel + " canvas");
                 if (!c) return 0;
                 const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
                 let n = 0;
-                for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+                for (let i = 0; i < d.length; i += 4) {
+                    if (rgb === null ? d[i + 3] > 0
+                        : d[i + 3] > 200 && Math.abs(d[i] - rgb[0]) < 8
+                          && Math.abs(d[i + 1] - rgb[1]) < 8 && Math.abs(d[i + 2] - rgb[2]) < 8) n++;
+                }
                 return n;
             }""",
-            chart,
+            [chart, None if rgb is None else list(rgb)],
         )
     )
 
@@ -136,7 +141,7 @@ def test_charts_hover_zoom_filter_and_compare(
         expect(page.locator(f"#{name}-chart canvas")).to_have_count(1)
     expect(page.locator("#compare-card")).to_be_visible()
     for name in CHARTS:
-        assert _painted(page, f"#{name}-chart") > 300, name
+        assert _pixels(page, f"#{name}-chart") > 300, name
 
     # comparison: the second study is overlaid and named, verbatim (its name is hostile HTML)
     expect(page.locator("#compare-name")).to_have_text(B)
@@ -252,28 +257,8 @@ def test_pareto_front_and_hypervolume_of_a_multi_objective_study(
     expect(legend).to_contain_text("Pareto front (")
     n = [int(x) for x in re.findall(r"\((\d+)\)", legend.inner_text())]
     assert sum(n) == 15 and n[2] > 0  # front + dominated + infeasible = every complete trial
-    assert _painted(page, "#pareto-chart") > 300 and _painted(page, "#hypervolume-chart") > 300
+    assert _pixels(page, "#pareto-chart") > 300 and _pixels(page, "#hypervolume-chart") > 300
     assert seen["errors"] == []
-
-
-def _colored(page: Any, cell: str, rgb: tuple[int, int, int]) -> int:
-    """Pixels of the cell's uPlot canvas within a few levels of colour ``rgb``."""
-    return int(
-        page.evaluate(
-            """([sel, rgb]) => {
-                const c = document.querySelector(sel + " canvas");
-                if (!c) return 0;
-                const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-                let n = 0;
-                for (let i = 0; i < d.length; i += 4) {
-                    if (d[i + 3] > 200 && Math.abs(d[i] - rgb[0]) < 8
-                        && Math.abs(d[i + 1] - rgb[1]) < 8 && Math.abs(d[i + 2] - rgb[2]) < 8) n++;
-                }
-                return n;
-            }""",
-            [cell, list(rgb)],
-        )
-    )
 
 
 def _front_and_infeasible(study: tk.Study) -> tuple[set[int], set[int]]:
@@ -320,8 +305,8 @@ def test_pareto_matrix_of_a_three_objective_study(
         assert cell.get_attribute("data-front") == str(len(front))
         assert cell.get_attribute("data-infeasible") == str(len(bad))
         expect(cell.locator(".cell-title")).to_have_text(names[i] + " \u00d7 " + names[j])
-        assert _colored(page, chart, (0xC4, 0x4E, 0x52)) > 4 * len(bad), (i, j)  # infeasible
-        assert _colored(page, chart, (0x2A, 0x9D, 0x3A)) > 4 * len(front), (i, j)  # front
+        assert _pixels(page, chart, (0xC4, 0x4E, 0x52)) > 4 * len(bad), (i, j)  # infeasible
+        assert _pixels(page, chart, (0x2A, 0x9D, 0x3A)) > 4 * len(front), (i, j)  # front
     assert sorted(pairs) == [(0, 1), (0, 2), (1, 2)]
     # hover an infeasible (red) dot of a cell: the box names that trial, its group and values
     values = {t.number: t.values for t in tk.load_study("mo3", storage=url).trials}
@@ -358,7 +343,7 @@ def test_pareto_matrix_of_a_three_objective_study(
     page.mouse.move(5, 5)
     # the big chart and its pair chooser stay
     expect(page.locator("#pareto-pair option")).to_have_count(3)
-    assert _painted(page, "#pareto-chart") > 300
+    assert _pixels(page, "#pareto-chart") > 300
 
     page.goto(server.url + "#study=mo")
     expect(page.locator("#pareto-figure")).to_be_visible()
