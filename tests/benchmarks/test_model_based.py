@@ -8,26 +8,16 @@ reproducible for a fixed seed.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 import tansaku as tk
 from tansaku.testing import functions as F
-
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "model_based.py"
+from tests.benchmarks._load import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def mb():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("model_based_bench", _PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("model_based", "model_based_bench")
 
 
 @pytest.mark.parametrize("name", ["cmaes", "tpe"])

@@ -8,18 +8,13 @@ serialised run could not reach.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "scale_real.py"
-_spec = importlib.util.spec_from_file_location("scale_real", _PATH)
-assert _spec is not None and _spec.loader is not None
-scale_real = importlib.util.module_from_spec(_spec)
-sys.modules["scale_real"] = scale_real
-_spec.loader.exec_module(scale_real)
+from tests.benchmarks._load import load_benchmark
+
+scale_real = load_benchmark("scale_real")
 
 
 def test_ideal_wall_is_list_scheduling() -> None:

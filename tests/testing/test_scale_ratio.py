@@ -3,23 +3,16 @@ reaches the target counts, and that the time is the first trial at the target.""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 
 from tansaku.samplers import make_sampler
 from tansaku.testing import functions as F
 from tansaku.testing.simulate import SimulatedStudy, lognormal
+from tests.benchmarks._load import load_benchmark
 
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "scale.py"
-_spec = importlib.util.spec_from_file_location("scale_bench", _PATH)
-assert _spec is not None and _spec.loader is not None
-scale = importlib.util.module_from_spec(_spec)
-sys.modules["scale_bench"] = scale
-_spec.loader.exec_module(scale)
+scale = load_benchmark("scale", "scale_bench")
 
 
 def test_first_reach_is_the_end_of_the_first_trial_at_the_target() -> None:
