@@ -14,6 +14,7 @@ import pytest
 import tansaku as tk
 from tansaku.dashboard import DashboardServer
 from tansaku.storage import get_storage
+from tests.report._canvas import canvas_pixels
 from tests.report._serve import serving
 from tests.report._studies import SPACE, XSS
 
@@ -48,21 +49,6 @@ def _watch(page: Any) -> dict[str, list[str]]:
     return seen
 
 
-def _painted_pixels(page: Any, selector: str) -> int:
-    return int(
-        page.evaluate(
-            """(sel) => {
-                const c = document.querySelector(sel + " canvas");  // uPlot's
-                const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-                let n = 0;
-                for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-                return n;
-            }""",
-            selector,
-        )
-    )
-
-
 def test_dashboard_follows_a_running_study(
     page: Any, live: tuple[DashboardServer, tk.Study]
 ) -> None:
@@ -77,8 +63,8 @@ def test_dashboard_follows_a_running_study(
     expect(page.locator("#count-complete")).to_have_text("1")
     expect(page.locator("#best-value")).to_have_text("3 (trial 0)")
     expect(page.locator("#study-list a").first).to_contain_text(NAME)
-    assert _painted_pixels(page, "#history-chart") > 500
-    assert _painted_pixels(page, "#timeline-chart") > 500
+    assert canvas_pixels(page, "#history-chart") > 500
+    assert canvas_pixels(page, "#timeline-chart") > 500
 
     # a trial starts: it is listed as running
     running = study.ask()

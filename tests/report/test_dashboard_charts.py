@@ -16,6 +16,7 @@ import pytest
 import tansaku as tk
 from tansaku.dashboard import DashboardServer
 from tansaku.storage import get_storage
+from tests.report._canvas import canvas_pixels
 from tests.report._serve import serving
 from tests.report._studies import XSS
 from tests.report.test_dashboard_browser import _watch
@@ -97,28 +98,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
         yield server, url
 
 
-def _pixels(page: Any, chart: str, rgb: tuple[int, int, int] | None = None) -> int:
-    """Pixels of the chart's uPlot canvas: every non-transparent one, or with ``rgb`` the opaque
-    ones within a few levels of that colour."""
-    return int(
-        page.evaluate(
-            """([sel, rgb]) => {
-                const c = document.querySelector(sel + " canvas");
-                if (!c) return 0;
-                const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-                let n = 0;
-                for (let i = 0; i < d.length; i += 4) {
-                    if (rgb === null ? d[i + 3] > 0
-                        : d[i + 3] > 200 && Math.abs(d[i] - rgb[0]) < 8
-                          && Math.abs(d[i + 1] - rgb[1]) < 8 && Math.abs(d[i + 2] - rgb[2]) < 8) n++;
-                }
-                return n;
-            }""",
-            [chart, None if rgb is None else list(rgb)],
-        )
-    )
-
-
 def _box(page: Any, chart: str) -> dict[str, float]:
     return page.locator(f"{chart} .u-over").bounding_box()
 
@@ -141,7 +120,7 @@ def test_charts_hover_zoom_filter_and_compare(
         expect(page.locator(f"#{name}-chart canvas")).to_have_count(1)
     expect(page.locator("#compare-card")).to_be_visible()
     for name in CHARTS:
-        assert _pixels(page, f"#{name}-chart") > 300, name
+        assert canvas_pixels(page, f"#{name}-chart") > 300, name
 
     # comparison: the second study is overlaid and named, verbatim (its name is hostile HTML)
     expect(page.locator("#compare-name")).to_have_text(B)
@@ -257,7 +236,7 @@ def test_pareto_front_and_hypervolume_of_a_multi_objective_study(
     expect(legend).to_contain_text("Pareto front (")
     n = [int(x) for x in re.findall(r"\((\d+)\)", legend.inner_text())]
     assert sum(n) == 15 and n[2] > 0  # front + dominated + infeasible = every complete trial
-    assert _pixels(page, "#pareto-chart") > 300 and _pixels(page, "#hypervolume-chart") > 300
+    assert canvas_pixels(page, "#pareto-chart") > 300 and canvas_pixels(page, "#hypervolume-chart") > 300
     assert seen["errors"] == []
 
 
@@ -305,8 +284,8 @@ def test_pareto_matrix_of_a_three_objective_study(
         assert cell.get_attribute("data-front") == str(len(front))
         assert cell.get_attribute("data-infeasible") == str(len(bad))
         expect(cell.locator(".cell-title")).to_have_text(names[i] + " \u00d7 " + names[j])
-        assert _pixels(page, chart, (0xC4, 0x4E, 0x52)) > 4 * len(bad), (i, j)  # infeasible
-        assert _pixels(page, chart, (0x2A, 0x9D, 0x3A)) > 4 * len(front), (i, j)  # front
+        assert canvas_pixels(page, chart, (0xC4, 0x4E, 0x52)) > 4 * len(bad), (i, j)  # infeasible
+        assert canvas_pixels(page, chart, (0x2A, 0x9D, 0x3A)) > 4 * len(front), (i, j)  # front
     assert sorted(pairs) == [(0, 1), (0, 2), (1, 2)]
     # hover an infeasible (red) dot of a cell: the box names that trial, its group and values
     values = {t.number: t.values for t in tk.load_study("mo3", storage=url).trials}
@@ -343,7 +322,7 @@ def test_pareto_matrix_of_a_three_objective_study(
     page.mouse.move(5, 5)
     # the big chart and its pair chooser stay
     expect(page.locator("#pareto-pair option")).to_have_count(3)
-    assert _pixels(page, "#pareto-chart") > 300
+    assert canvas_pixels(page, "#pareto-chart") > 300
 
     page.goto(server.url + "#study=mo")
     expect(page.locator("#pareto-figure")).to_be_visible()

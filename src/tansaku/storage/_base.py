@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 from tansaku._errors import StorageError
 from tansaku._records import IMPORTED_ATTR, FrozenTrial, TrialState
 from tansaku._space import Distribution, Space, distribution_from_dict
-from tansaku.storage._requests import Finish, NewStudy, NewTrial, TrialQuery, finish_values
+from tansaku.storage._requests import Finish, NewStudy, NewTrial, TrialQuery
 
 __all__ = [
     "IMPORTED_ATTR",
@@ -49,7 +49,6 @@ __all__ = [
     "StudyInfo",
     "TrialQuery",
     "dumps",
-    "finish_values",
 ]
 
 
@@ -338,7 +337,7 @@ class BaseStorage(ABC):
     ) -> FrozenTrial | None:
         """RUNNING -> COMPLETE/PRUNED/FAILED.  Returns None (and changes nothing) if the trial is no
         longer RUNNING under ``worker`` (``worker=None``: under any worker, for ask/tell).
-        ``values`` (several objectives) replaces ``value`` (see :func:`finish_values`);
+        ``values`` (several objectives) replaces ``value`` (see :func:`tansaku.storage._requests.finish_values`);
         ``constraints`` are kept whatever the state.  Bad arguments raise ValueError before
         anything is written."""
         end = Finish(state, value, values, constraints, message, stderr, system_attrs)
