@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tansaku import TrialState
+from tansaku import StudyNotFoundError, TrialState
 from tansaku.storage import JournalStorage
 
 N_TRIALS = 240
@@ -63,11 +63,15 @@ def test_eight_workers_with_random_kill_9_lose_and_double_nothing(tmp_path):
             done = 0
             if journal.exists():
                 reader = reader or JournalStorage(journal)
-                sid = reader.get_study("kill").study_id
-                for t in reader.get_trials(sid):
-                    if t.state.is_finished:
-                        seen.setdefault(t.number, (t.state.value, t.value))
-                done = reader.counts(sid).done
+                try:  # the file exists before the first worker has written the study into it
+                    sid = reader.get_study("kill").study_id
+                except StudyNotFoundError:
+                    sid = None
+                if sid is not None:
+                    for t in reader.get_trials(sid):
+                        if t.state.is_finished:
+                            seen.setdefault(t.number, (t.state.value, t.value))
+                    done = reader.counts(sid).done
             i = rng.choice(live)
             os.kill(procs[i].pid, signal.SIGKILL)
             procs[i].wait()
