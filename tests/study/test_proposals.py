@@ -296,3 +296,40 @@ def test_two_coordinators_with_the_same_seeded_sampler_never_run_a_point_twice(
     trials = b.trials
     assert b.counts().complete == 12 == len(trials)
     assert len({(t.params["x"], t.params["y"]) for t in trials}) == 12
+
+
+def test_a_buffered_point_another_worker_started_is_not_seen_twice_by_the_next_ask(
+    tmp_path: Any,
+) -> None:
+    # Another process (the same seeded sampler) starts the very point this buffer holds.  The
+    # next ask must see that point once (the started trial), not also as the buffered copy:
+    # a sampler that counts what it has seen (sobol's index) would skip point 1 and later
+    # propose point 2 twice.  Found by the two-coordinator test under load (CI, stop 25).
+    from tansaku.study._proposals import ProposalBuffer
+
+    study = tk.create_study(
+        SPACE, sampler=SlowSequence(seed=0, delay=0.0), storage=f"sqlite:///{tmp_path}/s.db"
+    )
+    room = [1]
+    buffer = ProposalBuffer(study, capacity=lambda: room[0])
+    assert study.attach_proposals(buffer)
+    buffer.begin()
+    try:
+        deadline = time.monotonic() + 10
+        while len(buffer) < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        first = buffer._items[0][0].params  # point 0, made with nothing seen
+        study.storage.start_trial(study.study_id, first, worker="other:1:x")  # their start
+        room[0] = 2  # let the thread fill the buffer again
+        while buffer.made < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert buffer.duplicates == 1  # the copy went before the next ask
+        made = [item[0].params for item in buffer._items]
+        points = [{"x": i * 0.6180339887498949 % 1.0, "y": i * 0.41421356237309515 % 1.0}
+                  for i in (1, 2)]
+        assert [(m["x"], m["y"]) for m in made] == [  # the started trial counted once:
+            (pytest.approx(p["x"]), pytest.approx(p["y"])) for p in points  # no point skipped
+        ]
+    finally:
+        buffer.stop()
+        study.detach_proposals(buffer)

@@ -28,7 +28,10 @@ on and off):
     started is always seen exactly once (in storage or in the buffer).  Other processes'
     workers do not see this buffer: a buffered proposal whose very params a trial started since
     it was made already has (their seeded sampler in the same state) is dropped when it would
-    start, under the ask lock, so no point is evaluated twice.
+    start, under the ask lock, so no point is evaluated twice.  The thread drops such proposals
+    too, before each ask, so the sampler never sees one point twice (the started trial and the
+    buffered copy): a sampler that counts what it has seen (``sobol``'s index) would otherwise
+    skip a point and later propose one already running.
   - **Order.**  Finished trials are told in storage order (``finished_since``), as without it;
     a resumed run replays storage, never the buffer, so resume by replay is unchanged.
   - **Budget.**  The buffer never holds more than ``capacity()`` proposals (the Coordinator:
@@ -174,30 +177,50 @@ class ProposalBuffer:
                 self._items.pop(0)
                 self._cond.notify_all()  # room for one more
                 proposal, mark = item
-                if self._started_meanwhile(proposal, mark):
+                self._read_started(mark)
+                if self._started_since(proposal, mark):
                     self.duplicates += 1
                     continue
                 # under the lock: the thread reads storage and the buffer only between starts
                 return self.study._start_proposal(proposal, worker, limit)
 
-    def _started_meanwhile(self, proposal: Proposal, mark: int) -> bool:
-        """Whether a trial with these very params was started since the proposal was made
-        (numbered ``mark`` or more): another process's worker, whose sampler did not see this
-        buffer, may have proposed the same point (a seeded sampler in the same state).  Called
-        under the ask lock, so a start of theirs cannot slip in before ours.  Each trial is read
-        once (incrementally by number), and only those since the oldest buffered proposal's
-        ``mark`` are kept (marks only grow)."""
+    def _read_started(self, oldest: int) -> None:
+        """Learn the params of the trials started since the last read (each trial is read once,
+        incrementally by number), keeping only those numbered ``oldest`` or more: ``oldest`` is
+        the mark of the oldest proposal still to be checked (marks only grow).  Called with the
+        buffer's lock held."""
         st, sid = self.study.storage, self.study.study_id
-        for t in st.trials_from(sid, mark if self._read_to is None else self._read_to):
+        for t in st.trials_from(sid, oldest if self._read_to is None else self._read_to):
             self._read_to = max(self._read_to or 0, t.number + 1)
             key = _params_key(t.params)
             self._recent.append((t.number, key))
-            self._recent_keys[key] = t.number
-        while self._recent and self._recent[0][0] < mark:
+            self._recent_keys[key] = t.number  # the newest trial with these params
+        while self._recent and self._recent[0][0] < oldest:
             number, key = self._recent.popleft()
             if self._recent_keys.get(key) == number:
                 del self._recent_keys[key]
-        return _params_key(proposal.params) in self._recent_keys
+
+    def _started_since(self, proposal: Proposal, mark: int) -> bool:
+        """Whether a trial with these very params was started since the proposal was made
+        (numbered ``mark`` or more, as read by the last :meth:`_read_started`): another
+        process's worker, whose sampler did not see this buffer, may have proposed the same
+        point (a seeded sampler in the same state).  Decisive when called under the ask lock
+        (``start``): a start of theirs cannot slip in before ours."""
+        return self._recent_keys.get(_params_key(proposal.params), -1) >= mark
+
+    def _drop_started(self) -> None:
+        """Drop the buffered proposals whose point a trial started since they were made (see
+        :meth:`_started_since`), so that the next ask does not see that point twice.  The
+        thread's side, with the buffer's lock held; ``start`` checks again under the ask lock."""
+        made = [(i, p) for i, p in enumerate(self._items) if not isinstance(p, _Exhausted)]
+        if not made:
+            return
+        self._read_started(made[0][1][1])
+        gone = {i for i, (proposal, mark) in made if self._started_since(proposal, mark)}
+        if gone:
+            self._items = [p for i, p in enumerate(self._items) if i not in gone]
+            self.duplicates += len(gone)
+            self._cond.notify_all()
 
     def stop(self) -> list[Proposal]:
         """End the thread (after the ask it may be in) and drop what is buffered; returns the
@@ -230,6 +253,9 @@ class ProposalBuffer:
                     study._view.refresh(counts)
                     mark = study._view.next_number
                     finished = study._read_finished()
+                    # after both reads: a started trial the sampler will see (pending or
+                    # finished) is seen here too, so its buffered copy cannot be seen twice
+                    self._drop_started()
                     buffered = [
                         self._record(p[0]) for p in self._items if not isinstance(p, _Exhausted)
                     ]
