@@ -1,5 +1,6 @@
 """One search state per branch of a conditional space, for the samplers that keep a trajectory or a
-population (``cmaes``, ``nelder-mead``, ``coordinate``, ``one-axis``).
+population and split (``cmaes``, ``nelder-mead``; ``coordinate`` and ``one-axis`` search the whole
+cube, see docs/conditional.md).
 
 Such a sampler moves one point (or one distribution) through the unit cube.  On a conditional space
 that cube holds every parameter of every branch, so a move along a coordinate that is inactive at
