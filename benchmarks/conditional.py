@@ -137,6 +137,8 @@ def best_at(values: list[float], n: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds first-seed .. first-seed + seeds - 1 (10 for held-out seeds 10-19)")
     ap.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 200])
     ap.add_argument("--samplers", nargs="+",
                     default=["tpe", "gp", "dngo", "random", "cmaes", "nelder-mead"])
@@ -158,13 +160,13 @@ def main() -> None:
                 t0 = time.perf_counter()
                 runs = [cached(args.cache, f"{problem}-{sampler}-{kind}-{s}-{top}",
                                functools.partial(run_tansaku, problem, sampler, s, top, kind))
-                        for s in range(args.seeds)]
+                        for s in range(args.first_seed, args.first_seed + args.seeds)]
                 rows.append((sampler, kind, runs, time.perf_counter() - t0))
         if not args.no_optuna:
             t0 = time.perf_counter()
             runs = [cached(args.cache, f"{problem}-optuna-tpe-{s}-{top}",
                            functools.partial(run_optuna, problem, s, top))
-                    for s in range(args.seeds)]
+                    for s in range(args.first_seed, args.first_seed + args.seeds)]
             rows.append(("optuna-tpe", "define-by-run", runs, time.perf_counter() - t0))
         for name, kind, runs, secs in rows:
             cells = [statistics.median(best_at(r, b) for r in runs) for b in args.budgets]

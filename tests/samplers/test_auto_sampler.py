@@ -84,6 +84,18 @@ def test_space_kind() -> None:
     assert space_kind(tk.Space({**CONT, "k": tk.Int(1, 5)})) == "integer"
     assert space_kind(tk.Space({"d": tk.Float(0, 1, step=0.5)})) == "integer"
     assert space_kind(tk.Space({**CONT, "c": tk.Categorical(["a", "b"])})) == "categorical"
+    cat = {"c": tk.Categorical(["a", "b"]), "x": tk.Float(0, 1, when={"c": "a"})}
+    assert space_kind(tk.Space(cat)) == "conditional"
+
+
+def test_a_conditional_space_without_categoricals_goes_the_way_of_its_flat_version() -> None:
+    """Regression (branch cnm): every conditional space went to tpe, while the flat workaround
+    of ``depth`` (an int parent) went to gp, which was far better there with conditions too."""
+    depth = {"n": tk.Int(1, 4), "w1": tk.Float(-1, 1), "w2": tk.Float(-1, 1, when={"n": [2, 3, 4]})}
+    assert space_kind(tk.Space(depth)) == "integer"
+    study = tk.create_study(depth, sampler={"name": "auto", "seed": 0})
+    study.optimize(lambda t: sum(v for k, v in t.params.items() if k != "n"), n_trials=12)
+    assert [t.system_attrs[CHOICE_ATTR] for t in study.trials[10:]] == ["gp", "gp"]
 
 
 def test_auto_is_the_default_everywhere(tmp_path) -> None:

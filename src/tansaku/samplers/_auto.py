@@ -4,8 +4,14 @@ The rule (:func:`choose`, measured in ``benchmarks/RESULTS.md``, section "auto")
 
 * the first ``n_startup_trials`` points (default 10, counting finished and pending trials) come
   from one scrambled Sobol' sequence, whatever follows;
-* a space with a categorical (or conditional) parameter: ``tpe`` -- its categorical kernels beat
-  the GP's relaxed coordinates there, and it stays cheap at any budget;
+* a space with a categorical parameter, and a define-by-run space: ``tpe`` -- its categorical
+  kernels beat the GP's relaxed coordinates there, and it stays cheap at any budget;
+* a declared conditional space without a categorical (its parents are ints or stepped floats)
+  follows the rules below like its flat version: gp scores a conditional space at the points its
+  trials sit at (docs/conditional.md) and on ``benchmarks/conditional.py depth`` was far better
+  than tpe (auto with conditions at 50 evaluations: 0.0000 with this rule, 0.1967 when every
+  conditional space went to tpe, while the flat workaround's int space already went to gp;
+  RESULTS.md, branch ``cnm``);
 * otherwise (floats and ints): ``tpe`` until the study has ``GP_POINTS_PER_DIM`` (2) trials per
   dimension (only a space of more than 5 dimensions gets any: a GP fitted on fewer points lost
   to random search at 20 evaluations in 10-D), then ``gp`` -- the most sample-efficient sampler
@@ -63,12 +69,13 @@ KEEP_GP_MARGIN = 1.25
 
 
 def space_kind(space: Space) -> str:
-    """``"conditional"`` (a parameter with ``when``), ``"categorical"`` (any categorical),
-    ``"integer"`` (some int or stepped float, no categorical) or ``"continuous"``."""
+    """``"conditional"`` (define-by-run, or a parameter with ``when`` and some categorical),
+    ``"categorical"`` (any categorical), ``"integer"`` (some int or stepped float, no
+    categorical; conditions or not) or ``"continuous"``."""
     dists = list(space.values())
-    if space.free or any(getattr(d, "when", None) for d in dists):
-        return "conditional"
     kinds = {d.dim.kind for d in dists}
+    if space.free or (any(getattr(d, "when", None) for d in dists) and "categorical" in kinds):
+        return "conditional"
     if "categorical" in kinds:
         return "categorical"
     return "integer" if "discrete" in kinds else "continuous"

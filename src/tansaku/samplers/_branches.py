@@ -1,5 +1,6 @@
 """One search state per branch of a conditional space, for the samplers that keep a trajectory or a
-population (``cmaes``, ``nelder-mead``, ``coordinate``, ``one-axis``).
+population and split (``cmaes``, ``nelder-mead``; ``coordinate`` and ``one-axis`` search the whole
+cube, see docs/conditional.md).
 
 Such a sampler moves one point (or one distribution) through the unit cube.  On a conditional space
 that cube holds every parameter of every branch, so a move along a coordinate that is inactive at
@@ -16,14 +17,22 @@ Instead, :class:`Branches` splits the space:
   than :data:`MAX_BRANCHES` branches is not split (the sampler searches the whole cube, as on a
   flat space).
 * **Which branch a proposal serves** (a function of the trials only, so a resume continues
-  exactly): first every branch gets a start of ``d + 1`` proposals (``d``: its sub-space's size;
-  a branch without parameters of its own gets one proposal, ever), in space order.  Then, with
-  ``n`` trials so far (finished and pending) and ``B`` branches, a branch other than the best
-  one (lowest loss among its finished trials) is served while it has had fewer than
-  ``sqrt(n) / (B - 1)`` proposals beyond its start (the one with the fewest first); otherwise
-  the best branch is.  So the losing branches keep a slowly growing share (about ``sqrt(n)``
-  trials in all), enough to be caught up on if their own search improves, and the rest goes to
-  the branch that is winning.
+  exactly): first every branch gets one proposal, its *probe*, in space order: the centre of its
+  sub-space (every coordinate of the unit cube at 0.5; a branch without parameters of its own
+  gets just its assignment, and nothing more, ever).  The probe is made here, not by the inner
+  sampler, so the inner sampler is told it as a trial it did not propose: ``nelder-mead`` takes
+  it as the first vertex of its initial simplex when it has finished by the simplex's first ask
+  (so it costs the simplex nothing; always so with one worker), ``cmaes`` ignores it (its mean
+  starts at the same centre, or at ``x0``).  Then, with ``n`` trials so far
+  (finished and pending) and ``B`` branches, a branch other than the best one (lowest loss among
+  its finished trials) is served while it has had fewer than ``sqrt(n) / (B - 1)`` proposals
+  beyond its probe (the one with the fewest first); otherwise the best branch is.  So the
+  losing branches keep a slowly growing share (about ``sqrt(n)`` trials in all), enough to be
+  caught up on if their own search improves, and the rest goes to the branch that is winning.
+  The start used to be ``d + 1`` proposals of the inner sampler per branch (``d``: the
+  sub-space's size): on ``benchmarks/conditional.py depth`` (four depths) that spent 14 of the
+  first 50 evaluations before any branch was searched, and cmaes at 50 and nelder-mead on depth
+  at 50 were worse than the flat workaround (RESULTS.md, branch ``cnm``).
 * **Routing.**  A trial (finished or pending, proposed here or not) belongs to the branch whose
   assignment its params hold; its inner sampler is told it with only that branch's parameters
   and with the meta the inner sampler attached (``sampler_meta = {"branch": i, "inner": ...}``).
@@ -49,7 +58,7 @@ __all__ = ["MAX_BRANCHES", "Branches", "branches_of", "split"]
 
 #: a conditional space with more branches than this is searched whole (not split)
 MAX_BRANCHES = 64
-#: the losing branches' share: each gets ``EXPLORE * sqrt(n) / (B - 1)`` proposals past its start
+#: the losing branches' share: each gets ``EXPLORE * sqrt(n) / (B - 1)`` proposals past its probe
 EXPLORE = 1.0
 
 
@@ -117,7 +126,9 @@ class Branches:
             s = make(seed, list(sub))
             s.bind(sub, direction=owner.direction, seed=seed, n_workers=owner.n_workers)
             self.inner.append(s)
-        self.start = [len(sub) + 1 if len(sub) else 1 for sub in self.spaces]
+        #: each branch's probe (module docstring): the centre of its sub-space
+        self.centres = [sub.from_unit(np.full(len(sub), 0.5)) if len(sub) else {}
+                        for sub in self.spaces]
         self.done = [False] * len(self.spaces)
         self.finished = [0] * len(self.spaces)
         self.best = [math.inf] * len(self.spaces)
@@ -163,7 +174,7 @@ class Branches:
         if not live:
             return None
         for i in live:
-            if counts[i] < self.start[i]:
+            if counts[i] == 0:  # its probe
                 return i
         live = [i for i in live if self.inner[i] is not None]  # an empty branch is asked once
         if not live:
@@ -171,9 +182,9 @@ class Branches:
         best = min(live, key=lambda i: (self.best[i], i))
         n = sum(counts)
         quota = EXPLORE * math.sqrt(n) / max(1, len(self.spaces) - 1)
-        behind = [i for i in live if i != best and counts[i] - self.start[i] < quota]
+        behind = [i for i in live if i != best and counts[i] - 1 < quota]
         if behind:
-            return min(behind, key=lambda i: (counts[i] - self.start[i], i))
+            return min(behind, key=lambda i: (counts[i], i))
         return best
 
     def ask(self, pending: Sequence[FrozenTrial]) -> Proposal | None:
@@ -192,8 +203,9 @@ class Branches:
             if i is None:
                 return None
             inner = self.inner[i]
-            if inner is None:
-                return Proposal(dict(self.assigns[i]), {"branch": i})
+            if inner is None or counts[i] == 0:
+                params = self.owner.space.active({**self.assigns[i], **self.centres[i]})
+                return Proposal(params, {"branch": i, "probe": True})
             got = inner.ask(routed[i])
             if got is None:
                 self.done[i] = True

@@ -97,30 +97,53 @@ class GridSampler(Sampler):
                 field="sampler",
             )
         self._sizes = sizes
-        self._order = self.rng.permutation(total) if self.shuffle else np.arange(total)
+        if not self.shuffle:
+            self._order = np.arange(total)
+        elif self._valid is None:
+            self._order = self.rng.permutation(total)
+        else:
+            self._order = self._weighted_order()
         self._cursor = 0
+
+    def _weighted_order(self) -> np.ndarray:
+        """The shuffled order of a conditional grid: a random order in which each combination
+        comes early in proportion to its chance under independent uniform draws of every axis
+        (``1 / len(axis)`` per active parameter), so the points taken so far are spread over the
+        branches as random draws (or the flat grid) would spread them.  A uniform shuffle of
+        the valid combinations instead gave each branch a share proportional to its number of
+        combinations: on ``benchmarks/conditional.py depth`` (1 to 4 layers) 90 % of the first
+        points had 4 layers, and the grid was worse with conditions than flat (RESULTS.md,
+        branch ``cnm``).  Weighted sampling without replacement (Efraimidis & Spirakis): sort by
+        ``log(E) - log(w)`` with ``E`` standard exponential."""
+        assert self._valid is not None
+        keys = np.log(self.rng.standard_exponential(len(self._valid))) - np.array(self._log_weight)
+        return np.argsort(keys, kind="stable")
 
     def _enumerate(self) -> list[tuple[Any, ...]]:
         """Every valid combination of a conditional space (None for an inactive parameter),
         walking the parameters in order and branching only over the active ones."""
         names = self.space.names
         out: list[tuple[Any, ...]] = []
+        #: per combination, the log of its chance under uniform draws of each active axis
+        self._log_weight: list[float] = []
+        log_len = [-math.log(len(a)) for a in self._axes]
 
-        def walk(i: int, params: dict[str, Any]) -> None:
+        def walk(i: int, params: dict[str, Any], log_w: float) -> None:
             if len(out) > MAX_POINTS:
                 return
             if i == len(names):
                 out.append(tuple(params.get(n) for n in names))
+                self._log_weight.append(log_w)
                 return
             if not self.space.is_active(names[i], params):
-                walk(i + 1, params)
+                walk(i + 1, params, log_w)
                 return
             for v in self._axes[i]:
                 params[names[i]] = v
-                walk(i + 1, params)
+                walk(i + 1, params, log_w + log_len[i])
             del params[names[i]]
 
-        walk(0, {})
+        walk(0, {}, 0.0)
         return out
 
     @property
