@@ -277,7 +277,8 @@ def test_mo_tpe_weights_good_points_by_hypervolume_contribution_by_default():
     from tansaku.samplers._motpe import hv_weights
 
     space = {f"x{i}": tk.Float(0.0, 1.0) for i in range(4)}
-    study = tk.create_study(space, directions=["minimize", "minimize"], sampler={"name": "mo-tpe", "seed": 4})
+    two = ["minimize", "minimize"]
+    study = tk.create_study(space, directions=two, sampler={"name": "mo-tpe", "seed": 4})
     assert study.sampler.describe()["weights"] == "hv"
     study.optimize(_zdt1, n_trials=40)
     study.ask()  # the sampler rebuilds its core from the 40 trials with this ask's weights
@@ -289,7 +290,7 @@ def test_mo_tpe_weights_good_points_by_hypervolume_contribution_by_default():
     assert got is not None and want.min() < 0.5  # not all equal: the rule matters here
     assert np.allclose(got, want / want.mean())
     uniform = tk.create_study(
-        space, directions=["minimize", "minimize"], sampler={"name": "mo-tpe", "seed": 4, "weights": "uniform"}
+        space, directions=two, sampler={"name": "mo-tpe", "seed": 4, "weights": "uniform"}
     )
     uniform.optimize(_zdt1, n_trials=40)
     uniform.ask()
