@@ -237,3 +237,33 @@ def test_marginal_log_pdf_matches_the_tensor_form() -> None:
     kern = mix.log_kernels(x) + mix.logw[None, :, None]
     want = np.log(np.exp(kern).sum(axis=1))
     assert np.allclose(mix.log_pdf(x, joint=False), want, atol=1e-8)
+
+
+def test_told_weights_scale_the_good_mixture_only() -> None:
+    """``tell(weight=)`` multiplies a point's weight in the good mixture (on top of the
+    ``weights_below`` rule) and leaves the bad mixture alone; all-ones is the old behaviour."""
+    rng = np.random.default_rng(0)
+    xs = rng.random((20, 2))
+    plain = TPE([CONT, CONT], seed=1, gamma=0.2, max_below=None, weights_below="uniform")
+    told = TPE([CONT, CONT], seed=1, gamma=0.2, max_below=None, weights_below="uniform")
+    for i, x in enumerate(xs):
+        y = float(x.sum())
+        plain.tell(x, y)
+        told.tell(x, y, weight=4.0 if i == int(np.argmin(xs.sum(axis=1))) else 1.0)
+    below, above, _ = told._split(0)
+    assert plain._good_weights(below, above) is None
+    w = told._good_weights(below, above)
+    best = int(np.argmin(xs.sum(axis=1)))
+    assert w is not None and np.isclose(w[below == best][0] / w[below != best][0], 4.0)
+    assert np.isclose(w.mean(), 1.0)
+    # with the "ei" rule the told weight multiplies the ramp
+    ei = TPE([CONT, CONT], seed=1, gamma=0.2, max_below=None, weights_below="ei")
+    ei_told = TPE([CONT, CONT], seed=1, gamma=0.2, max_below=None, weights_below="ei")
+    for i, x in enumerate(xs):
+        ei.tell(x, float(x.sum()))
+        ei_told.tell(x, float(x.sum()), weight=3.0 if i == best else 1.0)
+    r, t = ei._good_weights(below, above), ei_told._good_weights(below, above)
+    ratio = (t / r) / (t / r)[below != best][0]
+    assert np.allclose(ratio, np.where(below == best, 3.0, 1.0))
+    with pytest.raises(ValueError, match="weight"):
+        plain.tell([0.5, 0.5], 1.0, weight=0.0)

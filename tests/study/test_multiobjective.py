@@ -249,6 +249,50 @@ def test_mo_tpe_good_group_cuts_a_front_by_greedy_hypervolume_subset():
         assert greedy_hv_order(pts, ref, 6).tolist() == taken
 
 
-def test_mo_tpe_weights_good_points_equally_by_default():
-    study = tk.create_study(SPACE, directions=["minimize", "minimize"], sampler="mo-tpe")
-    assert study.sampler.describe()["weights"] == "uniform"
+def test_hv_weights_are_contributions_to_the_good_front_over_the_largest():
+    from tansaku.samplers._motpe import hv_weights
+
+    y = np.array([[0, 1], [1, 0], [0.5, 0.5], [0.55, 0.55], [0.2, 0.8], [0.2, 0.8]], dtype=float)
+    w = hv_weights(y)
+    ref = np.maximum(1.1 * y.max(axis=0), 0.9 * y.max(axis=0))
+    front = np.array([0, 1, 2, 4])  # row 3 is dominated; row 5 is row 4's twin
+    total = hypervolume(y[front], ref)
+    loo = np.array([total - hypervolume(np.delete(y[front], j, axis=0), ref) for j in range(4)])
+    assert np.allclose(w[front], loo / loo.max())
+    assert w[5] == w[4] and w[3] == 1e-12 and w.max() == 1.0
+    # 3 objectives: leave-one-out on the front, same rule
+    pts = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.6, 0.6, 0.6], [0.5, 0.5, 0.1]])
+    w3 = hv_weights(pts)
+    ref3 = np.full(3, 1.1)
+    f3 = pts[[0, 1, 2, 4]]  # row 3 is dominated by row 4
+    t3 = hypervolume(f3, ref3)
+    c3 = np.array([t3 - hypervolume(np.delete(f3, j, axis=0), ref3) for j in range(4)])
+    assert np.allclose(w3[[0, 1, 2, 4]], c3 / c3.max()) and w3[3] == 1e-12
+    assert np.all(hv_weights(np.ones((1, 2))) == 1.0)
+
+
+def test_mo_tpe_weights_good_points_by_hypervolume_contribution_by_default():
+    """The good mixture's weights are the good group's :func:`hv_weights` (issue 18, session
+    17: on held-out seeds this beat equal weights, Optuna 5's rule and mo-tpe's before)."""
+    from tansaku.samplers._motpe import hv_weights
+
+    space = {f"x{i}": tk.Float(0.0, 1.0) for i in range(4)}
+    two = ["minimize", "minimize"]
+    study = tk.create_study(space, directions=two, sampler={"name": "mo-tpe", "seed": 4})
+    assert study.sampler.describe()["weights"] == "hv"
+    study.optimize(_zdt1, n_trials=40)
+    study.ask()  # the sampler rebuilds its core from the 40 trials with this ask's weights
+    core = study.sampler.core
+    below, above, _ = core._split(0)
+    got = core._good_weights(below, above)
+    values = np.array([study.trials[i].values for i in below])
+    want = hv_weights(values)
+    assert got is not None and want.min() < 0.5  # not all equal: the rule matters here
+    assert np.allclose(got, want / want.mean())
+    uniform = tk.create_study(
+        space, directions=two, sampler={"name": "mo-tpe", "seed": 4, "weights": "uniform"}
+    )
+    uniform.optimize(_zdt1, n_trials=40)
+    uniform.ask()
+    b, a, _ = uniform.sampler.core._split(0)
+    assert uniform.sampler.core._good_weights(b, a) is None

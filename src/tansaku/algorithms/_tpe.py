@@ -12,7 +12,8 @@ Choices, each a documented option (defaults in brackets):
   jointly; ``False`` is the original independent TPE (one mixture and one argmax per dimension).
 * ``gamma`` [0.2], ``max_below`` [25], ``n_candidates`` [64], ``weights_below`` ["ei"]: a good
   point's weight is its improvement over the best bad point (``"ei"``, so the best points pull
-  hardest) or 1 (``"uniform"``).  Hyperopt/Optuna use 0.1 (Optuna) or 0.25*sqrt(n), 24 and
+  hardest) or 1 (``"uniform"``), times the weight told with the point (``tell(weight=)``,
+  1 unless the caller has its own rule).  Hyperopt/Optuna use 0.1 (Optuna) or 0.25*sqrt(n), 24 and
   uniform; the defaults here were chosen on separate tuning seeds of the benchmark functions
   (``benchmarks/tpe_regret.py``), where they cut the median regret roughly in half.
 * bandwidths: Hyperopt's neighbour rule per dimension (``"neighbor"``) or Scott's rule
@@ -126,6 +127,7 @@ class TPE:
         self._x = np.empty((16, self.d))
         self._y = np.empty(16)
         self._grp = np.empty(16, dtype=np.int64)
+        self._wt = np.empty(16)  # told weights in the good mixture (see ``tell``)
         self.n = 0
         self.n_finite = 0
         self.n_imported = 0  # finite observations told with imported=True
@@ -136,11 +138,20 @@ class TPE:
 
     # -- observations ----------------------------------------------------------------------------
     def tell(
-        self, x: Sequence[float] | np.ndarray, y: float, *, group: int = 0, imported: bool = False
+        self,
+        x: Sequence[float] | np.ndarray,
+        y: float,
+        *,
+        group: int = 0,
+        imported: bool = False,
+        weight: float = 1.0,
     ) -> None:
         """Record one observation; non-finite ``y`` is a failure (always ranked bad).
         ``imported``: evaluated before this search (warm start); a finite one counts half
-        toward the size of the good set (see :meth:`n_below`)."""
+        toward the size of the good set (see :meth:`n_below`).  ``weight`` (> 0): a factor on
+        the point's weight in the good mixture whenever it is in the good set (on top of
+        ``weights_below``; a caller with its own rule, such as mo-tpe's hypervolume
+        contributions, tells it here); no effect on the bad mixture."""
         x = np.asarray(x, dtype=float).reshape(-1)
         if x.size != self.d:
             raise ValueError(f"expected a point with {self.d} coordinates, got {x.size}")
@@ -148,8 +159,12 @@ class TPE:
             self._x = np.concatenate([self._x, np.empty_like(self._x)])
             self._y = np.concatenate([self._y, np.empty_like(self._y)])
             self._grp = np.concatenate([self._grp, np.empty_like(self._grp)])
-        y = float(y)
+            self._wt = np.concatenate([self._wt, np.empty_like(self._wt)])
+        y, weight = float(y), float(weight)
+        if not (weight > 0.0 and math.isfinite(weight)):
+            raise ValueError(f"weight must be a positive finite number, got {weight!r}")
         finite = math.isfinite(y)
+        self._wt[self.n] = weight
         self._x[self.n] = self.layout.snap(x)
         self._y[self.n] = y if finite else math.inf
         self._grp[self.n] = int(group) if finite else _FAILED
@@ -244,6 +259,16 @@ class TPE:
         return order[: nb - lies_below], order[nb - lies_below :], lies_below
 
     def _good_weights(self, below: np.ndarray, above: np.ndarray) -> np.ndarray | None:
+        """The good points' weights (``None``: all equal): the ``weights_below`` rule times
+        the weights told with the points."""
+        w = self._ei_weights(below, above)
+        told = self._wt[below]
+        if np.all(told == 1.0):
+            return w
+        w = told if w is None else w * told
+        return w / w.mean()
+
+    def _ei_weights(self, below: np.ndarray, above: np.ndarray) -> np.ndarray | None:
         if self.weights_below != "ei" or below.size < 2 or not above.size:
             return None
         if np.any(self._grp[below] != 0) or self._grp[above[0]] != 0:

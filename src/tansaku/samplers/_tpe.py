@@ -120,6 +120,8 @@ class TPESampler(Sampler):
     """Tree-structured Parzen Estimator; see the module docstring for how trials are used."""
 
     name = "tpe"
+    #: the good-point weighting rules of the ``weights`` option
+    WEIGHTS: tuple[str, ...] = ("ei", "uniform")
 
     def __init__(
         self,
@@ -148,7 +150,7 @@ class TPESampler(Sampler):
             "multivariate": _bool_option("multivariate", multivariate),
             "gamma": _float_option("gamma", gamma, 0.0, 1.0, open_low=True),
             "max_below": _int_option("max_below", max_below, 1, allow_none=True),
-            "weights": _choice_option("weights", weights, ("ei", "uniform")),
+            "weights": _choice_option("weights", weights, self.WEIGHTS),
             "prior_weight": _float_option("prior_weight", prior_weight, 0.0, math.inf),
             "bandwidth": _choice_option("bandwidth", bandwidth, ("neighbor", "scott")),
             "magic_clip": _bool_option("magic_clip", magic_clip),
@@ -205,7 +207,8 @@ class TPESampler(Sampler):
             multivariate=o["multivariate"],
             gamma=o["gamma"],
             max_below=o["max_below"],
-            weights_below=o["weights"],
+            # a rule the core does not know (mo-tpe's "hv") comes as told weights (good_weight)
+            weights_below="ei" if o["weights"] == "ei" else "uniform",
             prior_weight=o["prior_weight"],
             bandwidth=o["bandwidth"],
             magic_clip=o["magic_clip"],
@@ -305,7 +308,14 @@ class TPESampler(Sampler):
             # infeasible: after every feasible and pruned trial, the least violating first
             core.tell(x, min(trial.violation, 1e300), group=2)
             return
-        core.tell(x, loss, group=0 if trial.state is TrialState.COMPLETE else 1, imported=imported)
+        complete = trial.state is TrialState.COMPLETE
+        core.tell(x, loss, group=0 if complete else 1, imported=imported,
+                  weight=self.good_weight(trial) if complete else 1.0)
+
+    def good_weight(self, trial: FrozenTrial) -> float:
+        """A factor (> 0) on a complete feasible trial's weight in the good mixture when it
+        is among the good trials: 1 here (``weights`` decides alone); mo-tpe's ``"hv"``."""
+        return 1.0
 
     def ask(self, pending: Sequence[FrozenTrial]) -> dict[str, Any]:
         if self.space.free:
