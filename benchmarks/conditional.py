@@ -137,6 +137,8 @@ def best_at(values: list[float], n: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="run seeds first-seed .. first-seed + seeds - 1 (e.g. 10 for held-out seeds)")
     ap.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 200])
     ap.add_argument("--samplers", nargs="+",
                     default=["tpe", "gp", "dngo", "random", "cmaes", "nelder-mead"])
@@ -149,6 +151,7 @@ def main() -> None:
                          "clear it after changing a sampler)")
     args = ap.parse_args()
     top = max(args.budgets)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     print("| problem | sampler | space | " + " | ".join(f"{b} evals" for b in args.budgets) + " | s |")
     print("|---|---|---|" + "---|" * (len(args.budgets) + 1))
     for problem in args.problems:
@@ -158,13 +161,13 @@ def main() -> None:
                 t0 = time.perf_counter()
                 runs = [cached(args.cache, f"{problem}-{sampler}-{kind}-{s}-{top}",
                                functools.partial(run_tansaku, problem, sampler, s, top, kind))
-                        for s in range(args.seeds)]
+                        for s in seeds]
                 rows.append((sampler, kind, runs, time.perf_counter() - t0))
         if not args.no_optuna:
             t0 = time.perf_counter()
             runs = [cached(args.cache, f"{problem}-optuna-tpe-{s}-{top}",
                            functools.partial(run_optuna, problem, s, top))
-                    for s in range(args.seeds)]
+                    for s in seeds]
             rows.append(("optuna-tpe", "define-by-run", runs, time.perf_counter() - t0))
         for name, kind, runs, secs in rows:
             cells = [statistics.median(best_at(r, b) for r in runs) for b in args.budgets]
