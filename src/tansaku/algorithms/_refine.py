@@ -16,6 +16,14 @@ independent search instead: a local Gaussian-process search around the best poin
   refinements 8 times finer), clipped to the cube.
 * **Choice.**  Thompson sampling: one joint draw of the model at the candidates, the candidate
   with the lowest draw wins (the draws differ per ask, so a batch is diverse without a penalty).
+* **A quadratic step first.**  Near a smooth minimum the GP's noise floor stops the draws from
+  resolving the last digits, which the sequential simplex does resolve (with 64 workers the runs
+  ended 1e-7 to 3e-3 above the one-worker best).  So each ask first fits a full quadratic by least
+  squares to the told points nearest the incumbent (:func:`quadratic_step`: twice as many as its
+  ``1 + d + d (d + 1) / 2`` coefficients) and, when its Hessian is positive definite, proposes the
+  model's minimum, its step cut to the neighbourhood's size ``r``; that point is skipped (Thompson
+  instead) when a point in flight or told already lies within a quarter of the step, so one
+  quadratic point is in flight per model state, not one per worker.
 
 Everything is drawn from the generator the caller passes (the core seeds it by the told count and
 the number of points in flight), and the inputs are the told values and the pending points only,
@@ -33,7 +41,7 @@ import numpy as np
 
 from tansaku.algorithms._surrogate import SimpleGP
 
-__all__ = ["refine_point"]
+__all__ = ["quadratic_step", "refine_point"]
 
 
 def refine_point(
@@ -60,6 +68,14 @@ def refine_point(
     xs, ys = x[near], y[near]
     radius = float(np.median(dist[near[1:2 * (d + 1) + 1]])) if len(near) > 1 else 0.1
     radius = min(max(radius, 1e-9), 0.5)
+    near_q = np.argsort(dist, kind="stable")[: 2 * _n_coef(d)]
+    step = quadratic_step(x[near_q] - centre, y[near_q], radius)
+    if step is not None:
+        q = np.asarray(snap(np.clip(centre + step, 0.0, 1.0)), dtype=float)
+        length = float(np.sqrt(np.sum((q - centre) ** 2)))
+        others = np.vstack([x, np.array(pending, dtype=float)]) if len(pending) else x
+        if length > 0 and float(np.min(np.sum((others - q) ** 2, axis=1))) > (0.25 * length) ** 2:
+            return q
     gp = SimpleGP()
     if len(pending):
         pend = np.array(pending, dtype=float)
@@ -80,3 +96,41 @@ def refine_point(
     except np.linalg.LinAlgError:  # numerically singular: independent draws instead
         draw = mean + np.sqrt(np.maximum(np.diag(cov), 0.0)) * rng.standard_normal(len(cand))
     return np.asarray(cand[int(np.argmin(draw))], dtype=float)
+
+
+def _n_coef(d: int) -> int:
+    """Coefficients of a full quadratic in ``d`` variables."""
+    return 1 + d + d * (d + 1) // 2
+
+
+def quadratic_step(dx: np.ndarray, y: np.ndarray, radius: float) -> np.ndarray | None:
+    """The step from the incumbent to the minimum of a quadratic fitted by least squares to the
+    losses ``y`` at offsets ``dx`` from it (rows; the incumbent's own row is ``0``), its length cut
+    to ``radius``; None when the points are too few (fewer than ``1.5`` times the coefficients),
+    not all finite, the fit is singular, or its Hessian is not positive definite (no minimum)."""
+    n, d = dx.shape
+    if n < 1.5 * _n_coef(d) or not np.all(np.isfinite(y)):
+        return None
+    scale = float(np.max(np.abs(dx)))
+    if not scale > 0:
+        return None
+    u = dx / scale
+    iu, ju = np.triu_indices(d)
+    design = np.hstack([np.ones((n, 1)), u, u[:, iu] * u[:, ju]])
+    yc = y - float(np.min(y))
+    coef, _, rank, _ = np.linalg.lstsq(design, yc, rcond=None)
+    if rank < design.shape[1]:
+        return None
+    g = coef[1:1 + d]
+    h = np.zeros((d, d))
+    h[iu, ju] = coef[1 + d:]
+    h = h + h.T  # off-diagonals appear once in the fit, the diagonal twice after this
+    try:
+        np.linalg.cholesky(h)
+    except np.linalg.LinAlgError:
+        return None
+    step = -np.linalg.solve(h, g) * scale
+    length = float(np.sqrt(np.sum(step**2)))
+    if not np.isfinite(length):
+        return None
+    return step * (radius / length) if length > radius else step
