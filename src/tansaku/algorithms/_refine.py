@@ -64,11 +64,12 @@ def refine_point(
     best = int(np.argmin(np.where(finite, y, math.inf)))
     centre = x[best]
     dist = np.sqrt(np.sum((x - centre) ** 2, axis=1))
-    near = np.argsort(dist, kind="stable")[:n_model]
+    order = np.argsort(dist, kind="stable")  # nearest first: the GP's points and the quadratic's
+    near = order[:n_model]
     xs, ys = x[near], y[near]
     radius = float(np.median(dist[near[1:2 * (d + 1) + 1]])) if len(near) > 1 else 0.1
     radius = min(max(radius, 1e-9), 0.5)
-    near_q = np.argsort(dist, kind="stable")[: 2 * _n_coef(d)]
+    near_q = order[: 2 * _n_coef(d)]
     step = quadratic_step(x[near_q] - centre, y[near_q], radius)
     if step is not None:
         q = np.asarray(snap(np.clip(centre + step, 0.0, 1.0)), dtype=float)
