@@ -693,6 +693,13 @@ class Space(Mapping[str, Distribution]):
         define-by-run parameter (:attr:`free`)."""
         return bool(self._allowed) or bool(self._free)
 
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """The *structural* parameters: those some ``when`` names, in space order (empty when
+        nothing is conditional).  Their values decide which other parameters exist."""
+        named = {p for conds in self._allowed.values() for p, _ in conds}
+        return tuple(n for n in self._names if n in named)
+
     def unconditioned(self, names: Sequence[str]) -> Space:
         """The parameters ``names`` as a space of their own, in that order, with their ``when``
         conditions dropped (each is always active there)."""

@@ -36,6 +36,14 @@ def _expected(p):
     return names
 
 
+def test_parents_are_the_parameters_some_condition_names_in_space_order():
+    assert tk.Space(SPACE).parents == ("opt", "layers")
+    nested = {"a": tk.Categorical(["x", "y"]), "b": tk.Categorical(["u", "v"], when={"a": "x"}),
+              "c": tk.Float(0, 1, when={"b": "u"})}
+    assert tk.Space(nested).parents == ("a", "b")
+    assert tk.Space({"x": tk.Float(0, 1)}).parents == ()
+
+
 def test_decoding_keeps_only_active_parameters_and_nesting():
     space = tk.Space(SPACE)
     rng = np.random.default_rng(0)

@@ -76,7 +76,7 @@ def branches_of(space: Space) -> list[tuple[dict[str, Any], list[str]]] | None:
     condition, is define-by-run, or has more than :data:`MAX_BRANCHES` branches."""
     if not space.conditional or space.free:
         return None
-    parents = [n for n in space if any(n == p for m in space for p, _ in space._allowed.get(m, ()))]
+    parents = space.parents
     assigns: list[dict[str, Any]] = [{}]
     for p in parents:
         values = _values(space[p])

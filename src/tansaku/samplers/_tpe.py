@@ -176,7 +176,7 @@ class TPESampler(Sampler):
             return
         if self.space.conditional:
             groups = _groups(self.space)
-            parents = {p for n in self.space for p, _ in self.space._allowed.get(n, ())}
+            parents = set(self.space.parents)
             # the root's parameters that decide no condition (a shared learning rate...) are
             # modelled again, jointly, by every conditional group: see the module docstring
             shared = [n for n in groups[0] if n not in parents] if JOINT else []
