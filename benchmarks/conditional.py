@@ -6,6 +6,11 @@ Two functions, both with known optimum 0:
 
 * ``branch``: ``kind`` in {a, b}; branch a has its own 3 floats (optimum 0.2, -0.5, 0.7 at loss 0.0),
   branch b its own 4 floats (a shifted optimum, best loss 0.3), plus one shared log float;
+* ``branch3``: ``kind`` in {a, b, c}: branches a and b as in ``branch``, branch c with its own 2
+  floats (optimum 0.6, -0.2 at loss 0.15), the same shared log float;
+* ``mlp``: ``examples/conditional``'s study: a scikit-learn MLP on the bundled digits data, with
+  ``solver`` in {sgd, adam} (``momentum`` only for sgd, ``beta1`` only for adam) and one width per
+  layer; the value is the validation error (not a regret: the optimum is unknown), run on request;
 * ``depth``: ``n`` in 1..4 layers, one float per layer (``w1``..``w4``); the best depth is 3 with
   ``w_k = 0.1 k``; deeper or shallower pays 0.25 per layer of difference.
 
@@ -26,6 +31,7 @@ import json
 import math
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +58,23 @@ def branch(p: dict[str, Any]) -> float:
     return v + 0.3 + sum((p[f"b{i}"] - o) ** 2 for i, o in enumerate(B_OPT))
 
 
+C_OPT = (0.6, -0.2)
+
+
+def branch3_space(conditional: bool) -> dict[str, Any]:
+    space = branch_space(conditional)
+    space["kind"] = tk.Categorical(["a", "b", "c"])
+    wc = {"when": {"kind": "c"}} if conditional else {}
+    return space | {f"c{i}": tk.Float(-1.0, 1.0, **wc) for i in range(2)}
+
+
+def branch3(p: dict[str, Any]) -> float:
+    if p["kind"] != "c":
+        return branch(p)
+    v = 0.1 * (math.log10(p["lr"]) + 2) ** 2
+    return v + 0.15 + sum((p[f"c{i}"] - o) ** 2 for i, o in enumerate(C_OPT))
+
+
 def depth_space(conditional: bool) -> dict[str, Any]:
     space: dict[str, Any] = {"n": tk.Int(1, 4)}
     for k in range(1, 5):
@@ -65,9 +88,35 @@ def depth(p: dict[str, Any]) -> float:
     return 0.25 * abs(n - 3) + sum((p[f"w{k}"] - 0.1 * k) ** 2 for k in range(1, n + 1))
 
 
+def mlp_space(conditional: bool) -> dict[str, Any]:
+    def when(cond: dict[str, Any]) -> dict[str, Any]:
+        return {"when": cond} if conditional else {}
+
+    return {
+        "solver": tk.Categorical(["sgd", "adam"]), "lr": tk.Float(1e-4, 0.3, log=True),
+        "momentum": tk.Float(0.0, 0.99, **when({"solver": "sgd"})),
+        "beta1": tk.Float(0.5, 0.999, **when({"solver": "adam"})),
+        "layers": tk.Int(1, 3), "units1": tk.Int(8, 128, log=True),
+        "units2": tk.Int(8, 128, log=True, **when({"layers": [2, 3]})),
+        "units3": tk.Int(8, 128, log=True, **when({"layers": 3}))}
+
+
+def mlp(p: dict[str, Any]) -> float:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples",
+                                    "conditional"))
+    from train import error
+
+    active = dict(p)
+    if active["solver"] != "sgd":
+        active.pop("momentum", None)
+    return float(error(active))
+
+
 PROBLEMS: dict[str, tuple[Callable[[bool], dict[str, Any]], Callable[[dict[str, Any]], float]]] = {
     "branch": (branch_space, branch),
     "depth": (depth_space, depth),
+    "branch3": (branch3_space, branch3),
+    "mlp": (mlp_space, mlp),
 }
 
 
@@ -75,13 +124,14 @@ def define_by_run(problem: str) -> Callable[[Any], float]:
     """The objective written define-by-run (``trial.suggest_*``), for tansaku and Optuna alike."""
 
     def objective(trial: Any) -> float:
-        if problem == "branch":
-            p: dict[str, Any] = {"kind": trial.suggest_categorical("kind", ["a", "b"]),
+        if problem in ("branch", "branch3"):
+            kinds = ["a", "b"] if problem == "branch" else ["a", "b", "c"]
+            p: dict[str, Any] = {"kind": trial.suggest_categorical("kind", kinds),
                                  "lr": trial.suggest_float("lr", 1e-4, 1.0, log=True)}
-            names = [f"a{i}" for i in range(3)] if p["kind"] == "a" else [f"b{i}" for i in range(4)]
-            for name in names:
+            n = {"a": 3, "b": 4, "c": 2}[p["kind"]]
+            for name in (f"{p['kind']}{i}" for i in range(n)):
                 p[name] = trial.suggest_float(name, -1.0, 1.0)
-            return branch(p)
+            return branch(p) if problem == "branch" else branch3(p)
         p = {"n": trial.suggest_int("n", 1, 4)}
         for k in range(1, p["n"] + 1):
             p[f"w{k}"] = trial.suggest_float(f"w{k}", -1.0, 1.0)
@@ -142,7 +192,8 @@ def main() -> None:
     ap.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 200])
     ap.add_argument("--samplers", nargs="+",
                     default=["tpe", "gp", "dngo", "random", "cmaes", "nelder-mead"])
-    ap.add_argument("--problems", nargs="+", default=list(PROBLEMS))
+    ap.add_argument("--problems", nargs="+", default=["branch", "depth"], choices=list(PROBLEMS),
+                    help="branch3 (three branches) is measured on request")
     ap.add_argument("--no-optuna", action="store_true")
     ap.add_argument("--kinds", nargs="+", default=["when", "flat", "dbr"],
                     help="when: declared conditions; flat: the workaround; dbr: define-by-run")

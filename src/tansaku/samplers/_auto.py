@@ -6,6 +6,16 @@ The rule (:func:`choose`, measured in ``benchmarks/RESULTS.md``, section "auto")
   from one scrambled Sobol' sequence, whatever follows;
 * a space with a categorical parameter, and a define-by-run space: ``tpe`` -- its categorical
   kernels beat the GP's relaxed coordinates there, and it stays cheap at any budget;
+* except a declared conditional space whose categoricals all choose branches (each is a
+  parent of some ``when``, e.g. ``optimizer`` in {sgd, adam} with each optimizer's own
+  parameters; kind ``"branched"``): it follows the rules below like a space of floats and ints.
+  gp's Hamming term on the parent keeps the branches' trials apart and scores each branch at
+  the points its trials sit at, while tpe's root model sends a quarter of its trials to the
+  worse branch (RESULTS.md, "tpe's branch allocation").  On ``benchmarks/conditional.py``
+  ``branch`` and ``branch3``, auto with conditions at 50 evaluations went from tpe's 0.0220
+  and 0.0756 to 2.8e-05 and 8.8e-05; the flat workaround, which has a categorical and goes to
+  tpe, is at 0.0108 and 0.154 (RESULTS.md, "auto on spaces whose categoricals choose
+  branches").  A categorical that decides no condition keeps the space with tpe;
 * a declared conditional space without a categorical (its parents are ints or stepped floats)
   follows the rules below like its flat version: gp scores a conditional space at the points its
   trials sit at (docs/conditional.md) and on ``benchmarks/conditional.py depth`` was far better
@@ -69,13 +79,18 @@ KEEP_GP_MARGIN = 1.25
 
 
 def space_kind(space: Space) -> str:
-    """``"conditional"`` (define-by-run, or a parameter with ``when`` and some categorical),
-    ``"categorical"`` (any categorical), ``"integer"`` (some int or stepped float, no
-    categorical; conditions or not) or ``"continuous"``."""
+    """``"conditional"`` (define-by-run, or a parameter with ``when`` and a categorical that
+    decides no condition), ``"branched"`` (a declared conditional space whose categoricals all
+    decide conditions: ``optimizer`` in {sgd, adam} with each optimizer's own parameters),
+    ``"categorical"`` (any categorical, no condition), ``"integer"`` (some int or stepped float,
+    no categorical; conditions or not) or ``"continuous"``."""
     dists = list(space.values())
     kinds = {d.dim.kind for d in dists}
-    if space.free or (any(getattr(d, "when", None) for d in dists) and "categorical" in kinds):
+    cats = {n for n, d in space.items() if d.dim.kind == "categorical"}
+    if space.free:
         return "conditional"
+    if space.conditional and cats:
+        return "branched" if cats <= set(space.parents) else "conditional"
     if "categorical" in kinds:
         return "categorical"
     return "integer" if "discrete" in kinds else "continuous"
