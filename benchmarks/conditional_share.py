@@ -15,9 +15,10 @@ allocation").
     PYTHONPATH=src nice python benchmarks/conditional_share.py --problem branch --kind when --seeds 0 50
     PYTHONPATH=src nice python benchmarks/conditional_share.py --problem depth --kind flat --seeds 100 150 --sampler tpe
 
-The variants measured in that section are a patch (``benchmarks/variants/tpe_branch_allocation.patch``),
-chosen by the environment variable ``TK_TPE_FLATROOT``. Apply it to a scratch copy of ``src`` and
-use this script unchanged.
+The variants measured in that section are a patch, ``benchmarks/variants/tpe_branch_allocation.patch``.
+It applies to ``src/tansaku/samplers/_tpe.py`` as of this commit, and the environment variable
+``TK_TPE_FLATROOT`` picks the variant. Apply it to a scratch copy of ``src`` and run this script
+unchanged.
 """
 
 from __future__ import annotations
