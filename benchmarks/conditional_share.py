@@ -58,8 +58,8 @@ def main() -> None:
     best: dict[int, list[float]] = {b: [] for b in BUDGETS}
     share = []
     for seed in range(*args.seeds):
-        study = tk.create_study(make(args.kind == "when"), sampler={"name": args.sampler, "seed": seed},
-                                storage=None)
+        smp = {"name": args.sampler, "seed": seed}
+        study = tk.create_study(make(args.kind == "when"), sampler=smp, storage=None)
         study.optimize(lambda t: f(dict(t.params)), n_trials=max(BUDGETS))
         values = [float(t.value) for t in study.trials]
         share.append(off_branch(args.problem, study.trials))
@@ -69,7 +69,8 @@ def main() -> None:
         f"@{b} {statistics.median(v):.4f}/{math.exp(np.mean(np.log(np.maximum(v, 1e-12)))):.4f}"
         for b, v in best.items())
     variant = os.environ.get("TK_TPE_FLATROOT", "-")
-    print(f"{args.problem} {args.kind} {args.sampler} variant={variant} seeds {args.seeds[0]}-{args.seeds[1] - 1}"
+    first, end = args.seeds
+    print(f"{args.problem} {args.kind} {args.sampler} variant={variant} seeds {first}-{end - 1}"
           f" median/geomean {cells} off-branch share mean {np.mean(share):.3f}"
           f" median {np.median(share):.3f} q75 {np.quantile(share, 0.75):.3f}", flush=True)
 

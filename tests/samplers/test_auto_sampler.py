@@ -107,9 +107,10 @@ def test_a_space_whose_categoricals_only_choose_branches_goes_to_gp() -> None:
     allocation"), while gp with conditions was orders of magnitude better on the same space.
     A space with a categorical that decides no condition still goes to tpe."""
     space = {"opt": tk.Categorical(["sgd", "adam"]), "lr": tk.Float(1e-4, 1, log=True),
-             "momentum": tk.Float(0, 1, when={"opt": "sgd"}), "beta": tk.Float(0, 1, when={"opt": "adam"})}
+             "momentum": tk.Float(0, 1, when={"opt": "sgd"}),
+             "beta": tk.Float(0, 1, when={"opt": "adam"})}
 
-    def loss(t) -> float:  # noqa: ANN001
+    def loss(t: tk.Trial) -> float:
         return sum(v for v in t.params.values() if isinstance(v, float))
 
     study = tk.create_study(space, sampler={"name": "auto", "seed": 0})
