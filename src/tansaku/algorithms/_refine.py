@@ -61,6 +61,7 @@ def refine_point(
     if not finite.any() or len(x) < 2:
         return None
     d = x.shape[1]
+    pend = np.array(pending, dtype=float).reshape(-1, d)
     best = int(np.argmin(np.where(finite, y, math.inf)))
     centre = x[best]
     dist = np.sqrt(np.sum((x - centre) ** 2, axis=1))
@@ -74,12 +75,11 @@ def refine_point(
     if step is not None:
         q = np.asarray(snap(np.clip(centre + step, 0.0, 1.0)), dtype=float)
         length = float(np.sqrt(np.sum((q - centre) ** 2)))
-        others = np.vstack([x, np.array(pending, dtype=float)]) if len(pending) else x
+        others = np.vstack([x, pend])
         if length > 0 and float(np.min(np.sum((others - q) ** 2, axis=1))) > (0.25 * length) ** 2:
             return q
     gp = SimpleGP()
-    if len(pending):
-        pend = np.array(pending, dtype=float)
+    if len(pend):
         pd = np.sqrt(np.sum((pend - centre) ** 2, axis=1))
         keep = pend[np.argsort(pd, kind="stable")[:n_model]]
         gp.fit(xs, ys)

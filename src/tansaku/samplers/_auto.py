@@ -84,16 +84,14 @@ def space_kind(space: Space) -> str:
     decide conditions: ``optimizer`` in {sgd, adam} with each optimizer's own parameters),
     ``"categorical"`` (any categorical, no condition), ``"integer"`` (some int or stepped float,
     no categorical; conditions or not) or ``"continuous"``."""
-    dists = list(space.values())
-    kinds = {d.dim.kind for d in dists}
-    cats = {n for n, d in space.items() if d.dim.kind == "categorical"}
     if space.free:
         return "conditional"
-    if space.conditional and cats:
+    cats = {n for n, d in space.items() if d.dim.kind == "categorical"}
+    if cats:
+        if not space.conditional:
+            return "categorical"
         return "branched" if cats <= set(space.parents) else "conditional"
-    if "categorical" in kinds:
-        return "categorical"
-    return "integer" if "discrete" in kinds else "continuous"
+    return "integer" if any(d.dim.kind == "discrete" for d in space.values()) else "continuous"
 
 
 def choose(

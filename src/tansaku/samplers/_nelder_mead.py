@@ -51,9 +51,9 @@ class NelderMeadSampler(TrajectorySampler):
     (benchmarks/RESULTS.md, "Many workers on a simulated clock", branch ``nm`` second pass, and
     "nelder-mead's quadratic step", session 18): at 16 workers the median time to the sequential
     200-evaluation best is 0.067 of the sequential wall time (0.103 before the quadratic step; the
-    tree alone: 0.191 mean), 10/10 seeds; at 64 workers 0.036 (8/10 seeds reach it; 0.056 and 6/10 before
-    the quadratic step; the tree alone: 0/10), and on held-out seeds 10-19 0.075 (16 workers,
-    10/10) and 0.0385 (64 workers, 8/10).  On hartmann3 the tree alone is
+    tree alone: 0.191 mean), 10/10 seeds; at 64 workers 0.036 (8/10 seeds reach it; 0.056 and
+    6/10 before the quadratic step; the tree alone: 0/10), and on held-out seeds 10-19 0.075 (16
+    workers, 10/10) and 0.0385 (64 workers, 8/10).  On hartmann3 the tree alone is
     faster (the 3-D simplex's few moves are guessed well), so ``refine: false`` is the choice for small ``d``.  One
     worker never speculates: a sequential run is the classic algorithm, unchanged.
     """
